@@ -1,0 +1,206 @@
+/**
+ * Configuration from environment variables (PRODUCT.md section 7), validated once by zod.
+ * Every problem is reported together, as `VARIABLE: what is wrong`; defaults suit the embedded mode.
+ */
+import { z } from 'zod'
+import { ConfigError } from './errors.js'
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional()
+
+function httpUrl(what: string) {
+  return z
+    .string()
+    .trim()
+    .refine(
+      (v) => {
+        try {
+          const u = new URL(v)
+          return u.protocol === 'http:' || u.protocol === 'https:'
+        } catch {
+          return false
+        }
+      },
+      { message: `must be an http(s) URL of ${what}` },
+    )
+}
+
+function positiveInt(min: number, max: number) {
+  return z.coerce
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+}
+
+const brokers = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== ''),
+  )
+  .refine((list) => list.length > 0, { message: 'must list at least one host:port' })
+  .refine((list) => list.every((b) => /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(b)), {
+    message: 'must be comma-separated host:port pairs',
+  })
+
+/** The environment schema: names are part of the contract. */
+export const EnvSchema = z
+  .object({
+    AUDTRAIL_HOST: z.string().trim().min(1).default('127.0.0.1'),
+    AUDTRAIL_PORT: positiveInt(0, 65535).default(8080),
+    AUDTRAIL_DATA_DIR: z.string().trim().min(1).default('./data'),
+    AUDTRAIL_LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    CLICKHOUSE_URL: httpUrl('a ClickHouse server').optional(),
+    CLICKHOUSE_USER: optionalText,
+    CLICKHOUSE_PASSWORD: optionalText,
+    CLICKHOUSE_DATABASE: z
+      .string()
+      .regex(IDENTIFIER, { message: 'must be a plain identifier (letters, digits, _)' })
+      .default('audtrail'),
+    CLICKHOUSE_CLUSTER: z
+      .string()
+      .regex(IDENTIFIER, { message: 'must be a plain identifier (letters, digits, _)' })
+      .optional(),
+    KAFKA_BROKERS: brokers.optional(),
+    AUDTRAIL_KAFKA_TOPIC: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/)
+      .default('audtrail.events.v1'),
+    AUDTRAIL_JWKS_FILE: optionalText,
+    AUDTRAIL_JWKS_URL: httpUrl('a JWK Set').optional(),
+    AUDTRAIL_API_ISSUER: optionalText,
+    AUDTRAIL_API_AUDIENCE: optionalText,
+    AUDTRAIL_RESOURCES_FILE: optionalText,
+    AUDTRAIL_FINGERPRINT_KEY: z
+      .string()
+      .min(16, { message: 'must be at least 16 characters (use a random secret)' })
+      .optional(),
+    AUDTRAIL_RETENTION_DAYS: positiveInt(1, 36_500).default(400),
+    AUDTRAIL_REJECTED_RETENTION_DAYS: positiveInt(1, 36_500).default(30),
+    AUDTRAIL_FINDINGS_RETENTION_DAYS: positiveInt(1, 36_500).default(730),
+    AUDTRAIL_DETECT_INTERVAL_S: positiveInt(1, 86_400).default(60),
+    AUDTRAIL_ALERT_WEBHOOK_URL: httpUrl('the alert webhook').optional(),
+    AUDTRAIL_ALERT_WEBHOOK_SECRET: optionalText,
+    AUDTRAIL_SLACK_WEBHOOK_URL: httpUrl('the Slack incoming webhook').optional(),
+    AUDTRAIL_ALERT_MIN_SEVERITY: z.enum(SEVERITIES).default('medium'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.AUDTRAIL_JWKS_FILE && env.AUDTRAIL_JWKS_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDTRAIL_JWKS_URL'],
+        message: 'set either AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL, not both',
+      })
+    if (env.CLICKHOUSE_CLUSTER && !env.CLICKHOUSE_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CLICKHOUSE_CLUSTER'],
+        message: 'a cluster needs a ClickHouse server: set CLICKHOUSE_URL too',
+      })
+    if (env.AUDTRAIL_ALERT_WEBHOOK_SECRET && !env.AUDTRAIL_ALERT_WEBHOOK_URL)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDTRAIL_ALERT_WEBHOOK_SECRET'],
+        message: 'has no effect without AUDTRAIL_ALERT_WEBHOOK_URL',
+      })
+  })
+
+export type Env = z.output<typeof EnvSchema>
+
+export interface Config {
+  host: string
+  port: number
+  dataDir: string
+  logLevel: Env['AUDTRAIL_LOG_LEVEL']
+  clickhouse: {
+    url?: string
+    user?: string
+    password?: string
+    database: string
+    cluster?: string
+  }
+  kafka?: { brokers: string[]; topic: string }
+  api: { jwksFile?: string; jwksUrl?: string; issuer?: string; audience?: string }
+  resourcesFile?: string
+  fingerprintKey?: string
+  retention: { eventsDays: number; rejectedDays: number; findingsDays: number }
+  detectIntervalS: number
+  alerts: {
+    webhookUrl?: string
+    webhookSecret?: string
+    slackWebhookUrl?: string
+    minSeverity: (typeof SEVERITIES)[number]
+  }
+}
+
+/** Names of every variable the configuration reads (documentation and docker-compose checks). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape)
+
+/**
+ * Validate the environment once. Unknown variables are ignored; empty strings count as unset.
+ * Throws `ConfigError` listing every problem; secrets are never echoed back in messages.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const input: Record<string, string> = {}
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name]
+    if (value !== undefined && value !== '') input[name] = value
+  }
+  const parsed = EnvSchema.safeParse(input)
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map(
+        (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+      ),
+    )
+  }
+  const e = parsed.data
+  return {
+    host: e.AUDTRAIL_HOST,
+    port: e.AUDTRAIL_PORT,
+    dataDir: e.AUDTRAIL_DATA_DIR,
+    logLevel: e.AUDTRAIL_LOG_LEVEL,
+    clickhouse: {
+      url: e.CLICKHOUSE_URL,
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+      cluster: e.CLICKHOUSE_CLUSTER,
+    },
+    kafka: e.KAFKA_BROKERS
+      ? { brokers: e.KAFKA_BROKERS, topic: e.AUDTRAIL_KAFKA_TOPIC }
+      : undefined,
+    api: {
+      jwksFile: e.AUDTRAIL_JWKS_FILE,
+      jwksUrl: e.AUDTRAIL_JWKS_URL,
+      issuer: e.AUDTRAIL_API_ISSUER,
+      audience: e.AUDTRAIL_API_AUDIENCE,
+    },
+    resourcesFile: e.AUDTRAIL_RESOURCES_FILE,
+    fingerprintKey: e.AUDTRAIL_FINGERPRINT_KEY,
+    retention: {
+      eventsDays: e.AUDTRAIL_RETENTION_DAYS,
+      rejectedDays: e.AUDTRAIL_REJECTED_RETENTION_DAYS,
+      findingsDays: e.AUDTRAIL_FINDINGS_RETENTION_DAYS,
+    },
+    detectIntervalS: e.AUDTRAIL_DETECT_INTERVAL_S,
+    alerts: {
+      webhookUrl: e.AUDTRAIL_ALERT_WEBHOOK_URL,
+      webhookSecret: e.AUDTRAIL_ALERT_WEBHOOK_SECRET,
+      slackWebhookUrl: e.AUDTRAIL_SLACK_WEBHOOK_URL,
+      minSeverity: e.AUDTRAIL_ALERT_MIN_SEVERITY,
+    },
+  }
+}

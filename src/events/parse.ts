@@ -1,0 +1,147 @@
+/** Validate one decoded event against the contract; unknown fields move into `attributes`. */
+import type { z } from 'zod'
+import { EventValidationError } from '../errors.js'
+import {
+  Actor,
+  AuditEventSchema,
+  AuthorizationRequested,
+  Http,
+  LIMITS,
+  Network,
+  Source,
+  Token,
+  TokenExchanged,
+  TokenIssued,
+  TokenPresented,
+  TokenRef,
+  Tool,
+  type AuditEvent,
+  type EventType,
+} from './schema.js'
+
+export type ParseResult = { ok: true; event: AuditEvent } | { ok: false; reasons: string[] }
+
+// Keys that would reach an object's prototype when copied naively; refused anywhere in an event.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+const MAX_DEPTH = 16
+
+type Shape = { keys: ReadonlySet<string>; nested: Readonly<Record<string, Shape>> }
+
+function shape(
+  schema: { shape: Record<string, unknown> },
+  nested: Record<string, Shape> = {},
+): Shape {
+  return { keys: new Set(Object.keys(schema.shape)), nested }
+}
+
+const TOKEN_REF = shape(TokenRef)
+const COMMON_NESTED = { source: shape(Source), network: shape(Network), token: shape(Token) }
+const SHAPES: Record<EventType, Shape> = {
+  'authorization.requested': shape(AuthorizationRequested, COMMON_NESTED),
+  'token.issued': shape(TokenIssued, COMMON_NESTED),
+  'token.presented': shape(TokenPresented, {
+    ...COMMON_NESTED,
+    tool: shape(Tool),
+    http: shape(Http),
+  }),
+  'token.exchanged': shape(TokenExchanged, {
+    ...COMMON_NESTED,
+    subject_token: TOKEN_REF,
+    actor: shape(Actor, { token: TOKEN_REF }),
+  }),
+}
+
+/** Parse and validate one event. Never throws on bad data: returns every reason at once. */
+export function parseEvent(input: unknown): ParseResult {
+  const structural = checkStructure(input, '', 0)
+  if (structural) return { ok: false, reasons: [structural] }
+
+  const parsed = AuditEventSchema.safeParse(input)
+  if (!parsed.success) return { ok: false, reasons: formatIssues(parsed.error.issues) }
+  const event = parsed.data
+
+  const reasons: string[] = []
+  if (event.token) {
+    if (event.token.jti === undefined && event.token.fingerprint === undefined)
+      reasons.push('token: must carry at least one of jti, fingerprint')
+  } else if (
+    event.event_type !== 'authorization.requested' &&
+    !(event.event_type === 'token.presented' && event.reason === 'missing_token')
+  ) {
+    reasons.push('token: required (absent only on token.presented with reason missing_token)')
+  }
+  if (
+    event.event_type === 'token.exchanged' &&
+    event.subject_token.jti === undefined &&
+    event.subject_token.fingerprint === undefined
+  )
+    reasons.push('subject_token: must carry at least one of jti, fingerprint')
+
+  const extra: Record<string, unknown> = Object.create(null)
+  collectUnknown(event as Record<string, unknown>, SHAPES[event.event_type], '', extra)
+  const attributes: Record<string, unknown> = { ...extra, ...(event.attributes ?? {}) }
+  const attributeCount = Object.keys(attributes).length
+  if (attributeCount > LIMITS.attributes)
+    reasons.push(`attributes: at most ${LIMITS.attributes} entries (got ${attributeCount})`)
+  else if (JSON.stringify(attributes).length > LIMITS.attributesJson)
+    reasons.push(`attributes: at most ${LIMITS.attributesJson} bytes of JSON`)
+  if (reasons.length > 0) return { ok: false, reasons }
+
+  if (attributeCount > 0)
+    (event as { attributes?: Record<string, unknown> }).attributes = attributes
+  else delete (event as { attributes?: unknown }).attributes
+  return { ok: true, event }
+}
+
+/** Like `parseEvent`, but throws `EventValidationError` (for producers that build events in code). */
+export function assertEvent(input: unknown): AuditEvent {
+  const result = parseEvent(input)
+  if (!result.ok) throw new EventValidationError(result.reasons)
+  return result.event
+}
+
+function checkStructure(value: unknown, path: string, depth: number): string | undefined {
+  if (depth > MAX_DEPTH) return `${path || '(root)'}: nested deeper than ${MAX_DEPTH} levels`
+  if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value)))
+    return '(root): must be a JSON object'
+  if (value === null || typeof value !== 'object') return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = checkStructure(value[i], `${path}[${i}]`, depth + 1)
+      if (problem) return problem
+    }
+    return undefined
+  }
+  for (const key of Object.keys(value)) {
+    const at = path ? `${path}.${key}` : key
+    if (FORBIDDEN_KEYS.has(key)) return `${at}: forbidden key`
+    const problem = checkStructure((value as Record<string, unknown>)[key], at, depth + 1)
+    if (problem) return problem
+  }
+  return undefined
+}
+
+function collectUnknown(
+  obj: Record<string, unknown>,
+  known: Shape,
+  prefix: string,
+  out: Record<string, unknown>,
+): void {
+  for (const key of Object.keys(obj)) {
+    const value = obj[key]
+    const nested = known.nested[key]
+    if (!known.keys.has(key)) {
+      out[prefix + key] = value
+      delete obj[key]
+    } else if (nested && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      collectUnknown(value as Record<string, unknown>, nested, `${prefix}${key}.`, out)
+    }
+  }
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.slice(0, 20).map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.')
+    return `${path.replace(/\.\[/g, '[') || '(root)'}: ${issue.message}`
+  })
+}

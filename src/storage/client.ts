@@ -1,0 +1,75 @@
+/**
+ * The one storage factory: a `@clickhouse/client` client that talks HTTP to a ClickHouse server
+ * when a URL is configured, else runs the embedded engine of the `chdb` package under the data dir.
+ */
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
+
+export type StorageMode = 'embedded' | 'server'
+
+export interface StorageOptions {
+  /** ClickHouse server URL; absent means the embedded engine. */
+  url?: string
+  user?: string
+  password?: string
+  database: string
+  cluster?: string
+  /** Root of the embedded engine's files (`<dataDir>/clickhouse`). */
+  dataDir: string
+}
+
+export interface Storage {
+  client: ClickHouseClient
+  mode: StorageMode
+  database: string
+  cluster?: string
+  close(): Promise<void>
+}
+
+/**
+ * Settings sent with every request. `async_insert` defaults to 1 in current ClickHouse: an insert
+ * must be durable before offsets are committed, so it is switched off explicitly.
+ */
+export const BASE_SETTINGS: ClickHouseSettings = {
+  async_insert: 0,
+  wait_for_async_insert: 1,
+  date_time_input_format: 'best_effort',
+  output_format_json_quote_64bit_integers: 0,
+}
+
+export function createStorage(options: StorageOptions): Storage {
+  let client: ClickHouseClient
+  let mode: StorageMode
+  if (options.url) {
+    mode = 'server'
+    client = createClient({
+      url: options.url,
+      username: options.user ?? 'default',
+      password: options.password ?? '',
+      clickhouse_settings: BASE_SETTINGS,
+      application: 'audtrail',
+    })
+  } else {
+    mode = 'embedded'
+    // The embedded engine allows one data directory per process.
+    const path = resolve(options.dataDir, 'clickhouse')
+    mkdirSync(path, { recursive: true })
+    client = createClient({
+      // chdb implements the Connection interface of @clickhouse/client-common, which
+      // @clickhouse/client bundles as its own copy: same shape, distinct declarations.
+      connection: createChdbConnection({ path }) as unknown as ClientConnection,
+      clickhouse_settings: BASE_SETTINGS,
+    })
+  }
+  return {
+    client,
+    mode,
+    database: options.database,
+    cluster: options.cluster,
+    close: () => client.close(),
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * SQL files under `sql/`, loaded by name. Templates substitute only identifiers and fragments that
+ * audtrail itself builds from validated configuration (`{{db}}`, `{{on_cluster}}`, ...); values
+ * always travel as ClickHouse `{name:Type}` query parameters, never by concatenation.
+ */
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+/** `sql/` at the package root, from both `src/storage` and `dist/storage`. */
+export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url))
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
+
+export function quoteIdentifier(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new TypeError(`not a plain identifier: ${JSON.stringify(name)}`)
+  return name
+}
+
+/** Replace every `{{name}}` with its value; an unknown placeholder is a programming error. */
+export function renderTemplate(template: string, vars: Readonly<Record<string, string>>): string {
+  return template.replace(/\{\{([A-Za-z0-9_.]+)\}\}/g, (_, name: string) => {
+    const value = vars[name]
+    if (value === undefined)
+      throw new TypeError(`SQL template placeholder {{${name}}} has no value`)
+    return value
+  })
+}
+
+/** Split a file into statements at semicolons that end a line (our SQL never has one in a string). */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;[ \t]*(?:\r?\n|$)/)
+    .map((s) =>
+      s
+        .split('\n')
+        .filter((line) => !/^\s*--/.test(line))
+        .join('\n')
+        .trim(),
+    )
+    .filter((s) => s !== '')
+}
+
+const cache = new Map<string, string>()
+
+/** A query from `sql/queries/NAME.sql` with `{{db}}` bound to the configured database. */
+export function loadQuery(name: string, database: string): string {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new TypeError(`not a query name: ${JSON.stringify(name)}`)
+  let template = cache.get(name)
+  if (template === undefined) {
+    template = readFileSync(`${SQL_DIR}queries/${name}.sql`, 'utf8')
+    cache.set(name, template)
+  }
+  return renderTemplate(template, { db: quoteIdentifier(database) })
+    .trim()
+    .replace(/;$/, '')
+}
