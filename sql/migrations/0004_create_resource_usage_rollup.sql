@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS {{db}}.resource_usage_daily {{on_cluster}}
 ENGINE = {{replicated}}AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (tenant, resource_drift_key, resource_canonical, resource_raw, role, decision, day)
-TTL {{ttl.resource_usage_daily}};
+TTL {{ttl.resource_usage_daily}}
+SETTINGS index_granularity = 8192{{dedup_window}};
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.resource_usage_daily_mv {{on_cluster}}
 TO {{db}}.resource_usage_daily

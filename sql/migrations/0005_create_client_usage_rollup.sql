@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS {{db}}.client_usage_daily {{on_cluster}}
 ENGINE = {{replicated}}AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (tenant, client_id, resource_canonical, event_type, decision, day)
-TTL {{ttl.client_usage_daily}};
+TTL {{ttl.client_usage_daily}}
+SETTINGS index_granularity = 8192{{dedup_window}};
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.client_usage_daily_mv {{on_cluster}}
 TO {{db}}.client_usage_daily

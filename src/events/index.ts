@@ -9,6 +9,8 @@ export {
   compareResources,
   createAliasLookup,
   MAX_RESOURCE_LENGTH,
+  RESOURCE_INVALID_REASONS,
+  RESOURCE_WARNINGS,
   type AliasLookup,
   type CanonicalResource,
   type ResourceComparison,

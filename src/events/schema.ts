@@ -17,6 +17,7 @@ export const LIMITS = {
 
 // ASCII control characters (C0 and DEL) are never legitimate in identifiers and are a classic
 // log-injection vector; they are refused everywhere rather than escaped later.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/
 
 function text(max: number) {

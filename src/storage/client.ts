@@ -33,10 +33,18 @@ export interface Storage {
 /**
  * Settings sent with every request. `async_insert` defaults to 1 in current ClickHouse: an insert
  * must be durable before offsets are committed, so it is switched off explicitly.
+ *
+ * The embedded engine's connection applies per-request settings as session-wide `SET`s that stay
+ * in force for later requests (seen with chdb 3.4.0): a deduplication token given to one insert
+ * would silently drop the next insert without one. Every setting any request may change is
+ * therefore given here, so each request starts from these values again.
  */
 export const BASE_SETTINGS: ClickHouseSettings = {
   async_insert: 0,
   wait_for_async_insert: 1,
+  insert_deduplicate: 1,
+  insert_deduplication_token: '',
+  deduplicate_blocks_in_dependent_materialized_views: 1,
   date_time_input_format: 'best_effort',
   output_format_json_quote_64bit_integers: 0,
 }

@@ -23,16 +23,7 @@ export async function insertEventRows(
       table: `${quoteIdentifier(storage.database)}.events`,
       values: rows as EventRow[],
       format: 'JSONEachRow',
-      clickhouse_settings: {
-        async_insert: 0,
-        ...(options.dedupToken === undefined
-          ? {}
-          : {
-              insert_deduplication_token: options.dedupToken,
-              insert_deduplicate: 1,
-              deduplicate_blocks_in_dependent_materialized_views: 1,
-            }),
-      },
+      clickhouse_settings: { insert_deduplication_token: options.dedupToken ?? '' },
     })
   } catch (err) {
     throw mapStorageError(err, 'insert into events')

@@ -1,0 +1,98 @@
+// `npm test`: installs what is missing, builds, runs lint/format/type checks, starts a real local
+// Kafka, runs the whole vitest suite, prints `N passed, N failed` and stops what it started.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+process.chdir(root)
+const started = Date.now()
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', ...options })
+  return result.status ?? 1
+}
+
+function step(message) {
+  console.log(`\n== ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+}
+
+// 1. npm packages: install when node_modules is missing or older than the lockfile.
+const hidden = 'node_modules/.package-lock.json'
+if (!existsSync(hidden) || statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs) {
+  step('installing npm packages (npm ci)')
+  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1)
+}
+if (!existsSync('node_modules/@chdb/lib-linux-x64-gnu') && process.platform === 'linux') {
+  console.error(
+    'the embedded ClickHouse engine (@chdb/lib-linux-x64-gnu) is not installed: run `npm ci`',
+  )
+  process.exit(1)
+}
+
+// 2. Build (the CLI tests run the compiled bin) and static checks.
+const checks = []
+for (const [name, cmd, args] of [
+  ['build', 'npx', ['tsc', '-p', 'tsconfig.build.json']],
+  ['types', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+  ['lint', 'npx', ['eslint', '.']],
+  ['format', 'npx', ['prettier', '--check', '--log-level', 'warn', '.']],
+]) {
+  step(`check: ${name}`)
+  checks.push([name, run(cmd, args) === 0])
+}
+
+// 3. A real Kafka broker for the integration tests; reused when one already runs.
+step('kafka')
+const { ensureKafka, stopKafka } = await import('./kafka.mjs')
+let kafka
+try {
+  kafka = await ensureKafka()
+} catch (err) {
+  console.error(`kafka: could not start: ${err instanceof Error ? err.message : err}`)
+  process.exit(1)
+}
+
+// 4. The suite.
+step('vitest')
+const report = '.vitest-results.json'
+rmSync(report, { force: true })
+run(
+  'npx',
+  ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+  {
+    env: { ...process.env, AUDTRAIL_TEST_KAFKA_BROKERS: kafka.brokers },
+  },
+)
+if (kafka.started) {
+  step('stopping kafka')
+  await stopKafka()
+}
+
+let passed = 0
+let failed = 0
+let skipped = 0
+if (existsSync(report)) {
+  const results = JSON.parse(readFileSync(report, 'utf8'))
+  passed = results.numPassedTests
+  failed = results.numFailedTests
+  skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0)
+  // A file that fails to load has no tests to count: count it as a failure.
+  failed += results.testResults.filter(
+    (f) => f.status === 'failed' && f.assertionResults.length === 0,
+  ).length
+} else {
+  console.error('vitest wrote no results')
+  failed += 1
+}
+for (const [, ok] of checks) {
+  if (ok) passed += 1
+  else failed += 1
+}
+
+console.log(
+  `\nstatic checks: ${checks.map(([n, ok]) => `${n} ${ok ? 'ok' : 'FAILED'}`).join(', ')} (counted below)`,
+)
+console.log(`wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`)
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+process.exit(failed === 0 && passed > 0 ? 0 : 1)

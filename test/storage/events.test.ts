@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEvent, type AuditEvent } from '../../src/events/index.js'
+import { fromEventRow, toEventRow } from '../../src/storage/event-row.js'
+import { getEventRow, insertEventRows } from '../../src/storage/events-store.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { loadExamples } from '../helpers/examples.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const storage = testStorage('events_roundtrip')
+const RECEIVED = Date.parse('2026-11-22T10:05:00.250Z')
+
+function parsed(file: string): AuditEvent {
+  const example = loadExamples('valid').find(([f]) => f === file)
+  if (!example) throw new Error(`no example ${file}`)
+  const result = parseEvent(structuredClone(example[1]))
+  if (!result.ok) throw new Error(result.reasons.join('; '))
+  return result.event
+}
+
+async function count(query: string): Promise<number> {
+  const rs = await storage.client.query({ query, format: 'JSONEachRow' })
+  return Number((await rs.json<{ c: number }>())[0]!.c)
+}
+
+beforeAll(async () => {
+  await migrate(storage, { retention: RETENTION })
+  const rows = loadExamples('valid').map(([f]) => toEventRow(parsed(f), { receivedAt: RECEIVED }))
+  await insertEventRows(storage, rows, { dedupToken: 'examples-batch-1' })
+})
+afterAll(closeTestStorages)
+
+describe('events written to ClickHouse', () => {
+  it.each(loadExamples('valid').map(([f]) => f))('%s reads back field for field', async (file) => {
+    const event = parsed(file)
+    const row = await getEventRow(storage, event.tenant, event.event_id)
+    expect(row).toBeDefined()
+    expect(fromEventRow(row!)).toEqual(event)
+    expect(row!.received_at).toBe('2026-11-22 10:05:00.250')
+  })
+
+  it('carry the derived columns: token key, canonical forms, drift keys and aud match', async () => {
+    const event = parsed('token-presented-mcp.json')
+    const row = (await getEventRow(storage, event.tenant, event.event_id))!
+    expect(row.token_key).toBe('at-1f3c')
+    expect(row.token_key_kind).toBe('jti')
+    expect(row.resource_canonical).toBe('https://mcp.example.com/mcp')
+    expect(row.resource_drift_key).toBe('https://mcp.example.com/mcp')
+    expect(row.presented_aud_canonical).toEqual(['https://mcp.example.com/mcp'])
+    expect(row.aud_match).toBe('identical')
+    const opaque = parsed('token-presented-with-extra-fields.json')
+    const opaqueRow = (await getEventRow(storage, opaque.tenant, opaque.event_id))!
+    expect(opaqueRow.token_key_kind).toBe('fingerprint')
+    expect(opaqueRow.token_key).toBe(opaque.token!.fingerprint)
+    expect(opaqueRow.aud_match).toBe('')
+    expect(opaqueRow.attributes).toEqual({
+      deployment: '"blue"',
+      'source.region': '"eu-west-1"',
+      ticket: '"SEC-12"',
+    })
+  })
+
+  it('classify a drifted presented aud as a variant and keep both raw forms', async () => {
+    const base = parsed('token-presented-mcp.json')
+    const drifted = {
+      ...base,
+      event_id: '0192e7a4-8f6e-7c3e-9b1a-3f5e2d4c6b99',
+      resource: 'https://MCP.example.com/mcp/',
+      presented_aud: ['http://mcp.example.com/mcp'],
+    } as AuditEvent
+    await insertEventRows(storage, [toEventRow(drifted, { receivedAt: RECEIVED })])
+    const row = (await getEventRow(storage, drifted.tenant, drifted.event_id))!
+    expect(row.resource).toBe('https://MCP.example.com/mcp/')
+    expect(row.resource_canonical).toBe('https://mcp.example.com/mcp/')
+    expect(row.presented_aud).toEqual(['http://mcp.example.com/mcp'])
+    expect(row.aud_match).toBe('variant')
+    expect(row.resource_drift_key).toBe(row.presented_aud_drift[0])
+  })
+
+  it('land once when the same batch is inserted again with the same dedup token', async () => {
+    const rows = loadExamples('valid').map(([f]) => toEventRow(parsed(f), { receivedAt: RECEIVED }))
+    await insertEventRows(storage, rows, { dedupToken: 'examples-batch-1' })
+    const ids = rows.map((r) => `'${r.event_id}'`).join(',')
+    expect(
+      await count(`SELECT count() c FROM events_roundtrip.events WHERE event_id IN (${ids})`),
+    ).toBe(rows.length)
+    // The rollups are fed by materialized views: they must not count the repeated insert either.
+    expect(
+      await count(
+        "SELECT sum(events) c FROM events_roundtrip.resource_usage_daily WHERE role = 'resource_server' AND resource_raw = 'https://api.example.com'",
+      ),
+    ).toBe(2)
+  })
+
+  it('collapse a redelivered event written in another batch when read with FINAL', async () => {
+    const event = { ...parsed('token-issued.json'), tenant: 'redelivery' } as AuditEvent
+    await insertEventRows(storage, [toEventRow(event, { receivedAt: RECEIVED })])
+    await insertEventRows(storage, [toEventRow(event, { receivedAt: RECEIVED + 60_000 })])
+    await storage.client.command({ query: 'OPTIMIZE TABLE events_roundtrip.events FINAL' })
+    expect(
+      await count(
+        `SELECT count() c FROM events_roundtrip.events FINAL WHERE tenant = 'redelivery' AND event_id = '${event.event_id}'`,
+      ),
+    ).toBe(1)
+  })
+
+  it('feed the per-client rollup with events and distinct tokens per resource', async () => {
+    const rs = await storage.client.query({
+      query: `SELECT event_type, resource_canonical, sum(events) AS events, uniqMerge(tokens) AS tokens
+              FROM events_roundtrip.client_usage_daily
+              WHERE tenant = {tenant:String} AND client_id = {client:String}
+              GROUP BY event_type, resource_canonical ORDER BY event_type, resource_canonical`,
+      query_params: { tenant: 'acme', client: 'agent-7' },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      {
+        event_type: 'authorization.requested',
+        resource_canonical: 'https://mcp.example.com/mcp',
+        events: 1,
+        tokens: 1,
+      },
+      {
+        event_type: 'token.exchanged',
+        resource_canonical: 'https://api.example.com',
+        events: 1,
+        tokens: 1,
+      },
+      {
+        event_type: 'token.issued',
+        resource_canonical: 'https://mcp.example.com/mcp',
+        events: 1,
+        tokens: 1,
+      },
+      {
+        event_type: 'token.presented',
+        resource_canonical: 'https://mcp.example.com/mcp',
+        events: 1,
+        tokens: 1,
+      },
+      {
+        event_type: 'token.presented',
+        resource_canonical: 'https://mcp.example.com/mcp/',
+        events: 1,
+        tokens: 1,
+      },
+    ])
+  })
+})

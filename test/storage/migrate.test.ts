@@ -1,0 +1,147 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { MigrationError } from '../../src/errors.js'
+import { loadMigrations, migrate, templateVars, ttlExpressions } from '../../src/storage/migrate.js'
+import { renderTemplate, splitStatements, SQL_DIR } from '../../src/storage/sql.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+afterAll(closeTestStorages)
+
+async function tables(database: string): Promise<string[]> {
+  const storage = testStorage(database)
+  const rs = await storage.client.query({
+    query: 'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
+    query_params: { db: database },
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<{ name: string }>()).map((r) => r.name)
+}
+
+function copyMigrations(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'audtrail-migrations-'))
+  cpSync(`${SQL_DIR}migrations`, dir, { recursive: true })
+  return dir
+}
+
+async function caught(promise: Promise<unknown>): Promise<MigrationError> {
+  try {
+    await promise
+  } catch (err) {
+    return err as MigrationError
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('migrate on the embedded engine', () => {
+  it('creates the schema in an empty database and is a no-op the second time', async () => {
+    const storage = testStorage('m_twice')
+    const first = await migrate(storage, { retention: RETENTION })
+    expect(first.applied).toEqual(loadMigrations().map((m) => m.file))
+    expect(await tables('m_twice')).toEqual([
+      'audtrail_migrations',
+      'client_usage_daily',
+      'client_usage_daily_mv',
+      'events',
+      'findings',
+      'rejected_events',
+      'resource_usage_daily',
+      'resource_usage_daily_mv',
+    ])
+    const second = await migrate(storage, { retention: RETENTION })
+    expect(second).toEqual({ applied: [], alreadyApplied: first.applied.length, ttlChanged: [] })
+  })
+
+  it('refuses to run when an applied migration was edited', async () => {
+    const dir = copyMigrations()
+    const storage = testStorage('m_edited')
+    await migrate(storage, { retention: RETENTION, dir })
+    const file = join(dir, '0003_create_findings.sql')
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n-- edited\n')
+    const err = await caught(migrate(storage, { retention: RETENTION, dir }))
+    expect(err).toBeInstanceOf(MigrationError)
+    expect(err.code).toBe('ERR_MIGRATION_CHECKSUM')
+    expect(err.message).toMatch(/0003_create_findings\.sql was edited after it was applied/)
+  })
+
+  it('applies only the new migration when one is added', async () => {
+    const dir = copyMigrations()
+    const storage = testStorage('m_added')
+    await migrate(storage, { retention: RETENTION, dir })
+    const next = String(loadMigrations(dir).length + 1).padStart(4, '0')
+    writeFileSync(
+      join(dir, `${next}_create_probe.sql`),
+      'CREATE TABLE IF NOT EXISTS {{db}}.probe {{on_cluster}} (x UInt8) ENGINE = MergeTree ORDER BY x;\n',
+    )
+    const result = await migrate(storage, { retention: RETENTION, dir })
+    expect(result.applied).toEqual([`${next}_create_probe.sql`])
+    expect(await tables('m_added')).toContain('probe')
+  })
+
+  it('reconciles retention when the configuration changes, once', async () => {
+    const storage = testStorage('m_ttl')
+    await migrate(storage, { retention: RETENTION })
+    const changed = { ...RETENTION, eventsDays: 30, findingsDays: 90 }
+    const result = await migrate(storage, { retention: changed })
+    expect(result.ttlChanged.sort()).toEqual([
+      'client_usage_daily',
+      'events',
+      'findings',
+      'resource_usage_daily',
+    ])
+    const rs = await storage.client.query({
+      query: "SELECT engine_full FROM system.tables WHERE database = 'm_ttl' AND name = 'events'",
+      format: 'JSONEachRow',
+    })
+    const [{ engine_full }] = await rs.json<{ engine_full: string }>()
+    expect(engine_full).toContain(`TTL ${ttlExpressions(changed).events}`)
+    expect((await migrate(storage, { retention: changed })).ttlChanged).toEqual([])
+  })
+})
+
+describe('migration files', () => {
+  it('are numbered uniquely and contiguously from 0001', () => {
+    const migrations = loadMigrations()
+    expect(migrations.map((m) => m.version)).toEqual(migrations.map((_, i) => i + 1))
+    for (const m of migrations) expect(m.file).toMatch(/^\d{4}_[a-z0-9]+(_[a-z0-9]+)*\.sql$/)
+  })
+
+  it.each([
+    ['a gap', ['0001_create_a.sql', '0003_create_c.sql'], /expected version 0002/],
+    ['a duplicate prefix', ['0001_create_a.sql', '0001_create_b.sql'], /expected version 0002/],
+    ['a bad name', ['0001_Create-A.sql'], /name must be NNNN_verb_object\.sql/],
+  ])('reject %s', (_, files, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-layout-'))
+    for (const f of files) writeFileSync(join(dir, f), 'SELECT 1;\n')
+    expect(() => loadMigrations(dir)).toThrow(message)
+  })
+
+  it('use IF NOT EXISTS on every CREATE and carry the cluster placeholder', () => {
+    for (const m of loadMigrations()) {
+      for (const statement of splitStatements(m.template)) {
+        expect(statement, m.file).toMatch(/^CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS /)
+        expect(statement, m.file).toContain('{{on_cluster}}')
+      }
+    }
+  })
+
+  it('render to valid SQL with ON CLUSTER and Replicated engines when a cluster is configured', async () => {
+    const storage = testStorage('m_cluster_syntax')
+    const vars = templateVars({ database: 'audtrail', cluster: 'main' }, RETENTION)
+    for (const m of loadMigrations()) {
+      for (const statement of splitStatements(renderTemplate(m.template, vars))) {
+        expect(statement).toContain('ON CLUSTER main')
+        if (/^CREATE TABLE/.test(statement))
+          expect(statement).toMatch(/ENGINE = Replicated\w+MergeTree/)
+        // formatQuery parses without executing: the cluster need not exist.
+        const rs = await storage.client.query({
+          query: 'SELECT formatQuery({q:String}) AS f',
+          query_params: { q: statement },
+          format: 'JSONEachRow',
+        })
+        expect((await rs.json<{ f: string }>())[0]!.f).toContain('ON CLUSTER main')
+      }
+    }
+  })
+})
