@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
 if (!existsSync('node_modules/.package-lock.json')) {
-  console.log('installing npm packages (npm ci) ...')
-  if (spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' }).status !== 0)
+  console.log('installing npm packages (npm install) ...')
+  if (spawnSync('npm', ['install', '--no-audit', '--no-fund'], { stdio: 'inherit' }).status !== 0)
     process.exit(1)
 }
 if (!existsSync('dist/cli/main.js')) {

@@ -20,12 +20,12 @@ function step(message) {
 // 1. npm packages: install when node_modules is missing or older than the lockfile.
 const hidden = 'node_modules/.package-lock.json'
 if (!existsSync(hidden) || statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs) {
-  step('installing npm packages (npm ci)')
-  if (run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) process.exit(1)
+  step('installing npm packages (npm install)')
+  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) process.exit(1)
 }
 if (!existsSync('node_modules/@chdb/lib-linux-x64-gnu') && process.platform === 'linux') {
   console.error(
-    'the embedded ClickHouse engine (@chdb/lib-linux-x64-gnu) is not installed: run `npm ci`',
+    'the embedded ClickHouse engine (@chdb/lib-linux-x64-gnu) is not installed: run `npm install`',
   )
   process.exit(1)
 }
