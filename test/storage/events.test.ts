@@ -17,8 +17,8 @@ function parsed(file: string): AuditEvent {
   return result.event
 }
 
-async function count(query: string): Promise<number> {
-  const rs = await storage.client.query({ query, format: 'JSONEachRow' })
+async function count(query: string, params: Record<string, unknown> = {}): Promise<number> {
+  const rs = await storage.client.query({ query, query_params: params, format: 'JSONEachRow' })
   return Number((await rs.json<{ c: number }>())[0]!.c)
 }
 
@@ -98,7 +98,8 @@ describe('events written to ClickHouse', () => {
     await storage.client.command({ query: 'OPTIMIZE TABLE events_roundtrip.events FINAL' })
     expect(
       await count(
-        `SELECT count() c FROM events_roundtrip.events FINAL WHERE tenant = 'redelivery' AND event_id = '${event.event_id}'`,
+        "SELECT count() c FROM events_roundtrip.events FINAL WHERE tenant = 'redelivery' AND event_id = {id:UUID}",
+        { id: event.event_id },
       ),
     ).toBe(1)
   })
