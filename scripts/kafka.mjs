@@ -42,12 +42,16 @@ const HOME = path.join(ROOT, '.cache', 'kafka')
 const DIST = path.join(HOME, KAFKA_VERSION)
 const LIBS = path.join(DIST, 'libs')
 const FETCH_MARKER = path.join(DIST, 'fetched.json')
-const DATA_DIR = path.join(HOME, 'data')
-const STATE_FILE = path.join(HOME, 'state.json')
-const PROPS_FILE = path.join(HOME, 'server.properties')
-const LOG_FILE = path.join(HOME, 'kafka.log')
-const PID_FILE = path.join(HOME, 'kafka.pid')
-const LOCK_FILE = path.join(HOME, 'start.lock')
+// A broker on another port (AUDTRAIL_KAFKA_PORT, read when this module loads) keeps its storage,
+// pid and log apart, so tests can run and restart their own broker beside the shared one.
+const INSTANCE_PORT = Number(process.env.AUDTRAIL_KAFKA_PORT || 9092)
+const INSTANCE = INSTANCE_PORT === 9092 ? HOME : path.join(HOME, 'instances', String(INSTANCE_PORT))
+const DATA_DIR = path.join(INSTANCE, 'data')
+const STATE_FILE = path.join(INSTANCE, 'state.json')
+const PROPS_FILE = path.join(INSTANCE, 'server.properties')
+const LOG_FILE = path.join(INSTANCE, 'kafka.log')
+const PID_FILE = path.join(INSTANCE, 'kafka.pid')
+const LOCK_FILE = path.join(INSTANCE, 'start.lock')
 
 /** An expected failure: the CLI prints only the message, never a stack trace. */
 export class KafkaScriptError extends Error {
@@ -242,7 +246,7 @@ function checkJava() {
 // lock (one fetch/format/start at a time per checkout)
 
 async function withLock(fn) {
-  fs.mkdirSync(HOME, { recursive: true })
+  fs.mkdirSync(INSTANCE, { recursive: true })
   const deadline = Date.now() + 10 * 60_000
   let waited = false
   for (;;) {

@@ -78,6 +78,11 @@ export const EnvSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/)
       .default('audtrail.events.v1'),
+    AUDTRAIL_CONSUMER_GROUP: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,249}$/)
+      .default('audtrail-consumers'),
+    AUDTRAIL_INGEST_TOKEN: optionalText,
     AUDTRAIL_JWKS_FILE: optionalText,
     AUDTRAIL_JWKS_URL: httpUrl('a JWK Set').optional(),
     AUDTRAIL_API_ISSUER: optionalText,
@@ -131,7 +136,9 @@ export interface Config {
     database: string
     cluster?: string
   }
-  kafka?: { brokers: string[]; topic: string }
+  kafka?: { brokers: string[]; topic: string; groupId: string }
+  /** Bearer token `audtrail replay` sends to an HTTP ingest endpoint. */
+  ingestToken?: string
   api: { jwksFile?: string; jwksUrl?: string; issuer?: string; audience?: string }
   resourcesFile?: string
   fingerprintKey?: string
@@ -180,8 +187,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       cluster: e.CLICKHOUSE_CLUSTER,
     },
     kafka: e.KAFKA_BROKERS
-      ? { brokers: e.KAFKA_BROKERS, topic: e.AUDTRAIL_KAFKA_TOPIC }
+      ? {
+          brokers: e.KAFKA_BROKERS,
+          topic: e.AUDTRAIL_KAFKA_TOPIC,
+          groupId: e.AUDTRAIL_CONSUMER_GROUP,
+        }
       : undefined,
+    ingestToken: e.AUDTRAIL_INGEST_TOKEN,
     api: {
       jwksFile: e.AUDTRAIL_JWKS_FILE,
       jwksUrl: e.AUDTRAIL_JWKS_URL,

@@ -2,7 +2,10 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { ConfigError, isAudtrailError } from '../errors.js'
+import { runConsume } from './consume.js'
 import { runMigrate } from './migrate.js'
+import { runReplay } from './replay.js'
+import { runServe } from './serve.js'
 
 type Command = {
   summary: string
@@ -10,7 +13,62 @@ type Command = {
   run: (args: string[], env: NodeJS.ProcessEnv) => Promise<number>
 }
 
+/** Wrong arguments: the message and the command's usage, exit code 2. */
+class UsageError extends Error {}
+
+const out = (line: string) => process.stdout.write(`${line}\n`)
+
 const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary:
+      'the embedded all-in-one: HTTP ingest and pipeline (Kafka transport with KAFKA_BROKERS)',
+    usage: 'audtrail serve [--host HOST] [--port PORT] [--data-dir DIR]',
+    run: async (args, env) => {
+      const { values } = parseArgs({
+        args,
+        options: {
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'data-dir': { type: 'string' },
+        },
+      })
+      const config = loadConfig({
+        ...env,
+        AUDTRAIL_HOST: values.host ?? env.AUDTRAIL_HOST,
+        AUDTRAIL_PORT: values.port ?? env.AUDTRAIL_PORT,
+        AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
+      })
+      return runServe(config, out)
+    },
+  },
+  consume: {
+    summary: 'Kafka -> pipeline -> ClickHouse; run several for scale-out (one consumer group)',
+    usage: 'audtrail consume [--data-dir DIR]',
+    run: async (args, env) => {
+      const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
+      return runConsume(
+        loadConfig({ ...env, AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR }),
+      )
+    },
+  },
+  replay: {
+    summary: 'send an NDJSON file of events to the configured transport, with progress',
+    usage: 'audtrail replay FILE [--url http://host:port/v1/ingest]',
+    run: async (args, env) => {
+      const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { url: { type: 'string' } },
+      })
+      if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE')
+      const tty = process.stderr.isTTY
+      return runReplay(loadConfig(env), positionals[0]!, {
+        url: values.url,
+        progress: (line, final) =>
+          process.stderr.write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
+      })
+    },
+  },
   migrate: {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',
     usage: 'audtrail migrate [--data-dir DIR]',
@@ -20,7 +78,7 @@ const COMMANDS: Record<string, Command> = {
         ...env,
         AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
       })
-      return runMigrate(config, (line) => process.stdout.write(`${line}\n`))
+      return runMigrate(config, out)
     },
   },
 }
@@ -76,18 +134,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       process.stderr.write(`audtrail: ${err.message} [${err.code}]\n`)
       return 1
     }
+    const message = err instanceof Error ? err.message : String(err)
     if (
-      err instanceof TypeError &&
-      /parseArgs|Unknown option|unexpected argument/i.test(
-        `${err.message} ${(err as { code?: string }).code}`,
-      )
+      err instanceof UsageError ||
+      String((err as { code?: unknown })?.code).startsWith('ERR_PARSE_ARGS')
     ) {
-      process.stderr.write(`audtrail: ${err.message}\nUsage: ${command.usage}\n`)
+      process.stderr.write(`audtrail: ${message}\nUsage: ${command.usage}\n`)
       return 2
     }
-    process.stderr.write(
-      `audtrail: unexpected error in '${name}': ${err instanceof Error ? err.message : String(err)}\n`,
-    )
+    process.stderr.write(`audtrail: unexpected error in '${name}': ${message}\n`)
     return 1
   }
 }

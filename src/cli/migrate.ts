@@ -1,10 +1,11 @@
-/** `audtrail migrate`: create or upgrade the schema, then reconcile retention. */
+/** `audtrail migrate`: create or upgrade the schema, reconcile retention, create Kafka topics. */
 import type { Config } from '../config.js'
-import { createStorage } from '../storage/client.js'
 import { migrate } from '../storage/migrate.js'
+import { createKafka, ensureTopics } from '../transport/kafka.js'
+import { logger, openStorage } from './runtime.js'
 
 export async function runMigrate(config: Config, print: (line: string) => void): Promise<number> {
-  const storage = createStorage({ ...config.clickhouse, dataDir: config.dataDir })
+  const storage = openStorage(config)
   const where =
     storage.mode === 'embedded'
       ? `embedded ClickHouse in ${config.dataDir}`
@@ -18,8 +19,19 @@ export async function runMigrate(config: Config, print: (line: string) => void):
       print(
         `applied ${result.applied.length} migration(s); retention changed on ${result.ttlChanged.length} table(s)`,
       )
-    return 0
   } finally {
     await storage.close()
   }
+  if (config.kafka) {
+    const kafka = createKafka({
+      brokers: config.kafka.brokers,
+      clientId: 'audtrail-migrate',
+      logger: logger(config, 'audtrail-migrate'),
+    })
+    const created = await ensureTopics(kafka, { topic: config.kafka.topic })
+    print(
+      created.length > 0 ? `created Kafka topics: ${created.join(', ')}` : 'Kafka topics: present',
+    )
+  }
+  return 0
 }

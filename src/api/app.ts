@@ -1,0 +1,40 @@
+/** buildApp(deps): the Fastify app (never listens by itself), one plugin per route group. */
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
+import type { Authenticate } from './auth.js'
+import { installErrorHandler } from './errors.js'
+import { healthRoutes } from './routes/health.js'
+import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
+
+export interface AppDeps {
+  logger: Logger
+  authenticate: Authenticate
+  metrics: Metrics
+  /** Readiness checks by name (storage, transport): each true when reachable. */
+  readiness: () => Promise<Record<string, boolean>>
+  /** Present when this process accepts events (serve, or api with ingest). */
+  ingest?: IngestDeps
+  /** Largest request body in bytes (default 10 MiB). */
+  bodyLimit?: number
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and Fastify's logger interface differ only in generic parameters.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit ?? 10 * 1024 * 1024,
+    genReqId: () => randomUUID(),
+    trustProxy: false,
+  })
+  installErrorHandler(app)
+  await app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness })
+  if (deps.ingest)
+    await app.register(ingestRoutes, {
+      prefix: '/v1',
+      authenticate: deps.authenticate,
+      ...deps.ingest,
+    })
+  return app
+}

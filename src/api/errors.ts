@@ -1,0 +1,93 @@
+/** The API's error model: `{ statusCode, code, message }` with stable codes, never internals. */
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { isAudtrailError } from '../errors.js'
+
+export type ApiErrorCode =
+  | 'ERR_AUTH_MISSING'
+  | 'ERR_AUTH_INVALID'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_UNAVAILABLE'
+  | 'ERR_INTERNAL'
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+export const ErrorBody = {
+  type: 'object',
+  required: ['statusCode', 'code', 'message'],
+  properties: {
+    statusCode: { type: 'integer' },
+    code: { type: 'string' },
+    message: { type: 'string' },
+  },
+} as const
+
+/** One error handler for the whole app: known errors keep their status, the rest become 500/503. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => {
+    if (err instanceof ApiError) {
+      reply.headers(err.headers)
+      return reply
+        .status(err.statusCode)
+        .send({ statusCode: err.statusCode, code: err.code, message: err.message })
+    }
+    const fe = err as FastifyError
+    if (
+      fe.validation ||
+      fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+    )
+      return reply
+        .status(400)
+        .send({ statusCode: 400, code: 'ERR_BAD_REQUEST', message: fe.message })
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply
+        .status(413)
+        .send({
+          statusCode: 413,
+          code: 'ERR_PAYLOAD_TOO_LARGE',
+          message: 'request body is too large',
+        })
+    if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.status(415).send({
+        statusCode: 415,
+        code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+        message: 'use application/json or application/x-ndjson',
+      })
+    if (isAudtrailError(err) && err.retriable) {
+      request.log.warn({ code: err.code }, 'dependency unavailable')
+      return reply
+        .status(503)
+        .send({
+          statusCode: 503,
+          code: 'ERR_UNAVAILABLE',
+          message: 'storage or transport unavailable; retry later',
+        })
+    }
+    request.log.error({ err }, 'unhandled error')
+    return reply
+      .status(500)
+      .send({ statusCode: 500, code: 'ERR_INTERNAL', message: 'internal error' })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .send({
+        statusCode: 404,
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      }),
+  )
+}

@@ -1,0 +1,37 @@
+/** `audtrail consume`: Kafka -> pipeline -> ClickHouse, one consumer-group member, until a signal. */
+import type { Config } from '../config.js'
+import { ConfigError } from '../errors.js'
+import { Metrics, pipelineMetrics } from '../metrics.js'
+import { createClickHouseSink } from '../pipeline/sink.js'
+import { startConsumer } from '../transport/consumer.js'
+import { createKafka } from '../transport/kafka.js'
+import { logger, openStorage, prepareStorage, registry, shutdownSignal } from './runtime.js'
+
+export async function runConsume(config: Config): Promise<number> {
+  if (!config.kafka) throw new ConfigError(['KAFKA_BROKERS: required by audtrail consume'])
+  const log = logger(config, 'audtrail-consume')
+  const storage = openStorage(config)
+  try {
+    await prepareStorage(storage, config, log)
+    const consumer = await startConsumer({
+      kafka: createKafka({
+        brokers: config.kafka.brokers,
+        clientId: 'audtrail-consume',
+        logger: log,
+      }),
+      topic: config.kafka.topic,
+      groupId: config.kafka.groupId,
+      sink: createClickHouseSink(storage),
+      metrics: pipelineMetrics(new Metrics()),
+      logger: log,
+      retentionDays: config.retention.eventsDays,
+      aliases: registry(config)?.aliases,
+    })
+    const signal = await shutdownSignal()
+    log.info({ signal }, 'stopping')
+    await consumer.stop()
+    return 0
+  } finally {
+    await storage.close()
+  }
+}

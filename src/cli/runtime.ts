@@ -1,0 +1,79 @@
+/** What the long-running commands share: logger, storage, registry, API keys, signals. */
+import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
+import { createAuthenticator, type Authenticate } from '../api/auth.js'
+import type { Config } from '../config.js'
+import { ConfigError } from '../errors.js'
+import { createLogger, type Logger } from '../logger.js'
+import { loadResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
+import { createStorage, type Storage } from '../storage/client.js'
+import { migrate } from '../storage/migrate.js'
+
+export function openStorage(config: Config): Storage {
+  return createStorage({ ...config.clickhouse, dataDir: config.dataDir })
+}
+
+export function logger(config: Config, name: string): Logger {
+  return createLogger(config.logLevel, name)
+}
+
+export function registry(config: Config): ResourceRegistry | undefined {
+  return config.resourcesFile ? loadResourceRegistry(config.resourcesFile) : undefined
+}
+
+/**
+ * The embedded engine belongs to this process, so its schema is brought up to date here; a
+ * ClickHouse server is migrated once by `audtrail migrate` (several consumers must not race).
+ */
+export async function prepareStorage(storage: Storage, config: Config, log: Logger): Promise<void> {
+  if (storage.mode !== 'embedded') return
+  const result = await migrate(storage, { retention: config.retention })
+  if (result.applied.length > 0) log.info({ applied: result.applied }, 'schema migrated')
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1' || host === '[::1]'
+}
+
+/** API authentication from configuration; an open API is refused off loopback. */
+export function authenticator(config: Config, log: Logger): Authenticate {
+  const { jwksFile, jwksUrl, issuer, audience } = config.api
+  if (!jwksFile && !jwksUrl) {
+    if (!isLoopback(config.host))
+      throw new ConfigError([
+        `AUDTRAIL_HOST: ${config.host} is not a loopback address and no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL is set: the API would be open to the network`,
+      ])
+    log.warn('no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL: the API is open on loopback only')
+    return createAuthenticator({})
+  }
+  const problems: string[] = []
+  if (!issuer) problems.push('AUDTRAIL_API_ISSUER: required when API authentication is configured')
+  if (!audience)
+    problems.push('AUDTRAIL_API_AUDIENCE: required when API authentication is configured')
+  let keys
+  if (jwksFile) {
+    try {
+      keys = createLocalJWKSet(JSON.parse(readFileSync(jwksFile, 'utf8')) as JSONWebKeySet)
+    } catch {
+      problems.push(`AUDTRAIL_JWKS_FILE: ${jwksFile} is not a readable JWK Set`)
+    }
+  } else keys = createRemoteJWKSet(new URL(jwksUrl!))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return createAuthenticator({ keys, issuer, audience })
+}
+
+/** Resolve when SIGINT or SIGTERM arrives (once). */
+export function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => {
+      process.off('SIGINT', handler)
+      process.off('SIGTERM', handler)
+      resolve(signal)
+    }
+    process.on('SIGINT', handler)
+    process.on('SIGTERM', handler)
+  })
+}

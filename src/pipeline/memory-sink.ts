@@ -1,0 +1,50 @@
+/** An in-memory EventSink with the same idempotence, and a switch to simulate an outage (tests). */
+import { StorageError } from '../errors.js'
+import type { EventRow } from '../storage/event-row.js'
+import type { RejectedRow } from './rejected-row.js'
+import { uniqueRows, type EventSink } from './sink.js'
+
+export interface MemorySink extends EventSink {
+  readonly rows: EventRow[]
+  readonly rejected: RejectedRow[]
+  /** While false, every write fails as a ClickHouse outage would (retriable). */
+  available: boolean
+  /** Number of write calls, failed ones included. */
+  writes: number
+}
+
+export function createMemorySink(): MemorySink {
+  const ids = new Set<string>()
+  const rejectionIds = new Set<string>()
+  const sink: MemorySink = {
+    rows: [],
+    rejected: [],
+    available: true,
+    writes: 0,
+    async write(batch) {
+      sink.writes += 1
+      if (!sink.available)
+        throw new StorageError('ERR_SINK_UNAVAILABLE', 'memory sink: unavailable', {
+          retriable: true,
+        })
+      let inserted = 0
+      for (const row of uniqueRows(batch.rows)) {
+        const k = `${row.tenant}\u0000${row.event_id}`
+        if (ids.has(k)) continue
+        ids.add(k)
+        sink.rows.push(row)
+        inserted += 1
+      }
+      for (const r of batch.rejected) {
+        if (rejectionIds.has(r.rejection_id)) continue
+        rejectionIds.add(r.rejection_id)
+        sink.rejected.push(r)
+      }
+      return { inserted, duplicates: batch.rows.length - inserted, rejected: batch.rejected.length }
+    },
+    async ping() {
+      return sink.available
+    },
+  }
+  return sink
+}

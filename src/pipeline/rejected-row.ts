@@ -1,0 +1,71 @@
+/** A refused payload as a `rejected_events` row: reasons, where it came from, the capped payload. */
+import { createHash } from 'node:crypto'
+import { toDateTime64 } from '../storage/event-row.js'
+
+/** Stored payloads are capped: enough to triage, never a way to fill the disk. */
+export const MAX_STORED_PAYLOAD_BYTES = 65_536
+
+export interface RejectedRow {
+  tenant: string
+  rejection_id: string
+  received_at: string
+  transport: 'kafka' | 'http'
+  source_ref: string
+  reasons: string[]
+  event_id: string
+  event_type: string
+  payload: string
+  payload_bytes: number
+  payload_truncated: boolean
+  payload_sha256: string
+}
+
+export interface RejectionInput {
+  transport: 'kafka' | 'http'
+  /** Where the payload came from: `topic/partition/offset`, or `http/<request id>/<index>`. */
+  sourceRef: string
+  payload: Uint8Array | string
+  reasons: string[]
+  receivedAt: number
+  tenant?: string
+  eventId?: string
+  eventType?: string
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * The payload is kept as text when it is UTF-8 and as `base64:`-prefixed text otherwise; it is an
+ * opaque string to storage and the API, never parsed again. rejection_id is derived from the
+ * source, so a redelivered rejection collapses into one row.
+ */
+export function toRejectedRow(input: RejectionInput): RejectedRow {
+  const bytes =
+    typeof input.payload === 'string'
+      ? Buffer.from(input.payload, 'utf8')
+      : Buffer.from(input.payload)
+  const capped = bytes.subarray(0, MAX_STORED_PAYLOAD_BYTES)
+  let payload: string
+  try {
+    payload = utf8.decode(capped)
+  } catch {
+    // Invalid UTF-8, or a multi-byte character cut by the cap: keep the exact bytes.
+    payload = `base64:${capped.toString('base64')}`
+  }
+  return {
+    tenant: input.tenant ?? 'default',
+    rejection_id: createHash('sha256')
+      .update(`${input.transport}:${input.sourceRef}`)
+      .digest('hex'),
+    received_at: toDateTime64(input.receivedAt),
+    transport: input.transport,
+    source_ref: input.sourceRef,
+    reasons: input.reasons.map((r) => r.slice(0, 1000)),
+    event_id: input.eventId ?? '',
+    event_type: input.eventType ?? '',
+    payload,
+    payload_bytes: bytes.byteLength,
+    payload_truncated: bytes.byteLength > capped.byteLength,
+    payload_sha256: createHash('sha256').update(bytes).digest('hex'),
+  }
+}

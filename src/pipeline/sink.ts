@@ -1,0 +1,117 @@
+/**
+ * Where processed batches go. The ClickHouse sink makes a write idempotent: events already stored
+ * are filtered out first (so rollups never count a redelivered event), and each insert carries a
+ * deduplication token derived from its content (so a retried insert lands once).
+ */
+import { createHash } from 'node:crypto'
+import type { Storage } from '../storage/client.js'
+import { mapStorageError } from '../storage/errors.js'
+import type { EventRow } from '../storage/event-row.js'
+import { insertEventRows } from '../storage/events-store.js'
+import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { RejectedRow } from './rejected-row.js'
+
+export interface SinkBatch {
+  rows: readonly EventRow[]
+  rejected: readonly RejectedRow[]
+}
+
+export interface SinkResult {
+  inserted: number
+  /** events of the batch that were already stored, or repeated within it */
+  duplicates: number
+  rejected: number
+}
+
+export interface EventSink {
+  /** Durable when it resolves; throws StorageError (retriable for outages) otherwise. */
+  write(batch: SinkBatch): Promise<SinkResult>
+  ping(): Promise<boolean>
+}
+
+const key = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
+
+/** Drop repeats within a batch, keeping the first occurrence. */
+export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
+  const seen = new Set<string>()
+  return rows.filter((r) => {
+    const k = key(r.tenant, r.event_id)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+function contentToken(prefix: string, ids: readonly string[]): string {
+  const hash = createHash('sha256')
+  for (const id of [...ids].sort()) hash.update(id).update('\n')
+  return `${prefix}:${hash.digest('base64url')}`
+}
+
+export function createClickHouseSink(storage: Storage): EventSink {
+  const db = quoteIdentifier(storage.database)
+
+  async function existing(rows: readonly EventRow[]): Promise<Set<string>> {
+    if (rows.length === 0) return new Set()
+    let from = rows[0]!.occurred_at
+    let to = from
+    for (const r of rows) {
+      if (r.occurred_at < from) from = r.occurred_at
+      if (r.occurred_at > to) to = r.occurred_at
+    }
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery('existing-event-ids', storage.database),
+        query_params: { ids: rows.map((r) => r.event_id), from, to },
+        format: 'JSONEachRow',
+      })
+      const found = await rs.json<{ tenant: string; event_id: string }>()
+      return new Set(found.map((f) => key(f.tenant, f.event_id)))
+    } catch (err) {
+      throw mapStorageError(err, 'look up stored event ids')
+    }
+  }
+
+  return {
+    async write(batch) {
+      const unique = uniqueRows(batch.rows)
+      const stored = await existing(unique)
+      const fresh = unique.filter((r) => !stored.has(key(r.tenant, r.event_id)))
+      if (batch.rejected.length > 0) {
+        try {
+          await storage.client.insert({
+            table: `${db}.rejected_events`,
+            values: batch.rejected as RejectedRow[],
+            format: 'JSONEachRow',
+            clickhouse_settings: {
+              insert_deduplication_token: contentToken(
+                'rejected',
+                batch.rejected.map((r) => r.rejection_id),
+              ),
+            },
+          })
+        } catch (err) {
+          throw mapStorageError(err, 'insert into rejected_events')
+        }
+      }
+      await insertEventRows(storage, fresh, {
+        dedupToken: contentToken(
+          'events',
+          fresh.map((r) => key(r.tenant, r.event_id)),
+        ),
+      })
+      return {
+        inserted: fresh.length,
+        duplicates: batch.rows.length - fresh.length,
+        rejected: batch.rejected.length,
+      }
+    },
+    async ping() {
+      try {
+        return (await storage.client.ping()).success
+      } catch {
+        return false
+      }
+    },
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * `audtrail consume`: a consumer-group member that runs the pipeline on each partition batch and
+ * commits offsets only after the DLQ and ClickHouse acknowledged everything they cover.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import { isAudtrailError } from '../errors.js'
+import type { AliasLookup } from '../events/resource.js'
+import type { Logger } from '../logger.js'
+import type { PipelineMetrics } from '../metrics.js'
+import { processPayload } from '../pipeline/process.js'
+import { toRejectedRow, type RejectedRow } from '../pipeline/rejected-row.js'
+import type { EventSink } from '../pipeline/sink.js'
+import type { EventRow } from '../storage/event-row.js'
+import { dlqMessage, DLQ_TOPIC, sendAll, type OutgoingMessage } from './kafka.js'
+import { retrying, Stopped } from './retry.js'
+
+export interface ConsumerOptions {
+  kafka: Kafka
+  topic: string
+  groupId: string
+  sink: EventSink
+  metrics: PipelineMetrics
+  logger: Logger
+  retentionDays: number
+  aliases?: AliasLookup
+  dlqTopic?: string
+  /** Rows per sink write; a partition batch larger than this is written in chunks. */
+  maxBatchRows?: number
+  /** Broker-side batching: wait up to this long for data (the time threshold). */
+  maxWaitMs?: number
+}
+
+export interface RunningConsumer {
+  /** Finish the batch in hand, commit it, leave the group. */
+  stop(): Promise<void>
+}
+
+interface Chunk {
+  rows: EventRow[]
+  rejected: RejectedRow[]
+  dlq: OutgoingMessage[]
+}
+
+export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
+  const { kafka, topic, sink, metrics, logger } = options
+  const dlqTopic = options.dlqTopic ?? DLQ_TOPIC
+  const maxRows = options.maxBatchRows ?? 5000
+  const log = logger.child({ component: 'consumer', topic })
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    maxWaitTimeInMs: options.maxWaitMs ?? 250,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+  })
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  let stopping = false
+
+  function toChunk(partition: number, messages: KafkaMessage[]): Chunk {
+    const chunk: Chunk = { rows: [], rejected: [], dlq: [] }
+    const receivedAt = Date.now()
+    for (const m of messages) {
+      const payload = m.value ?? Buffer.alloc(0)
+      const result = processPayload(payload, {
+        receivedAt,
+        retentionDays: options.retentionDays,
+        aliases: options.aliases,
+      })
+      if (result.kind === 'ok') {
+        chunk.rows.push(result.row)
+        continue
+      }
+      const sourceRef = `${topic}/${partition}/${m.offset}`
+      const rejected = toRejectedRow({
+        ...result,
+        transport: 'kafka',
+        sourceRef,
+        payload,
+        receivedAt,
+      })
+      chunk.rejected.push(rejected)
+      chunk.dlq.push(dlqMessage(m.value, rejected, m.key))
+    }
+    return chunk
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload
+    const alive = () => isRunning() && !isStale() && !stopping
+    let resume: (() => void) | undefined
+    const retry = { alive, heartbeat, log, metrics, onFailure: () => (resume ??= pause()) }
+    try {
+      for (let i = 0; i < batch.messages.length; i += maxRows) {
+        if (!alive()) return
+        const messages = batch.messages.slice(i, i + maxRows)
+        const started = performance.now()
+        const chunk = toChunk(batch.partition, messages)
+        if (chunk.dlq.length > 0)
+          await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
+        const written = await retrying('write to ClickHouse', retry, () =>
+          sink.write({ rows: chunk.rows, rejected: chunk.rejected }),
+        )
+        const last = messages[messages.length - 1]!.offset
+        // commitOffsets takes the next offset to read; resolveOffset takes the last one read.
+        await consumer.commitOffsets([
+          { topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+        ])
+        resolveOffset(last)
+        metrics.consumed.inc(messages.length)
+        metrics.inserted.inc(written.inserted)
+        metrics.duplicates.inc(written.duplicates)
+        metrics.rejected.inc(written.rejected)
+        metrics.batchSeconds.observe((performance.now() - started) / 1000)
+        if (resume) {
+          resume()
+          resume = undefined
+        }
+        await heartbeat()
+      }
+      metrics.lag.set(Number(batch.offsetLag()), { partition: String(batch.partition) })
+    } catch (err) {
+      // Stopping mid-batch: nothing past the last commit is acknowledged; it is read again.
+      if (err instanceof Stopped) return
+      throw err
+    }
+  }
+
+  await producer.connect()
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch })
+  log.info({ groupId: options.groupId }, 'consumer started')
+
+  return {
+    async stop() {
+      stopping = true
+      await consumer.disconnect()
+      await producer.disconnect()
+      log.info('consumer stopped')
+    },
+  }
+}
+
+export function describeError(err: unknown): string {
+  return isAudtrailError(err) ? `${err.code}: ${err.message}` : String(err)
+}

@@ -1,0 +1,122 @@
+/** kafkajs client factory with its logs routed to pino, and the topic names of the contract. */
+import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs'
+import type { Logger } from '../logger.js'
+
+export const EVENTS_TOPIC = 'audtrail.events.v1'
+export const DLQ_TOPIC = 'audtrail.events.dlq.v1'
+export const FINDINGS_TOPIC = 'audtrail.findings.v1'
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+export function createKafka(options: {
+  brokers: string[]
+  clientId: string
+  logger: Logger
+}): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' })
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    // kafkajs reports every retried connection at ERROR; WARN keeps outages visible, not noisy.
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry
+        log[LEVELS[level] ?? 'info']({ ...rest, timestamp: undefined }, message)
+      },
+    retry: { initialRetryTime: 250, retries: 8, maxRetryTime: 10_000 },
+  })
+}
+
+/** Create the contract's topics when missing; idempotent (used by `audtrail migrate`). */
+export async function ensureTopics(
+  kafka: Kafka,
+  options: { topic?: string; partitions?: number } = {},
+): Promise<string[]> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    const { brokers } = await admin.describeCluster()
+    const replicationFactor = Math.min(3, brokers.length)
+    const wanted = [options.topic ?? EVENTS_TOPIC, DLQ_TOPIC, FINDINGS_TOPIC]
+    const missing = wanted.filter((t) => !existing.has(t))
+    if (missing.length > 0)
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: options.partitions ?? 6,
+          replicationFactor,
+        })),
+      })
+    return missing
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+export interface OutgoingMessage {
+  key?: string | Buffer | null
+  value: string | Buffer | null
+  headers?: Record<string, string>
+}
+
+/** Largest request we send: a record batch must stay under the broker's message.max.bytes (1 MB). */
+const MAX_REQUEST_BYTES = 512 * 1024
+
+/** Send with acks from all replicas, in requests small enough for the broker's default limits. */
+export async function sendAll(
+  producer: Producer,
+  topic: string,
+  messages: readonly OutgoingMessage[],
+): Promise<void> {
+  let batch: OutgoingMessage[] = []
+  let bytes = 0
+  const flush = async () => {
+    if (batch.length > 0) await producer.send({ topic, acks: -1, messages: batch })
+    batch = []
+    bytes = 0
+  }
+  for (const m of messages) {
+    const size = (m.value === null ? 0 : Buffer.byteLength(m.value)) + 256
+    if (bytes + size > MAX_REQUEST_BYTES) await flush()
+    batch.push(m)
+    bytes += size
+  }
+  await flush()
+}
+
+/** DLQ payloads are capped like the rejected_events copy: enough to triage, never a flood. */
+export const MAX_DLQ_PAYLOAD_BYTES = 65_536
+
+export function dlqMessage(
+  payload: Buffer | string | null,
+  rejection: {
+    rejection_id: string
+    source_ref: string
+    reasons: string[]
+    payload_bytes: number
+    payload_sha256: string
+  },
+  key: Buffer | string | null = null,
+): OutgoingMessage {
+  const bytes = payload === null ? Buffer.alloc(0) : Buffer.from(payload)
+  return {
+    key,
+    value: bytes.subarray(0, MAX_DLQ_PAYLOAD_BYTES),
+    headers: {
+      'audtrail-rejection-id': rejection.rejection_id,
+      'audtrail-source': rejection.source_ref,
+      'audtrail-reasons': JSON.stringify(rejection.reasons).slice(0, 4096),
+      'audtrail-payload-bytes': String(rejection.payload_bytes),
+      'audtrail-payload-sha256': rejection.payload_sha256,
+    },
+  }
+}

@@ -1,0 +1,34 @@
+/** Contract events for tests: a valid token.presented event with a fresh id, and variants. */
+import { randomUUID } from 'node:crypto'
+import { fingerprintToken } from '../../src/events/fingerprint.js'
+
+export function presentedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const n = Math.floor(Math.random() * 1e9)
+  return {
+    schema_version: 1,
+    event_id: randomUUID(),
+    event_type: 'token.presented',
+    occurred_at: new Date().toISOString(),
+    tenant: 'acme',
+    source: { kind: 'mcp_server', id: 'files-mcp' },
+    issuer: 'https://as.example.com',
+    client_id: 'agent-7',
+    subject: 'user-42',
+    token: {
+      jti: `at-${n}`,
+      fingerprint: fingerprintToken(`token-${n}`),
+      iat: 1795341601,
+      exp: 1795345201,
+      aud: ['https://mcp.example.com/mcp'],
+      format: 'jwt',
+    },
+    resource: 'https://mcp.example.com/mcp',
+    presented_aud: ['https://mcp.example.com/mcp'],
+    aud_validated: true,
+    decision: 'accepted',
+    reason: 'ok',
+    tool: { method: 'tools/call', name: 'read_file' },
+    http: { method: 'POST', path: '/mcp', status: 200 },
+    ...overrides,
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * A corpus of hostile or broken payloads, each of which the pipeline must refuse with a reason:
+ * malformed JSON, binary, wrong types, missing fields, huge strings and arrays, deep nesting,
+ * prototype keys, control characters, SQL and log injection where the contract forbids them,
+ * invalid timestamps and unknown event types.
+ */
+import { presentedEvent } from './events.js'
+
+export interface HostileCase {
+  name: string
+  payload: string | Buffer
+}
+
+const json = (v: unknown) => JSON.stringify(v)
+const withField = (path: string[], value: unknown) => {
+  const e = presentedEvent() as Record<string, unknown>
+  let target = e
+  for (const p of path.slice(0, -1)) target = target[p] as Record<string, unknown>
+  target[path[path.length - 1]!] = value
+  return json(e)
+}
+const without = (path: string[]) => {
+  const e = presentedEvent() as Record<string, unknown>
+  let target = e
+  for (const p of path.slice(0, -1)) target = target[p] as Record<string, unknown>
+  delete target[path[path.length - 1]!]
+  return json(e)
+}
+
+/** Payloads up to about 1 MB (they must fit in a Kafka message with the broker's defaults). */
+export function hostileCorpus(): HostileCase[] {
+  const cases: HostileCase[] = []
+  const add = (name: string, payload: string | Buffer) => cases.push({ name, payload })
+
+  // Malformed JSON
+  for (const [i, text] of [
+    '{',
+    '}',
+    '{"a":',
+    '{"a":1,}',
+    "{'single':'quotes'}",
+    '[1,2',
+    'undefined',
+    'NaN',
+    '{"a":1}{"b":2}',
+    '{"event_id":"x" "tenant":"y"}',
+    '\u0000',
+    '{"a":"\\u12"}',
+    '{"a":01}',
+    '"just a string"',
+    '12345',
+    'null',
+    'true',
+    '[]',
+    '[{"event_type":"token.presented"}]',
+    '{"a":1',
+  ].entries())
+    add(`malformed or non-object JSON #${i}`, text)
+
+  // Binary and invalid UTF-8
+  for (let i = 0; i < 10; i++) {
+    const bytes = Buffer.alloc(64 + i * 32)
+    for (let j = 0; j < bytes.length; j++) bytes[j] = (j * 131 + i * 17 + 0x80) & 0xff
+    add(`binary #${i}`, bytes)
+  }
+  add(
+    'invalid UTF-8 inside JSON',
+    Buffer.concat([Buffer.from('{"tenant":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+  )
+  add('UTF-16 encoded JSON', Buffer.from(json(presentedEvent()), 'utf16le'))
+
+  // Wrong types for every field
+  const fields: string[][] = [
+    ['schema_version'],
+    ['event_id'],
+    ['event_type'],
+    ['occurred_at'],
+    ['tenant'],
+    ['source'],
+    ['source', 'kind'],
+    ['source', 'id'],
+    ['issuer'],
+    ['client_id'],
+    ['subject'],
+    ['token'],
+    ['token', 'jti'],
+    ['token', 'fingerprint'],
+    ['token', 'iat'],
+    ['token', 'exp'],
+    ['token', 'aud'],
+    ['token', 'format'],
+    ['resource'],
+    ['presented_aud'],
+    ['aud_validated'],
+    ['decision'],
+    ['reason'],
+    ['tool'],
+    ['tool', 'name'],
+    ['http'],
+    ['http', 'method'],
+    ['http', 'status'],
+  ]
+  const wrongValues: unknown[] = [42, 'text', true, null, [], { nested: 1 }]
+  for (const path of fields)
+    for (const value of wrongValues) {
+      const e = presentedEvent()
+      let current: unknown = e
+      for (const p of path) current = (current as Record<string, unknown>)[p]
+      // Skip a "wrong" value that has the right type for this field.
+      if (
+        typeof current === typeof value &&
+        Array.isArray(current) === Array.isArray(value) &&
+        value !== null
+      )
+        continue
+      if (path.join('.') === 'presented_aud' && Array.isArray(value)) continue
+      add(`${path.join('.')} as ${json(value)}`, withField(path, value))
+    }
+
+  // Missing required fields
+  for (const path of [
+    ['schema_version'],
+    ['event_id'],
+    ['event_type'],
+    ['occurred_at'],
+    ['source'],
+    ['source', 'kind'],
+    ['source', 'id'],
+    ['resource'],
+    ['aud_validated'],
+    ['decision'],
+    ['reason'],
+    ['token'],
+  ])
+    add(`missing ${path.join('.')}`, without(path))
+
+  // Huge strings and arrays
+  const mega = 'A'.repeat(1_000_000)
+  for (const path of [['client_id'], ['resource'], ['tool', 'name'], ['subject'], ['token', 'jti']])
+    add(`1 MB string in ${path.join('.')}`, withField(path, mega))
+  add(
+    '10 000 audiences',
+    withField(
+      ['presented_aud'],
+      Array.from({ length: 10_000 }, (_, i) => `https://r${i}.example`),
+    ),
+  )
+  add(
+    '100 000 scopes',
+    withField(
+      ['token', 'scopes'],
+      Array.from({ length: 100_000 }, () => 's'),
+    ),
+  )
+  add(
+    '5 000 attributes',
+    json({
+      ...presentedEvent(),
+      attributes: Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])),
+    }),
+  )
+
+  // Deep nesting
+  for (const depth of [20, 100, 1000]) {
+    let nested: unknown = 'leaf'
+    for (let i = 0; i < depth; i++) nested = { n: nested }
+    add(`nesting ${depth} deep`, json({ ...presentedEvent(), extra: nested }))
+  }
+  add('nesting 5000 deep arrays', `{"x":${'['.repeat(5000)}${']'.repeat(5000)}}`)
+
+  // Prototype keys
+  for (const key of ['__proto__', 'constructor', 'prototype']) {
+    add(`${key} at the root`, json(presentedEvent()).replace('{', `{"${key}":{"isAdmin":true},`))
+    add(
+      `${key} in token`,
+      json(presentedEvent()).replace('"token":{', `"token":{"${key}":{"x":1},`),
+    )
+  }
+
+  // Control characters and log injection
+  for (const [i, s] of ['\n', '\r\n', '\u0000', '\u001b[31m', '\u0007', '\u007f', '\t'].entries()) {
+    add(`control character #${i} in client_id`, withField(['client_id'], `agent${s}level=error`))
+    add(
+      `control character #${i} in resource`,
+      withField(['resource'], `https://mcp.example.com/${s}`),
+    )
+  }
+  add('forged log line in subject', withField(['subject'], 'x\n{"level":50,"msg":"admin login"}'))
+  add('CRLF header injection in tool name', withField(['tool', 'name'], 'read\r\nSet-Cookie: a=b'))
+
+  // SQL injection where the contract forbids the characters
+  for (const [i, s] of [
+    "' OR 1=1 --",
+    "'; DROP TABLE events; --",
+    '1; SELECT * FROM system.users',
+    "\\' UNION SELECT 1",
+  ].entries()) {
+    add(`SQL in event_id #${i}`, withField(['event_id'], s))
+    add(`SQL in tenant #${i}`, withField(['tenant'], s))
+    add(`SQL in occurred_at #${i}`, withField(['occurred_at'], s))
+    add(`SQL in token.fingerprint #${i}`, withField(['token', 'fingerprint'], s))
+    add(`SQL in decision #${i}`, withField(['decision'], s))
+  }
+
+  // Invalid timestamps
+  for (const ts of [
+    '2026-13-01T00:00:00.000Z',
+    '2026-02-30T00:00:00.000Z',
+    '2026-11-22T25:00:00.000Z',
+    '2026-11-22T10:00:00Z',
+    '2026-11-22T10:00:00.0000Z',
+    '2026-11-22 10:00:00.000',
+    '2026-11-22T10:00:00.000+02:00',
+    '1795341601',
+    '',
+    'yesterday',
+    '9999-12-31T23:59:59.999Z',
+    '1970-01-01T00:00:00.000Z',
+  ])
+    add(`occurred_at ${json(ts)}`, withField(['occurred_at'], ts))
+
+  // Unknown event types and versions
+  for (const t of [
+    'token.revoked',
+    'TOKEN.PRESENTED',
+    'token.presented ',
+    '',
+    'authorization.requested.v2',
+  ])
+    add(`event_type ${json(t)}`, withField(['event_type'], t))
+  for (const v of [0, 2, '1', 1.5])
+    add(`schema_version ${json(v)}`, withField(['schema_version'], v))
+
+  return cases
+}

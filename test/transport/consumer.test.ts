@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/logger.js'
+import { Metrics, pipelineMetrics } from '../../src/metrics.js'
+import { createClickHouseSink, type EventSink } from '../../src/pipeline/sink.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { startConsumer } from '../../src/transport/consumer.js'
+import { StorageError } from '../../src/errors.js'
+import { presentedEvent } from '../helpers/events.js'
+import { hostileCorpus } from '../helpers/hostile.js'
+import { committed, createTopic, pipelineKafka, testKafka, until } from '../helpers/kafka.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const kafka = testKafka()
+const storage = testStorage('consumer_it')
+
+beforeAll(() => migrate(storage, { retention: RETENTION }))
+afterAll(closeTestStorages)
+
+async function count(sql: string, params: Record<string, unknown>): Promise<number> {
+  const rs = await storage.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })
+  return Number((await rs.json<{ c: string }>())[0]!.c)
+}
+
+async function produce(topic: string, values: (string | Buffer)[]) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  // One request stays under the broker's 1 MB limit: the 1 MB payloads travel alone.
+  let batch: (string | Buffer)[] = []
+  let bytes = 0
+  const flush = async () => {
+    if (batch.length > 0)
+      await producer.send({ topic, acks: -1, messages: batch.map((value) => ({ value })) })
+    batch = []
+    bytes = 0
+  }
+  for (const value of values) {
+    const size = Buffer.byteLength(value)
+    if (bytes + size > 512 * 1024) await flush()
+    batch.push(value)
+    bytes += size
+  }
+  await flush()
+  await producer.disconnect()
+}
+
+function consumer(topic: string, dlqTopic: string, sink: EventSink, groupId = `g-${randomUUID()}`) {
+  return {
+    groupId,
+    start: () =>
+      startConsumer({
+        kafka: pipelineKafka(),
+        topic,
+        dlqTopic,
+        groupId,
+        sink,
+        metrics: pipelineMetrics(new Metrics()),
+        logger: createLogger('silent'),
+        retentionDays: 400,
+        maxBatchRows: 100,
+      }),
+  }
+}
+
+describe('the consumer on a real broker and the embedded engine', () => {
+  it('sends every hostile payload to the DLQ topic and rejected_events, and stores the valid neighbours', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const corpus = hostileCorpus()
+    const valid = corpus.map(() => presentedEvent({ tenant: 'dlq-test' }))
+    const values = corpus.flatMap((c, i) => [c.payload, JSON.stringify(valid[i])])
+    await produce(topic, values)
+
+    const c = consumer(topic, dlqTopic, createClickHouseSink(storage))
+    const running = await c.start()
+    await until(
+      async () => (await committed(kafka, c.groupId, topic)) === values.length,
+      'all offsets committed',
+    )
+    await running.stop()
+
+    expect(
+      await count("SELECT count() c FROM consumer_it.events FINAL WHERE tenant = 'dlq-test'", {}),
+    ).toBe(valid.length)
+    expect(
+      await count(
+        'SELECT count() c FROM consumer_it.rejected_events FINAL WHERE startsWith(source_ref, {t:String}) AND notEmpty(reasons)',
+        { t: `${topic}/` },
+      ),
+    ).toBe(corpus.length)
+
+    const dlq: { reasons: string[]; source: string }[] = []
+    const reader = kafka.consumer({ groupId: `dlq-${randomUUID()}` })
+    await reader.connect()
+    await reader.subscribe({ topic: dlqTopic, fromBeginning: true })
+    await reader.run({
+      eachMessage: async ({ message }) => {
+        dlq.push({
+          reasons: JSON.parse(message.headers!['audtrail-reasons']!.toString()),
+          source: message.headers!['audtrail-source']!.toString(),
+        })
+      },
+    })
+    await until(async () => dlq.length >= corpus.length, 'the DLQ messages')
+    await reader.disconnect()
+    expect(dlq).toHaveLength(corpus.length)
+    for (const m of dlq) {
+      expect(m.source.startsWith(`${topic}/`)).toBe(true)
+      expect(m.reasons.length).toBeGreaterThan(0)
+    }
+  })
+
+  it('rides out a ClickHouse outage of 20 s without losing or committing anything early', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const real = createClickHouseSink(storage)
+    let down = false
+    let failedWrites = 0
+    const flaky: EventSink = {
+      async write(batch) {
+        if (down) {
+          failedWrites += 1
+          throw new StorageError('ERR_SINK_UNAVAILABLE', 'injected outage', { retriable: true })
+        }
+        return real.write(batch)
+      },
+      ping: async () => !down,
+    }
+    const first = Array.from({ length: 300 }, () => presentedEvent({ tenant: 'outage-test' }))
+    const second = Array.from({ length: 700 }, () => presentedEvent({ tenant: 'outage-test' }))
+    const c = consumer(topic, dlqTopic, flaky)
+    const running = await c.start()
+    await produce(
+      topic,
+      first.map((e) => JSON.stringify(e)),
+    )
+    await until(
+      async () => (await committed(kafka, c.groupId, topic)) === first.length,
+      'the first part',
+    )
+
+    down = true
+    await produce(
+      topic,
+      second.map((e) => JSON.stringify(e)),
+    )
+    const outageEnds = Date.now() + 20_000
+    while (Date.now() < outageEnds) {
+      // Nothing past the outage may be committed while ClickHouse is down.
+      expect(await committed(kafka, c.groupId, topic)).toBe(first.length)
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+    expect(failedWrites).toBeGreaterThan(1)
+    down = false
+
+    const total = first.length + second.length
+    await until(async () => (await committed(kafka, c.groupId, topic)) === total, 'recovery')
+    await running.stop()
+    expect(
+      await count(
+        "SELECT count() c FROM consumer_it.events FINAL WHERE tenant = 'outage-test'",
+        {},
+      ),
+    ).toBe(total)
+    expect(
+      await count("SELECT count() c FROM consumer_it.events WHERE tenant = 'outage-test'", {}),
+    ).toBe(total)
+  }, 120_000)
+})
