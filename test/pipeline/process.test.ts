@@ -21,7 +21,7 @@ describe('processPayload', () => {
       expect(result.kind).toBe('dlq')
       if (result.kind === 'dlq') {
         expect(result.reasons.length).toBeGreaterThan(0)
-        for (const reason of result.reasons) expect(reason).toMatch(/^[^\n\r\u0000]+$/)
+        for (const reason of result.reasons) expect(reason).not.toMatch(/[\n\r]/)
       }
     },
   )
