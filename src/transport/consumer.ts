@@ -50,8 +50,10 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitMs ?? 250,
     maxBytesPerPartition: 4 * 1024 * 1024,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    // A member that dies (SIGKILL, OOM) holds its partitions until the session times out: 10 s
+    // keeps that pause short while leaving room for a slow insert between heartbeats.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   let stopping = false

@@ -7,9 +7,9 @@ import { createStorage, type Storage } from '../../src/storage/client.js'
 let dataDir: string | undefined
 const opened: Storage[] = []
 
-/** A storage handle on this file's engine, bound to `database`. */
-export function testStorage(database: string): Storage {
-  dataDir ??= mkdtempSync(join(tmpdir(), 'audtrail-test-'))
+/** A storage handle on this file's engine, bound to `database` (in `dir` when given first). */
+export function testStorage(database: string, dir?: string): Storage {
+  dataDir ??= dir ?? mkdtempSync(join(tmpdir(), 'audtrail-test-'))
   const storage = createStorage({ database, dataDir })
   opened.push(storage)
   return storage

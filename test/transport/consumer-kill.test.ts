@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { presentedEvent } from '../helpers/events.js'
+import { BROKERS, committed, createTopic, testKafka, until } from '../helpers/kafka.js'
+import { closeTestStorages, testStorage } from '../helpers/storage.js'
+
+// `audtrail consume` as users run it (npm test builds dist/ first), killed with SIGKILL three
+// times while 200 000 events flow; the embedded engine's data dir is read only after it exits.
+const BIN = fileURLToPath(new URL('../../bin/audtrail.js', import.meta.url))
+const TOTAL = 200_000
+const kafka = testKafka()
+const dataDir = mkdtempSync(join(tmpdir(), 'audtrail-kill-'))
+let child: ChildProcess | undefined
+
+afterAll(async () => {
+  child?.kill('SIGKILL')
+  await closeTestStorages()
+})
+
+function startConsumer(topic: string, groupId: string): ChildProcess {
+  const proc = spawn(process.execPath, [BIN, 'consume'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: BROKERS.join(','),
+      AUDTRAIL_KAFKA_TOPIC: topic,
+      AUDTRAIL_CONSUMER_GROUP: groupId,
+      AUDTRAIL_DATA_DIR: dataDir,
+      AUDTRAIL_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  return proc
+}
+
+const exited = (proc: ChildProcess) =>
+  new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.exitCode)
+    else proc.once('exit', (code) => resolve(code))
+  })
+
+describe('audtrail consume killed with SIGKILL while events flow', () => {
+  it('stores every event exactly once, as every query and rollup sees it', async () => {
+    const topic = await createTopic(kafka, 3)
+    const groupId = `kill-${topic}`
+    const ids = new Set<string>()
+
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    const producing = (async () => {
+      for (let sent = 0; sent < TOTAL; sent += 1000) {
+        const events = Array.from({ length: 1000 }, () => presentedEvent({ tenant: 'kill-test' }))
+        for (const e of events) ids.add(e.event_id as string)
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: events.map((e) => ({
+            key: (e.token as { jti: string }).jti,
+            value: JSON.stringify(e),
+          })),
+        })
+      }
+    })()
+
+    let kills = 0
+    for (const threshold of [15_000, 70_000, 130_000]) {
+      child = startConsumer(topic, groupId)
+      await until(
+        async () => (await committed(kafka, groupId, topic)) >= threshold,
+        `${threshold} committed`,
+        300_000,
+      )
+      // Land somewhere inside the next batch rather than right after a commit.
+      await new Promise((r) => setTimeout(r, 37 * (kills + 1)))
+      child.kill('SIGKILL')
+      await exited(child)
+      kills += 1
+    }
+    await producing
+    await producer.disconnect()
+
+    child = startConsumer(topic, groupId)
+    await until(
+      async () => (await committed(kafka, groupId, topic)) === TOTAL,
+      'everything committed',
+      300_000,
+    )
+    child.kill('SIGTERM')
+    expect(await exited(child)).toBe(0)
+    expect(kills).toBe(3)
+
+    // The child's engine: open its data dir now that it has exited.
+    const storage = testStorage('audtrail', dataDir)
+    const one = async (sql: string) => {
+      const rs = await storage.client.query({ query: sql, format: 'JSONEachRow' })
+      return Number(Object.values((await rs.json<Record<string, string>>())[0]!)[0])
+    }
+    expect(ids.size).toBe(TOTAL)
+    expect(
+      await one("SELECT uniqExact(event_id) FROM audtrail.events WHERE tenant = 'kill-test'"),
+    ).toBe(TOTAL)
+    expect(await one("SELECT count() FROM audtrail.events FINAL WHERE tenant = 'kill-test'")).toBe(
+      TOTAL,
+    )
+    expect(
+      await one("SELECT sum(events) FROM audtrail.client_usage_daily WHERE tenant = 'kill-test'"),
+    ).toBe(TOTAL)
+    expect(
+      await one(
+        "SELECT sum(events) FROM audtrail.resource_usage_daily WHERE tenant = 'kill-test' AND role = 'resource_server'",
+      ),
+    ).toBe(TOTAL)
+  }, 900_000)
+})
