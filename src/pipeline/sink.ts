@@ -79,16 +79,11 @@ export function createClickHouseSink(storage: Storage): EventSink {
       const fresh = unique.filter((r) => !stored.has(key(r.tenant, r.event_id)))
       if (batch.rejected.length > 0) {
         try {
-          await storage.client.insert({
-            table: `${db}.rejected_events`,
-            values: batch.rejected as RejectedRow[],
-            format: 'JSONEachRow',
-            clickhouse_settings: {
-              insert_deduplication_token: contentToken(
-                'rejected',
-                batch.rejected.map((r) => r.rejection_id),
-              ),
-            },
+          await storage.insert(`${db}.rejected_events`, batch.rejected, {
+            insert_deduplication_token: contentToken(
+              'rejected',
+              batch.rejected.map((r) => r.rejection_id),
+            ),
           })
         } catch (err) {
           throw mapStorageError(err, 'insert into rejected_events')

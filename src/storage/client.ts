@@ -27,6 +27,12 @@ export interface Storage {
   mode: StorageMode
   database: string
   cluster?: string
+  /**
+   * Insert rows as JSONEachRow. The embedded engine takes the bytes natively (chdb's raw insert:
+   * about 2.5x the rate of the generic connection path); a server gets a normal HTTP insert.
+   * Settings given here apply to this insert only.
+   */
+  insert(table: string, rows: readonly object[], settings?: ClickHouseSettings): Promise<void>
   close(): Promise<void>
 }
 
@@ -50,34 +56,68 @@ export const BASE_SETTINGS: ClickHouseSettings = {
 }
 
 export function createStorage(options: StorageOptions): Storage {
-  let client: ClickHouseClient
-  let mode: StorageMode
   if (options.url) {
-    mode = 'server'
-    client = createClient({
+    const client = createClient({
       url: options.url,
       username: options.user ?? 'default',
       password: options.password ?? '',
       clickhouse_settings: BASE_SETTINGS,
       application: 'audtrail',
     })
-  } else {
-    mode = 'embedded'
-    // The embedded engine allows one data directory per process.
-    const path = resolve(options.dataDir, 'clickhouse')
-    mkdirSync(path, { recursive: true })
-    client = createClient({
-      // chdb implements the Connection interface of @clickhouse/client-common, which
-      // @clickhouse/client bundles as its own copy: same shape, distinct declarations.
-      connection: createChdbConnection({ path }) as unknown as ClientConnection,
-      clickhouse_settings: BASE_SETTINGS,
-    })
+    return {
+      client,
+      mode: 'server',
+      database: options.database,
+      cluster: options.cluster,
+      insert: async (table, rows, settings) => {
+        if (rows.length === 0) return
+        await client.insert({
+          table,
+          values: rows as object[],
+          format: 'JSONEachRow',
+          clickhouse_settings: settings,
+        })
+      },
+      close: () => client.close(),
+    }
   }
+  // The embedded engine allows one data directory per process.
+  const path = resolve(options.dataDir, 'clickhouse')
+  mkdirSync(path, { recursive: true })
+  const connection = createChdbConnection({ path })
+  const client = createClient({
+    // chdb implements the Connection interface of @clickhouse/client-common, which
+    // @clickhouse/client bundles as its own copy: same shape, distinct declarations.
+    connection: connection as unknown as ClientConnection,
+    clickhouse_settings: BASE_SETTINGS,
+  })
   return {
     client,
-    mode,
+    mode: 'embedded',
     database: options.database,
     cluster: options.cluster,
+    insert: async (table, rows, settings) => {
+      if (rows.length === 0) return
+      const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))
+      const perInsert: Record<string, string | number | boolean> = {}
+      for (const [k, v] of Object.entries({ ...INSERT_SETTINGS, ...settings }))
+        if (v !== undefined) perInsert[k] = v as string | number | boolean
+      await connection.chdb.rawInsert({
+        table,
+        values: body,
+        format: 'JSONEachRow',
+        settings: perInsert,
+      })
+    },
     close: () => client.close(),
   }
+}
+
+/** The insert-relevant base settings, given explicitly to the embedded engine's raw insert. */
+const INSERT_SETTINGS: ClickHouseSettings = {
+  async_insert: 0,
+  insert_deduplicate: 1,
+  insert_deduplication_token: '',
+  deduplicate_blocks_in_dependent_materialized_views: 1,
+  date_time_input_format: 'best_effort',
 }

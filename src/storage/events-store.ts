@@ -17,13 +17,9 @@ export async function insertEventRows(
   rows: readonly EventRow[],
   options: InsertOptions = {},
 ): Promise<void> {
-  if (rows.length === 0) return
   try {
-    await storage.client.insert({
-      table: `${quoteIdentifier(storage.database)}.events`,
-      values: rows as EventRow[],
-      format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: options.dedupToken ?? '' },
+    await storage.insert(`${quoteIdentifier(storage.database)}.events`, rows, {
+      insert_deduplication_token: options.dedupToken ?? '',
     })
   } catch (err) {
     throw mapStorageError(err, 'insert into events')

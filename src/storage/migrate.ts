@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { MigrationError } from '../errors.js'
 import type { Storage } from './client.js'
 import { mapStorageError } from './errors.js'
+import { toDateTime64 } from './event-row.js'
 import { quoteIdentifier, renderTemplate, splitStatements, SQL_DIR } from './sql.js'
 
 export const LEDGER_TABLE = 'audtrail_migrations'
@@ -164,7 +165,12 @@ export async function migrate(storage: Storage, options: MigrateOptions): Promis
       await client.insert({
         table: `${vars.db}.${LEDGER_TABLE}`,
         values: [
-          { version: m.version, name: m.name, checksum: m.checksum, applied_at: Date.now() },
+          {
+            version: m.version,
+            name: m.name,
+            checksum: m.checksum,
+            applied_at: toDateTime64(Date.now()),
+          },
         ],
         format: 'JSONEachRow',
         clickhouse_settings: { date_time_input_format: 'best_effort' },

@@ -1,0 +1,259 @@
+/**
+ * bench:ingest — pre-produce N contract events to the real broker, then run side by side, each in
+ * its own process (so peak RSS is its own): audtrail's consumer into the embedded engine, the peer
+ * (ClickHouse Kafka table engine + materialized view into the same `events` table), and the
+ * component limits (kafkajs consume-only, ClickHouse insert-only). Prints rates and ratios and
+ * ends with one JSON line. `BENCH_EVENTS` (default 1 000 000), `BENCH_REPS` (default 1).
+ */
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Kafka, logLevel } from 'kafkajs'
+import { parseEvent } from '../src/events/parse.js'
+import { toEventRow } from '../src/storage/event-row.js'
+import { insertEventRows } from '../src/storage/events-store.js'
+import { createStorage } from '../src/storage/client.js'
+import { migrate } from '../src/storage/migrate.js'
+import { renderTemplate, splitStatements } from '../src/storage/sql.js'
+import { benchEvent } from './events.js'
+
+const BROKERS = (process.env.AUDTRAIL_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
+const N = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+const REPS = Number(process.env.BENCH_REPS ?? 1)
+const SELF = fileURLToPath(import.meta.url)
+const BIN = fileURLToPath(new URL('../bin/audtrail.js', import.meta.url))
+const RETENTION = { eventsDays: 400, rejectedDays: 30, findingsDays: 730 }
+const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING })
+
+type Report = { rate: number; peakRssMb: number }
+const report = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
+const peakRssMb = (pid: number | 'self') => {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024)
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// ---- arms (each runs in a child process) -------------------------------------------------
+
+async function armConsumeOnly(topic: string) {
+  const consumer = kafka.consumer({
+    groupId: `bench-co-${randomUUID()}`,
+    maxBytesPerPartition: 4 << 20,
+  })
+  let seen = 0
+  const start = performance.now()
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length
+        if (seen >= N) resolve()
+      },
+    })
+  })
+  const seconds = (performance.now() - start) / 1000
+  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  await consumer.disconnect()
+}
+
+async function armInsertOnly(dataDir: string) {
+  const storage = createStorage({ database: 'bench', dataDir })
+  await migrate(storage, { retention: RETENTION })
+  const receivedAt = Date.now()
+  const rows = Array.from({ length: N }, () => {
+    const parsed = parseEvent(benchEvent())
+    if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+    return toEventRow(parsed.event, { receivedAt })
+  })
+  const start = performance.now()
+  for (let i = 0; i < rows.length; i += 5000)
+    await insertEventRows(storage, rows.slice(i, i + 5000), { dedupToken: `bench-${i}` })
+  const seconds = (performance.now() - start) / 1000
+  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  await storage.close()
+}
+
+async function armPeer(topic: string, dataDir: string) {
+  const storage = createStorage({ database: 'bench', dataDir })
+  await migrate(storage, { retention: RETENTION })
+  const sql = renderTemplate(
+    readFileSync(new URL('./peer-kafka-engine.sql', import.meta.url), 'utf8'),
+    {
+      db: 'bench',
+      brokers: BROKERS.join(','),
+      topic,
+      group: `bench-peer-${randomUUID()}`,
+    },
+  )
+  const start = performance.now()
+  for (const statement of splitStatements(sql)) await storage.client.command({ query: statement })
+  for (;;) {
+    await sleep(100)
+    const rs = await storage.client.query({
+      query: 'SELECT count() c FROM bench.events',
+      format: 'JSONEachRow',
+    })
+    if (Number((await rs.json<{ c: string }>())[0]!.c) >= N) break
+  }
+  const seconds = (performance.now() - start) / 1000
+  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  await storage.client.command({ query: 'DROP TABLE bench.events_queue_mv' })
+  await storage.close()
+}
+
+// ---- orchestration ------------------------------------------------------------------------
+
+async function committed(groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+function runArm(args: string[]): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--max-old-space-size=8192', '--import', 'tsx', SELF, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.includes('"done"'))
+      if (code !== 0 || !line) return reject(new Error(`arm ${args[1]} failed (exit ${code})`))
+      resolve(JSON.parse(line) as Report)
+    })
+  })
+}
+
+async function runOurs(topic: string): Promise<Report> {
+  const groupId = `bench-ours-${randomUUID()}`
+  const child = spawn(process.execPath, [BIN, 'consume'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: BROKERS.join(','),
+      AUDTRAIL_KAFKA_TOPIC: topic,
+      AUDTRAIL_CONSUMER_GROUP: groupId,
+      AUDTRAIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-ours-')),
+      AUDTRAIL_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  // Timed from the spawn, like the peer from its DDL: start-up (engine, schema, group join) counts.
+  const start = performance.now()
+  let peak = 0
+  for (;;) {
+    await sleep(250)
+    peak = Math.max(peak, peakRssMb(child.pid!))
+    if ((await committed(groupId, topic)) >= N) break
+  }
+  const seconds = (performance.now() - start) / 1000
+  peak = Math.max(peak, peakRssMb(child.pid!))
+  child.kill('SIGTERM')
+  await new Promise((r) => child.once('exit', r))
+  return { rate: N / seconds, peakRssMb: peak }
+}
+
+async function produce(): Promise<string> {
+  const topic = `audtrail.bench.${randomUUID()}`
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+    waitForLeaders: true,
+  })
+  await admin.disconnect()
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const started = performance.now()
+  for (let i = 0; i < N; i += 2000) {
+    const messages = Array.from({ length: Math.min(2000, N - i) }, () => {
+      const e = benchEvent()
+      return { key: (e.token as { jti: string }).jti, value: JSON.stringify(e) }
+    })
+    await producer.send({ topic, acks: -1, messages })
+  }
+  await producer.disconnect()
+  console.log(
+    `produced ${N} events to ${topic} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  )
+  return topic
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+async function main() {
+  const topic = await produce()
+  const arms: Record<string, () => Promise<Report>> = {
+    ours: () => runOurs(topic),
+    peer: () => runArm(['--arm', 'peer', topic, mkdtempSync(join(tmpdir(), 'bench-peer-'))]),
+    consume_only: () => runArm(['--arm', 'consume-only', topic]),
+    insert_only: () =>
+      runArm(['--arm', 'insert-only', '-', mkdtempSync(join(tmpdir(), 'bench-ins-'))]),
+  }
+  const results: Record<string, Report[]> = {}
+  for (let rep = 0; rep < REPS; rep++)
+    for (const [name, run] of Object.entries(arms)) {
+      const r = await run()
+      ;(results[name] ??= []).push(r)
+      console.log(
+        `rep ${rep + 1} ${name.padEnd(12)} ${Math.round(r.rate).toString().padStart(8)} events/s  peak RSS ${r.peakRssMb} MB`,
+      )
+    }
+  const rate = (name: string) => median(results[name]!.map((r) => r.rate))
+  const rss = (name: string) => median(results[name]!.map((r) => r.peakRssMb))
+  const slowerLimit = Math.min(rate('consume_only'), rate('insert_only'))
+  const figures = {
+    bench: 'ingest',
+    events: N,
+    reps: REPS,
+    ours_events_per_s: Math.round(rate('ours')),
+    ours_peak_rss_mb: rss('ours'),
+    peer_events_per_s: Math.round(rate('peer')),
+    peer_peak_rss_mb: rss('peer'),
+    consume_only_events_per_s: Math.round(rate('consume_only')),
+    insert_only_events_per_s: Math.round(rate('insert_only')),
+    ratio_vs_peer: Number((rate('ours') / rate('peer')).toFixed(2)),
+    ratio_vs_slower_limit: Number((rate('ours') / slowerLimit).toFixed(2)),
+  }
+  console.log(
+    `\nmedians over ${REPS} rep(s): ours ${figures.ours_events_per_s}/s, peer ${figures.peer_events_per_s}/s, consume-only ${figures.consume_only_events_per_s}/s, insert-only ${figures.insert_only_events_per_s}/s`,
+  )
+  console.log(
+    `ratio vs peer ${figures.ratio_vs_peer} (target >= 1.0); vs slower component limit ${figures.ratio_vs_slower_limit} (target >= 0.7)`,
+  )
+  console.log(JSON.stringify(figures))
+}
+
+const armIndex = process.argv.indexOf('--arm')
+if (armIndex >= 0) {
+  const [arm, a, b] = process.argv.slice(armIndex + 1)
+  const run =
+    arm === 'consume-only'
+      ? armConsumeOnly(a!)
+      : arm === 'insert-only'
+        ? armInsertOnly(b!)
+        : armPeer(a!, b!)
+  run.then(
+    () => process.exit(0),
+    (err) => (console.error(err), process.exit(1)),
+  )
+} else {
+  main().then(
+    () => process.exit(0),
+    (err) => (console.error(err), process.exit(1)),
+  )
+}

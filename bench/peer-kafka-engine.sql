@@ -1,0 +1,66 @@
+-- The peer a ClickHouse user would build instead of audtrail's consumer: the Kafka table engine
+-- reading raw JSON and a materialized view extracting it into the same `events` table with
+-- JSONExtract. No validation, no canonicalization (canonical columns get the raw values), no
+-- dead-letter path: it is the fastest honest SQL-only pipe.
+CREATE TABLE {{db}}.events_queue (raw String)
+ENGINE = Kafka
+SETTINGS kafka_broker_list = '{{brokers}}', kafka_topic_list = '{{topic}}',
+         kafka_group_name = '{{group}}', kafka_format = 'JSONAsString', kafka_num_consumers = 1;
+
+CREATE MATERIALIZED VIEW {{db}}.events_queue_mv TO {{db}}.events AS
+SELECT
+    JSONExtractString(raw, 'tenant') AS tenant,
+    toUUID(JSONExtractString(raw, 'event_id')) AS event_id,
+    JSONExtractString(raw, 'event_type') AS event_type,
+    toUInt8(JSONExtractUInt(raw, 'schema_version')) AS schema_version,
+    parseDateTime64BestEffort(JSONExtractString(raw, 'occurred_at'), 3, 'UTC') AS occurred_at,
+    now64(3, 'UTC') AS received_at,
+    JSONExtractString(raw, 'source', 'kind') AS source_kind,
+    JSONExtractString(raw, 'source', 'id') AS source_id,
+    JSONExtractString(raw, 'issuer') AS issuer,
+    JSONExtractString(raw, 'client_id') AS client_id,
+    JSONExtractString(raw, 'subject') AS subject,
+    JSONExtractString(raw, 'session_id') AS session_id,
+    if(JSONHas(raw, 'token', 'jti'), JSONExtractString(raw, 'token', 'jti'), JSONExtractString(raw, 'token', 'fingerprint')) AS token_key,
+    if(JSONHas(raw, 'token', 'jti'), 'jti', 'fingerprint') AS token_key_kind,
+    JSONExtractString(raw, 'token', 'jti') AS token_jti,
+    JSONExtractString(raw, 'token', 'fingerprint') AS token_fingerprint,
+    JSONExtract(raw, 'token', 'iat', 'Nullable(Int64)') AS token_iat,
+    JSONExtract(raw, 'token', 'exp', 'Nullable(Int64)') AS token_exp,
+    JSONExtract(raw, 'token', 'aud', 'Array(String)') AS token_aud,
+    JSONExtract(raw, 'token', 'aud', 'Array(String)') AS token_aud_canonical,
+    JSONExtract(raw, 'token', 'scopes', 'Array(String)') AS token_scopes,
+    JSONExtractString(raw, 'token', 'format') AS token_format,
+    JSONExtractString(raw, 'network', 'ip') AS network_ip,
+    JSONExtractString(raw, 'network', 'user_agent') AS network_user_agent,
+    JSONExtractString(raw, 'grant_type') AS grant_type,
+    JSONExtract(raw, 'requested_resources', 'Array(String)') AS requested_resources,
+    JSONExtract(raw, 'requested_resources', 'Array(String)') AS requested_resources_canonical,
+    JSONExtract(raw, 'requested_resources', 'Array(String)') AS requested_resources_drift,
+    JSONExtract(raw, 'requested_scopes', 'Array(String)') AS requested_scopes,
+    JSONExtract(raw, 'granted_aud', 'Array(String)') AS granted_aud,
+    JSONExtract(raw, 'granted_aud', 'Array(String)') AS granted_aud_canonical,
+    JSONExtract(raw, 'granted_aud', 'Array(String)') AS granted_aud_drift,
+    JSONExtract(raw, 'granted_scopes', 'Array(String)') AS granted_scopes,
+    JSONExtractString(raw, 'resource') AS resource,
+    JSONExtractString(raw, 'resource') AS resource_canonical,
+    JSONExtractString(raw, 'resource') AS resource_drift_key,
+    true AS resource_valid,
+    JSONExtract(raw, 'presented_aud', 'Array(String)') AS presented_aud,
+    JSONExtract(raw, 'presented_aud', 'Array(String)') AS presented_aud_canonical,
+    JSONExtract(raw, 'presented_aud', 'Array(String)') AS presented_aud_drift,
+    '' AS aud_match,
+    JSONExtract(raw, 'aud_validated', 'Nullable(Bool)') AS aud_validated,
+    JSONExtractString(raw, 'decision') AS decision,
+    JSONExtractString(raw, 'reason') AS reason,
+    JSONExtractString(raw, 'tool', 'method') AS tool_method,
+    JSONExtractString(raw, 'tool', 'name') AS tool_name,
+    JSONExtractString(raw, 'tool', 'header_method') AS tool_header_method,
+    JSONExtractString(raw, 'tool', 'header_name') AS tool_header_name,
+    JSONExtractString(raw, 'http', 'method') AS http_method,
+    JSONExtractString(raw, 'http', 'path') AS http_path,
+    JSONExtract(raw, 'http', 'status', 'Nullable(UInt16)') AS http_status,
+    '' AS subject_token_key, '' AS subject_token_jti, '' AS subject_token_fingerprint,
+    '' AS actor_subject, '' AS actor_client_id, '' AS actor_token_jti, '' AS actor_token_fingerprint,
+    map() AS attributes
+FROM {{db}}.events_queue;
