@@ -19,12 +19,16 @@ const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8'), { merge
 }
 const audtrailServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined)
 
-/** Compose interpolation of `${NAME:-default}` with an empty environment. */
+/**
+ * Compose interpolation with an empty environment: `${NAME:-default}` gives the default;
+ * `${NAME:?message}` (required from the user) gives a stand-in value of the right kind.
+ */
 function interpolate(value: string): string {
-  return String(value).replace(
-    /\$\{([A-Z_]+)(?::-([^}]*))?\}/g,
-    (_, __, fallback) => fallback ?? '',
-  )
+  return String(value)
+    .replace(/\$\{([A-Z_]+):\?[^}]*\}/g, (_, name: string) =>
+      /_(URL|ISSUER)$/.test(name) ? 'https://idp.example.com/jwks' : 'x',
+    )
+    .replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_, __, fallback) => fallback ?? '')
 }
 
 describe('docker-compose.yml', () => {
@@ -50,7 +54,11 @@ describe('docker-compose.yml', () => {
 
   it('has one audtrail service per command that exists, each built from the Dockerfile', () => {
     expect(existsSync(`${ROOT}Dockerfile`)).toBe(true)
-    expect(audtrailServices.map(([, s]) => s.command?.[0]).sort()).toEqual(['migrate'])
+    expect(audtrailServices.map(([, s]) => s.command?.[0]).sort()).toEqual([
+      'consume',
+      'migrate',
+      'serve',
+    ])
   })
 
   it.each(audtrailServices)(
