@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
 import { loadResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
 import { createStorage, type Storage } from '../storage/client.js'
-import { migrate } from '../storage/migrate.js'
+import { migrate, pendingMigrations } from '../storage/migrate.js'
 
 export function openStorage(config: Config): Storage {
   return createStorage({ ...config.clickhouse, dataDir: config.dataDir })
@@ -27,7 +27,14 @@ export function registry(config: Config): ResourceRegistry | undefined {
  * ClickHouse server is migrated once by `audtrail migrate` (several consumers must not race).
  */
 export async function prepareStorage(storage: Storage, config: Config, log: Logger): Promise<void> {
-  if (storage.mode !== 'embedded') return
+  if (storage.mode !== 'embedded') {
+    const pending = await pendingMigrations(storage)
+    if (pending.length > 0)
+      throw new ConfigError([
+        `CLICKHOUSE_URL: database '${storage.database}' lacks ${pending.length} migration(s) (${pending[0]}...): run \`audtrail migrate\` first`,
+      ])
+    return
+  }
   const result = await migrate(storage, { retention: config.retention })
   if (result.applied.length > 0) log.info({ applied: result.applied }, 'schema migrated')
 }

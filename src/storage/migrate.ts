@@ -221,3 +221,22 @@ async function reconcileTtl(
   }
   return changed
 }
+
+/** Versions the database lacks (a server must be migrated by `audtrail migrate` first). */
+export async function pendingMigrations(storage: Storage, dir?: string): Promise<string[]> {
+  const files = loadMigrations(dir)
+  const db = quoteIdentifier(storage.database)
+  try {
+    const rs = await storage.client.query({
+      query: `SELECT version FROM ${db}.${LEDGER_TABLE} FINAL`,
+      format: 'JSONEachRow',
+    })
+    const applied = new Set((await rs.json<{ version: number }>()).map((r) => Number(r.version)))
+    return files.filter((m) => !applied.has(m.version)).map((m) => m.file)
+  } catch (err) {
+    const mapped = mapStorageError(err, 'read migration ledger')
+    if (mapped.retriable) throw mapped
+    // No ledger (or no database) yet: everything is pending.
+    return files.map((m) => m.file)
+  }
+}

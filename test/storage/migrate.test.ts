@@ -145,3 +145,12 @@ describe('migration files', () => {
     }
   })
 })
+
+describe('pendingMigrations', () => {
+  it('lists every migration for an empty database and none after migrate', async () => {
+    const storage = testStorage('m_pending')
+    expect(await pendingMigrations(storage)).toEqual(loadMigrations().map((m) => m.file))
+    await migrate(storage, { retention: RETENTION })
+    expect(await pendingMigrations(storage)).toEqual([])
+  })
+})
