@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationError } from '../../src/errors.js'
-import { loadMigrations, migrate, templateVars, ttlExpressions } from '../../src/storage/migrate.js'
+import {
+  loadMigrations,
+  migrate,
+  pendingMigrations,
+  templateVars,
+  ttlExpressions,
+} from '../../src/storage/migrate.js'
 import { renderTemplate, splitStatements, SQL_DIR } from '../../src/storage/sql.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
