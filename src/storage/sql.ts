@@ -42,15 +42,22 @@ export function splitStatements(sql: string): string[] {
 
 const cache = new Map<string, string>()
 
-/** A query from `sql/queries/NAME.sql` with `{{db}}` bound to the configured database. */
-export function loadQuery(name: string, database: string): string {
-  if (!/^[a-z0-9-]+$/.test(name)) throw new TypeError(`not a query name: ${JSON.stringify(name)}`)
-  let template = cache.get(name)
+/** `sql/<folder>/<name>.sql` with `{{db}}` bound to the configured database. */
+export function loadSql(folder: 'queries' | 'rules', name: string, database: string): string {
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new TypeError(`not a SQL file name: ${JSON.stringify(name)}`)
+  const path = `${SQL_DIR}${folder}/${name}.sql`
+  let template = cache.get(path)
   if (template === undefined) {
-    template = readFileSync(`${SQL_DIR}queries/${name}.sql`, 'utf8')
-    cache.set(name, template)
+    template = readFileSync(path, 'utf8')
+    cache.set(path, template)
   }
   return renderTemplate(template, { db: quoteIdentifier(database) })
     .trim()
     .replace(/;$/, '')
+}
+
+/** A named query from `sql/queries/`. */
+export function loadQuery(name: string, database: string): string {
+  return loadSql('queries', name, database)
 }

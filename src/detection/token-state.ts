@@ -1,0 +1,84 @@
+/** What the engine remembers per token key between events (bounded; expires after `exp`). */
+import type { EventRow } from '../storage/event-row.js'
+
+export interface Presentation {
+  /** canonical resource the token was presented at */
+  resource: string
+  accepted: boolean
+  count: number
+  firstSeen: number
+  lastSeen: number
+  /** up to a few event ids, for evidence */
+  eventIds: string[]
+}
+
+export interface TokenState {
+  tokenKey: string
+  tenant: string
+  clientId: string
+  /** canonical audiences the token was issued for (from token.issued or the token itself) */
+  audience: string[]
+  /** true when the audience came from the AS's token.issued event */
+  issuedSeen: boolean
+  exp?: number
+  presentations: Map<string, Presentation>
+  /** ip -> last seen (ms) */
+  ips: Map<string, number>
+  lastSeen: number
+}
+
+const MAX_EVIDENCE_IDS = 5
+const MAX_IPS = 32
+
+/** Parse an events-row DateTime64 ('YYYY-MM-DD hh:mm:ss.mmm', UTC) to ms. */
+export function rowTime(value: string): number {
+  return Date.parse(`${value.replace(' ', 'T')}Z`)
+}
+
+/** The state after `row`; creates it on the token's first event. Rows without a token key: none. */
+export function applyToState(state: TokenState | undefined, row: EventRow): TokenState | undefined {
+  if (row.token_key === '') return state
+  const at = rowTime(row.occurred_at)
+  const s: TokenState = state ?? {
+    tokenKey: row.token_key,
+    tenant: row.tenant,
+    clientId: row.client_id,
+    audience: [],
+    issuedSeen: false,
+    presentations: new Map(),
+    ips: new Map(),
+    lastSeen: at,
+  }
+  s.lastSeen = Math.max(s.lastSeen, at)
+  if (row.client_id !== '' && s.clientId === '') s.clientId = row.client_id
+  if (row.token_exp !== null) s.exp = row.token_exp
+  if (row.event_type === 'token.issued' || row.event_type === 'token.exchanged') {
+    const aud =
+      row.granted_aud_canonical.length > 0 ? row.granted_aud_canonical : row.token_aud_canonical
+    s.audience = [...new Set(aud)]
+    s.issuedSeen = true
+  } else if (!s.issuedSeen && row.token_aud_canonical.length > 0) {
+    s.audience = [...new Set([...s.audience, ...row.token_aud_canonical])]
+  } else if (!s.issuedSeen && row.presented_aud_canonical.length > 0) {
+    s.audience = [...new Set([...s.audience, ...row.presented_aud_canonical])]
+  }
+  if (row.event_type === 'token.presented' && row.resource_canonical !== '') {
+    const p = s.presentations.get(row.resource_canonical) ?? {
+      resource: row.resource_canonical,
+      accepted: false,
+      count: 0,
+      firstSeen: at,
+      lastSeen: at,
+      eventIds: [],
+    }
+    p.count += 1
+    p.accepted ||= row.decision === 'accepted'
+    p.firstSeen = Math.min(p.firstSeen, at)
+    p.lastSeen = Math.max(p.lastSeen, at)
+    if (p.eventIds.length < MAX_EVIDENCE_IDS) p.eventIds.push(row.event_id)
+    s.presentations.set(row.resource_canonical, p)
+  }
+  if (row.network_ip !== '' && (s.ips.has(row.network_ip) || s.ips.size < MAX_IPS))
+    s.ips.set(row.network_ip, at)
+  return s
+}
