@@ -56,6 +56,7 @@ describe('docker-compose.yml', () => {
     expect(existsSync(`${ROOT}Dockerfile`)).toBe(true)
     expect(audtrailServices.map(([, s]) => s.command?.[0]).sort()).toEqual([
       'consume',
+      'detect',
       'migrate',
       'serve',
     ])

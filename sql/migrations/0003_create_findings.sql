@@ -1,6 +1,7 @@
--- Detection findings, deduplicated per rule and key: finding_id is derived from the rule id and
--- its dedup key. Every update (a new occurrence, a triage change) writes a row with a higher
--- version; reads use FINAL so the latest version wins.
+-- Detection findings, deduplicated per rule and key: finding_id is derived from the tenant, the
+-- rule id and its dedup key. The detector writes a new version whenever occurrences are added
+-- (count, first_seen and last_seen recomputed from finding_occurrences); reads use FINAL.
+-- Triage lives in finding_triage, so analysts and the detector never overwrite each other.
 CREATE TABLE IF NOT EXISTS {{db}}.findings {{on_cluster}}
 (
     tenant LowCardinality(String),
@@ -8,7 +9,6 @@ CREATE TABLE IF NOT EXISTS {{db}}.findings {{on_cluster}}
     rule_id LowCardinality(String),
     severity LowCardinality(String),
     title String,
-    status LowCardinality(String),
     keys Map(String, String),
     token_key String,
     client_id String,
@@ -18,10 +18,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.findings {{on_cluster}}
     first_seen DateTime64(3, 'UTC'),
     last_seen DateTime64(3, 'UTC'),
     count UInt64,
-    note String,
-    assignee String,
     updated_at DateTime64(3, 'UTC'),
-    updated_by String,
     version UInt64,
     INDEX idx_rule rule_id TYPE set(64) GRANULARITY 4,
     INDEX idx_token_key token_key TYPE bloom_filter(0.01) GRANULARITY 1,

@@ -5,6 +5,7 @@ import { Metrics, pipelineMetrics } from '../metrics.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer } from '../transport/consumer.js'
 import { createKafka } from '../transport/kafka.js'
+import { streamingDetector } from './detection.js'
 import { logger, openStorage, prepareStorage, registry, shutdownSignal } from './runtime.js'
 
 export async function runConsume(config: Config): Promise<number> {
@@ -13,7 +14,9 @@ export async function runConsume(config: Config): Promise<number> {
   const storage = openStorage(config)
   try {
     await prepareStorage(storage, config, log)
+    const resources = registry(config)
     const consumer = await startConsumer({
+      detector: await streamingDetector(storage, resources, log),
       kafka: createKafka({
         brokers: config.kafka.brokers,
         clientId: 'audtrail-consume',
@@ -25,7 +28,7 @@ export async function runConsume(config: Config): Promise<number> {
       metrics: pipelineMetrics(new Metrics()),
       logger: log,
       retentionDays: config.retention.eventsDays,
-      aliases: registry(config)?.aliases,
+      aliases: resources?.aliases,
     })
     const signal = await shutdownSignal()
     log.info({ signal }, 'stopping')

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { ConfigError, isAudtrailError } from '../errors.js'
 import { runConsume } from './consume.js'
+import { runDetect } from './detect.js'
 import { runMigrate } from './migrate.js'
 import { runReplay } from './replay.js'
 import { runServe } from './serve.js'
@@ -47,6 +48,16 @@ const COMMANDS: Record<string, Command> = {
     run: async (args, env) => {
       const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
       return runConsume(
+        loadConfig({ ...env, AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR }),
+      )
+    },
+  },
+  detect: {
+    summary: 'the scheduled detection rules alone, every AUDTRAIL_DETECT_INTERVAL_S',
+    usage: 'audtrail detect [--data-dir DIR]',
+    run: async (args, env) => {
+      const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
+      return runDetect(
         loadConfig({ ...env, AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR }),
       )
     },

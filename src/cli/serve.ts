@@ -9,6 +9,7 @@ import { kafkaTarget, sinkTarget } from '../pipeline/ingest.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer, type RunningConsumer } from '../transport/consumer.js'
 import { createKafka, ensureTopics } from '../transport/kafka.js'
+import { scheduleLoop, streamingDetector } from './detection.js'
 import {
   authenticator,
   logger,
@@ -21,7 +22,8 @@ import {
 export async function runServe(config: Config, print: (line: string) => void): Promise<number> {
   const log = logger(config, 'audtrail-serve')
   const authenticate = authenticator(config, log)
-  const aliases = registry(config)?.aliases
+  const resources = registry(config)
+  const aliases = resources?.aliases
   const storage = openStorage(config)
   const metrics = new Metrics()
   const pipeline = pipelineMetrics(metrics)
@@ -30,7 +32,8 @@ export async function runServe(config: Config, print: (line: string) => void): P
   try {
     await prepareStorage(storage, config, log)
     const sink = createClickHouseSink(storage)
-    let target = sinkTarget(sink)
+    const detector = await streamingDetector(storage, resources, log)
+    let target = sinkTarget(sink, detector)
     let kafkaReady = async () => true
     if (config.kafka) {
       const kafka = createKafka({
@@ -48,6 +51,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
         topic: config.kafka.topic,
         groupId: config.kafka.groupId,
         sink,
+        detector,
         metrics: pipeline,
         logger: log,
         retentionDays: config.retention.eventsDays,
@@ -75,9 +79,11 @@ export async function runServe(config: Config, print: (line: string) => void): P
     print(
       `audtrail serve: listening on ${address} (${storage.mode} ClickHouse${config.kafka ? ', Kafka transport' : ''})`,
     )
-    const signal = await shutdownSignal()
-    log.info({ signal }, 'stopping')
+    const stop = shutdownSignal()
+    const scheduled = scheduleLoop(storage, config, resources, log, stop)
+    log.info({ signal: await stop }, 'stopping')
     await app.close()
+    await scheduled
     return 0
   } finally {
     await consumer?.stop().catch(() => {})

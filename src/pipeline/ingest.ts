@@ -32,10 +32,15 @@ export interface IngestTarget {
   write(accepted: readonly Accepted[], rejected: readonly Rejected[]): Promise<void>
 }
 
-export function sinkTarget(sink: EventSink): IngestTarget {
+export function sinkTarget(
+  sink: EventSink,
+  detector?: { process(rows: readonly EventRow[]): Promise<void> },
+): IngestTarget {
   return {
     async write(accepted, rejected) {
-      await sink.write({ rows: accepted.map((a) => a.row), rejected: rejected.map((r) => r.row) })
+      const rows = accepted.map((a) => a.row)
+      await sink.write({ rows, rejected: rejected.map((r) => r.row) })
+      if (detector && rows.length > 0) await detector.process(rows)
     },
   }
 }

@@ -24,6 +24,8 @@ export interface ConsumerOptions {
   retentionDays: number
   aliases?: AliasLookup
   dlqTopic?: string
+  /** Streaming detection on every stored chunk, before its offsets are committed. */
+  detector?: { process(rows: readonly EventRow[]): Promise<void> }
   /** Rows per sink write; a partition batch larger than this is written in chunks. */
   maxBatchRows?: number
   /** Broker-side batching: wait up to this long for data (the time threshold). */
@@ -106,6 +108,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       const written = await retrying('write to ClickHouse', retry, () =>
         sink.write({ rows: chunk.rows, rejected: chunk.rejected }),
       )
+      // Detection sees every valid row, redelivered ones too: its findings are idempotent, and a
+      // chunk whose detection failed is not committed, so no event escapes the rules.
+      const detector = options.detector
+      if (detector && chunk.rows.length > 0)
+        await retrying('detect', retry, () => detector.process(chunk.rows))
       const last = messages[messages.length - 1]!.offset
       // commitOffsets takes the next offset to read; resolveOffset takes the last one read.
       await consumer.commitOffsets([

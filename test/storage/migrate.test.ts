@@ -49,7 +49,11 @@ describe('migrate on the embedded engine', () => {
       'audtrail_migrations',
       'client_usage_daily',
       'client_usage_daily_mv',
+      'detector_watermarks',
       'events',
+      'exceptions',
+      'finding_occurrences',
+      'finding_triage',
       'findings',
       'rejected_events',
       'resource_usage_daily',
@@ -93,6 +97,7 @@ describe('migrate on the embedded engine', () => {
     expect(result.ttlChanged.sort()).toEqual([
       'client_usage_daily',
       'events',
+      'finding_occurrences',
       'findings',
       'resource_usage_daily',
     ])

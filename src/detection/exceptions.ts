@@ -1,0 +1,104 @@
+/**
+ * Exceptions: suppressions scoped to a rule (or `*`) and key values, owned by someone, with a
+ * reason, and expiring; an expired exception stops matching at once, even before a refresh.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Storage } from '../storage/client.js'
+import { mapStorageError } from '../storage/errors.js'
+import { toDateTime64 } from '../storage/event-row.js'
+import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { Detection } from './rule.js'
+
+export interface ExceptionInput {
+  tenant: string
+  rule_id: string
+  /** Detection key values that must all be equal for the exception to apply. */
+  match: Record<string, string>
+  owner: string
+  reason: string
+  /** ms since epoch */
+  expiresAt: number
+}
+
+export interface ExceptionRecord {
+  tenant: string
+  exception_id: string
+  rule_id: string
+  match: Record<string, string>
+  owner: string
+  reason: string
+  created_at: string
+  expires_at: string
+}
+
+export async function createException(storage: Storage, input: ExceptionInput): Promise<string> {
+  const exception_id = randomUUID()
+  const now = Date.now()
+  try {
+    await storage.insert(`${quoteIdentifier(storage.database)}.exceptions`, [
+      {
+        tenant: input.tenant,
+        exception_id,
+        rule_id: input.rule_id,
+        match: input.match,
+        owner: input.owner,
+        reason: input.reason,
+        created_at: toDateTime64(now),
+        expires_at: toDateTime64(input.expiresAt),
+        deleted: false,
+        version: now,
+      },
+    ])
+  } catch (err) {
+    throw mapStorageError(err, 'create exception')
+  }
+  return exception_id
+}
+
+export async function activeExceptions(storage: Storage): Promise<ExceptionRecord[]> {
+  try {
+    const rs = await storage.client.query({
+      query: loadQuery('active-exceptions', storage.database),
+      format: 'JSONEachRow',
+    })
+    return await rs.json<ExceptionRecord>()
+  } catch (err) {
+    throw mapStorageError(err, 'read exceptions')
+  }
+}
+
+export interface ExceptionMatcher {
+  /** The id of the exception that suppresses this detection, if any. */
+  match(ruleId: string, detection: Detection, now?: number): string | undefined
+  refresh(): Promise<void>
+}
+
+/** A cached view of the exceptions in force, refreshed at most every `refreshMs`. */
+export function createExceptionMatcher(storage: Storage, refreshMs = 30_000): ExceptionMatcher {
+  let cache: (ExceptionRecord & { expires: number })[] = []
+  let loadedAt = 0
+  const matcher: ExceptionMatcher = {
+    async refresh() {
+      cache = (await activeExceptions(storage)).map((e) => ({
+        ...e,
+        expires: Date.parse(`${e.expires_at.replace(' ', 'T')}Z`),
+      }))
+      loadedAt = Date.now()
+    },
+    match(ruleId, detection, now = Date.now()) {
+      for (const e of cache) {
+        if (e.tenant !== detection.tenant || e.expires <= now) continue
+        if (e.rule_id !== '*' && e.rule_id !== ruleId) continue
+        if (Object.entries(e.match).every(([k, v]) => detection.keys[k] === v))
+          return e.exception_id
+      }
+      return undefined
+    },
+  }
+  return {
+    match: matcher.match,
+    async refresh() {
+      if (Date.now() - loadedAt >= refreshMs) await matcher.refresh()
+    },
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Findings: one per rule, tenant and dedup key. Occurrences are stored one row per event (or per
+ * scheduled window), so recording the same detection twice changes nothing; the finding's count,
+ * first/last seen and highest severity are recomputed from them on every write.
+ */
+import { createHash } from 'node:crypto'
+import type { Storage } from '../storage/client.js'
+import { mapStorageError } from '../storage/errors.js'
+import { toDateTime64 } from '../storage/event-row.js'
+import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import { SEVERITIES, type Detection, type Rule, type Severity } from './rule.js'
+
+const MAX_EVIDENCE_JSON = 16_384
+
+export function findingId(
+  tenant: string,
+  rule: Pick<Rule, 'id' | 'dedupKey'>,
+  keys: Detection['keys'],
+) {
+  const parts = [tenant, rule.id, ...rule.dedupKey.map((k) => `${k}=${keys[k] ?? ''}`)]
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
+}
+
+export interface RecordedFinding {
+  tenant: string
+  finding_id: string
+  rule_id: string
+  severity: Severity
+  count: number
+}
+
+export interface FindingsStore {
+  record(rule: Rule, detections: readonly Detection[]): Promise<RecordedFinding[]>
+}
+
+let sequence = 0
+/** Versions grow with time and stay unique within this process (ReplacingMergeTree keeps the max). */
+function nextVersion(): number {
+  sequence = (sequence + 1) % 1000
+  return Date.now() * 1000 + sequence
+}
+
+function evidenceJson(d: Detection): string {
+  const json = JSON.stringify({ ...d.evidence, event_ids: d.eventIds })
+  return json.length <= MAX_EVIDENCE_JSON
+    ? json
+    : JSON.stringify({ truncated: true, event_ids: d.eventIds.slice(-20) })
+}
+
+export function createFindingsStore(storage: Storage): FindingsStore {
+  const db = quoteIdentifier(storage.database)
+  return {
+    async record(rule, detections) {
+      if (detections.length === 0) return []
+      const latest = new Map<string, Detection>()
+      const occurrences = detections.flatMap((d) => {
+        const id = findingId(d.tenant, rule, d.keys)
+        latest.set(id, d)
+        const severity = d.severity ?? rule.severity
+        const ids =
+          d.eventIds.length > 0
+            ? d.eventIds
+            : [
+                createHash('sha256')
+                  .update(`${JSON.stringify(d.keys)}@${d.at}`)
+                  .digest('hex'),
+              ]
+        return ids.map((occurrence_id) => ({
+          tenant: d.tenant,
+          finding_id: id,
+          occurrence_id,
+          severity,
+          at: toDateTime64(d.at),
+        }))
+      })
+      try {
+        await storage.insert(`${db}.finding_occurrences`, occurrences)
+        const rs = await storage.client.query({
+          query: loadQuery('finding-aggregates', storage.database),
+          query_params: { ids: [...latest.keys()] },
+          format: 'JSONEachRow',
+        })
+        const aggregates = await rs.json<{
+          tenant: string
+          finding_id: string
+          count: number
+          first_seen: string
+          last_seen: string
+          severity_rank: number
+        }>()
+        const now = toDateTime64(Date.now())
+        const rows = aggregates.map((a) => {
+          const d = latest.get(a.finding_id)!
+          return {
+            tenant: a.tenant,
+            finding_id: a.finding_id,
+            rule_id: rule.id,
+            severity: SEVERITIES[Number(a.severity_rank) - 1]!,
+            title: rule.title,
+            keys: d.keys,
+            token_key: d.keys.token_key ?? '',
+            client_id: d.keys.client_id ?? '',
+            resource: d.keys.resource ?? '',
+            evidence: evidenceJson(d),
+            mappings: JSON.stringify(rule.mappings),
+            first_seen: a.first_seen,
+            last_seen: a.last_seen,
+            count: Number(a.count),
+            updated_at: now,
+            version: nextVersion(),
+          }
+        })
+        await storage.insert(`${db}.findings`, rows)
+        return rows.map((r) => ({
+          tenant: r.tenant,
+          finding_id: r.finding_id,
+          rule_id: r.rule_id,
+          severity: r.severity,
+          count: r.count,
+        }))
+      } catch (err) {
+        throw mapStorageError(err, `record findings of ${rule.id}`)
+      }
+    },
+  }
+}

@@ -1,0 +1,34 @@
+/** The clauses rules cite, spelled once (as `shared/spec/standards.md` cites them). */
+const MCP_AUTH = 'https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization'
+
+export const REF = {
+  rfc8707s2: 'RFC 8707 §2 Resource Parameter',
+  rfc8707s21: 'RFC 8707 §2.1 Authorization Request',
+  rfc8707s22: 'RFC 8707 §2.2 Access Token Request',
+  rfc8707s3: 'RFC 8707 §3 Security Considerations',
+  rfc9068s22: 'RFC 9068 §2.2 Data Structure (required claims; §2.2.3 scope)',
+  rfc9068s3: 'RFC 9068 §3 Requesting a JWT Access Token',
+  rfc9068s4: 'RFC 9068 §4 Validating JWT Access Tokens',
+  rfc9068s5: 'RFC 9068 §5 Security Considerations',
+  rfc7519s2: 'RFC 7519 §2 StringOrURI (no canonicalization)',
+  rfc7519s413: 'RFC 7519 §4.1.3 "aud" (Audience) Claim',
+  rfc6749s7: 'RFC 6749 §7 Accessing Protected Resources',
+  rfc9700s23: 'RFC 9700 §2.3 Access Token Privilege Restriction',
+  rfc9728s33: 'RFC 9728 §3.3 Protected Resource Metadata Validation',
+  rfc9728s74: 'RFC 9728 §7.4 Audience-Restricted Access Tokens',
+  rfc3986s62: 'RFC 3986 §6.2 Comparison Ladder',
+  mcpTokenHandling: `MCP 2025-11-25 Authorization, Token Handling (${MCP_AUTH}#token-handling)`,
+  mcpPrivilege: `MCP 2025-11-25 Authorization, Access Token Privilege Restriction (${MCP_AUTH}#access-token-privilege-restriction)`,
+  mcpResourceParam: `MCP 2025-11-25 Authorization, Resource Parameter Implementation (${MCP_AUTH}#resource-parameter-implementation)`,
+  mcpCanonical: `MCP 2025-11-25 Authorization, Canonical Server URI (${MCP_AUTH}#canonical-server-uri)`,
+  mcpAudienceBinding: `MCP 2025-11-25 Authorization, Token Audience Binding and Validation (${MCP_AUTH}#token-audience-binding-and-validation)`,
+  mcpTokenTheft: `MCP 2025-11-25 Authorization, Token Theft (${MCP_AUTH}#token-theft)`,
+  mcpPassthrough:
+    'MCP 2025-11-25 Security Best Practices, Token Passthrough (https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#token-passthrough)',
+  mcpScopeMinimization:
+    'MCP 2025-11-25 Security Best Practices, Scope Minimization (https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices#scope-minimization)',
+  sep2243:
+    'MCP SEP-2243 HTTP Header Standardization (https://github.com/modelcontextprotocol/modelcontextprotocol/blob/main/seps/2243-http-standard-headers.md)',
+  nist800207:
+    'NIST SP 800-207 §2.1 tenet 3 ("authentication and authorization to one resource will not automatically grant access to a different resource")',
+} as const

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { createStreamingDetector } from '../../src/detection/engine.js'
+import { createException, createExceptionMatcher } from '../../src/detection/exceptions.js'
+import { createFindingsStore, findingId } from '../../src/detection/findings-store.js'
+import type { EventRule } from '../../src/detection/rule.js'
+import { rowTime } from '../../src/detection/token-state.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { createLogger } from '../../src/logger.js'
+import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { insertEventRows } from '../../src/storage/events-store.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { presentedEvent } from '../helpers/events.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const storage = testStorage('engine_it')
+beforeAll(() => migrate(storage, { retention: RETENTION }))
+afterAll(closeTestStorages)
+
+/** A stateful test rule: fires when a token is presented at a second canonical resource. */
+const secondResource: EventRule = {
+  kind: 'event',
+  id: 'test-second-resource',
+  title: 'Token presented at a second resource',
+  severity: 'medium',
+  description: 'test rule',
+  rationale: 'test rule',
+  references: [],
+  mappings: {
+    owasp_nhi: [],
+    owasp_asi: [],
+    nist_csf: [],
+    nist_800_53: [],
+    nist_800_207: [],
+    mitre: [],
+  },
+  falsePositives: [],
+  runbook: [],
+  params: z.object({ acceptedSeverity: z.enum(['high', 'critical']).default('critical') }),
+  dedupKey: ['token_key'],
+  dedupWindowS: 3600,
+  examples: [],
+  evaluate(row, state, ctx) {
+    if (row.event_type !== 'token.presented' || !state) return []
+    const others = [...state.presentations.keys()].filter((r) => r !== row.resource_canonical)
+    if (others.length === 0) return []
+    return [
+      {
+        tenant: row.tenant,
+        severity:
+          row.decision === 'accepted'
+            ? (ctx.params as { acceptedSeverity: 'critical' }).acceptedSeverity
+            : undefined,
+        keys: { token_key: row.token_key, client_id: row.client_id },
+        evidence: { resources: [...others, row.resource_canonical] },
+        eventIds: [row.event_id],
+        at: rowTime(row.occurred_at),
+      },
+    ]
+  },
+}
+
+function row(overrides: Record<string, unknown>): EventRow {
+  const parsed = parseEvent(presentedEvent(overrides))
+  if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+  return toEventRow(parsed.event, { receivedAt: Date.now() })
+}
+
+async function finding(tenant: string, tokenKey: string) {
+  const id = findingId(tenant, secondResource, { token_key: tokenKey })
+  const rs = await storage.client.query({
+    query:
+      'SELECT severity, count, keys, evidence FROM engine_it.findings FINAL WHERE finding_id = {id:String}',
+    query_params: { id },
+    format: 'JSONEachRow',
+  })
+  return (
+    await rs.json<{
+      severity: string
+      count: number
+      keys: Record<string, string>
+      evidence: string
+    }>()
+  )[0]
+}
+
+function detector() {
+  return createStreamingDetector({
+    rules: [secondResource],
+    store: createFindingsStore(storage),
+    exceptions: createExceptionMatcher(storage, 0),
+    logger: createLogger('silent'),
+  })
+}
+
+describe('the streaming detector', () => {
+  it('records a finding once per key, counts distinct events, and keeps the highest severity', async () => {
+    const token = { jti: 'tok-a', aud: ['https://a.example'] }
+    const a = row({
+      tenant: 't1',
+      token,
+      resource: 'https://a.example',
+      presented_aud: ['https://a.example'],
+    })
+    const b = row({ tenant: 't1', token, resource: 'https://b.example', decision: 'accepted' })
+    const c = row({
+      tenant: 't1',
+      token,
+      resource: 'https://c.example',
+      decision: 'rejected',
+      reason: 'aud_mismatch',
+    })
+    const d = detector()
+    await d.process([a, b, c])
+    // The same rows again (a redelivery): nothing changes.
+    await d.process([b, c])
+    const f = await finding('t1', 'tok-a')
+    expect(f).toMatchObject({
+      severity: 'critical',
+      count: 2,
+      keys: { token_key: 'tok-a', client_id: 'agent-7' },
+    })
+    expect(JSON.parse(f!.evidence).event_ids).toEqual([c.event_id])
+  })
+
+  it('rebuilds token state from ClickHouse after a restart', async () => {
+    const token = { jti: 'tok-b', aud: ['https://a.example'] }
+    const first = row({ tenant: 't2', token, resource: 'https://a.example' })
+    await insertEventRows(storage, [first])
+    const restarted = detector()
+    expect(await restarted.warmUp(storage, 3600)).toBeGreaterThan(0)
+    await restarted.process([row({ tenant: 't2', token, resource: 'https://b.example' })])
+    expect(await finding('t2', 'tok-b')).toMatchObject({ count: 1 })
+  })
+
+  it('suppresses a detection matched by an exception until the exception expires', async () => {
+    const token = { jti: 'tok-c', aud: ['https://a.example'] }
+    await createException(storage, {
+      tenant: 't3',
+      rule_id: 'test-second-resource',
+      match: { client_id: 'agent-7' },
+      owner: 'alice@example.com',
+      reason: 'known migration',
+      expiresAt: Date.now() + 60_000,
+    })
+    const d = detector()
+    await d.process([
+      row({ tenant: 't3', token, resource: 'https://a.example' }),
+      row({ tenant: 't3', token, resource: 'https://b.example' }),
+    ])
+    expect(d.suppressed).toBe(1)
+    expect(await finding('t3', 'tok-c')).toBeUndefined()
+
+    await createException(storage, {
+      tenant: 't4',
+      rule_id: '*',
+      match: { client_id: 'agent-7' },
+      owner: 'bob@example.com',
+      reason: 'expired already',
+      expiresAt: Date.now() - 1,
+    })
+    const token4 = { jti: 'tok-d', aud: ['https://a.example'] }
+    await d.process([
+      row({ tenant: 't4', token: token4, resource: 'https://a.example' }),
+      row({ tenant: 't4', token: token4, resource: 'https://b.example' }),
+    ])
+    expect(await finding('t4', 'tok-d')).toMatchObject({ count: 1 })
+  })
+
+  it('keeps at most maxStates token states, evicting the least recently used', async () => {
+    const d = createStreamingDetector({
+      rules: [secondResource],
+      store: createFindingsStore(storage),
+      logger: createLogger('silent'),
+      maxStates: 10,
+    })
+    await d.process(
+      Array.from({ length: 25 }, (_, i) => row({ tenant: 't5', token: { jti: `t5-${i}` } })),
+    )
+    expect(d.states).toBe(10)
+  })
+
+  it('keeps ingesting when a rule throws', async () => {
+    const broken: EventRule = {
+      ...secondResource,
+      id: 'test-broken',
+      evaluate: () => {
+        throw new Error('bug')
+      },
+    }
+    const d = createStreamingDetector({
+      rules: [broken],
+      store: createFindingsStore(storage),
+      logger: createLogger('silent'),
+    })
+    await expect(d.process([row({ tenant: 't6' })])).resolves.toBeUndefined()
+    expect(d.states).toBe(1)
+  })
+})
