@@ -53,13 +53,11 @@ export function installErrorHandler(app: FastifyInstance): void {
         .status(400)
         .send({ statusCode: 400, code: 'ERR_BAD_REQUEST', message: fe.message })
     if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return reply
-        .status(413)
-        .send({
-          statusCode: 413,
-          code: 'ERR_PAYLOAD_TOO_LARGE',
-          message: 'request body is too large',
-        })
+      return reply.status(413).send({
+        statusCode: 413,
+        code: 'ERR_PAYLOAD_TOO_LARGE',
+        message: 'request body is too large',
+      })
     if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
       return reply.status(415).send({
         statusCode: 415,
@@ -68,13 +66,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       })
     if (isAudtrailError(err) && err.retriable) {
       request.log.warn({ code: err.code }, 'dependency unavailable')
-      return reply
-        .status(503)
-        .send({
-          statusCode: 503,
-          code: 'ERR_UNAVAILABLE',
-          message: 'storage or transport unavailable; retry later',
-        })
+      return reply.status(503).send({
+        statusCode: 503,
+        code: 'ERR_UNAVAILABLE',
+        message: 'storage or transport unavailable; retry later',
+      })
     }
     request.log.error({ err }, 'unhandled error')
     return reply
@@ -82,12 +78,10 @@ export function installErrorHandler(app: FastifyInstance): void {
       .send({ statusCode: 500, code: 'ERR_INTERNAL', message: 'internal error' })
   })
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .send({
-        statusCode: 404,
-        code: 'ERR_NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]}`,
-      }),
+    reply.status(404).send({
+      statusCode: 404,
+      code: 'ERR_NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+    }),
   )
 }

@@ -45,6 +45,7 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     events: `toDateTime(occurred_at) + toIntervalDay(${r.eventsDays})`,
     rejected_events: `toDateTime(received_at) + toIntervalDay(${r.rejectedDays})`,
     findings: `toDateTime(last_seen) + toIntervalDay(${r.findingsDays})`,
+    finding_occurrences: `toDateTime(at) + toIntervalDay(${r.findingsDays})`,
     resource_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     client_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
   }
