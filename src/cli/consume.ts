@@ -1,27 +1,33 @@
-/** `audtrail consume`: Kafka -> pipeline -> ClickHouse, one consumer-group member, until a signal. */
+/**
+ * `audtrail consume`: Kafka -> pipeline -> ClickHouse with the streaming rules, one consumer-group
+ * member, until a signal. Alerts it raises wait in the outbox for `audtrail detect` to deliver.
+ */
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { Metrics, pipelineMetrics } from '../metrics.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer } from '../transport/consumer.js'
 import { createKafka } from '../transport/kafka.js'
-import { streamingDetector } from './detection.js'
+import { alertOutbox, streamingDetector } from './detection.js'
 import { logger, openStorage, prepareStorage, registry, shutdownSignal } from './runtime.js'
 
 export async function runConsume(config: Config): Promise<number> {
   if (!config.kafka) throw new ConfigError(['KAFKA_BROKERS: required by audtrail consume'])
   const log = logger(config, 'audtrail-consume')
   const storage = openStorage(config)
+  const kafka = createKafka({
+    brokers: config.kafka.brokers,
+    clientId: 'audtrail-consume',
+    logger: log,
+  })
   try {
     await prepareStorage(storage, config, log)
     const resources = registry(config)
+    // The producer is only named here so alerts are queued for the Kafka channel too.
+    const outbox = alertOutbox(storage, config, log, kafka.producer())
     const consumer = await startConsumer({
-      detector: await streamingDetector(storage, resources, log),
-      kafka: createKafka({
-        brokers: config.kafka.brokers,
-        clientId: 'audtrail-consume',
-        logger: log,
-      }),
+      detector: await streamingDetector(storage, resources, log, outbox),
+      kafka,
       topic: config.kafka.topic,
       groupId: config.kafka.groupId,
       sink: createClickHouseSink(storage),

@@ -1,4 +1,12 @@
 /** The detection parts the long-running commands share: streaming detector and scheduler loop. */
+import type { Producer } from 'kafkajs'
+import {
+  kafkaNotifier,
+  slackNotifier,
+  webhookNotifier,
+  type Notifier,
+} from '../alerting/notifiers.js'
+import { createOutbox, type Outbox } from '../alerting/outbox.js'
 import type { Config } from '../config.js'
 import { createStreamingDetector, type StreamingDetector } from '../detection/engine.js'
 import { createExceptionMatcher } from '../detection/exceptions.js'
@@ -12,10 +20,48 @@ import type { Storage } from '../storage/client.js'
 /** How far back a restarted detector rebuilds token state (tokens rarely live longer). */
 const WARM_UP_WINDOW_S = 3600
 
+/** The configured alert channels, or undefined when none is configured. */
+export function alertOutbox(
+  storage: Storage,
+  config: Config,
+  log: Logger,
+  producer?: Producer,
+): Outbox | undefined {
+  const notifiers: Notifier[] = []
+  const { webhookUrl, webhookSecret, slackWebhookUrl, minSeverity } = config.alerts
+  if (webhookUrl) notifiers.push(webhookNotifier(webhookUrl, webhookSecret))
+  if (slackWebhookUrl) notifiers.push(slackNotifier(slackWebhookUrl))
+  if (producer) notifiers.push(kafkaNotifier(producer))
+  if (notifiers.length === 0) return undefined
+  return createOutbox({
+    storage,
+    notifiers,
+    minSeverity,
+    logger: log.child({ component: 'alerts' }),
+  })
+}
+
+/** Deliver due alerts every few seconds until `stop` resolves. */
+export async function deliveryLoop(
+  outbox: Outbox,
+  log: Logger,
+  stop: Promise<unknown>,
+): Promise<void> {
+  let stopped = false
+  void stop.then(() => (stopped = true))
+  while (!stopped) {
+    await outbox
+      .deliverDue()
+      .catch((err) => log.warn({ err: String(err) }, 'alert delivery pass failed'))
+    await Promise.race([stop, new Promise((r) => setTimeout(r, 5000).unref())])
+  }
+}
+
 export async function streamingDetector(
   storage: Storage,
   registry: ResourceRegistry | undefined,
   log: Logger,
+  outbox?: Outbox,
 ): Promise<StreamingDetector> {
   const detector = createStreamingDetector({
     rules: RULES,
@@ -23,6 +69,14 @@ export async function streamingDetector(
     exceptions: createExceptionMatcher(storage),
     registry,
     logger: log,
+    onFindings: outbox
+      ? (findings) => {
+          // Enqueueing is best effort here: a failure is logged, the findings are stored anyway.
+          outbox
+            .enqueue(findings)
+            .catch((err) => log.warn({ err: String(err) }, 'alert enqueue failed'))
+        }
+      : undefined,
   })
   const rows = await detector.warmUp(storage, WARM_UP_WINDOW_S)
   log.info({ rows, tokens: detector.states }, 'detector state rebuilt')
@@ -36,6 +90,7 @@ export async function scheduleLoop(
   registry: ResourceRegistry | undefined,
   log: Logger,
   stop: Promise<unknown>,
+  outbox?: Outbox,
 ): Promise<void> {
   const store = createFindingsStore(storage)
   const exceptions = createExceptionMatcher(storage)
@@ -50,8 +105,13 @@ export async function scheduleLoop(
       registry,
       logger: log,
     })
-    const findings = windows.reduce((n, w) => n + w.findings.length, 0)
-    if (findings > 0) log.info({ windows: windows.length, findings }, 'scheduled rules ran')
+    const findings = windows.flatMap((w) => w.findings)
+    if (findings.length > 0) {
+      log.info({ windows: windows.length, findings: findings.length }, 'scheduled rules ran')
+      await outbox
+        ?.enqueue(findings)
+        .catch((err) => log.warn({ err: String(err) }, 'alert enqueue failed'))
+    }
     await Promise.race([
       stop,
       new Promise((r) => setTimeout(r, config.detectIntervalS * 1000).unref()),

@@ -1,7 +1,9 @@
 /**
- * `audtrail serve`: the embedded all-in-one. HTTP ingest writes straight to storage; with
- * KAFKA_BROKERS set, ingest produces to the topic and an in-process consumer stores it.
+ * `audtrail serve`: the embedded all-in-one. HTTP ingest writes straight to storage and runs the
+ * streaming rules; with KAFKA_BROKERS set, ingest produces to the topic and an in-process
+ * consumer stores and detects. Scheduled rules and alert delivery run beside them.
  */
+import type { Kafka, Producer } from 'kafkajs'
 import { buildApp } from '../api/app.js'
 import type { Config } from '../config.js'
 import { Metrics, pipelineMetrics } from '../metrics.js'
@@ -9,7 +11,7 @@ import { kafkaTarget, sinkTarget } from '../pipeline/ingest.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer, type RunningConsumer } from '../transport/consumer.js'
 import { createKafka, ensureTopics } from '../transport/kafka.js'
-import { scheduleLoop, streamingDetector } from './detection.js'
+import { alertOutbox, deliveryLoop, scheduleLoop, streamingDetector } from './detection.js'
 import {
   authenticator,
   logger,
@@ -18,6 +20,19 @@ import {
   registry,
   shutdownSignal,
 } from './runtime.js'
+
+async function kafkaReachable(kafka: Kafka): Promise<boolean> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    await admin.describeCluster()
+    return true
+  } catch {
+    return false
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+}
 
 export async function runServe(config: Config, print: (line: string) => void): Promise<number> {
   const log = logger(config, 'audtrail-serve')
@@ -28,23 +43,25 @@ export async function runServe(config: Config, print: (line: string) => void): P
   const metrics = new Metrics()
   const pipeline = pipelineMetrics(metrics)
   let consumer: RunningConsumer | undefined
-  let disconnect = async () => {}
+  let producer: Producer | undefined
   try {
     await prepareStorage(storage, config, log)
     const sink = createClickHouseSink(storage)
-    const detector = await streamingDetector(storage, resources, log)
-    let target = sinkTarget(sink, detector)
-    let kafkaReady = async () => true
+    let kafka: Kafka | undefined
     if (config.kafka) {
-      const kafka = createKafka({
+      kafka = createKafka({
         brokers: config.kafka.brokers,
         clientId: 'audtrail-serve',
         logger: log,
       })
       await ensureTopics(kafka, { topic: config.kafka.topic })
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()
-      disconnect = () => producer.disconnect()
+    }
+    const outbox = alertOutbox(storage, config, log, producer)
+    const detector = await streamingDetector(storage, resources, log, outbox)
+    let target = sinkTarget(sink, detector)
+    if (kafka && config.kafka && producer) {
       target = kafkaTarget(producer, config.kafka.topic, sink)
       consumer = await startConsumer({
         kafka,
@@ -57,22 +74,15 @@ export async function runServe(config: Config, print: (line: string) => void): P
         retentionDays: config.retention.eventsDays,
         aliases,
       })
-      const admin = kafka.admin()
-      kafkaReady = async () => {
-        try {
-          await admin.connect()
-          await admin.describeCluster()
-          return true
-        } catch {
-          return false
-        }
-      }
     }
     const app = await buildApp({
       logger: log,
       authenticate,
       metrics,
-      readiness: async () => ({ storage: await sink.ping(), transport: await kafkaReady() }),
+      readiness: async () => ({
+        storage: await sink.ping(),
+        transport: kafka ? await kafkaReachable(kafka) : true,
+      }),
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
     })
     const address = await app.listen({ host: config.host, port: config.port })
@@ -80,14 +90,17 @@ export async function runServe(config: Config, print: (line: string) => void): P
       `audtrail serve: listening on ${address} (${storage.mode} ClickHouse${config.kafka ? ', Kafka transport' : ''})`,
     )
     const stop = shutdownSignal()
-    const scheduled = scheduleLoop(storage, config, resources, log, stop)
+    const background = Promise.all([
+      scheduleLoop(storage, config, resources, log, stop, outbox),
+      outbox ? deliveryLoop(outbox, log, stop) : undefined,
+    ])
     log.info({ signal: await stop }, 'stopping')
     await app.close()
-    await scheduled
+    await background
     return 0
   } finally {
     await consumer?.stop().catch(() => {})
-    await disconnect().catch(() => {})
+    await producer?.disconnect().catch(() => {})
     await storage.close()
   }
 }

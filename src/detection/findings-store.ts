@@ -21,12 +21,26 @@ export function findingId(
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32)
 }
 
+/** A `findings` row as the detector writes it. */
 export interface RecordedFinding {
   tenant: string
   finding_id: string
   rule_id: string
   severity: Severity
+  title: string
+  keys: Readonly<Record<string, string>>
+  token_key: string
+  client_id: string
+  resource: string
+  /** JSON text */
+  evidence: string
+  /** JSON text */
+  mappings: string
+  first_seen: string
+  last_seen: string
   count: number
+  updated_at: string
+  version: number
 }
 
 export interface FindingsStore {
@@ -89,7 +103,7 @@ export function createFindingsStore(storage: Storage): FindingsStore {
           severity_rank: number
         }>()
         const now = toDateTime64(Date.now())
-        const rows = aggregates.map((a) => {
+        const rows = aggregates.map((a): RecordedFinding => {
           const d = latest.get(a.finding_id)!
           return {
             tenant: a.tenant,
@@ -111,13 +125,7 @@ export function createFindingsStore(storage: Storage): FindingsStore {
           }
         })
         await storage.insert(`${db}.findings`, rows)
-        return rows.map((r) => ({
-          tenant: r.tenant,
-          finding_id: r.finding_id,
-          rule_id: r.rule_id,
-          severity: r.severity,
-          count: r.count,
-        }))
+        return rows
       } catch (err) {
         throw mapStorageError(err, `record findings of ${rule.id}`)
       }

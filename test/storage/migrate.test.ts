@@ -46,6 +46,7 @@ describe('migrate on the embedded engine', () => {
     const first = await migrate(storage, { retention: RETENTION })
     expect(first.applied).toEqual(loadMigrations().map((m) => m.file))
     expect(await tables('m_twice')).toEqual([
+      'alert_outbox',
       'audtrail_migrations',
       'client_usage_daily',
       'client_usage_daily_mv',
