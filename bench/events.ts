@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 
 const RESOURCES = Array.from({ length: 20 }, (_, i) => `https://mcp-${i}.example.com/mcp`)
 
-export function benchEvent(): Record<string, unknown> {
+export function benchEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const n = Math.floor(Math.random() * 1e9)
   const resource = RESOURCES[n % RESOURCES.length]!
   const aud = n % 97 === 0 ? RESOURCES[(n + 1) % RESOURCES.length]! : resource
@@ -32,5 +32,6 @@ export function benchEvent(): Record<string, unknown> {
     tool: { method: 'tools/call', name: `tool_${n % 10}` },
     http: { method: 'POST', path: '/mcp', status: aud === resource ? 200 : 401 },
     network: { ip: `10.0.${n % 256}.${(n >> 8) % 256}` },
+    ...overrides,
   }
 }
