@@ -1,11 +1,12 @@
 /** Collector overhead: a Fastify RS and an Express MCP server, jose alone vs. the enforce-mode collector. */
 // Run: npx tsx bench/collector-overhead.ts [--seconds 10] [--warmup 3] [--connections 10]
 // The servers run in a child process, autocannon in this one, both on loopback. Each framework
-// has three arms: `baseline` verifies every request with jose itself (what a resource server
+// has these arms: `baseline` verifies every request with jose itself (what a resource server
 // does without audtrail), `collector` is the enforce-mode collector as shipped (verified-token
 // cache on), `nocache` the same collector with `cacheSize: 0`, so jose runs on every request as in
 // the baseline. Events go through createEmitter to Kafka (one fresh topic) when a broker answers
-// on AUDTRAIL_TEST_KAFKA_BROKERS (default 127.0.0.1:9092), else to a counting no-op transport.
+// on AUDTRAIL_TEST_KAFKA_BROKERS (default 127.0.0.1:9092), else to a no-op transport; with Kafka,
+// a `noop` arm (the collector emitting to the no-op transport) isolates what Kafka costs.
 // Each arm is measured in two rounds (order reversed in the second) of half the time each.
 // Latency percentiles are computed from every 2xx response time (autocannon's own histogram
 // rounds to whole milliseconds); the figures of a round are averaged.
@@ -24,9 +25,9 @@ import audtrail from '../src/collectors/fastify.js'
 import { ISSUER, mint, RESOURCE, signingKey } from '../test/collectors/rs/fixtures.js'
 import { listen, mcpApp } from '../test/collectors/rs/mcp-peer.js'
 
-type Arm = 'baseline' | 'collector' | 'nocache'
-const ARMS: Arm[] = ['baseline', 'collector', 'nocache']
+type Arm = 'baseline' | 'collector' | 'noop' | 'nocache'
 interface Ready {
+  arms: Arm[]
   ports: Record<string, number>
   token: string
   transport: string
@@ -83,14 +84,20 @@ async function main(): Promise<void> {
     } as const
     const summary: Record<string, number | string> = { bench: 'collector-overhead' }
     for (const [group, request] of Object.entries(groups)) {
+      const arms = ready.arms
       const url = (arm: Arm) => `http://127.0.0.1:${ready.ports[`${group}-${arm}`]}${request.path}`
-      for (const arm of ARMS) await load(url(arm), request, warmup, connections)
-      const rounds: Record<Arm, Figures[]> = { baseline: [], collector: [], nocache: [] }
-      for (const order of [ARMS, [...ARMS].reverse()])
+      for (const arm of arms) await load(url(arm), request, warmup, connections)
+      const rounds = Object.fromEntries(arms.map((a) => [a, [] as Figures[]]))
+      for (const order of [arms, [...arms].reverse()])
         for (const arm of order)
-          rounds[arm].push(await load(url(arm), request, seconds / 2, connections))
-      const f = Object.fromEntries(ARMS.map((a) => [a, mean(rounds[a])])) as Record<Arm, Figures>
-      print(group, f)
+          rounds[arm]!.push(await load(url(arm), request, seconds / 2, connections))
+      const f = Object.fromEntries(arms.map((a) => [a, mean(rounds[a]!)])) as Record<Arm, Figures>
+      print(group, arms, f)
+      if (f.noop !== undefined)
+        Object.assign(summary, {
+          [`${group}_noop_ratio`]: round(f.noop.rps / f.baseline.rps, 3),
+          [`${group}_noop_p99_added_ms`]: round(f.noop.p99 - f.baseline.p99, 3),
+        })
       Object.assign(summary, {
         [`${group}_ratio`]: round(f.collector.rps / f.baseline.rps, 3),
         [`${group}_p50_added_ms`]: round(f.collector.p50 - f.baseline.p50, 3),
@@ -99,8 +106,8 @@ async function main(): Promise<void> {
         [`${group}_nocache_p99_added_ms`]: round(f.nocache.p99 - f.baseline.p99, 3),
         [`${group}_baseline_rps`]: Math.round(f.baseline.rps),
         [`${group}_collector_rps`]: Math.round(f.collector.rps),
-        [`${group}_non2xx`]: ARMS.reduce(
-          (n, a) => n + rounds[a].reduce((m, r) => m + r.non2xx, 0),
+        [`${group}_non2xx`]: arms.reduce(
+          (n, a) => n + rounds[a]!.reduce((m, r) => m + r.non2xx, 0),
           0,
         ),
       })
@@ -198,9 +205,9 @@ function mean(rs: Figures[]): Figures {
 
 const round = (n: number, d: number) => Math.round(n * 10 ** d) / 10 ** d
 
-function print(group: string, f: Record<Arm, Figures>): void {
+function print(group: string, arms: Arm[], f: Record<Arm, Figures>): void {
   console.log(`\n${group}`)
-  for (const arm of ARMS) {
+  for (const arm of arms) {
     const r = f[arm]
     const ratio = arm === 'baseline' ? '' : `  ratio ${(r.rps / f.baseline.rps).toFixed(3)}`
     console.log(
@@ -220,25 +227,24 @@ async function serve(): Promise<void> {
   const jwks: JSONWebKeySet = { keys: [key.publicJwk] }
   const token = await mint({ key, expiresIn: 3600 })
   const emitters: Record<string, AudtrailEmitter> = {}
-  const counted = { sent: 0 }
-  const emitter = (name: string) =>
+  const emitter = (name: string, noop: boolean) =>
     (emitters[name] = createEmitter({
-      transport: kafka
-        ? { type: 'kafka', brokers: kafka.brokers, topic: kafka.topic }
-        : {
-            name: 'noop',
-            send: async (batch) => void (counted.sent += batch.length),
-            close: async () => {},
-          },
+      transport:
+        kafka && !noop
+          ? { type: 'kafka', brokers: kafka.brokers, topic: kafka.topic }
+          : { name: 'noop', send: async () => {}, close: async () => {} },
       closeOnExit: false,
     }))
-  const options = (name: string, cacheSize?: number) => ({
+  const arms: Arm[] = kafka
+    ? ['baseline', 'collector', 'noop', 'nocache']
+    : ['baseline', 'collector', 'nocache']
+  const options = (group: string, arm: Arm) => ({
     resource: RESOURCE,
     issuer: ISSUER,
     jwks,
     mode: 'enforce' as const,
-    emitter: emitter(name),
-    ...(cacheSize === undefined ? {} : { cacheSize }),
+    emitter: emitter(`${group}-${arm}`, arm === 'noop'),
+    ...(arm === 'nocache' ? { cacheSize: 0 } : {}),
   })
   // What a resource server does without audtrail: the same RFC 9068 checks, on every request.
   const keySet = createLocalJWKSet(jwks)
@@ -276,13 +282,13 @@ async function serve(): Promise<void> {
       if (!(await verify(request.headers.authorization))) return reply.code(401).send()
     }),
   )
-  await fastify('collector', (app) => app.register(audtrail, options('fastify-collector')))
-  await fastify('nocache', (app) => app.register(audtrail, options('fastify-nocache', 0)))
-  for (const [arm, middleware] of [
-    ['baseline', baselineMiddleware],
-    ['collector', audtrailExpress({ ...options('express-collector'), protect: '/mcp' })],
-    ['nocache', audtrailExpress({ ...options('express-nocache', 0), protect: '/mcp' })],
-  ] as const) {
+  for (const arm of arms.slice(1))
+    await fastify(arm, (app) => app.register(audtrail, options('fastify', arm)))
+  for (const arm of arms) {
+    const middleware =
+      arm === 'baseline'
+        ? baselineMiddleware
+        : audtrailExpress({ ...options('express_mcp', arm), protect: '/mcp' })
     const server = await listen(mcpApp(middleware as RequestHandler))
     ports[`express_mcp-${arm}`] = Number(new URL(server.url).port)
     closers.push(server.close)
@@ -298,7 +304,7 @@ async function serve(): Promise<void> {
   const transport = kafka
     ? `kafka (${kafka.brokers.join(',')}, topic ${kafka.topic})`
     : 'no-op (Kafka unreachable)'
-  process.send?.({ type: 'ready', data: { ports, token, transport } satisfies Ready })
+  process.send?.({ type: 'ready', data: { arms, ports, token, transport } satisfies Ready })
 }
 
 // Last: everything above (constants included) is initialized by now.

@@ -106,7 +106,7 @@ describe('audtrail serve and replay', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(events),
     })
-    expect((await res.json()).accepted).toBe(50)
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(50)
     await until(
       async () => {
         const text = await (await fetch(`${url}/metrics`)).text()

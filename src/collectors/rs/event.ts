@@ -1,0 +1,105 @@
+/** Builds the `token.presented` event of one request from what the collector saw and decided. */
+import { randomUUID } from 'node:crypto'
+import type { z } from 'zod'
+import type { Decision, Reason, SourceKind, TokenPresented } from '../../events/schema.js'
+import type { TokenFacts } from './claims.js'
+import type { McpFacts } from './mcp.js'
+
+/** Fixed per collector. */
+export interface EventBase {
+  tenant: string
+  source: { kind: SourceKind; id: string }
+  resource: string
+  /** the configured issuer, used when the token names none */
+  issuer: string
+  mode: 'enforce' | 'observe'
+}
+
+/** Everything one request contributes; strings are already bounded (see sanitize.ts). */
+export interface PresentedRecord {
+  occurredAt: string
+  /** absent when the request carried no token */
+  facts?: TokenFacts
+  /** the claims were verified (enforce mode, accepted); otherwise they are only decoded */
+  verified: boolean
+  decision: Decision
+  reason: Reason
+  audValidated: boolean
+  method: string
+  path: string
+  status?: number
+  mcp: McpFacts
+  ip?: string
+  userAgent?: string
+  /** detail of a rejection, e.g. `unknown_kid` (see jose-errors.ts) */
+  failure?: string
+  /** who turned the request away when it was not the collector (`app`) */
+  rejectedBy?: 'collector' | 'app'
+  mcpSessionId?: string
+  /** the client went away before a response was sent */
+  aborted?: boolean
+}
+
+const METHOD = /^[A-Za-z]{1,16}$/
+
+export type PresentedEventInput = z.input<typeof TokenPresented>
+
+export function presentedEvent(base: EventBase, r: PresentedRecord): PresentedEventInput {
+  const attributes: Record<string, unknown> = { collector_mode: base.mode }
+  if (r.facts !== undefined) attributes.claims_verified = r.verified
+  if (r.failure !== undefined) attributes.failure = r.failure
+  if (r.rejectedBy !== undefined) attributes.rejected_by = r.rejectedBy
+  if (r.facts !== undefined && r.facts.oversized.length > 0)
+    attributes.oversized_claims = r.facts.oversized
+  if (r.mcp.methods !== undefined) attributes.jsonrpc_methods = r.mcp.methods
+  if (r.mcp.tools !== undefined && r.mcp.tools.length > 0) attributes.jsonrpc_tools = r.mcp.tools
+  if (r.mcp.batchSize !== undefined) attributes.jsonrpc_batch_size = r.mcp.batchSize
+  if (r.mcpSessionId !== undefined) attributes.mcp_session_id = r.mcpSessionId
+  if (r.aborted === true) attributes.aborted = true
+
+  const http: { method: string; path: string; status?: number } = {
+    method: METHOD.test(r.method) ? r.method : 'OTHER',
+    path: r.path,
+  }
+  if (r.status !== undefined) http.status = r.status
+
+  const event: PresentedEventInput = {
+    schema_version: 1,
+    event_id: randomUUID(),
+    event_type: 'token.presented',
+    occurred_at: r.occurredAt,
+    tenant: base.tenant,
+    source: base.source,
+    issuer: r.facts?.issuer ?? base.issuer,
+    resource: base.resource,
+    presented_aud: r.facts?.token.aud ?? [],
+    aud_validated: r.audValidated,
+    decision: r.decision,
+    reason: r.reason,
+    http,
+    attributes,
+  }
+  if (r.facts !== undefined) {
+    event.token = r.facts.token
+    if (r.facts.clientId !== undefined) event.client_id = r.facts.clientId
+    if (r.facts.subject !== undefined) event.subject = r.facts.subject
+    if (r.facts.sessionId !== undefined) event.session_id = r.facts.sessionId
+  }
+  const tool = toolOf(r.mcp)
+  if (tool !== undefined) event.tool = tool
+  if (r.ip !== undefined || r.userAgent !== undefined) {
+    event.network = {}
+    if (r.ip !== undefined) event.network.ip = r.ip
+    if (r.userAgent !== undefined) event.network.user_agent = r.userAgent
+  }
+  return event
+}
+
+function toolOf(m: McpFacts): Record<string, string> | undefined {
+  let tool: Record<string, string> | undefined
+  for (const key of ['method', 'name', 'header_method', 'header_name'] as const) {
+    const value = m[key]
+    if (value !== undefined) (tool ??= {})[key] = value
+  }
+  return tool
+}

@@ -1,0 +1,107 @@
+/** Turns validated options into what one request needs: predicates, fingerprinting, verifier, base event. */
+import { fingerprintToken } from '../../events/fingerprint.js'
+import type { SourceKind } from '../../events/schema.js'
+import type { Emitter } from '../types.js'
+import { ExpiringLru } from './cache.js'
+import type { Decoded } from './decode.js'
+import type { EventBase } from './event.js'
+import { throttledWarn, type Warn } from './log.js'
+import { metadataRoute, metadataUrlFor, type MetadataRoute } from './metadata.js'
+import {
+  ASYMMETRIC_ALGORITHMS,
+  RFC9068_CLAIMS,
+  validateOptions,
+  type CollectorLogger,
+  type CollectorOptions,
+} from './options.js'
+import { createKeySet, createVerifier, type Verifier } from './verify.js'
+
+export interface ResolvedConfig<Req> {
+  mode: 'enforce' | 'observe'
+  emitter: Emitter
+  base: EventBase
+  /** the resource, then its aliases */
+  audiences: readonly string[]
+  issuer: string
+  appValidatesAudience: boolean
+  clockToleranceSec: number
+  maxTokenLength: number
+  fingerprint(token: string): string
+  isProtected(req: Req, path: string, method: string): boolean
+  requiredScopes(req: Req): readonly string[]
+  metadata: MetadataRoute | undefined
+  resourceMetadataUrl: string
+  /** enforce mode only */
+  verifier: Verifier | undefined
+  /** observe mode: decoded tokens by fingerprint */
+  decoded: ExpiringLru<Decoded>
+  warn: Warn
+}
+
+export function resolveConfig<Req>(
+  input: CollectorOptions<Req>,
+  defaults: { kind: SourceKind; logger?: CollectorLogger },
+): ResolvedConfig<Req> {
+  const o = validateOptions(input)
+  const clockToleranceSec = o.clockToleranceSec ?? 60
+  const cacheSize = o.cacheSize ?? 10_000
+  const audiences = [o.resource, ...(o.audiences ?? []).filter((a) => a !== o.resource)]
+  const staticScopes = typeof o.requiredScopes === 'function' ? undefined : o.requiredScopes
+  const scopesFn = typeof o.requiredScopes === 'function' ? o.requiredScopes : undefined
+  const metadata =
+    o.protectedResourceMetadata === undefined || o.protectedResourceMetadata === false
+      ? undefined
+      : metadataRoute(
+          o.resource,
+          o.issuer,
+          o.protectedResourceMetadata === true ? {} : o.protectedResourceMetadata,
+          staticScopes,
+        )
+  const metadataPaths = new Set(metadata?.paths ?? [])
+  const protect = o.protect
+  const prefixes = typeof protect === 'string' ? [protect] : Array.isArray(protect) ? protect : []
+  const key = o.fingerprintKey
+
+  return {
+    mode: o.mode,
+    emitter: o.emitter,
+    base: {
+      tenant: o.tenant ?? 'default',
+      source: o.source ?? { kind: defaults.kind, id: o.resource.slice(0, 256) },
+      resource: o.resource,
+      issuer: o.issuer,
+      mode: o.mode,
+    },
+    audiences,
+    issuer: o.issuer,
+    appValidatesAudience: o.appValidatesAudience ?? false,
+    clockToleranceSec,
+    maxTokenLength: o.maxTokenLength ?? 16_384,
+    fingerprint: (token) => fingerprintToken(token, key),
+    // CORS preflights never carry credentials; the metadata must stay reachable without a token.
+    isProtected(req, path, method) {
+      if (method === 'OPTIONS' || metadataPaths.has(path)) return false
+      if (typeof protect === 'function') return (protect as (r: Req) => boolean)(req)
+      if (prefixes.length === 0) return true
+      return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))
+    },
+    requiredScopes: (req) =>
+      scopesFn !== undefined ? (scopesFn(req) ?? []) : (staticScopes ?? []),
+    metadata,
+    resourceMetadataUrl: o.resourceMetadataUrl ?? metadataUrlFor(o.resource),
+    verifier:
+      o.mode === 'enforce' && o.jwks !== undefined
+        ? createVerifier({
+            keySet: createKeySet(o.jwks, o.jwksFetch),
+            issuer: o.issuer,
+            audiences,
+            algorithms: o.algorithms ?? ASYMMETRIC_ALGORITHMS,
+            requiredClaims: o.requiredClaims ?? RFC9068_CLAIMS,
+            clockToleranceSec,
+            cacheSize,
+          })
+        : undefined,
+    decoded: new ExpiringLru<Decoded>(o.mode === 'observe' ? cacheSize : 0),
+    warn: throttledWarn(o.logger ?? defaults.logger),
+  }
+}

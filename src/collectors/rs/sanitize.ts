@@ -1,0 +1,69 @@
+/** Bounded, control-free values for events: what a hostile token or header may put in an audit record. */
+import { LIMITS, Network } from '../../events/schema.js'
+
+// eslint-disable-next-line no-control-regex -- replacing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/g
+const IP = Network.shape.ip.unwrap()
+
+/**
+ * A non-empty string cut to `max` UTF-16 units (never ending in half a surrogate pair), with
+ * control characters replaced by U+FFFD so an event never fails the contract because of them.
+ */
+export function clip(value: unknown, max: number): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return undefined
+  let s = value
+  if (s.length > max) {
+    s = s.slice(0, max)
+    const last = s.charCodeAt(s.length - 1)
+    if (last >= 0xd800 && last <= 0xdbff) s = s.slice(0, -1)
+  }
+  return s.replace(CONTROL, '\uFFFD')
+}
+
+/**
+ * An identifier (jti, client_id, sub) kept only when it fits: a truncated identifier could join
+ * two different tokens, so an oversized one is dropped and its name pushed to `oversized`.
+ */
+export function ident(value: unknown, name: string, oversized: string[]): string | undefined {
+  if (typeof value !== 'string' || value.length === 0) return undefined
+  if (value.length > LIMITS.id) {
+    oversized.push(name)
+    return undefined
+  }
+  return clip(value, LIMITS.id)
+}
+
+/** Up to `maxItems` clipped strings from a string or an array (non-strings skipped). */
+export function stringList(value: unknown, maxItems: number, maxLength: number): string[] {
+  const items = typeof value === 'string' ? [value] : Array.isArray(value) ? value : []
+  const out: string[] = []
+  for (const item of items) {
+    if (out.length >= maxItems) break
+    const s = clip(item, maxLength)
+    if (s !== undefined) out.push(s)
+  }
+  return out
+}
+
+/** A JWT NumericDate as whole seconds within the contract's range, else undefined. */
+export function numericDate(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return undefined
+  const n = Math.floor(value)
+  return n >= 0 && n <= 253_402_300_799 ? n : undefined
+}
+
+/** A client address the contract accepts (IPv6 zone identifiers dropped), else undefined. */
+export function ipAddress(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined
+  const zone = value.indexOf('%')
+  const ip = zone === -1 ? value : value.slice(0, zone)
+  return IP.safeParse(ip).success ? ip : undefined
+}
+
+/** The request path without its query string, bounded, never empty. */
+export function requestPath(url: string | undefined): string {
+  const raw = url ?? '/'
+  const q = raw.indexOf('?')
+  const path = q === -1 ? raw : raw.slice(0, q)
+  return clip(path, LIMITS.path) ?? '/'
+}
