@@ -113,9 +113,8 @@ export const NIST_800_207 = [
 
 /** MITRE ATT&CK (Enterprise) techniques the rules cite; standards.md does not cover ATT&CK. */
 export const MITRE_ATTACK: Readonly<Record<string, string>> = {
-  'T1078': 'Valid Accounts',
-  'T1078.004': 'Valid Accounts: Cloud Accounts',
-  'T1528': 'Steal Application Access Token',
+  T1078: 'Valid Accounts',
+  T1528: 'Steal Application Access Token',
   'T1550.001': 'Use Alternate Authentication Material: Application Access Token',
 }
 

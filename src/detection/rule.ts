@@ -47,6 +47,8 @@ export interface RuleExample {
   name: string
   fires: boolean
   events: readonly Record<string, unknown>[]
+  /** When it fires: the severity every detection must have (the override, else the rule's). */
+  severity?: Severity
   /** Parameters for this example (else the defaults). */
   params?: Record<string, unknown>
   registry?: readonly Record<string, unknown>[]

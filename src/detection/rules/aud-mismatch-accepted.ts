@@ -90,13 +90,14 @@ export const audMismatchAccepted: EventRule<typeof params> = {
     {
       name: 'a trailing-slash variant is drift, not a mismatch',
       fires: false,
-      events: [ev.presented({ presented_aud: [`${MCP}/`] })],
+      events: [ev.presented({ token: token({ aud: [`${MCP}/`] }), presented_aud: [`${MCP}/`] })],
     },
     {
       name: 'a mismatching token that was rejected',
       fires: false,
       events: [
         ev.presented({
+          token: token({ aud: [API] }),
           presented_aud: [API],
           decision: 'rejected',
           reason: 'aud_mismatch',

@@ -20,7 +20,7 @@ export const audMismatchRejected: EventRule<typeof params> = {
   title: 'Resource server rejected a token minted for another resource',
   severity: 'medium',
   description:
-    "An RS or MCP server rejected a token whose `aud` names a different resource (class `different`, " +
+    'An RS or MCP server rejected a token whose `aud` names a different resource (class `different`, ' +
     'alias-aware), or, when the collector could not see the `aud`, rejected it with reason ' +
     '`aud_mismatch`. The control worked; the attempt is still worth knowing about.',
   rationale:
@@ -70,15 +70,17 @@ export const audMismatchRejected: EventRule<typeof params> = {
     {
       name: 'an opaque token the RS rejected for its audience',
       fires: true,
-      events: [
-        ev.presented({ token: token({ aud: undefined }), presented_aud: [], ...REJECTED }),
-      ],
+      events: [ev.presented({ token: token({ aud: undefined }), presented_aud: [], ...REJECTED })],
     },
     {
       name: 'a trailing-slash variant rejected by an exact-match RS is drift',
       fires: false,
       events: [
-        ev.presented({ token: token({ aud: [`${MCP}/`] }), presented_aud: [`${MCP}/`], ...REJECTED }),
+        ev.presented({
+          token: token({ aud: [`${MCP}/`] }),
+          presented_aud: [`${MCP}/`],
+          ...REJECTED,
+        }),
       ],
     },
     {

@@ -1,4 +1,37 @@
-/** The rule registry: every rule of the catalog, explicitly listed. */
+/** The rule registry: every rule of the catalog (PRODUCT.md section 4), explicitly listed. */
 import type { Rule } from '../rule.js'
+import { audMismatchAccepted } from './aud-mismatch-accepted.js'
+import { audMismatchRejected } from './aud-mismatch-rejected.js'
+import { crossAudienceReplay } from './cross-audience-replay.js'
+import { expiredTokenAccepted } from './expired-token-accepted.js'
+import { grantedAudMismatch } from './granted-aud-mismatch.js'
+import { longLivedToken } from './long-lived-token.js'
+import { mcpToolHeaderMismatch } from './mcp-tool-header-mismatch.js'
+import { missingResourceIndicator } from './missing-resource-indicator.js'
+import { multiAudienceToken } from './multi-audience-token.js'
+import { newResourceForClient } from './new-resource-for-client.js'
+import { overbroadAudience } from './overbroad-audience.js'
+import { resourceUriDrift } from './resource-uri-drift.js'
+import { scopeNotValidForResource } from './scope-not-valid-for-resource.js'
+import { tokenMultiSource } from './token-multi-source.js'
+import { tokenUsageSpike } from './token-usage-spike.js'
+import { unvalidatedAudience } from './unvalidated-audience.js'
 
-export const RULES: readonly Rule[] = []
+export const RULES: readonly Rule[] = [
+  audMismatchAccepted,
+  audMismatchRejected,
+  crossAudienceReplay,
+  multiAudienceToken,
+  overbroadAudience,
+  resourceUriDrift,
+  missingResourceIndicator,
+  grantedAudMismatch,
+  expiredTokenAccepted,
+  unvalidatedAudience,
+  longLivedToken,
+  scopeNotValidForResource,
+  tokenMultiSource,
+  newResourceForClient,
+  tokenUsageSpike,
+  mcpToolHeaderMismatch,
+]

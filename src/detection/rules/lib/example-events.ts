@@ -1,7 +1,4 @@
-/**
- * Builders of the plain contract events that rule examples are written with: valid defaults (an
- * MCP server, one AS, one client), deterministic event ids per rule, times relative to one base.
- */
+/** Builders of the plain contract events rule examples are written with (stable ids, one clock). */
 import { createHash } from 'node:crypto'
 
 export const BASE_TIME = '2026-11-22T10:00:00.000Z'

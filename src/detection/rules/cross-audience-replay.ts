@@ -1,0 +1,214 @@
+/** cross-audience-replay: one token presented at several resources, at least one outside its aud. */
+import { z } from 'zod'
+import { compareResources } from '../../events/resource.js'
+import type { Detection, EventRule } from '../rule.js'
+import type { Presentation } from '../token-state.js'
+import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'
+import { REF } from './lib/references.js'
+import { outsideAudience } from './lib/resources.js'
+import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+
+const params = z.object({})
+const ev = exampleEvents('cross-audience-replay')
+const CAL = 'https://cal.example.com/'
+const CONTACTS = 'https://contacts.example.com/'
+
+export const crossAudienceReplay: EventRule<typeof params> = {
+  kind: 'event',
+  id: 'cross-audience-replay',
+  title: 'Token replayed at a resource outside its audience',
+  severity: 'high',
+  description:
+    'One token key was presented at two or more canonical resources and at least one of them is ' +
+    'outside its `aud` (alias-aware). Critical when a resource outside the audience accepted it. ' +
+    'Fan-out within a declared multi-audience `aud` is not replay, and neither are drift variants ' +
+    'of one resource.',
+  rationale:
+    'RFC 8707 §3: an audience-restricted token "cannot then be taken by that resource and ' +
+    'presented elsewhere". The same token at a second server outside its audience is the ' +
+    'signature of a malicious or compromised server reusing what it received (RFC 9728 §7.4), the ' +
+    'first of the two dimensions of MCP Access Token Privilege Restriction, and of token theft.',
+  references: [REF.rfc8707s3, REF.rfc9728s74, REF.mcpPrivilege, REF.mcpPassthrough, REF.nist800207],
+  mappings: {
+    owasp_nhi: ['NHI2', 'NHI9'],
+    owasp_asi: ['ASI03', 'ASI07'],
+    nist_csf: ['DE.CM-09', 'DE.AE-03', 'DE.AE-02', 'PR.AA-04'],
+    nist_800_53: ['SI-4', 'AU-6(3)', 'SC-23', 'IA-5'],
+    nist_800_207: ['tenet-3', 'tenet-7'],
+    mitre: ['T1550.001', 'T1528'],
+  },
+  falsePositives: [
+    'An abstract audience the registry does not yet map to every resource it legitimately covers.',
+    'A gateway that forwards the token to an internal service configured with another identifier.',
+  ],
+  runbook: [
+    'Read the token timeline: where it was minted for (`audience`), where it was presented first and where it went next.',
+    'If a server outside the audience accepted it (critical), that server does not validate `aud`: fix it (RFC 9068 §4).',
+    'Revoke the token and its grant; the first server in the timeline that is inside the audience is the likely leak point.',
+  ],
+  params,
+  dedupKey: ['token_key', 'resource', 'client_id'],
+  dedupWindowS: 86_400,
+  evaluate(row, state, ctx) {
+    if (!isPresentation(row) || row.token_key === '' || row.resource_canonical === '') return []
+    const audience =
+      state !== undefined && state.audience.length > 0
+        ? state.audience
+        : [...new Set([...row.token_aud_canonical, ...row.presented_aud_canonical])]
+    // An audience never seen (opaque token, no issuance event): nothing to be outside of.
+    if (audience.length === 0) return []
+    const here = row.resource_canonical
+    const before = state?.presentations.get(here)
+    const others = [...(state?.presentations.values() ?? [])].filter(
+      (p) => compareResources(p.resource, here, ctx.registry?.aliases) === 'different',
+    )
+    if (others.length === 0) return []
+    const outside = (r: string) => outsideAudience(r, audience, ctx.registry)
+    const accepted = row.decision === 'accepted'
+
+    const replays: { resource: string; accepted: boolean }[] = []
+    if (outside(row.resource)) {
+      if (before === undefined || (accepted && !before.accepted))
+        replays.push({ resource: here, accepted: accepted || before?.accepted === true })
+    } else if (before === undefined) {
+      // The token reached this in-audience resource after being used outside it.
+      for (const p of others)
+        if (outside(p.resource)) replays.push({ resource: p.resource, accepted: p.accepted })
+    }
+    const timeline = [...others, ...(before ? [before] : [])].map((p) => summary(p, outside))
+    return replays.map((r): Detection =>
+      detect(
+        row,
+        { token_key: row.token_key, resource: r.resource, client_id: row.client_id },
+        {
+          audience,
+          outside_resource: r.resource,
+          accepted_outside: r.accepted,
+          presentations: timeline,
+          current: presentationEvidence(row),
+        },
+        {
+          severity: r.accepted ? 'critical' : 'high',
+          eventIds: [...others, ...(before ? [before] : [])].flatMap((p) => p.eventIds),
+        },
+      ),
+    )
+  },
+  examples: [
+    {
+      name: 'a token for the MCP server tried at the API afterwards and rejected there',
+      fires: true,
+      severity: 'high',
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(30),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+        }),
+      ],
+    },
+    {
+      name: 'a token for the MCP server accepted by an API that does not check aud',
+      fires: true,
+      severity: 'critical',
+      events: [
+        ev.presented(),
+        ev.presented({ occurred_at: at(30), resource: API, aud_validated: false }),
+      ],
+    },
+    {
+      name: 'used outside its audience first, then at its own server',
+      fires: true,
+      severity: 'high',
+      events: [
+        ev.presented({ resource: API, decision: 'rejected', reason: 'aud_mismatch' }),
+        ev.presented({ occurred_at: at(30) }),
+      ],
+    },
+    {
+      name: 'fan-out inside a declared multi-audience aud',
+      fires: false,
+      registry: [
+        { resource: MCP, multi_audience_allowed: true },
+        { resource: API, multi_audience_allowed: true },
+      ],
+      events: [
+        ev.issued({ token: token({ aud: [MCP, API] }), granted_aud: [MCP, API] }),
+        ev.presented({ token: token({ aud: [MCP, API] }), presented_aud: [MCP, API] }),
+        ev.presented({
+          occurred_at: at(30),
+          token: token({ aud: [MCP, API] }),
+          resource: API,
+          presented_aud: [MCP, API],
+        }),
+      ],
+    },
+    {
+      name: 'an aud alias of the second resource is inside the audience',
+      fires: false,
+      registry: [{ resource: API, aliases: ['api://billing'] }],
+      events: [
+        ev.presented({
+          token: token({ aud: [MCP, 'api://billing'] }),
+          presented_aud: [MCP, 'api://billing'],
+        }),
+        ev.presented({
+          occurred_at: at(30),
+          token: token({ aud: [MCP, 'api://billing'] }),
+          resource: API,
+          presented_aud: [MCP, 'api://billing'],
+        }),
+      ],
+    },
+    {
+      name: 'a refresh that switches resource within the original grant mints a new token',
+      fires: false,
+      events: [
+        ev.issued({ token: token({ aud: [CAL] }), requested_resources: [CAL], granted_aud: [CAL] }),
+        ev.presented({ token: token({ aud: [CAL] }), resource: CAL, presented_aud: [CAL] }),
+        ev.issued({
+          occurred_at: at(60),
+          grant_type: 'refresh_token',
+          token: token({ jti: 'at-2', aud: [CONTACTS] }),
+          requested_resources: [CONTACTS],
+          granted_aud: [CONTACTS],
+          attributes: { grant_resources: [CAL, CONTACTS], resource_switch: true },
+        }),
+        ev.presented({
+          occurred_at: at(65),
+          token: token({ jti: 'at-2', aud: [CONTACTS] }),
+          resource: CONTACTS,
+          presented_aud: [CONTACTS],
+        }),
+      ],
+    },
+    {
+      name: 'one client with separate, correctly bound tokens for two servers',
+      fires: false,
+      events: [
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(30),
+          token: token({ jti: 'at-2', aud: [API] }),
+          resource: API,
+          presented_aud: [API],
+        }),
+      ],
+    },
+  ],
+}
+
+function summary(p: Presentation, outside: (r: string) => boolean) {
+  return {
+    resource: p.resource,
+    outside_audience: outside(p.resource),
+    accepted: p.accepted,
+    count: p.count,
+    first_seen: new Date(p.firstSeen).toISOString(),
+    last_seen: new Date(p.lastSeen).toISOString(),
+  }
+}

@@ -1,0 +1,120 @@
+/** missing-resource-indicator: an authorization or token request without the RFC 8707 `resource`. */
+import { z } from 'zod'
+import type { EventRule } from '../rule.js'
+import { exampleEvents, API, MCP, token } from './lib/example-events.js'
+import { REF } from './lib/references.js'
+import { registryEntry } from './lib/resources.js'
+import { detect, isIssuance } from './lib/rows.js'
+
+const params = z.object({
+  /** grant types never expected to carry `resource` (e.g. a device flow the AS defaults by scope) */
+  ignoreGrantTypes: z.array(z.string()).default([]),
+})
+const ev = exampleEvents('missing-resource-indicator')
+
+export const missingResourceIndicator: EventRule<typeof params> = {
+  kind: 'event',
+  id: 'missing-resource-indicator',
+  title: 'Request without a resource indicator',
+  severity: 'medium',
+  description:
+    'An authorization request, or a token request of any grant type (refresh and token exchange ' +
+    'included), carried no `resource` parameter. High when the token issued for it is bound to a ' +
+    'resource the registry declares `kind: mcp`: the client then calls an MCP server, where the ' +
+    'MCP specification makes `resource` mandatory. An authorization request alone stays medium ' +
+    '(no token exists yet to tell where it goes).',
+  rationale:
+    'The MCP specification: the `resource` parameter "MUST be included in both authorization ' +
+    'requests and token requests", and clients "MUST send this parameter regardless of whether ' +
+    'authorization servers support it". Without it the AS falls back to a default audience ' +
+    '(RFC 8707 §2.1, RFC 9068 §3), often a broad one, and the audience binding is left to chance.',
+  references: [REF.mcpResourceParam, REF.mcpAudienceBinding, REF.rfc8707s21, REF.rfc9068s3],
+  mappings: {
+    owasp_nhi: ['NHI4', 'NHI5'],
+    owasp_asi: ['ASI03'],
+    nist_csf: ['PR.AA-04', 'PR.AA-05'],
+    nist_800_53: ['AC-6', 'IA-5', 'AU-3'],
+    nist_800_207: ['tenet-3', 'tenet-6'],
+    mitre: [],
+  },
+  falsePositives: [
+    'Clients of APIs outside the MCP world whose AS assigns a correct default audience per client.',
+    'A collector that cannot see the request parameters and reports an empty list.',
+    'A token exchange that names its target with the RFC 8693 `audience` parameter instead.',
+  ],
+  runbook: [
+    'Identify the client (`client_id`) and its library; RFC 8707 support is usually a configuration flag.',
+    'Check the audience the AS granted instead (`granted_aud`): if it is broad, see `overbroad-audience`.',
+    'Have the AS require `resource` (reject with `invalid_target`, RFC 8707 §2.1) once clients comply.',
+  ],
+  params,
+  dedupKey: ['client_id', 'event_type'],
+  dedupWindowS: 86_400,
+  evaluate(row, _state, ctx) {
+    const request = row.event_type === 'authorization.requested' || isIssuance(row)
+    if (!request || row.requested_resources.length > 0) return []
+    if (ctx.params.ignoreGrantTypes.includes(row.grant_type)) return []
+    const aud = row.granted_aud.length > 0 ? row.granted_aud : row.token_aud
+    const mcp = aud.filter((a) => registryEntry(a, ctx.registry)?.kind === 'mcp')
+    return [
+      detect(
+        row,
+        { client_id: row.client_id, event_type: row.event_type },
+        {
+          grant_type: row.grant_type,
+          requested_scopes: row.requested_scopes,
+          granted_aud: aud,
+          mcp_audiences: mcp,
+          token_key: row.token_key,
+          subject: row.subject,
+        },
+        { severity: mcp.length > 0 ? 'high' : 'medium' },
+      ),
+    ]
+  },
+  examples: [
+    {
+      name: 'an authorization request without resource',
+      fires: true,
+      severity: 'medium',
+      events: [ev.authorization({ requested_resources: [] })],
+    },
+    {
+      name: 'a refresh without resource that yields a token for a registered MCP server',
+      fires: true,
+      severity: 'high',
+      registry: [{ resource: MCP, kind: 'mcp' }],
+      events: [ev.issued({ grant_type: 'refresh_token', requested_resources: [] })],
+    },
+    {
+      name: 'a client-credentials request without resource for an API',
+      fires: true,
+      severity: 'medium',
+      registry: [{ resource: API, kind: 'api' }],
+      events: [
+        ev.issued({
+          grant_type: 'client_credentials',
+          token: token({ aud: [API] }),
+          requested_resources: [],
+          granted_aud: [API],
+        }),
+      ],
+    },
+    {
+      name: 'authorization and token requests that name the resource',
+      fires: false,
+      events: [ev.authorization(), ev.issued(), ev.presented()],
+    },
+    {
+      name: 'an ignored grant type',
+      fires: false,
+      params: { ignoreGrantTypes: ['urn:ietf:params:oauth:grant-type:device_code'] },
+      events: [
+        ev.issued({
+          grant_type: 'urn:ietf:params:oauth:grant-type:device_code',
+          requested_resources: [],
+        }),
+      ],
+    },
+  ],
+}

@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEvent } from '../../src/events/index.js'
+import { runExample } from '../../src/detection/examples.js'
+import { FRAMEWORK_IDS } from '../../src/detection/frameworks.js'
+import { SEVERITIES, type Mappings, type Rule } from '../../src/detection/rule.js'
+import { RULES } from '../../src/detection/rules/index.js'
+import { parseResourceRegistry } from '../../src/resource-registry.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { loadSql } from '../../src/storage/sql.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const SPEC = new URL('../../../shared/spec/', import.meta.url)
+const PRODUCT = readFileSync(new URL('PRODUCT.md', SPEC), 'utf8')
+const STANDARDS = readFileSync(new URL('standards.md', SPEC), 'utf8')
+
+/** The catalog table of PRODUCT.md section 4: id -> default severity. */
+function catalog(): Map<string, string> {
+  const section = PRODUCT.slice(PRODUCT.indexOf('## 4.'), PRODUCT.indexOf('## 5.'))
+  const rows = [...section.matchAll(/^\| `([a-z0-9-]+)` \|.*\| (low|medium|high|critical) \|$/gm)]
+  return new Map(rows.map((m) => [m[1]!, m[2]!]))
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** Whether standards.md lists a framework id (tenets as the numbered list of section 8.1). */
+function inStandards(field: keyof Mappings, id: string): boolean {
+  if (field === 'mitre') return /^T\d{4}(\.\d{3})?$/.test(id)
+  if (field === 'nist_800_207') {
+    const tenets = STANDARDS.slice(STANDARDS.indexOf('### 8.1'), STANDARDS.indexOf('### 8.2'))
+    return new RegExp(`^${id.replace('tenet-', '')}\\. "`, 'm').test(tenets)
+  }
+  return new RegExp(`(?<![\\w.-])${escape(id)}(?![\\w(-])`).test(STANDARDS)
+}
+
+const storage = testStorage('rules_examples')
+beforeAll(() => migrate(storage, { retention: RETENTION }).then(() => undefined))
+afterAll(closeTestStorages)
+
+describe('the rule catalog', () => {
+  it('holds exactly the rules of PRODUCT.md section 4, each once, with its default severity', () => {
+    const expected = catalog()
+    expect(expected.size).toBe(16)
+    const problems: string[] = []
+    const ids = RULES.map((r) => r.id)
+    for (const id of new Set(ids.filter((id, i) => ids.indexOf(id) !== i)))
+      problems.push(`${id}: registered twice`)
+    for (const id of expected.keys()) if (!ids.includes(id)) problems.push(`${id}: missing`)
+    for (const rule of RULES) {
+      const severity = expected.get(rule.id)
+      if (severity === undefined) problems.push(`${rule.id}: not in the catalog`)
+      else if (rule.severity !== severity)
+        problems.push(`${rule.id}: severity ${rule.severity}, catalog says ${severity}`)
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('lists only framework ids that standards.md has', () => {
+    const problems: string[] = []
+    for (const [field, ids] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][])
+      for (const id of ids) if (!inStandards(field, id)) problems.push(`${field}: ${id}`)
+    expect(problems).toEqual([])
+  })
+
+  it('has complete metadata, valid mappings, parameters with defaults and examples both ways', () => {
+    const problems: string[] = []
+    for (const rule of RULES) problems.push(...lint(rule).map((p) => `${rule.id}: ${p}`))
+    expect(problems).toEqual([])
+  })
+
+  it('fires on every positive example and stays silent on every negative one', async () => {
+    const problems: string[] = []
+    for (const rule of RULES) {
+      for (const [i, example] of rule.examples.entries()) {
+        const where = `${rule.id} / ${example.name}`
+        try {
+          const tenant = `${rule.id}-${i}`
+          const detections = await runExample(rule, example, storage, tenant)
+          if (example.fires && detections.length === 0) problems.push(`${where}: did not fire`)
+          if (!example.fires && detections.length > 0)
+            problems.push(`${where}: fired ${JSON.stringify(detections.map((d) => d.keys))}`)
+          for (const d of detections) {
+            const keys = Object.keys(d.keys).sort()
+            if (keys.join() !== [...rule.dedupKey].sort().join())
+              problems.push(`${where}: keys ${keys.join()} are not the dedup key`)
+            if (d.eventIds.length === 0) problems.push(`${where}: no event ids`)
+            if (!Number.isFinite(d.at)) problems.push(`${where}: no time`)
+            const severity = d.severity ?? rule.severity
+            if (example.severity !== undefined && severity !== example.severity)
+              problems.push(`${where}: severity ${severity}, expected ${example.severity}`)
+          }
+        } catch (err) {
+          problems.push(`${where}: threw ${(err as Error).message}`)
+        }
+      }
+    }
+    expect(problems).toEqual([])
+  })
+})
+
+function lint(rule: Rule): string[] {
+  const problems: string[] = []
+  if (!/^[a-z]+(-[a-z]+)*$/.test(rule.id)) problems.push('id is not kebab-case')
+  if (!(SEVERITIES as readonly string[]).includes(rule.severity)) problems.push('bad severity')
+  for (const field of ['title', 'description', 'rationale'] as const)
+    if (rule[field].trim() === '') problems.push(`empty ${field}`)
+  for (const field of ['references', 'falsePositives', 'runbook'] as const)
+    if (rule[field].length === 0) problems.push(`no ${field}`)
+  for (const [field, allowed] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][]) {
+    const ids = rule.mappings[field]
+    if (!Array.isArray(ids)) problems.push(`mappings.${field} missing`)
+    else for (const id of ids) if (!allowed.includes(id)) problems.push(`${field}: unknown ${id}`)
+  }
+  if (rule.mappings.owasp_nhi.length + rule.mappings.nist_csf.length === 0)
+    problems.push('no OWASP NHI or CSF mapping')
+  const parsed = rule.params.safeParse({})
+  if (!parsed.success) problems.push(`params do not parse with defaults: ${parsed.error.message}`)
+  if (rule.dedupKey.length === 0) problems.push('empty dedup key')
+  if (!(rule.dedupWindowS > 0)) problems.push('dedup window not positive')
+  if (!rule.examples.some((e) => e.fires)) problems.push('no positive example')
+  if (!rule.examples.some((e) => !e.fires)) problems.push('no negative example')
+  const names = rule.examples.map((e) => e.name)
+  if (new Set(names).size !== names.length) problems.push('example names repeat')
+  for (const example of rule.examples) {
+    if (example.events.length === 0) problems.push(`${example.name}: no events`)
+    for (const [i, event] of example.events.entries()) {
+      const result = parseEvent(structuredClone(event))
+      if (!result.ok) problems.push(`${example.name}: event ${i}: ${result.reasons.join('; ')}`)
+    }
+    if (example.params !== undefined && !rule.params.safeParse(example.params).success)
+      problems.push(`${example.name}: params do not parse`)
+    if (example.registry !== undefined) {
+      try {
+        parseResourceRegistry(example.registry)
+      } catch (err) {
+        problems.push(`${example.name}: registry: ${(err as Error).message}`)
+      }
+    }
+  }
+  if (rule.kind === 'scheduled') problems.push(...lintSql(rule))
+  return problems
+}
+
+/** Scheduled SQL: only `{name:Type}` parameters, each one bound by the runner or the rule. */
+function lintSql(rule: Extract<Rule, { kind: 'scheduled' }>): string[] {
+  let sql: string
+  try {
+    sql = loadSql('rules', rule.sql, 'audtrail')
+  } catch (err) {
+    return [`sql ${rule.sql}: ${(err as Error).message}`]
+  }
+  const problems: string[] = []
+  const bound = new Set(['from', 'to', ...Object.keys(rule.queryParams(rule.params.parse({})))])
+  const used = new Set([...sql.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*):[^}]+\}/g)].map((m) => m[1]!))
+  for (const name of used) if (!bound.has(name)) problems.push(`sql uses unbound {${name}}`)
+  for (const name of bound) if (!used.has(name)) problems.push(`parameter ${name} unused in sql`)
+  if (!/\btenant\b/.test(sql)) problems.push('sql returns no tenant')
+  if (!/\bFINAL\b/.test(sql)) problems.push('sql reads events without FINAL')
+  return problems
+}
