@@ -75,6 +75,7 @@ describe('loadConfig', () => {
     expect(config.kafka).toEqual({
       brokers: ['kafka-1:9092', 'kafka-2:9092'],
       topic: 'audtrail.events.v1',
+      groupId: 'audtrail-consumers',
     })
     expect(config.retention.eventsDays).toBe(90)
     expect(config.alerts.minSeverity).toBe('high')
