@@ -137,7 +137,11 @@ export const crossAudienceReplay: EventRule<typeof params> = {
         { resource: API, multi_audience_allowed: true },
       ],
       events: [
-        ev.issued({ token: token({ aud: [MCP, API] }), granted_aud: [MCP, API] }),
+        ev.issued({
+          token: token({ aud: [MCP, API] }),
+          requested_resources: [MCP, API],
+          granted_aud: [MCP, API],
+        }),
         ev.presented({ token: token({ aud: [MCP, API] }), presented_aud: [MCP, API] }),
         ev.presented({
           occurred_at: at(30),

@@ -8,7 +8,11 @@ import { detect, mintedToken } from './lib/rows.js'
 
 const params = z.object({})
 const ev = exampleEvents('multi-audience-token')
-const TWO = { token: token({ aud: [MCP, API] }), granted_aud: [MCP, API] }
+const TWO = {
+  token: token({ aud: [MCP, API] }),
+  requested_resources: [MCP, API],
+  granted_aud: [MCP, API],
+}
 
 export const multiAudienceToken: EventRule<typeof params> = {
   kind: 'event',
