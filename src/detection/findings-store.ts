@@ -132,3 +132,41 @@ export function createFindingsStore(storage: Storage): FindingsStore {
     },
   }
 }
+
+export const TRIAGE_STATUSES = ['open', 'acknowledged', 'resolved', 'false_positive'] as const
+export type TriageStatus = (typeof TRIAGE_STATUSES)[number]
+
+export interface Triage {
+  status: TriageStatus
+  note?: string
+  assignee?: string
+  /** who made the change (the API caller's subject) */
+  by: string
+}
+
+/** Record an analyst's triage of a finding; the latest change wins. */
+export async function setTriage(
+  storage: Storage,
+  tenant: string,
+  findingIdValue: string,
+  triage: Triage,
+): Promise<void> {
+  if (!(TRIAGE_STATUSES as readonly string[]).includes(triage.status))
+    throw new TypeError(`setTriage: unknown status ${JSON.stringify(triage.status)}`)
+  try {
+    await storage.insert(`${quoteIdentifier(storage.database)}.finding_triage`, [
+      {
+        tenant,
+        finding_id: findingIdValue,
+        status: triage.status,
+        note: triage.note ?? '',
+        assignee: triage.assignee ?? '',
+        updated_at: toDateTime64(Date.now()),
+        updated_by: triage.by,
+        version: nextVersion(),
+      },
+    ])
+  } catch (err) {
+    throw mapStorageError(err, 'triage a finding')
+  }
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createException, createExceptionMatcher } from '../../src/detection/exceptions.js'
-import { createFindingsStore, findingId } from '../../src/detection/findings-store.js'
+import { createFindingsStore, findingId, setTriage } from '../../src/detection/findings-store.js'
 import type { EventRule } from '../../src/detection/rule.js'
 import { rowTime } from '../../src/detection/token-state.js'
 import { parseEvent } from '../../src/events/parse.js'
@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.js'
 import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
+import { loadQuery } from '../../src/storage/sql.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -195,5 +196,34 @@ describe('the streaming detector', () => {
     })
     await expect(d.process([row({ tenant: 't6' })])).resolves.toBeUndefined()
     expect(d.states).toBe(1)
+  })
+})
+
+describe('triage', () => {
+  it('keeps the analyst status apart from the detector, and reopens a resolved finding that recurs', async () => {
+    const token = { jti: 'tok-tri', aud: ['https://a.example'] }
+    const d = detector()
+    await d.process([
+      row({ tenant: 't7', token, resource: 'https://a.example' }),
+      row({ tenant: 't7', token, resource: 'https://b.example' }),
+    ])
+    const id = findingId('t7', secondResource, { token_key: 'tok-tri' })
+    const status = async () => {
+      const rs = await storage.client.query({
+        query: loadQuery('finding-status', 'engine_it'),
+        query_params: { tenant: 't7', id },
+        format: 'JSONEachRow',
+      })
+      return (await rs.json<{ status: string; note: string; count: number }>())[0]!
+    }
+    expect(await status()).toMatchObject({ status: 'open', count: 1 })
+    await setTriage(storage, 't7', id, { status: 'resolved', note: 'rotated the key', by: 'alice' })
+    expect(await status()).toMatchObject({ status: 'resolved', note: 'rotated the key' })
+    await new Promise((r) => setTimeout(r, 5))
+    await d.process([row({ tenant: 't7', token, resource: 'https://c.example' })])
+    expect(await status()).toMatchObject({ status: 'open', count: 2, note: 'rotated the key' })
+    await expect(
+      setTriage(storage, 't7', id, { status: 'closed' as never, by: 'alice' }),
+    ).rejects.toThrow(TypeError)
   })
 })
