@@ -5,6 +5,7 @@
  * which the CLI allows only on a loopback address.
  */
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { ASYMMETRIC_ALGORITHMS } from '../jwt-algorithms.js'
 import { ApiError } from './errors.js'
 
 export const ROLES = ['viewer', 'analyst', 'admin', 'ingest'] as const
@@ -26,18 +27,6 @@ export interface AuthOptions {
 
 export type Authenticate = (authorization: string | undefined) => Promise<Caller>
 
-const ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-]
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const OPEN_CALLER: Caller = { subject: 'local', roles: ROLES }
 
@@ -65,7 +54,7 @@ export function createAuthenticator(options: AuthOptions): Authenticate {
       ;({ payload } = await jwtVerify(match[1]!, keys, {
         issuer: options.issuer,
         audience: options.audience,
-        algorithms: ALGORITHMS,
+        algorithms: [...ASYMMETRIC_ALGORITHMS],
         requiredClaims: ['exp', 'sub'],
         clockTolerance: 30,
       }))

@@ -4,22 +4,9 @@ import { z } from 'zod'
 import { ConfigError } from '../../errors.js'
 import { canonicalizeResource } from '../../events/resource.js'
 import { Scope, Tenant } from '../../events/schema.js'
+import { ASYMMETRIC_ALGORITHMS } from '../../jwt-algorithms.js'
 import type { Emitter } from '../types.js'
 
-/** Asymmetric JWS algorithms (RFC 7518, RFC 8037, RFC 9864); `none` and HMAC are never accepted. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const
 /** RFC 9068 section 2.2: claims every JWT access token carries. */
 export const RFC9068_CLAIMS = ['iss', 'exp', 'aud', 'sub', 'client_id', 'iat', 'jti'] as const
 

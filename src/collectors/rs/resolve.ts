@@ -7,8 +7,8 @@ import type { Decoded } from './decode.js'
 import type { EventBase } from './event.js'
 import { throttledWarn, type Warn } from './log.js'
 import { metadataRoute, metadataUrlFor, type MetadataRoute } from './metadata.js'
+import { ASYMMETRIC_ALGORITHMS } from '../../jwt-algorithms.js'
 import {
-  ASYMMETRIC_ALGORITHMS,
   RFC9068_CLAIMS,
   validateOptions,
   type CollectorLogger,
