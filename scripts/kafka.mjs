@@ -299,7 +299,7 @@ function dirSizeBytes(dir) {
   return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0)
 }
 
-async function fetchKafka({ log = console.log } = {}) {
+export async function fetchKafka({ log = console.log } = {}) {
   if (isFetched()) return { fetched: false, ms: 0 }
   const t0 = Date.now()
   const mvn = process.env.MVN || 'mvn'

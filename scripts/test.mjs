@@ -44,9 +44,11 @@ for (const [name, cmd, args] of [
 
 // 3. A real Kafka broker for the integration tests; reused when one already runs.
 step('kafka')
-const { ensureKafka, stopKafka } = await import('./kafka.mjs')
+const { ensureKafka, fetchKafka, stopKafka } = await import('./kafka.mjs')
 let kafka
 try {
+  // The jars are needed even when a broker already runs: some tests start brokers of their own.
+  await fetchKafka()
   kafka = await ensureKafka()
 } catch (err) {
   console.error(`kafka: could not start: ${err instanceof Error ? err.message : err}`)
