@@ -77,12 +77,30 @@ async function latency() {
     metrics: pipelineMetrics(new Metrics()),
     logger: log,
     retentionDays: 400,
-    maxWaitMs: 50,
   })
+
+  const producedAt = new Map<string, number>()
+  const seenAt = new Map<string, number>()
+  let producing = true
+  // Poll for the attack findings while producing: the delay is when a finding became queryable.
+  const polling = (async () => {
+    const deadline = () => !producing && (seenAt.size >= producedAt.size || Date.now() > stopBy)
+    let stopBy = Infinity
+    while (!deadline()) {
+      if (!producing && stopBy === Infinity) stopBy = Date.now() + 120_000
+      const rs = await storage.client.query({
+        query: `SELECT token_key FROM bench.findings FINAL WHERE rule_id = 'aud-mismatch-accepted' AND startsWith(token_key, 'attack-')`,
+        format: 'JSONEachRow',
+      })
+      const now = Date.now()
+      for (const { token_key } of await rs.json<{ token_key: string }>())
+        if (!seenAt.has(token_key)) seenAt.set(token_key, now)
+      await sleep(100)
+    }
+  })()
 
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
-  const producedAt = new Map<string, number>()
   const started = performance.now()
   let sent = 0
   for (let tick = 0; tick < SECONDS * 10; tick++) {
@@ -90,35 +108,24 @@ async function latency() {
     const events = Array.from({ length: due }, (_, i) =>
       (sent + i) % ATTACK_EVERY === 0 ? attack() : benchEvent(),
     )
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: events.map((e) => ({ value: JSON.stringify(e) })),
-    })
     const now = Date.now()
     for (const e of events) {
       const jti = (e.token as { jti: string }).jti
       if (jti.startsWith('attack-')) producedAt.set(jti, now)
     }
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: events.map((e) => ({ value: JSON.stringify(e) })),
+    })
     sent += due
     const wait = started + (tick + 1) * 100 - performance.now()
     if (wait > 0) await sleep(wait)
   }
   const produceSeconds = (performance.now() - started) / 1000
+  producing = false
   await producer.disconnect()
-
-  const seenAt = new Map<string, number>()
-  const deadline = Date.now() + 120_000
-  while (seenAt.size < producedAt.size && Date.now() < deadline) {
-    const rs = await storage.client.query({
-      query: `SELECT token_key FROM bench.findings FINAL WHERE rule_id = 'aud-mismatch-accepted' AND startsWith(token_key, 'attack-')`,
-      format: 'JSONEachRow',
-    })
-    const now = Date.now()
-    for (const { token_key } of await rs.json<{ token_key: string }>())
-      if (!seenAt.has(token_key)) seenAt.set(token_key, now)
-    await sleep(100)
-  }
+  await polling
   await consumer.stop()
   await storage.close()
   const delays = [...seenAt].map(([k, t]) => t - producedAt.get(k)!)
@@ -138,7 +145,7 @@ async function throughput() {
     if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
     return toEventRow(parsed.event, { receivedAt: Date.now() })
   })
-  const store: FindingsStore = { record: async () => [] }
+  const store: FindingsStore = { record: async () => [], recordAll: async () => [] }
   const detector = createStreamingDetector({ rules: RULES, store, logger: log })
   const start = performance.now()
   for (let i = 0; i < rows.length; i += 2500) await detector.process(rows.slice(i, i + 2500))

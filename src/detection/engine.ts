@@ -96,15 +96,16 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
         sweep(Date.now())
       }
       await options.exceptions?.refresh()
-      const recorded: RecordedFinding[] = []
+      const groups: [EventRule, Detection[]][] = []
       for (const [rule, detections] of byRule) {
         const kept = detections.filter((d) => {
           const exception = options.exceptions?.match(rule.id, d)
           if (exception) suppressed += 1
           return exception === undefined
         })
-        recorded.push(...(await options.store.record(rule, kept)))
+        if (kept.length > 0) groups.push([rule, kept])
       }
+      const recorded: RecordedFinding[] = await options.store.recordAll(groups)
       if (recorded.length > 0) options.onFindings?.(recorded)
     },
     async warmUp(storage, windowS) {

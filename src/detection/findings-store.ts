@@ -45,6 +45,8 @@ export interface RecordedFinding {
 
 export interface FindingsStore {
   record(rule: Rule, detections: readonly Detection[]): Promise<RecordedFinding[]>
+  /** Several rules' detections in one round of writes (the streaming detector, per chunk). */
+  recordAll(groups: readonly (readonly [Rule, readonly Detection[]])[]): Promise<RecordedFinding[]>
 }
 
 let sequence = 0
@@ -63,14 +65,15 @@ function evidenceJson(d: Detection): string {
 
 export function createFindingsStore(storage: Storage): FindingsStore {
   const db = quoteIdentifier(storage.database)
-  return {
-    async record(rule, detections) {
-      if (detections.length === 0) return []
-      const latest = new Map<string, Detection>()
-      const occurrences = detections.flatMap((d) => {
+
+  async function recordAll(
+    groups: readonly (readonly [Rule, readonly Detection[]])[],
+  ): Promise<RecordedFinding[]> {
+    const latest = new Map<string, { rule: Rule; detection: Detection }>()
+    const occurrences = groups.flatMap(([rule, detections]) =>
+      detections.flatMap((d) => {
         const id = findingId(d.tenant, rule, d.keys)
-        latest.set(id, d)
-        const severity = d.severity ?? rule.severity
+        latest.set(id, { rule, detection: d })
         const ids =
           d.eventIds.length > 0
             ? d.eventIds
@@ -83,53 +86,59 @@ export function createFindingsStore(storage: Storage): FindingsStore {
           tenant: d.tenant,
           finding_id: id,
           occurrence_id,
-          severity,
+          severity: d.severity ?? rule.severity,
           at: toDateTime64(d.at),
         }))
+      }),
+    )
+    if (occurrences.length === 0) return []
+    try {
+      await storage.insert(`${db}.finding_occurrences`, occurrences)
+      const rs = await storage.client.query({
+        query: loadQuery('finding-aggregates', storage.database),
+        query_params: { ids: [...latest.keys()] },
+        format: 'JSONEachRow',
       })
-      try {
-        await storage.insert(`${db}.finding_occurrences`, occurrences)
-        const rs = await storage.client.query({
-          query: loadQuery('finding-aggregates', storage.database),
-          query_params: { ids: [...latest.keys()] },
-          format: 'JSONEachRow',
-        })
-        const aggregates = await rs.json<{
-          tenant: string
-          finding_id: string
-          count: number
-          first_seen: string
-          last_seen: string
-          severity_rank: number
-        }>()
-        const now = toDateTime64(Date.now())
-        const rows = aggregates.map((a): RecordedFinding => {
-          const d = latest.get(a.finding_id)!
-          return {
-            tenant: a.tenant,
-            finding_id: a.finding_id,
-            rule_id: rule.id,
-            severity: SEVERITIES[Number(a.severity_rank) - 1]!,
-            title: rule.title,
-            keys: d.keys,
-            token_key: d.keys.token_key ?? '',
-            client_id: d.keys.client_id ?? '',
-            resource: d.keys.resource ?? '',
-            evidence: evidenceJson(d),
-            mappings: JSON.stringify(rule.mappings),
-            first_seen: a.first_seen,
-            last_seen: a.last_seen,
-            count: Number(a.count),
-            updated_at: now,
-            version: nextVersion(),
-          }
-        })
-        await storage.insert(`${db}.findings`, rows)
-        return rows
-      } catch (err) {
-        throw mapStorageError(err, `record findings of ${rule.id}`)
-      }
-    },
+      const aggregates = await rs.json<{
+        tenant: string
+        finding_id: string
+        count: number
+        first_seen: string
+        last_seen: string
+        severity_rank: number
+      }>()
+      const now = toDateTime64(Date.now())
+      const rows = aggregates.map((a): RecordedFinding => {
+        const { rule, detection: d } = latest.get(a.finding_id)!
+        return {
+          tenant: a.tenant,
+          finding_id: a.finding_id,
+          rule_id: rule.id,
+          severity: SEVERITIES[Number(a.severity_rank) - 1]!,
+          title: rule.title,
+          keys: d.keys,
+          token_key: d.keys.token_key ?? '',
+          client_id: d.keys.client_id ?? '',
+          resource: d.keys.resource ?? '',
+          evidence: evidenceJson(d),
+          mappings: JSON.stringify(rule.mappings),
+          first_seen: a.first_seen,
+          last_seen: a.last_seen,
+          count: Number(a.count),
+          updated_at: now,
+          version: nextVersion(),
+        }
+      })
+      await storage.insert(`${db}.findings`, rows)
+      return rows
+    } catch (err) {
+      throw mapStorageError(err, 'record findings')
+    }
+  }
+
+  return {
+    recordAll,
+    record: (rule, detections) => recordAll([[rule, detections]]),
   }
 }
 
