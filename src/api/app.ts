@@ -5,6 +5,8 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
 import { installErrorHandler } from './errors.js'
+import type { Storage } from '../storage/client.js'
+import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
 
@@ -16,6 +18,8 @@ export interface AppDeps {
   readiness: () => Promise<Record<string, boolean>>
   /** Present when this process accepts events (serve, or api with ingest). */
   ingest?: IngestDeps
+  /** Present when this process answers analysts' queries. */
+  storage?: Storage
   /** Largest request body in bytes (default 10 MiB). */
   bodyLimit?: number
 }
@@ -35,6 +39,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       prefix: '/v1',
       authenticate: deps.authenticate,
       ...deps.ingest,
+    })
+  if (deps.storage)
+    await app.register(findingsRoutes, {
+      prefix: '/v1',
+      storage: deps.storage,
+      authenticate: deps.authenticate,
     })
   return app
 }

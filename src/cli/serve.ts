@@ -84,6 +84,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
         transport: kafka ? await kafkaReachable(kafka) : true,
       }),
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
+      storage,
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(

@@ -1,0 +1,181 @@
+/**
+ * Findings for analysts: list (filters, keyset cursor), one finding, and triage (PATCH). Every
+ * query is bound to the caller's tenant; every filter is validated before it reaches SQL.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
+import { SEVERITIES } from '../../detection/rule.js'
+import type { Storage } from '../../storage/client.js'
+import { mapStorageError } from '../../storage/errors.js'
+import { toDateTime64 } from '../../storage/event-row.js'
+import { loadQuery } from '../../storage/sql.js'
+import { requireRole, type Authenticate, type Caller } from '../auth.js'
+import { ApiError, ErrorBody } from '../errors.js'
+
+const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
+
+const ListQuery = z.strictObject({
+  rule: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  status: z.enum(TRIAGE_STATUSES).optional(),
+  resource: z.string().min(1).max(2048).optional(),
+  client: z.string().min(1).max(256).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .optional(),
+})
+
+const Triage = z
+  .strictObject({
+    status: z.enum(TRIAGE_STATUSES).optional(),
+    note: z.string().max(4000).optional(),
+    assignee: z.string().max(256).optional(),
+  })
+  .refine((t) => Object.keys(t).length > 0, {
+    message: 'give at least one of status, note, assignee',
+  })
+
+export interface FindingsDeps {
+  storage: Storage
+  authenticate: Authenticate
+}
+
+function invalid(error: z.ZodError): ApiError {
+  const problems = error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`)
+  return new ApiError(400, 'ERR_BAD_REQUEST', problems.join('; '))
+}
+
+/** The caller's tenant; in open mode (loopback, no API keys) a `tenant` parameter, else default. */
+function tenantOf(caller: Caller, requested?: string): string {
+  if (caller.tenant !== undefined) return caller.tenant
+  return requested ?? 'default'
+}
+
+const cursorOf = (row: { last_seen: string; id: string }) =>
+  Buffer.from(JSON.stringify([row.last_seen, row.id])).toString('base64url')
+
+function parseCursor(cursor: string | undefined): [string, string] {
+  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
+  try {
+    const [seen, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (
+      typeof seen === 'string' &&
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(seen) &&
+      typeof id === 'string' &&
+      /^[0-9a-f]{32}$/.test(id)
+    )
+      return [seen, id]
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
+}
+
+type Row = Record<string, unknown> & {
+  id: string
+  last_seen: string
+  evidence: string
+  mappings: string
+}
+
+const present = (r: Row) => ({
+  ...r,
+  first_seen: `${String(r.first_seen).replace(' ', 'T')}Z`,
+  last_seen: `${r.last_seen.replace(' ', 'T')}Z`,
+  evidence: JSON.parse(r.evidence),
+  mappings: JSON.parse(r.mappings),
+})
+
+export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
+  app,
+  { storage, authenticate },
+) => {
+  async function query(
+    tenant: string,
+    filters: Partial<z.output<typeof ListQuery>> & { id?: string },
+  ) {
+    const [cursorSeen, cursorId] = parseCursor(filters.cursor)
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery('findings-list', storage.database),
+        query_params: {
+          tenant,
+          id: filters.id ?? '',
+          rule: filters.rule ?? '',
+          severity: filters.severity ?? '',
+          status: filters.status ?? '',
+          resource: filters.resource ?? '',
+          client: filters.client ?? '',
+          since: toDateTime64(filters.since ? Date.parse(filters.since) : 0),
+          until: toDateTime64(filters.until ? Date.parse(filters.until) : FAR_FUTURE),
+          cursor_seen: cursorSeen,
+          cursor_id: cursorId,
+          limit: filters.limit ?? 1,
+        },
+        format: 'JSONEachRow',
+      })
+      return await rs.json<Row>()
+    } catch (err) {
+      throw mapStorageError(err, 'list findings')
+    }
+  }
+
+  const response = {
+    200: { type: 'object', additionalProperties: true },
+    '4xx': ErrorBody,
+    '5xx': ErrorBody,
+  }
+
+  app.get('/findings', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'viewer')
+    const parsed = ListQuery.safeParse(request.query)
+    if (!parsed.success) throw invalid(parsed.error)
+    const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
+    return {
+      items: rows.map(present),
+      next_cursor: rows.length === parsed.data.limit ? cursorOf(rows[rows.length - 1]!) : null,
+    }
+  })
+
+  app.get('/findings/:id', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'viewer')
+    const id = (request.params as { id: string }).id
+    if (!/^[0-9a-f]{32}$/.test(id))
+      throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
+    const [row] = await query(tenantOf(caller), { id })
+    if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
+    return present(row)
+  })
+
+  app.patch('/findings/:id', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'analyst')
+    const id = (request.params as { id: string }).id
+    if (!/^[0-9a-f]{32}$/.test(id))
+      throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
+    const body = Triage.safeParse(request.body)
+    if (!body.success) throw invalid(body.error)
+    const tenant = tenantOf(caller)
+    const [row] = await query(tenant, { id })
+    if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
+    await setTriage(storage, tenant, id, {
+      status: body.data.status ?? (row.status as (typeof TRIAGE_STATUSES)[number]),
+      note: body.data.note ?? String(row.note ?? ''),
+      assignee: body.data.assignee ?? String(row.assignee ?? ''),
+      by: caller.subject,
+    })
+    const [updated] = await query(tenant, { id })
+    return present(updated!)
+  })
+}

@@ -1,0 +1,172 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildApp } from '../../src/api/app.js'
+import { createAuthenticator } from '../../src/api/auth.js'
+import { createStreamingDetector } from '../../src/detection/engine.js'
+import { createFindingsStore } from '../../src/detection/findings-store.js'
+import { RULES } from '../../src/detection/rules/index.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { createLogger } from '../../src/logger.js'
+import { Metrics } from '../../src/metrics.js'
+import { toEventRow } from '../../src/storage/event-row.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { presentedEvent } from '../helpers/events.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const storage = testStorage('api_findings')
+let app: FastifyInstance
+let keys: Awaited<ReturnType<typeof apiKeys>>
+
+/** Two tenants with the same token key: an accepted audience mismatch in each. */
+async function seed() {
+  const detector = createStreamingDetector({
+    rules: RULES,
+    store: createFindingsStore(storage),
+    logger: createLogger('silent'),
+  })
+  for (const tenant of ['acme', 'globex']) {
+    const rows = ['https://mcp-b.example.com/mcp', 'https://mcp-c.example.com/mcp'].map(
+      (resource) => {
+        const parsed = parseEvent(
+          presentedEvent({
+            tenant,
+            resource,
+            token: { jti: 'shared-key', aud: ['https://mcp-a.example.com/mcp'] },
+            presented_aud: ['https://mcp-a.example.com/mcp'],
+            aud_validated: false,
+          }),
+        )
+        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+        return toEventRow(parsed.event, { receivedAt: Date.now() })
+      },
+    )
+    await detector.process(rows)
+  }
+}
+
+beforeAll(async () => {
+  await migrate(storage, { retention: RETENTION })
+  await seed()
+  keys = await apiKeys()
+  app = await buildApp({
+    logger: createLogger('silent'),
+    authenticate: createAuthenticator({
+      keys: keys.keys,
+      issuer: API_ISSUER,
+      audience: API_AUDIENCE,
+    }),
+    metrics: new Metrics(),
+    readiness: async () => ({}),
+    storage,
+  })
+})
+afterAll(async () => {
+  await app.close()
+  await closeTestStorages()
+})
+
+async function get(url: string, claims: { roles?: string[]; tenant?: string } = {}) {
+  const token = await keys.token({ roles: ['viewer'], ...claims })
+  return app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
+}
+
+describe('GET /v1/findings', () => {
+  it("returns only the caller's tenant, even for a shared token key", async () => {
+    for (const tenant of ['acme', 'globex']) {
+      const res = await get('/v1/findings?limit=100', { tenant })
+      expect(res.statusCode).toBe(200)
+      const items = res.json().items as { tenant: string; keys: Record<string, string> }[]
+      expect(items.length).toBeGreaterThan(0)
+      expect(new Set(items.map((i) => i.tenant))).toEqual(new Set([tenant]))
+    }
+    expect((await get('/v1/findings', { tenant: 'initech' })).json()).toEqual({
+      items: [],
+      next_cursor: null,
+    })
+  })
+
+  it('filters by rule and severity and pages with a cursor without repeats', async () => {
+    const all = (await get('/v1/findings?limit=100', { tenant: 'acme' })).json().items as {
+      id: string
+    }[]
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await get(`/v1/findings?limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        tenant: 'acme',
+      })
+      const body = res.json() as { items: { id: string }[]; next_cursor: string | null }
+      seen.push(...body.items.map((i) => i.id))
+      cursor = body.next_cursor
+    } while (cursor)
+    expect(seen).toEqual(all.map((i) => i.id))
+    const critical = (
+      await get('/v1/findings?rule=aud-mismatch-accepted&severity=critical', { tenant: 'acme' })
+    ).json()
+    expect(critical.items.length).toBe(2)
+    for (const f of critical.items)
+      expect(f).toMatchObject({
+        rule_id: 'aud-mismatch-accepted',
+        severity: 'critical',
+        status: 'open',
+      })
+  })
+
+  it.each([
+    ["rule=x' OR 1=1 --", 'rule'],
+    ['severity=urgent', 'severity'],
+    ['limit=100000', 'limit'],
+    ['since=yesterday', 'since'],
+    ['cursor=not-a-cursor', 'cursor'],
+    ['unknown=1', '(query)'],
+  ])('answers 400 to %s', async (query, field) => {
+    const res = await get(`/v1/findings?${query}`, { tenant: 'acme' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().message).toContain(field)
+  })
+
+  it('treats a hostile resource filter as a literal', async () => {
+    const res = await get(`/v1/findings?resource=${encodeURIComponent("x') OR tenant != '")}`, {
+      tenant: 'acme',
+    })
+    expect(res.json()).toEqual({ items: [], next_cursor: null })
+  })
+
+  it('needs the viewer role', async () => {
+    expect((await get('/v1/findings', { roles: ['ingest'] })).statusCode).toBe(403)
+    expect((await app.inject({ method: 'GET', url: '/v1/findings' })).statusCode).toBe(401)
+  })
+})
+
+describe('GET and PATCH /v1/findings/{id}', () => {
+  it('shows one finding and lets an analyst triage it, within the tenant only', async () => {
+    const [first] = (
+      await get('/v1/findings?rule=aud-mismatch-accepted', { tenant: 'acme' })
+    ).json().items as { id: string }[]
+    const one = await get(`/v1/findings/${first!.id}`, { tenant: 'acme' })
+    expect(one.json()).toMatchObject({ id: first!.id, evidence: { event_ids: expect.any(Array) } })
+    expect((await get(`/v1/findings/${first!.id}`, { tenant: 'globex' })).statusCode).toBe(404)
+
+    const patch = async (roles: string[], tenant: string, body: unknown) =>
+      app.inject({
+        method: 'PATCH',
+        url: `/v1/findings/${first!.id}`,
+        headers: { authorization: `Bearer ${await keys.token({ roles, tenant })}` },
+        payload: body as object,
+      })
+    expect((await patch(['viewer'], 'acme', { status: 'resolved' })).statusCode).toBe(403)
+    expect((await patch(['analyst'], 'globex', { status: 'resolved' })).statusCode).toBe(404)
+    expect((await patch(['analyst'], 'acme', { status: 'closed' })).statusCode).toBe(400)
+    const ok = await patch(['analyst'], 'acme', {
+      status: 'acknowledged',
+      note: 'looking',
+      assignee: 'bob',
+    })
+    expect(ok.statusCode).toBe(200)
+    expect(ok.json()).toMatchObject({ status: 'acknowledged', note: 'looking', assignee: 'bob' })
+    const filtered = (await get('/v1/findings?status=acknowledged', { tenant: 'acme' })).json()
+      .items as { id: string }[]
+    expect(filtered.map((f) => f.id)).toEqual([first!.id])
+  })
+})
