@@ -23,6 +23,7 @@ WHERE f.tenant = {tenant:String}
   AND ({severity:String} = '' OR f.severity = {severity:String})
   AND ({resource:String} = '' OR f.resource = {resource:String})
   AND ({client:String} = '' OR f.client_id = {client:String})
+  AND ({token:String} = '' OR f.token_key = {token:String})
   AND f.last_seen >= {since:DateTime64(3, 'UTC')}
   AND f.last_seen < {until:DateTime64(3, 'UTC')}
   AND ({cursor_id:String} = '' OR (f.last_seen, f.finding_id) < ({cursor_seen:DateTime64(3, 'UTC')}, {cursor_id:String}))

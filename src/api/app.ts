@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
 import { installErrorHandler } from './errors.js'
 import type { Storage } from '../storage/client.js'
+import { eventsRoutes } from './routes/events.js'
 import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
@@ -40,11 +41,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       authenticate: deps.authenticate,
       ...deps.ingest,
     })
-  if (deps.storage)
-    await app.register(findingsRoutes, {
-      prefix: '/v1',
-      storage: deps.storage,
-      authenticate: deps.authenticate,
-    })
+  if (deps.storage) {
+    const query = { prefix: '/v1', storage: deps.storage, authenticate: deps.authenticate }
+    await app.register(findingsRoutes, query)
+    await app.register(eventsRoutes, query)
+  }
   return app
 }

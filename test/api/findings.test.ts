@@ -9,6 +9,7 @@ import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
 import { Metrics } from '../../src/metrics.js'
 import { toEventRow } from '../../src/storage/event-row.js'
+import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
 import { presentedEvent } from '../helpers/events.js'
@@ -41,6 +42,7 @@ async function seed() {
         return toEventRow(parsed.event, { receivedAt: Date.now() })
       },
     )
+    await insertEventRows(storage, rows)
     await detector.process(rows)
   }
 }
@@ -168,5 +170,43 @@ describe('GET and PATCH /v1/findings/{id}', () => {
     const filtered = (await get('/v1/findings?status=acknowledged', { tenant: 'acme' })).json()
       .items as { id: string }[]
     expect(filtered.map((f) => f.id)).toEqual([first!.id])
+  })
+})
+
+describe('GET /v1/events and /v1/tokens/{key}', () => {
+  it('searches events of the tenant only, by resource spelled any equivalent way', async () => {
+    const res = await get(
+      `/v1/events?resource=${encodeURIComponent('HTTPS://MCP-B.example.com:443/mcp')}`,
+      {
+        tenant: 'acme',
+      },
+    )
+    expect(res.statusCode).toBe(200)
+    const items = res.json().items as { event: { tenant: string; resource: string } }[]
+    expect(items).toHaveLength(1)
+    expect(items[0]!.event).toMatchObject({
+      tenant: 'acme',
+      resource: 'https://mcp-b.example.com/mcp',
+    })
+    expect((await get('/v1/events?type=token.revoked', { tenant: 'acme' })).statusCode).toBe(400)
+  })
+
+  it('shows a token timeline with its presentations, resources and findings, per tenant', async () => {
+    const res = await get('/v1/tokens/shared-key', { tenant: 'globex' })
+    expect(res.statusCode).toBe(200)
+    const body = res.json()
+    expect(body.presentations).toHaveLength(2)
+    for (const p of body.presentations) expect(p.event.tenant).toBe('globex')
+    expect(body.resources.sort()).toEqual([
+      'https://mcp-b.example.com/mcp',
+      'https://mcp-c.example.com/mcp',
+    ])
+    expect(body.findings.map((f: { rule_id: string }) => f.rule_id)).toContain(
+      'aud-mismatch-accepted',
+    )
+    expect((await get('/v1/tokens/unknown-key', { tenant: 'globex' })).statusCode).toBe(404)
+    expect(
+      (await get(`/v1/tokens/${encodeURIComponent("x' OR 1=1")}`, { tenant: 'globex' })).statusCode,
+    ).toBe(400)
   })
 })

@@ -10,8 +10,9 @@ import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole, type Authenticate, type Caller } from '../auth.js'
+import { requireRole, type Authenticate } from '../auth.js'
 import { ApiError, ErrorBody } from '../errors.js'
+import { badRequest, tenantOf } from './common.js'
 
 const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
 
@@ -47,17 +48,6 @@ const Triage = z
 export interface FindingsDeps {
   storage: Storage
   authenticate: Authenticate
-}
-
-function invalid(error: z.ZodError): ApiError {
-  const problems = error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`)
-  return new ApiError(400, 'ERR_BAD_REQUEST', problems.join('; '))
-}
-
-/** The caller's tenant; in open mode (loopback, no API keys) a `tenant` parameter, else default. */
-function tenantOf(caller: Caller, requested?: string): string {
-  if (caller.tenant !== undefined) return caller.tenant
-  return requested ?? 'default'
 }
 
 const cursorOf = (row: { last_seen: string; id: string }) =>
@@ -115,6 +105,7 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
           status: filters.status ?? '',
           resource: filters.resource ?? '',
           client: filters.client ?? '',
+          token: '',
           since: toDateTime64(filters.since ? Date.parse(filters.since) : 0),
           until: toDateTime64(filters.until ? Date.parse(filters.until) : FAR_FUTURE),
           cursor_seen: cursorSeen,
@@ -139,7 +130,7 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
     const caller = await authenticate(request.headers.authorization)
     requireRole(caller, 'viewer')
     const parsed = ListQuery.safeParse(request.query)
-    if (!parsed.success) throw invalid(parsed.error)
+    if (!parsed.success) throw badRequest(parsed.error)
     const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
     return {
       items: rows.map(present),
@@ -165,7 +156,7 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
     if (!/^[0-9a-f]{32}$/.test(id))
       throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
     const body = Triage.safeParse(request.body)
-    if (!body.success) throw invalid(body.error)
+    if (!body.success) throw badRequest(body.error)
     const tenant = tenantOf(caller)
     const [row] = await query(tenant, { id })
     if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')

@@ -1,0 +1,174 @@
+/** Events search and the token timeline: the raw evidence behind every finding, tenant-bound. */
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { canonicalizeResource } from '../../events/resource.js'
+import { DECISIONS, EVENT_TYPES } from '../../events/schema.js'
+import type { Storage } from '../../storage/client.js'
+import { mapStorageError } from '../../storage/errors.js'
+import { fromEventRow, toDateTime64, type EventRow } from '../../storage/event-row.js'
+import { loadQuery } from '../../storage/sql.js'
+import { requireRole, type Authenticate } from '../auth.js'
+import { ApiError, ErrorBody } from '../errors.js'
+import { badRequest, tenantOf } from './common.js'
+
+const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
+const KEY = /^[A-Za-z0-9._:~-]{1,256}$/
+
+const SearchQuery = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  type: z.enum(EVENT_TYPES).optional(),
+  client: z.string().min(1).max(256).optional(),
+  subject: z.string().min(1).max(256).optional(),
+  resource: z.string().min(1).max(2048).optional(),
+  token: z.string().regex(KEY).optional(),
+  decision: z.enum(DECISIONS).optional(),
+  tool: z.string().min(1).max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(512).optional(),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .optional(),
+})
+
+/** The contract event plus what the pipeline derived, as analysts see it. */
+function present(row: EventRow) {
+  return {
+    event: fromEventRow(row),
+    received_at: `${row.received_at.replace(' ', 'T')}Z`,
+    token_key: row.token_key || null,
+    resource_canonical: row.resource_canonical || null,
+    aud_match: row.aud_match || null,
+  }
+}
+
+function parseCursor(cursor: string | undefined): [string, string] {
+  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (
+      typeof at === 'string' &&
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(at) &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/.test(id)
+    )
+      return [at, id]
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
+}
+
+export const eventsRoutes: FastifyPluginAsync<{
+  storage: Storage
+  authenticate: Authenticate
+}> = async (app, { storage, authenticate }) => {
+  const response = {
+    200: { type: 'object', additionalProperties: true },
+    '4xx': ErrorBody,
+    '5xx': ErrorBody,
+  }
+
+  app.get('/events', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'viewer')
+    const parsed = SearchQuery.safeParse(request.query)
+    if (!parsed.success) throw badRequest(parsed.error)
+    const q = parsed.data
+    const [cursorAt, cursorId] = parseCursor(q.cursor)
+    // A resource filter matches its canonical form, whatever spelling the analyst typed.
+    const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
+    let rows: EventRow[]
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery('events-search', storage.database),
+        query_params: {
+          tenant: tenantOf(caller, q.tenant),
+          since: toDateTime64(q.since ? Date.parse(q.since) : 0),
+          until: toDateTime64(q.until ? Date.parse(q.until) : FAR_FUTURE),
+          type: q.type ?? '',
+          client: q.client ?? '',
+          subject: q.subject ?? '',
+          resource,
+          token: q.token ?? '',
+          decision: q.decision ?? '',
+          tool: q.tool ?? '',
+          cursor_at: cursorAt,
+          cursor_id: cursorId,
+          limit: q.limit,
+        },
+        format: 'JSONEachRow',
+      })
+      rows = await rs.json<EventRow>()
+    } catch (err) {
+      throw mapStorageError(err, 'search events')
+    }
+    const last = rows[rows.length - 1]
+    return {
+      items: rows.map(present),
+      next_cursor:
+        rows.length === q.limit && last
+          ? Buffer.from(JSON.stringify([last.occurred_at, last.event_id])).toString('base64url')
+          : null,
+    }
+  })
+
+  app.get('/tokens/:key', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'viewer')
+    const key = (request.params as { key: string }).key
+    if (!KEY.test(key))
+      throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
+    const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery('token-events', storage.database),
+        query_params: { tenant, key },
+        format: 'JSONEachRow',
+      })
+      const rows = await rs.json<EventRow>()
+      if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
+      const fs = await storage.client.query({
+        query: loadQuery('findings-list', storage.database),
+        query_params: {
+          tenant,
+          id: '',
+          rule: '',
+          severity: '',
+          status: '',
+          resource: '',
+          client: '',
+          token: key,
+          since: toDateTime64(0),
+          until: toDateTime64(FAR_FUTURE),
+          cursor_seen: toDateTime64(FAR_FUTURE),
+          cursor_id: '',
+          limit: 1000,
+        },
+        format: 'JSONEachRow',
+      })
+      const findings = (await fs.json<{ evidence: string; mappings: string }>()).map((f) => ({
+        ...f,
+        evidence: JSON.parse(f.evidence),
+        mappings: JSON.parse(f.mappings),
+      }))
+      const own = rows.filter((r) => r.token_key === key)
+      return {
+        token_key: key,
+        issuance: own
+          .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
+          .map(present),
+        presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
+        exchanged_into: rows
+          .filter((r) => r.subject_token_key === key && r.token_key !== key)
+          .map(present),
+        resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
+        findings,
+      }
+    } catch (err) {
+      if (err instanceof ApiError) throw err
+      throw mapStorageError(err, 'token timeline')
+    }
+  })
+}
