@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
 import { installErrorHandler } from './errors.js'
 import type { Storage } from '../storage/client.js'
+import { catalogRoutes } from './routes/catalog.js'
 import { eventsRoutes } from './routes/events.js'
 import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const query = { prefix: '/v1', storage: deps.storage, authenticate: deps.authenticate }
     await app.register(findingsRoutes, query)
     await app.register(eventsRoutes, query)
+    await app.register(catalogRoutes, query)
   }
   return app
 }

@@ -210,3 +210,44 @@ describe('GET /v1/events and /v1/tokens/{key}', () => {
     ).toBe(400)
   })
 })
+
+describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
+  it('lists the sixteen rules with mappings and parameter defaults', async () => {
+    const items = (await get('/v1/rules')).json().items as {
+      id: string
+      mappings: object
+      parameters: object
+    }[]
+    expect(items).toHaveLength(16)
+    expect(items.find((r) => r.id === 'long-lived-token')).toMatchObject({
+      mappings: { owasp_nhi: expect.any(Array) },
+      parameters: expect.any(Object),
+    })
+  })
+
+  it("inventories the tenant's resources with their raw spellings and decisions", async () => {
+    const items = (await get('/v1/resources', { tenant: 'acme' })).json().items as {
+      drift_key: string
+      variants: { raw: string; role: string; events: number }[]
+      accepted: number
+    }[]
+    const b = items.find((i) => i.drift_key === 'https://mcp-b.example.com/mcp')
+    expect(b).toMatchObject({ accepted: 1 })
+    expect(b!.variants).toEqual(
+      expect.arrayContaining([
+        { raw: 'https://mcp-b.example.com/mcp', role: 'resource_server', events: 1 },
+      ]),
+    )
+    expect((await get('/v1/resources', { tenant: 'initech' })).json().items).toEqual([])
+  })
+
+  it('summarizes usage per client within the tenant', async () => {
+    const items = (await get('/v1/clients', { tenant: 'globex' })).json().items as {
+      client_id: string
+      events: number
+      tokens: number
+    }[]
+    expect(items).toEqual([expect.objectContaining({ client_id: 'agent-7', events: 2, tokens: 1 })])
+    expect((await get('/v1/clients?since=nope', { tenant: 'globex' })).statusCode).toBe(400)
+  })
+})

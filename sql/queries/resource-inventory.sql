@@ -1,0 +1,22 @@
+-- The resource inventory of one tenant: per drift key, its canonical forms and raw spellings with
+-- roles and counts, and accept/reject counts of presentations at the resource.
+SELECT
+    resource_drift_key AS drift_key,
+    groupUniqArray(resource_canonical) AS canonical,
+    arraySort(groupArray((resource_raw, role, events))) AS variants,
+    sumIf(events, role = 'resource_server' AND decision = 'accepted') AS accepted,
+    sumIf(events, role = 'resource_server' AND decision = 'rejected') AS rejected,
+    min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen,
+    uniqExact(resource_raw) > 1 AS drift
+FROM
+(
+    SELECT resource_drift_key, resource_canonical, resource_raw, role, decision,
+           sum(events) AS events, min(first_seen) AS first_seen, max(last_seen) AS last_seen
+    FROM {{db}}.resource_usage_daily
+    WHERE tenant = {tenant:String} AND day >= toDate({since:DateTime64(3, 'UTC')})
+    GROUP BY resource_drift_key, resource_canonical, resource_raw, role, decision
+)
+GROUP BY resource_drift_key
+ORDER BY resource_drift_key
+LIMIT {limit:UInt32}

@@ -1,0 +1,104 @@
+/** The rule catalog, the resource inventory and per-client usage, for analysts (tenant-bound). */
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { RULES } from '../../detection/rules/index.js'
+import type { Storage } from '../../storage/client.js'
+import { mapStorageError } from '../../storage/errors.js'
+import { toDateTime64 } from '../../storage/event-row.js'
+import { loadQuery } from '../../storage/sql.js'
+import { requireRole, type Authenticate } from '../auth.js'
+import { ErrorBody } from '../errors.js'
+import { badRequest, tenantOf } from './common.js'
+
+const WindowQuery = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  tenant: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .optional(),
+})
+
+const DAY_MS = 86_400_000
+
+/** The catalog as data: metadata and parameter defaults, never the logic. */
+export function ruleCatalog() {
+  return RULES.map((r) => ({
+    id: r.id,
+    title: r.title,
+    kind: r.kind,
+    severity: r.severity,
+    description: r.description,
+    rationale: r.rationale,
+    references: r.references,
+    mappings: r.mappings,
+    false_positives: r.falsePositives,
+    runbook: r.runbook,
+    parameters: r.params.parse({}) as Record<string, unknown>,
+    dedup_key: r.dedupKey,
+    dedup_window_s: r.dedupWindowS,
+  }))
+}
+
+export const catalogRoutes: FastifyPluginAsync<{
+  storage: Storage
+  authenticate: Authenticate
+}> = async (app, { storage, authenticate }) => {
+  const response = {
+    200: { type: 'object', additionalProperties: true },
+    '4xx': ErrorBody,
+    '5xx': ErrorBody,
+  }
+  const catalog = ruleCatalog()
+
+  app.get('/rules', { schema: { response } }, async (request) => {
+    requireRole(await authenticate(request.headers.authorization), 'viewer')
+    return { items: catalog, next_cursor: null }
+  })
+
+  async function windowed(
+    name: 'resource-inventory' | 'client-usage',
+    request: { headers: { authorization?: string }; query: unknown },
+  ) {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'viewer')
+    const parsed = WindowQuery.safeParse(request.query)
+    if (!parsed.success) throw badRequest(parsed.error)
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery(name, storage.database),
+        query_params: {
+          tenant: tenantOf(caller, parsed.data.tenant),
+          since: toDateTime64(
+            parsed.data.since ? Date.parse(parsed.data.since) : Date.now() - 30 * DAY_MS,
+          ),
+          limit: parsed.data.limit,
+        },
+        format: 'JSONEachRow',
+      })
+      return await rs.json<Record<string, unknown>>()
+    } catch (err) {
+      throw mapStorageError(err, name)
+    }
+  }
+
+  app.get('/resources', { schema: { response } }, async (request) => {
+    const rows = await windowed('resource-inventory', request)
+    return {
+      items: rows.map((r) => ({
+        ...r,
+        variants: (r.variants as [string, string, number][]).map(([raw, role, events]) => ({
+          raw,
+          role,
+          events,
+        })),
+      })),
+      next_cursor: null,
+    }
+  })
+
+  app.get('/clients', { schema: { response } }, async (request) => ({
+    items: await windowed('client-usage', request),
+    next_cursor: null,
+  }))
+}
