@@ -8,6 +8,7 @@ import { installErrorHandler } from './errors.js'
 import type { Storage } from '../storage/client.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { eventsRoutes } from './routes/events.js'
+import { exceptionsRoutes } from './routes/exceptions.js'
 import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
@@ -47,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(findingsRoutes, query)
     await app.register(eventsRoutes, query)
     await app.register(catalogRoutes, query)
+    await app.register(exceptionsRoutes, query)
   }
   return app
 }

@@ -102,3 +102,17 @@ export function createExceptionMatcher(storage: Storage, refreshMs = 30_000): Ex
     },
   }
 }
+
+/** Withdraw an exception: a deleted version replaces it (it stops matching at the next refresh). */
+export async function deleteException(
+  storage: Storage,
+  existing: Omit<ExceptionRecord, 'tenant'> & { tenant: string },
+): Promise<void> {
+  try {
+    await storage.insert(`${quoteIdentifier(storage.database)}.exceptions`, [
+      { ...existing, deleted: true, version: Date.now() },
+    ])
+  } catch (err) {
+    throw mapStorageError(err, 'delete exception')
+  }
+}

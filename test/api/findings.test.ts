@@ -251,3 +251,56 @@ describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
     expect((await get('/v1/clients?since=nope', { tenant: 'globex' })).statusCode).toBe(400)
   })
 })
+
+describe('/v1/exceptions', () => {
+  it('lets an admin create, list and delete scoped, expiring exceptions within the tenant', async () => {
+    const call = async (
+      method: 'GET' | 'POST' | 'DELETE',
+      url: string,
+      roles: string[],
+      tenant: string,
+      body?: object,
+    ) =>
+      app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${await keys.token({ roles, tenant })}` },
+        ...(body ? { payload: body } : {}),
+      })
+    const input = {
+      rule_id: 'aud-mismatch-accepted',
+      match: { client_id: 'agent-7' },
+      owner: 'alice@example.com',
+      reason: 'migration window',
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+    }
+    expect((await call('POST', '/v1/exceptions', ['analyst'], 'acme', input)).statusCode).toBe(403)
+    expect(
+      (await call('POST', '/v1/exceptions', ['admin'], 'acme', { ...input, rule_id: 'nope' }))
+        .statusCode,
+    ).toBe(400)
+    expect(
+      (await call('POST', '/v1/exceptions', ['admin'], 'acme', { ...input, match: {} })).statusCode,
+    ).toBe(400)
+    expect(
+      (
+        await call('POST', '/v1/exceptions', ['admin'], 'acme', {
+          ...input,
+          expires_at: '2000-01-01T00:00:00Z',
+        })
+      ).statusCode,
+    ).toBe(400)
+    const created = await call('POST', '/v1/exceptions', ['admin'], 'acme', input)
+    expect(created.statusCode).toBe(201)
+    const id = created.json().id as string
+    expect(created.json()).toMatchObject({
+      rule_id: 'aud-mismatch-accepted',
+      owner: 'alice@example.com',
+      active: true,
+    })
+    expect((await call('GET', '/v1/exceptions', ['admin'], 'globex')).json().items).toEqual([])
+    expect((await call('DELETE', `/v1/exceptions/${id}`, ['admin'], 'globex')).statusCode).toBe(404)
+    expect((await call('DELETE', `/v1/exceptions/${id}`, ['admin'], 'acme')).statusCode).toBe(204)
+    expect((await call('GET', '/v1/exceptions', ['admin'], 'acme')).json().items).toEqual([])
+  })
+})

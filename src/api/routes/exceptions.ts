@@ -1,0 +1,115 @@
+/** Exceptions for admins: list, create (scoped, owned, expiring), delete; tenant-bound. */
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { createException, deleteException } from '../../detection/exceptions.js'
+import { RULES } from '../../detection/rules/index.js'
+import type { Storage } from '../../storage/client.js'
+import { mapStorageError } from '../../storage/errors.js'
+import { loadQuery } from '../../storage/sql.js'
+import { requireRole, type Authenticate } from '../auth.js'
+import { ApiError, ErrorBody } from '../errors.js'
+import { badRequest, tenantOf } from './common.js'
+
+const RULE_IDS = new Set(RULES.map((r) => r.id))
+const MAX_LIFETIME_MS = 366 * 86_400_000
+
+const NewException = z.strictObject({
+  rule_id: z
+    .string()
+    .refine((id) => id === '*' || RULE_IDS.has(id), { message: 'not a rule id (or *)' }),
+  match: z
+    .record(z.string().regex(/^[a-z_]{1,64}$/), z.string().min(1).max(2048))
+    .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 8, {
+      message: 'scope the exception with 1 to 8 key values',
+    }),
+  owner: z.string().min(1).max(256),
+  reason: z.string().min(1).max(2000),
+  expires_at: z.iso.datetime({ offset: true }),
+})
+
+interface Row {
+  id: string
+  rule_id: string
+  match: Record<string, string>
+  owner: string
+  reason: string
+  created_at: string
+  expires_at: string
+  active: boolean
+}
+
+const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
+const present = (r: Row) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at) })
+
+export const exceptionsRoutes: FastifyPluginAsync<{
+  storage: Storage
+  authenticate: Authenticate
+}> = async (app, { storage, authenticate }) => {
+  const response = {
+    200: { type: 'object', additionalProperties: true },
+    201: { type: 'object', additionalProperties: true },
+    204: { type: 'null' },
+    '4xx': ErrorBody,
+    '5xx': ErrorBody,
+  }
+
+  async function list(tenant: string, id = ''): Promise<Row[]> {
+    try {
+      const rs = await storage.client.query({
+        query: loadQuery('exceptions-list', storage.database),
+        query_params: { tenant, id },
+        format: 'JSONEachRow',
+      })
+      return await rs.json<Row>()
+    } catch (err) {
+      throw mapStorageError(err, 'list exceptions')
+    }
+  }
+
+  app.get('/exceptions', { schema: { response } }, async (request) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'admin')
+    const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
+    return { items: (await list(tenant)).map(present), next_cursor: null }
+  })
+
+  app.post('/exceptions', { schema: { response } }, async (request, reply) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'admin')
+    const body = NewException.safeParse(request.body)
+    if (!body.success) throw badRequest(body.error)
+    const expiresAt = Date.parse(body.data.expires_at)
+    if (expiresAt <= Date.now() || expiresAt > Date.now() + MAX_LIFETIME_MS)
+      throw new ApiError(
+        400,
+        'ERR_BAD_REQUEST',
+        'expires_at: must be in the future and within a year',
+      )
+    const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
+    const id = await createException(storage, { tenant, ...body.data, expiresAt })
+    const [created] = await list(tenant, id)
+    return reply.status(201).send(present(created!))
+  })
+
+  app.delete('/exceptions/:id', { schema: { response } }, async (request, reply) => {
+    const caller = await authenticate(request.headers.authorization)
+    requireRole(caller, 'admin')
+    const id = (request.params as { id: string }).id
+    if (!/^[0-9a-f-]{36}$/.test(id))
+      throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not an exception id')
+    const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
+    const [existing] = await list(tenant, id)
+    if (!existing) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such exception')
+    await deleteException(storage, {
+      tenant,
+      exception_id: existing.id,
+      rule_id: existing.rule_id,
+      match: existing.match,
+      owner: existing.owner,
+      reason: existing.reason,
+      created_at: existing.created_at,
+      expires_at: existing.expires_at,
+    })
+    return reply.status(204).send()
+  })
+}
