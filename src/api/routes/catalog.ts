@@ -2,21 +2,16 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { RULES } from '../../detection/rules/index.js'
-import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole, type Authenticate } from '../auth.js'
-import { ErrorBody } from '../errors.js'
-import { badRequest, tenantOf } from './common.js'
+import { requireRole } from '../auth.js'
+import { badRequest, JSON_RESPONSE, TenantParam, tenantOf, type QueryDeps } from './common.js'
 
 const WindowQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
-  tenant: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
-    .optional(),
+  tenant: TenantParam,
 })
 
 const DAY_MS = 86_400_000
@@ -40,15 +35,11 @@ export function ruleCatalog() {
   }))
 }
 
-export const catalogRoutes: FastifyPluginAsync<{
-  storage: Storage
-  authenticate: Authenticate
-}> = async (app, { storage, authenticate }) => {
-  const response = {
-    200: { type: 'object', additionalProperties: true },
-    '4xx': ErrorBody,
-    '5xx': ErrorBody,
-  }
+export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
+  app,
+  { storage, authenticate },
+) => {
+  const response = JSON_RESPONSE
   const catalog = ruleCatalog()
 
   app.get('/rules', { schema: { response } }, async (request) => {

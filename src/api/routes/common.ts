@@ -1,7 +1,9 @@
 /** What the query routes share: the tenant a caller may see, and 400s from zod problems. */
-import type { z } from 'zod'
-import type { Caller } from '../auth.js'
-import { ApiError } from '../errors.js'
+import { z } from 'zod'
+import type { Storage } from '../../storage/client.js'
+import { toDateTime64 } from '../../storage/event-row.js'
+import type { Authenticate, Caller } from '../auth.js'
+import { ApiError, ErrorBody } from '../errors.js'
 
 /** The caller's tenant; in open mode (loopback, no API keys) a `tenant` parameter, else default. */
 export function tenantOf(caller: Caller, requested?: string): string {
@@ -14,4 +16,47 @@ export function tenantOf(caller: Caller, requested?: string): string {
 export function badRequest(error: z.ZodError): ApiError {
   const problems = error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`)
   return new ApiError(400, 'ERR_BAD_REQUEST', problems.join('; '))
+}
+
+/** What every query route receives. */
+export interface QueryDeps {
+  storage: Storage
+  authenticate: Authenticate
+}
+
+/** The end of every open time range. */
+export const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
+
+/** Responses: any JSON object on success, the error model otherwise. */
+export const JSON_RESPONSE = {
+  200: { type: 'object', additionalProperties: true },
+  201: { type: 'object', additionalProperties: true },
+  204: { type: 'null' },
+  '4xx': ErrorBody,
+  '5xx': ErrorBody,
+} as const
+
+export const TenantParam = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+  .optional()
+
+const DATETIME64 = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/
+
+/** Keyset cursors: the (time, id) of the last item, opaque to callers. */
+export function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url')
+}
+
+/** The (time, id) a cursor carries, or the start of the list; a forged cursor is a 400. */
+export function decodeCursor(cursor: string | undefined, id: RegExp): [string, string] {
+  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
+  try {
+    const [at, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    if (typeof at === 'string' && DATETIME64.test(at) && typeof key === 'string' && id.test(key))
+      return [at, key]
+  } catch {
+    // not JSON: answered below
+  }
+  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
 }

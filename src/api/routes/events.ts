@@ -3,15 +3,22 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import { DECISIONS, EVENT_TYPES } from '../../events/schema.js'
-import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { fromEventRow, toDateTime64, type EventRow } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole, type Authenticate } from '../auth.js'
-import { ApiError, ErrorBody } from '../errors.js'
-import { badRequest, tenantOf } from './common.js'
+import { requireRole } from '../auth.js'
+import { ApiError } from '../errors.js'
+import {
+  badRequest,
+  decodeCursor,
+  encodeCursor,
+  FAR_FUTURE,
+  JSON_RESPONSE,
+  TenantParam,
+  tenantOf,
+  type QueryDeps,
+} from './common.js'
 
-const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
 const KEY = /^[A-Za-z0-9._:~-]{1,256}$/
 
 const SearchQuery = z.strictObject({
@@ -26,10 +33,7 @@ const SearchQuery = z.strictObject({
   tool: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(512).optional(),
-  tenant: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
-    .optional(),
+  tenant: TenantParam,
 })
 
 /** The contract event plus what the pipeline derived, as analysts see it. */
@@ -43,32 +47,11 @@ function present(row: EventRow) {
   }
 }
 
-function parseCursor(cursor: string | undefined): [string, string] {
-  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (
-      typeof at === 'string' &&
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(at) &&
-      typeof id === 'string' &&
-      /^[0-9a-f-]{36}$/.test(id)
-    )
-      return [at, id]
-  } catch {
-    // fall through
-  }
-  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
-}
-
-export const eventsRoutes: FastifyPluginAsync<{
-  storage: Storage
-  authenticate: Authenticate
-}> = async (app, { storage, authenticate }) => {
-  const response = {
-    200: { type: 'object', additionalProperties: true },
-    '4xx': ErrorBody,
-    '5xx': ErrorBody,
-  }
+export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
+  app,
+  { storage, authenticate },
+) => {
+  const response = JSON_RESPONSE
 
   app.get('/events', { schema: { response } }, async (request) => {
     const caller = await authenticate(request.headers.authorization)
@@ -76,7 +59,7 @@ export const eventsRoutes: FastifyPluginAsync<{
     const parsed = SearchQuery.safeParse(request.query)
     if (!parsed.success) throw badRequest(parsed.error)
     const q = parsed.data
-    const [cursorAt, cursorId] = parseCursor(q.cursor)
+    const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
     // A resource filter matches its canonical form, whatever spelling the analyst typed.
     const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
     let rows: EventRow[]
@@ -108,9 +91,7 @@ export const eventsRoutes: FastifyPluginAsync<{
     return {
       items: rows.map(present),
       next_cursor:
-        rows.length === q.limit && last
-          ? Buffer.from(JSON.stringify([last.occurred_at, last.event_id])).toString('base64url')
-          : null,
+        rows.length === q.limit && last ? encodeCursor(last.occurred_at, last.event_id) : null,
     }
   })
 

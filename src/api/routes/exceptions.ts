@@ -3,12 +3,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { createException, deleteException } from '../../detection/exceptions.js'
 import { RULES } from '../../detection/rules/index.js'
-import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole, type Authenticate } from '../auth.js'
-import { ApiError, ErrorBody } from '../errors.js'
-import { badRequest, tenantOf } from './common.js'
+import { requireRole } from '../auth.js'
+import { ApiError } from '../errors.js'
+import { badRequest, JSON_RESPONSE, tenantOf, type QueryDeps } from './common.js'
 
 const RULE_IDS = new Set(RULES.map((r) => r.id))
 const MAX_LIFETIME_MS = 366 * 86_400_000
@@ -41,17 +40,11 @@ interface Row {
 const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
 const present = (r: Row) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at) })
 
-export const exceptionsRoutes: FastifyPluginAsync<{
-  storage: Storage
-  authenticate: Authenticate
-}> = async (app, { storage, authenticate }) => {
-  const response = {
-    200: { type: 'object', additionalProperties: true },
-    201: { type: 'object', additionalProperties: true },
-    204: { type: 'null' },
-    '4xx': ErrorBody,
-    '5xx': ErrorBody,
-  }
+export const exceptionsRoutes: FastifyPluginAsync<QueryDeps> = async (
+  app,
+  { storage, authenticate },
+) => {
+  const response = JSON_RESPONSE
 
   async function list(tenant: string, id = ''): Promise<Row[]> {
     try {

@@ -6,15 +6,21 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
-import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole, type Authenticate } from '../auth.js'
-import { ApiError, ErrorBody } from '../errors.js'
-import { badRequest, tenantOf } from './common.js'
-
-const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
+import { requireRole } from '../auth.js'
+import { ApiError } from '../errors.js'
+import {
+  badRequest,
+  decodeCursor,
+  encodeCursor,
+  FAR_FUTURE,
+  JSON_RESPONSE,
+  TenantParam,
+  tenantOf,
+  type QueryDeps,
+} from './common.js'
 
 const ListQuery = z.strictObject({
   rule: z
@@ -29,10 +35,7 @@ const ListQuery = z.strictObject({
   until: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
-  tenant: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
-    .optional(),
+  tenant: TenantParam,
 })
 
 const Triage = z
@@ -44,31 +47,6 @@ const Triage = z
   .refine((t) => Object.keys(t).length > 0, {
     message: 'give at least one of status, note, assignee',
   })
-
-export interface FindingsDeps {
-  storage: Storage
-  authenticate: Authenticate
-}
-
-const cursorOf = (row: { last_seen: string; id: string }) =>
-  Buffer.from(JSON.stringify([row.last_seen, row.id])).toString('base64url')
-
-function parseCursor(cursor: string | undefined): [string, string] {
-  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
-  try {
-    const [seen, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (
-      typeof seen === 'string' &&
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/.test(seen) &&
-      typeof id === 'string' &&
-      /^[0-9a-f]{32}$/.test(id)
-    )
-      return [seen, id]
-  } catch {
-    // fall through
-  }
-  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
-}
 
 type Row = Record<string, unknown> & {
   id: string
@@ -85,7 +63,7 @@ const present = (r: Row) => ({
   mappings: JSON.parse(r.mappings),
 })
 
-export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
+export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
   app,
   { storage, authenticate },
 ) => {
@@ -93,7 +71,7 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
     tenant: string,
     filters: Partial<z.output<typeof ListQuery>> & { id?: string },
   ) {
-    const [cursorSeen, cursorId] = parseCursor(filters.cursor)
+    const [cursorSeen, cursorId] = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
     try {
       const rs = await storage.client.query({
         query: loadQuery('findings-list', storage.database),
@@ -120,11 +98,7 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
     }
   }
 
-  const response = {
-    200: { type: 'object', additionalProperties: true },
-    '4xx': ErrorBody,
-    '5xx': ErrorBody,
-  }
+  const response = JSON_RESPONSE
 
   app.get('/findings', { schema: { response } }, async (request) => {
     const caller = await authenticate(request.headers.authorization)
@@ -134,7 +108,10 @@ export const findingsRoutes: FastifyPluginAsync<FindingsDeps> = async (
     const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
     return {
       items: rows.map(present),
-      next_cursor: rows.length === parsed.data.limit ? cursorOf(rows[rows.length - 1]!) : null,
+      next_cursor:
+        rows.length === parsed.data.limit
+          ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
+          : null,
     }
   })
 
