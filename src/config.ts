@@ -87,6 +87,7 @@ export const EnvSchema = z
     AUDTRAIL_JWKS_URL: httpUrl('a JWK Set').optional(),
     AUDTRAIL_API_ISSUER: optionalText,
     AUDTRAIL_API_AUDIENCE: optionalText,
+    AUDTRAIL_API_RATE_LIMIT: positiveInt(1, 100_000).default(50),
     AUDTRAIL_RESOURCES_FILE: optionalText,
     AUDTRAIL_FINGERPRINT_KEY: z
       .string()
@@ -139,7 +140,14 @@ export interface Config {
   kafka?: { brokers: string[]; topic: string; groupId: string }
   /** Bearer token `audtrail replay` sends to an HTTP ingest endpoint. */
   ingestToken?: string
-  api: { jwksFile?: string; jwksUrl?: string; issuer?: string; audience?: string }
+  api: {
+    jwksFile?: string
+    jwksUrl?: string
+    issuer?: string
+    audience?: string
+    /** requests per second per caller (burst twice that) */
+    rateLimit: number
+  }
   resourcesFile?: string
   fingerprintKey?: string
   retention: { eventsDays: number; rejectedDays: number; findingsDays: number }
@@ -199,6 +207,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       jwksUrl: e.AUDTRAIL_JWKS_URL,
       issuer: e.AUDTRAIL_API_ISSUER,
       audience: e.AUDTRAIL_API_AUDIENCE,
+      rateLimit: e.AUDTRAIL_API_RATE_LIMIT,
     },
     resourcesFile: e.AUDTRAIL_RESOURCES_FILE,
     fingerprintKey: e.AUDTRAIL_FINGERPRINT_KEY,

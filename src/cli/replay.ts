@@ -54,17 +54,24 @@ export async function runReplay(
   } else {
     const url = options.url ?? `http://${config.host}:${config.port}/v1/ingest`
     send = async (lines) => {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-ndjson',
-          ...(config.ingestToken ? { authorization: `Bearer ${config.ingestToken}` } : {}),
-        },
-        body: lines.join('\n'),
-      })
-      if (!response.ok) throw new Error(`ingest answered HTTP ${response.status}`)
-      const body = (await response.json()) as { rejected: number }
-      return { rejected: body.rejected }
+      // 429 (rate limit) and 503 (storage or Kafka briefly down) are waited out, not fatal.
+      for (let attempt = 1; ; attempt++) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-ndjson',
+            ...(config.ingestToken ? { authorization: `Bearer ${config.ingestToken}` } : {}),
+          },
+          body: lines.join('\n'),
+        })
+        if (response.ok)
+          return { rejected: ((await response.json()) as { rejected: number }).rejected }
+        await response.body?.cancel().catch(() => {})
+        if ((response.status !== 429 && response.status !== 503) || attempt >= 30)
+          throw new Error(`ingest answered HTTP ${response.status}`)
+        const retryAfter = Number(response.headers.get('retry-after') ?? 1)
+        await new Promise((r) => setTimeout(r, Math.min(30, Math.max(1, retryAfter)) * 1000))
+      }
     }
   }
 

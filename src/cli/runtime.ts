@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import { createAuthenticator, type Authenticate } from '../api/auth.js'
+import { rateLimited } from '../api/rate-limit.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
@@ -54,7 +55,7 @@ export function authenticator(config: Config, log: Logger): Authenticate {
         `AUDTRAIL_HOST: ${config.host} is not a loopback address and no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL is set: the API would be open to the network`,
       ])
     log.warn('no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL: the API is open on loopback only')
-    return createAuthenticator({})
+    return rateLimited(createAuthenticator({}), { perSecond: config.api.rateLimit })
   }
   const problems: string[] = []
   if (!issuer) problems.push('AUDTRAIL_API_ISSUER: required when API authentication is configured')
@@ -69,7 +70,9 @@ export function authenticator(config: Config, log: Logger): Authenticate {
     }
   } else keys = createRemoteJWKSet(new URL(jwksUrl!))
   if (problems.length > 0) throw new ConfigError(problems)
-  return createAuthenticator({ keys, issuer, audience })
+  return rateLimited(createAuthenticator({ keys, issuer, audience }), {
+    perSecond: config.api.rateLimit,
+  })
 }
 
 /** Resolve when SIGINT or SIGTERM arrives (once). */
