@@ -55,6 +55,7 @@ describe('docker-compose.yml', () => {
   it('has one audtrail service per command that exists, each built from the Dockerfile', () => {
     expect(existsSync(`${ROOT}Dockerfile`)).toBe(true)
     expect(audtrailServices.map(([, s]) => s.command?.[0]).sort()).toEqual([
+      'api',
       'consume',
       'detect',
       'migrate',

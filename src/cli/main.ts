@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { ConfigError, isAudtrailError } from '../errors.js'
+import { runApi } from './api.js'
 import { runConsume } from './consume.js'
 import { runDetect } from './detect.js'
 import { runMigrate } from './migrate.js'
@@ -40,6 +41,27 @@ const COMMANDS: Record<string, Command> = {
         AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
       })
       return runServe(config, out)
+    },
+  },
+  api: {
+    summary: 'the query API alone: findings, events, token timelines, inventory, exceptions',
+    usage: 'audtrail api [--host HOST] [--port PORT] [--data-dir DIR]',
+    run: async (args, env) => {
+      const { values } = parseArgs({
+        args,
+        options: {
+          host: { type: 'string' },
+          port: { type: 'string' },
+          'data-dir': { type: 'string' },
+        },
+      })
+      const config = loadConfig({
+        ...env,
+        AUDTRAIL_HOST: values.host ?? env.AUDTRAIL_HOST,
+        AUDTRAIL_PORT: values.port ?? env.AUDTRAIL_PORT,
+        AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
+      })
+      return runApi(config, out)
     },
   },
   consume: {

@@ -15,9 +15,12 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL')
 })
 
-/** Start `audtrail serve` on a free port; resolves with its base URL once it listens. */
-function serve(env: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+/** Start `audtrail serve` (or another server command) on a free port; resolves with its URL. */
+function serve(
+  env: Record<string, string>,
+  command = 'serve',
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, command, '--port', '0'], {
     env: {
       PATH: process.env.PATH ?? '',
       AUDTRAIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'audtrail-serve-')),
@@ -115,5 +118,15 @@ describe('audtrail serve and replay', () => {
       'the in-process consumer to store the events',
       60_000,
     )
+  })
+
+  it('runs the query API alone with `audtrail api`', async () => {
+    const { url, child } = await serve({}, 'api')
+    expect((await fetch(`${url}/readyz`)).status).toBe(200)
+    const rules = (await (await fetch(`${url}/v1/rules`)).json()) as { items: unknown[] }
+    expect(rules.items).toHaveLength(16)
+    expect((await fetch(`${url}/v1/ingest`, { method: 'POST' })).status).toBe(404)
+    child.kill('SIGTERM')
+    expect(await exitCode(child)).toBe(0)
   })
 })

@@ -1,0 +1,28 @@
+/** `audtrail api`: the query API alone (no ingest, no detection), until a signal. */
+import { buildApp } from '../api/app.js'
+import type { Config } from '../config.js'
+import { Metrics } from '../metrics.js'
+import { authenticator, logger, openStorage, prepareStorage, shutdownSignal } from './runtime.js'
+
+export async function runApi(config: Config, print: (line: string) => void): Promise<number> {
+  const log = logger(config, 'audtrail-api')
+  const authenticate = authenticator(config, log)
+  const storage = openStorage(config)
+  try {
+    await prepareStorage(storage, config, log)
+    const app = await buildApp({
+      logger: log,
+      authenticate,
+      metrics: new Metrics(),
+      readiness: async () => ({ storage: (await storage.client.ping()).success }),
+      storage,
+    })
+    const address = await app.listen({ host: config.host, port: config.port })
+    print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)
+    log.info({ signal: await shutdownSignal() }, 'stopping')
+    await app.close()
+    return 0
+  } finally {
+    await storage.close()
+  }
+}
