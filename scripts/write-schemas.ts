@@ -1,8 +1,15 @@
-/** Writes schemas/audit-event.v1.schema.json from the zod contract (`npm run schemas`). */
+/** Writes schemas/audit-event.v1.schema.json and schemas/openapi.json from the zod schemas (`npm run schemas`). */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { renderOpenApiFile } from '../src/api/openapi.js'
 import { renderJsonSchemaFile } from '../src/events/json-schema.js'
 
 const target = fileURLToPath(new URL('../schemas/audit-event.v1.schema.json', import.meta.url))
 writeFileSync(target, renderJsonSchemaFile())
 console.log(`wrote ${target}`)
+
+const openapi = fileURLToPath(new URL('../schemas/openapi.json', import.meta.url))
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
+writeFileSync(openapi, renderOpenApiFile(version))
+console.log(`wrote ${openapi}`)

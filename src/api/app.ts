@@ -1,10 +1,12 @@
 /** buildApp(deps): the Fastify app (never listens by itself), one plugin per route group. */
 import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
 import { installErrorHandler } from './errors.js'
+import { openApiDocument } from './openapi.js'
 import type { Storage } from '../storage/client.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { eventsRoutes } from './routes/events.js'
@@ -12,6 +14,9 @@ import { exceptionsRoutes } from './routes/exceptions.js'
 import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
+  .version
 
 export interface AppDeps {
   logger: Logger
@@ -36,6 +41,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: false,
   })
   installErrorHandler(app)
+  // Every route, as registered (the OpenAPI test checks the document against this list).
+  const routes: string[] = []
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`)
+  })
+  app.decorate('audtrailRoutes', routes)
+  const document = openApiDocument(VERSION)
+  app.get('/docs', async () => document)
   await app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness })
   if (deps.ingest)
     await app.register(ingestRoutes, {

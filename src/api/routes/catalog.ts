@@ -8,7 +8,7 @@ import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
 import { badRequest, JSON_RESPONSE, TenantParam, tenantOf, type QueryDeps } from './common.js'
 
-const WindowQuery = z.strictObject({
+export const WindowQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
   tenant: TenantParam,

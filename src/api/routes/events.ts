@@ -21,7 +21,7 @@ import {
 
 const KEY = /^[A-Za-z0-9._:~-]{1,256}$/
 
-const SearchQuery = z.strictObject({
+export const SearchQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
   type: z.enum(EVENT_TYPES).optional(),

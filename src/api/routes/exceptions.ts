@@ -12,7 +12,7 @@ import { badRequest, JSON_RESPONSE, tenantOf, type QueryDeps } from './common.js
 const RULE_IDS = new Set(RULES.map((r) => r.id))
 const MAX_LIFETIME_MS = 366 * 86_400_000
 
-const NewException = z.strictObject({
+export const NewException = z.strictObject({
   rule_id: z
     .string()
     .refine((id) => id === '*' || RULE_IDS.has(id), { message: 'not a rule id (or *)' }),

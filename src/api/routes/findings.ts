@@ -22,7 +22,7 @@ import {
   type QueryDeps,
 } from './common.js'
 
-const ListQuery = z.strictObject({
+export const ListQuery = z.strictObject({
   rule: z
     .string()
     .regex(/^[a-z0-9-]{1,64}$/)
@@ -38,7 +38,7 @@ const ListQuery = z.strictObject({
   tenant: TenantParam,
 })
 
-const Triage = z
+export const Triage = z
   .strictObject({
     status: z.enum(TRIAGE_STATUSES).optional(),
     note: z.string().max(4000).optional(),
