@@ -87,8 +87,15 @@ function describeJoseError(err: unknown): string {
   return 'the token is invalid'
 }
 
+/** viewer < analyst < admin: each includes the ones before; ingest stands apart (machines only). */
+const IMPLIED_BY: Record<Role, readonly Role[]> = {
+  viewer: ['viewer', 'analyst', 'admin'],
+  analyst: ['analyst', 'admin'],
+  admin: ['admin'],
+  ingest: ['ingest'],
+}
+
 export function requireRole(caller: Caller, role: Role): void {
-  // admin implies every role but ingest: ingest credentials are for machines only.
-  const ok = caller.roles.includes(role) || (role !== 'ingest' && caller.roles.includes('admin'))
-  if (!ok) throw new ApiError(403, 'ERR_FORBIDDEN', `this operation needs the ${role} role`)
+  if (!IMPLIED_BY[role].some((r) => caller.roles.includes(r)))
+    throw new ApiError(403, 'ERR_FORBIDDEN', `this operation needs the ${role} role`)
 }
