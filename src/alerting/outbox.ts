@@ -12,11 +12,14 @@ import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64 } from '../storage/event-row.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import { toAlert, type Alert } from './formats.js'
-import type { Notifier } from './notifiers.js'
+import type { Channel, Notifier } from './notifiers.js'
 
 export interface OutboxOptions {
   storage: Storage
+  /** Channels that deliver here; a process that only enqueues (consume) passes none. */
   notifiers: readonly Notifier[]
+  /** Channels alerts are queued for (default: the notifiers' channels). */
+  channels?: readonly Channel[]
   minSeverity: Severity
   logger: Logger
   /** One alert per finding and channel per this many seconds (default 3600). */
@@ -43,6 +46,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const table = `${quoteIdentifier(storage.database)}.alert_outbox`
   const throttleMs = (options.throttleS ?? 3600) * 1000
   const byChannel = new Map(notifiers.map((n) => [n.channel, n]))
+  const channels = options.channels ?? notifiers.map((n) => n.channel)
 
   async function write(rows: object[]) {
     try {
@@ -59,15 +63,15 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const rows = findings
         .filter((f) => rank(f.severity) >= rank(options.minSeverity))
         .flatMap((f) =>
-          notifiers.map((n) => {
+          channels.map((channel) => {
             const alertId = createHash('sha256')
-              .update(`${f.finding_id}\u0000${n.channel}\u0000${window}\u0000${f.severity}`)
+              .update(`${f.finding_id}\u0000${channel}\u0000${window}\u0000${f.severity}`)
               .digest('hex')
               .slice(0, 32)
             return {
               tenant: f.tenant,
               alert_id: alertId,
-              channel: n.channel,
+              channel,
               finding_id: f.finding_id,
               payload: JSON.stringify(toAlert(alertId, f)),
               created_at: toDateTime64(now),

@@ -23,8 +23,7 @@ export async function runConsume(config: Config): Promise<number> {
   try {
     await prepareStorage(storage, config, log)
     const resources = registry(config)
-    // The producer is only named here so alerts are queued for the Kafka channel too.
-    const outbox = alertOutbox(storage, config, log, kafka.producer())
+    const outbox = alertOutbox(storage, config, log)
     const consumer = await startConsumer({
       detector: await streamingDetector(storage, resources, log, outbox),
       kafka,

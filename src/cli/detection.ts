@@ -4,6 +4,7 @@ import {
   kafkaNotifier,
   slackNotifier,
   webhookNotifier,
+  type Channel,
   type Notifier,
 } from '../alerting/notifiers.js'
 import { createOutbox, type Outbox } from '../alerting/outbox.js'
@@ -20,7 +21,11 @@ import type { Storage } from '../storage/client.js'
 /** How far back a restarted detector rebuilds token state (tokens rarely live longer). */
 const WARM_UP_WINDOW_S = 3600
 
-/** The configured alert channels, or undefined when none is configured. */
+/**
+ * The configured alert channels, or undefined when none is configured. The Kafka channel exists
+ * when Kafka is the transport; it delivers only where a connected producer is given (detect,
+ * serve), so a consumer queues alerts for it without delivering them.
+ */
 export function alertOutbox(
   storage: Storage,
   config: Config,
@@ -32,10 +37,13 @@ export function alertOutbox(
   if (webhookUrl) notifiers.push(webhookNotifier(webhookUrl, webhookSecret))
   if (slackWebhookUrl) notifiers.push(slackNotifier(slackWebhookUrl))
   if (producer) notifiers.push(kafkaNotifier(producer))
-  if (notifiers.length === 0) return undefined
+  const channels: Channel[] = notifiers.map((n) => n.channel)
+  if (config.kafka && !producer) channels.push('kafka')
+  if (channels.length === 0) return undefined
   return createOutbox({
     storage,
     notifiers,
+    channels,
     minSeverity,
     logger: log.child({ component: 'alerts' }),
   })

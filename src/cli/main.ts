@@ -20,69 +20,47 @@ class UsageError extends Error {}
 
 const out = (line: string) => process.stdout.write(`${line}\n`)
 
+/**
+ * Configuration from the environment with the common flags on top: `--data-dir`, and for the
+ * commands that listen, `--host` and `--port`. Unknown flags are usage errors.
+ */
+function configFrom(args: string[], env: NodeJS.ProcessEnv, listens = false) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      ...(listens ? { host: { type: 'string' }, port: { type: 'string' } } : {}),
+    },
+  }) as { values: { 'data-dir'?: string; host?: string; port?: string } }
+  return loadConfig({
+    ...env,
+    AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
+    AUDTRAIL_HOST: values.host ?? env.AUDTRAIL_HOST,
+    AUDTRAIL_PORT: values.port ?? env.AUDTRAIL_PORT,
+  })
+}
+
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary:
       'the embedded all-in-one: HTTP ingest and pipeline (Kafka transport with KAFKA_BROKERS)',
     usage: 'audtrail serve [--host HOST] [--port PORT] [--data-dir DIR]',
-    run: async (args, env) => {
-      const { values } = parseArgs({
-        args,
-        options: {
-          host: { type: 'string' },
-          port: { type: 'string' },
-          'data-dir': { type: 'string' },
-        },
-      })
-      const config = loadConfig({
-        ...env,
-        AUDTRAIL_HOST: values.host ?? env.AUDTRAIL_HOST,
-        AUDTRAIL_PORT: values.port ?? env.AUDTRAIL_PORT,
-        AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
-      })
-      return runServe(config, out)
-    },
+    run: async (args, env) => runServe(configFrom(args, env, true), out),
   },
   api: {
     summary: 'the query API alone: findings, events, token timelines, inventory, exceptions',
     usage: 'audtrail api [--host HOST] [--port PORT] [--data-dir DIR]',
-    run: async (args, env) => {
-      const { values } = parseArgs({
-        args,
-        options: {
-          host: { type: 'string' },
-          port: { type: 'string' },
-          'data-dir': { type: 'string' },
-        },
-      })
-      const config = loadConfig({
-        ...env,
-        AUDTRAIL_HOST: values.host ?? env.AUDTRAIL_HOST,
-        AUDTRAIL_PORT: values.port ?? env.AUDTRAIL_PORT,
-        AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
-      })
-      return runApi(config, out)
-    },
+    run: async (args, env) => runApi(configFrom(args, env, true), out),
   },
   consume: {
     summary: 'Kafka -> pipeline -> ClickHouse; run several for scale-out (one consumer group)',
     usage: 'audtrail consume [--data-dir DIR]',
-    run: async (args, env) => {
-      const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
-      return runConsume(
-        loadConfig({ ...env, AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR }),
-      )
-    },
+    run: async (args, env) => runConsume(configFrom(args, env)),
   },
   detect: {
     summary: 'the scheduled detection rules alone, every AUDTRAIL_DETECT_INTERVAL_S',
     usage: 'audtrail detect [--data-dir DIR]',
-    run: async (args, env) => {
-      const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
-      return runDetect(
-        loadConfig({ ...env, AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR }),
-      )
-    },
+    run: async (args, env) => runDetect(configFrom(args, env)),
   },
   replay: {
     summary: 'send an NDJSON file of events to the configured transport, with progress',
@@ -105,14 +83,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',
     usage: 'audtrail migrate [--data-dir DIR]',
-    run: async (args, env) => {
-      const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } } })
-      const config = loadConfig({
-        ...env,
-        AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
-      })
-      return runMigrate(config, out)
-    },
+    run: async (args, env) => runMigrate(configFrom(args, env), out),
   },
 }
 

@@ -183,3 +183,20 @@ describe('the Kafka channel', () => {
     expect(seen[0]).toMatchObject({ key: 'f9', value: { class_uid: 2004, severity_id: 4 } })
   })
 })
+
+describe('an outbox that only enqueues', () => {
+  it('queues alerts for channels it cannot deliver, leaving them to a process that can', async () => {
+    received.length = 0
+    const enqueueOnly = createOutbox({
+      storage,
+      notifiers: [],
+      channels: ['webhook'],
+      minSeverity: 'medium',
+      logger: createLogger('silent'),
+    })
+    expect(await enqueueOnly.enqueue([finding('f-eo', 'high')])).toBe(1)
+    expect(await enqueueOnly.deliverDue()).toBe(0)
+    expect(await outbox().deliverDue()).toBe(1)
+    expect(received.map((r) => (JSON.parse(r.body) as Alert).finding_id)).toEqual(['f-eo'])
+  })
+})
