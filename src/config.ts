@@ -56,51 +56,114 @@ const brokers = z
 /** The environment schema: names are part of the contract. */
 export const EnvSchema = z
   .object({
-    AUDTRAIL_HOST: z.string().trim().min(1).default('127.0.0.1'),
-    AUDTRAIL_PORT: positiveInt(0, 65535).default(8080),
-    AUDTRAIL_DATA_DIR: z.string().trim().min(1).default('./data'),
+    AUDTRAIL_HOST: z
+      .string()
+      .trim()
+      .min(1)
+      .default('127.0.0.1')
+      .describe(
+        'address the API and HTTP ingest listen on; a non-loopback address needs API authentication',
+      ),
+    AUDTRAIL_PORT: positiveInt(0, 65535)
+      .default(8080)
+      .describe('port the API and HTTP ingest listen on (0 picks a free port)'),
+    AUDTRAIL_DATA_DIR: z
+      .string()
+      .trim()
+      .min(1)
+      .default('./data')
+      .describe("directory of the embedded ClickHouse engine's data and the collector spool"),
     AUDTRAIL_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
-    CLICKHOUSE_URL: httpUrl('a ClickHouse server').optional(),
-    CLICKHOUSE_USER: optionalText,
-    CLICKHOUSE_PASSWORD: optionalText,
+      .default('info')
+      .describe('pino log level'),
+    CLICKHOUSE_URL: httpUrl('a ClickHouse server')
+      .optional()
+      .describe(
+        'HTTP(S) URL of a ClickHouse server (24.8+); unset = the embedded engine under AUDTRAIL_DATA_DIR',
+      ),
+    CLICKHOUSE_USER: optionalText.describe('ClickHouse user (server mode)'),
+    CLICKHOUSE_PASSWORD: optionalText.describe('ClickHouse password (server mode; never logged)'),
     CLICKHOUSE_DATABASE: z
       .string()
       .regex(IDENTIFIER, { message: 'must be a plain identifier (letters, digits, _)' })
-      .default('audtrail'),
+      .default('audtrail')
+      .describe('database audtrail creates and uses'),
     CLICKHOUSE_CLUSTER: z
       .string()
       .regex(IDENTIFIER, { message: 'must be a plain identifier (letters, digits, _)' })
-      .optional(),
-    KAFKA_BROKERS: brokers.optional(),
+      .optional()
+      .describe(
+        'cluster name: migrations run ON CLUSTER with Replicated engines (server mode only)',
+      ),
+    KAFKA_BROKERS: brokers
+      .optional()
+      .describe(
+        'comma-separated host:port list; set = Kafka is the transport between ingest and storage',
+      ),
     AUDTRAIL_KAFKA_TOPIC: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/)
-      .default('audtrail.events.v1'),
+      .default('audtrail.events.v1')
+      .describe('topic of contract events (dead letters go to audtrail.events.dlq.v1)'),
     AUDTRAIL_CONSUMER_GROUP: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,249}$/)
-      .default('audtrail-consumers'),
-    AUDTRAIL_INGEST_TOKEN: optionalText,
-    AUDTRAIL_JWKS_FILE: optionalText,
-    AUDTRAIL_JWKS_URL: httpUrl('a JWK Set').optional(),
-    AUDTRAIL_API_ISSUER: optionalText,
-    AUDTRAIL_API_AUDIENCE: optionalText,
-    AUDTRAIL_API_RATE_LIMIT: positiveInt(1, 100_000).default(50),
-    AUDTRAIL_RESOURCES_FILE: optionalText,
+      .default('audtrail-consumers')
+      .describe('consumer group of `audtrail consume` (run several members to scale out)'),
+    AUDTRAIL_INGEST_TOKEN: optionalText.describe(
+      'bearer token `audtrail replay` sends to an HTTP ingest endpoint (never logged)',
+    ),
+    AUDTRAIL_JWKS_FILE: optionalText.describe(
+      "local JWK Set that verifies API callers' JWTs (or AUDTRAIL_JWKS_URL)",
+    ),
+    AUDTRAIL_JWKS_URL: httpUrl('a JWK Set')
+      .optional()
+      .describe("URL of the JWK Set that verifies API callers' JWTs (or AUDTRAIL_JWKS_FILE)"),
+    AUDTRAIL_API_ISSUER: optionalText.describe("`iss` API callers' JWTs must carry exactly"),
+    AUDTRAIL_API_AUDIENCE: optionalText.describe(
+      "value API callers' JWT `aud` must contain (audtrail enforces audiences on itself)",
+    ),
+    AUDTRAIL_API_RATE_LIMIT: positiveInt(1, 100_000)
+      .default(50)
+      .describe(
+        'API requests per second per caller (bursts up to twice that); 429 with Retry-After beyond',
+      ),
+    AUDTRAIL_RESOURCES_FILE: optionalText.describe(
+      'JSON resource registry: resource identifiers with aliases, scopes and kind (mcp, api)',
+    ),
     AUDTRAIL_FINGERPRINT_KEY: z
       .string()
       .min(16, { message: 'must be at least 16 characters (use a random secret)' })
-      .optional(),
-    AUDTRAIL_RETENTION_DAYS: positiveInt(1, 36_500).default(400),
-    AUDTRAIL_REJECTED_RETENTION_DAYS: positiveInt(1, 36_500).default(30),
-    AUDTRAIL_FINDINGS_RETENTION_DAYS: positiveInt(1, 36_500).default(730),
-    AUDTRAIL_DETECT_INTERVAL_S: positiveInt(1, 86_400).default(60),
-    AUDTRAIL_ALERT_WEBHOOK_URL: httpUrl('the alert webhook').optional(),
-    AUDTRAIL_ALERT_WEBHOOK_SECRET: optionalText,
-    AUDTRAIL_SLACK_WEBHOOK_URL: httpUrl('the Slack incoming webhook').optional(),
-    AUDTRAIL_ALERT_MIN_SEVERITY: z.enum(SEVERITIES).default('medium'),
+      .optional()
+      .describe(
+        'secret for HMAC-SHA-256 token fingerprints (16+ characters); unset = plain SHA-256',
+      ),
+    AUDTRAIL_RETENTION_DAYS: positiveInt(1, 36_500)
+      .default(400)
+      .describe('days events are kept (TTL, reconciled by `audtrail migrate`)'),
+    AUDTRAIL_REJECTED_RETENTION_DAYS: positiveInt(1, 36_500)
+      .default(30)
+      .describe('days rejected (dead-lettered) events are kept'),
+    AUDTRAIL_FINDINGS_RETENTION_DAYS: positiveInt(1, 36_500)
+      .default(730)
+      .describe('days findings and their occurrences are kept'),
+    AUDTRAIL_DETECT_INTERVAL_S: positiveInt(1, 86_400)
+      .default(60)
+      .describe('seconds between runs of the scheduled rules'),
+    AUDTRAIL_ALERT_WEBHOOK_URL: httpUrl('the alert webhook')
+      .optional()
+      .describe('webhook that receives findings as JSON'),
+    AUDTRAIL_ALERT_WEBHOOK_SECRET: optionalText.describe(
+      'HMAC-SHA-256 key that signs webhook bodies (X-Audtrail-Signature; never logged)',
+    ),
+    AUDTRAIL_SLACK_WEBHOOK_URL: httpUrl('the Slack incoming webhook')
+      .optional()
+      .describe('Slack incoming webhook for findings'),
+    AUDTRAIL_ALERT_MIN_SEVERITY: z
+      .enum(SEVERITIES)
+      .default('medium')
+      .describe('lowest severity that raises an alert'),
   })
   .superRefine((env, ctx) => {
     if (env.AUDTRAIL_JWKS_FILE && env.AUDTRAIL_JWKS_URL)

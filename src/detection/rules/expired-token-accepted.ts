@@ -7,8 +7,12 @@ import { REF } from './lib/references.js'
 import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
 
 const params = z.object({
-  /** leeway for clock skew between AS and RS, in seconds (RFC 9068 §4: "small leeway") */
-  clockSkewS: z.number().int().min(0).default(60),
+  clockSkewS: z
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe('leeway for clock skew between AS and RS, in seconds (RFC 9068 §4: "small leeway")'),
 })
 const ev = exampleEvents('expired-token-accepted')
 

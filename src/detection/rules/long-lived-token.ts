@@ -6,10 +6,18 @@ import { REF } from './lib/references.js'
 import { detect, mintedToken } from './lib/rows.js'
 
 const params = z.object({
-  /** longest acceptable access-token lifetime, in seconds */
-  maxLifetimeS: z.number().int().positive().default(3600),
-  /** also report JWT access tokens that carry no `exp` at all (RFC 9068 §2.2 makes it REQUIRED) */
-  flagMissingExp: z.boolean().default(true),
+  maxLifetimeS: z
+    .number()
+    .int()
+    .positive()
+    .default(3600)
+    .describe('longest acceptable access-token lifetime, in seconds'),
+  flagMissingExp: z
+    .boolean()
+    .default(true)
+    .describe(
+      'also report JWT access tokens that carry no `exp` at all (RFC 9068 §2.2 makes it REQUIRED)',
+    ),
 })
 const ev = exampleEvents('long-lived-token')
 

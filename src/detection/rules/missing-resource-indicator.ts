@@ -7,8 +7,12 @@ import { registryEntry } from './lib/resources.js'
 import { detect, isIssuance } from './lib/rows.js'
 
 const params = z.object({
-  /** grant types never expected to carry `resource` (e.g. a device flow the AS defaults by scope) */
-  ignoreGrantTypes: z.array(z.string()).default([]),
+  ignoreGrantTypes: z
+    .array(z.string())
+    .default([])
+    .describe(
+      'grant types never expected to carry `resource` (e.g. a device flow the AS defaults by scope)',
+    ),
 })
 const ev = exampleEvents('missing-resource-indicator')
 

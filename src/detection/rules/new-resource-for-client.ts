@@ -8,13 +8,32 @@ import { REF } from './lib/references.js'
 const DAY_S = 86_400
 const params = z
   .object({
-    /** history the client needs before a first use counts as new, in days */
-    baselineDays: z.number().min(0).default(7),
-    /** events of the client on days before the first use, at least */
-    minBaselineEvents: z.number().int().min(0).default(10),
-    /** how far back earlier use is searched, in days; a resource unused for longer is new again */
-    lookbackDays: z.number().int().min(1).max(400).default(30),
-    maxResults: z.number().int().positive().default(1000),
+    baselineDays: z
+      .number()
+      .min(0)
+      .default(7)
+      .describe('history the client needs before a first use counts as new, in days'),
+    minBaselineEvents: z
+      .number()
+      .int()
+      .min(0)
+      .default(10)
+      .describe('events of the client on days before the first use, at least'),
+    lookbackDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(400)
+      .default(30)
+      .describe(
+        'how far back earlier use is searched, in days; a resource unused for longer is new again',
+      ),
+    maxResults: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('detections one run reports at most'),
   })
   .refine((p) => p.lookbackDays >= p.baselineDays, {
     message: 'lookbackDays must cover baselineDays',

@@ -8,12 +8,25 @@ import { REF } from './lib/references.js'
 import { registryEntry } from './lib/resources.js'
 
 const params = z.object({
-  /** how far back spellings are counted, in days (bounded by the rollup's retention) */
-  lookbackDays: z.number().int().min(1).max(400).default(30),
-  /** raw spellings of one drift key that make drift */
-  minSpellings: z.number().int().min(2).default(2),
-  /** most drift keys reported per run */
-  maxResults: z.number().int().positive().default(1000),
+  lookbackDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(400)
+    .default(30)
+    .describe("how far back spellings are counted, in days (bounded by the rollup's retention)"),
+  minSpellings: z
+    .number()
+    .int()
+    .min(2)
+    .default(2)
+    .describe('raw spellings of one drift key that make drift'),
+  maxResults: z
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('most drift keys reported per run'),
 })
 const ev = exampleEvents('resource-uri-drift')
 const SLASH = `${MCP}/`

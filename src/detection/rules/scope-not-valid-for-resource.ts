@@ -7,10 +7,10 @@ import { canonicalSet, distinctResources, registryEntry } from './lib/resources.
 import { detect, mintedToken } from './lib/rows.js'
 
 const params = z.object({
-  /** scopes addressed to the AS itself (OpenID Connect), never to a resource */
   ignoreScopes: z
     .array(z.string())
-    .default(['openid', 'offline_access', 'profile', 'email', 'address', 'phone']),
+    .default(['openid', 'offline_access', 'profile', 'email', 'address', 'phone'])
+    .describe('scopes addressed to the AS itself (OpenID Connect), never to a resource'),
 })
 const ev = exampleEvents('scope-not-valid-for-resource')
 const REGISTRY = [

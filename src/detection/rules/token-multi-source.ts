@@ -6,17 +6,45 @@ import { exampleEvents, at, token } from './lib/example-events.js'
 import { REF } from './lib/references.js'
 
 const params = z.object({
-  /** distinct networks that make a finding */
-  minSources: z.number().int().min(2).default(3),
-  /** window length in seconds; windows hop by half of it */
-  windowS: z.number().int().min(2).default(300),
-  /** IPv4 addresses are compared by this prefix (bits, multiple of 8) */
-  ipv4PrefixLength: z.number().int().min(8).max(32).multipleOf(8).default(32),
-  /** IPv6 addresses are compared by this prefix (bits, multiple of 8): /64 is one host's privacy addresses */
-  ipv6PrefixLength: z.number().int().min(8).max(128).multipleOf(8).default(64),
-  /** how late (occurred_at before the window) an event may arrive and still be judged with its peers */
-  maxLatenessS: z.number().int().min(0).default(3600),
-  maxResults: z.number().int().positive().default(1000),
+  minSources: z.number().int().min(2).default(3).describe('distinct networks that make a finding'),
+  windowS: z
+    .number()
+    .int()
+    .min(2)
+    .default(300)
+    .describe('window length in seconds; windows hop by half of it'),
+  ipv4PrefixLength: z
+    .number()
+    .int()
+    .min(8)
+    .max(32)
+    .multipleOf(8)
+    .default(32)
+    .describe('IPv4 addresses are compared by this prefix (bits, multiple of 8)'),
+  ipv6PrefixLength: z
+    .number()
+    .int()
+    .min(8)
+    .max(128)
+    .multipleOf(8)
+    .default(64)
+    .describe(
+      "IPv6 addresses are compared by this prefix (bits, multiple of 8): /64 is one host's privacy addresses",
+    ),
+  maxLatenessS: z
+    .number()
+    .int()
+    .min(0)
+    .default(3600)
+    .describe(
+      'how late (occurred_at before the window) an event may arrive and still be judged with its peers',
+    ),
+  maxResults: z
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('detections one run reports at most'),
 })
 const ev = exampleEvents('token-multi-source')
 const from = (ip: string, seconds: number, jti = 'at-1') =>

@@ -6,21 +6,58 @@ import { exampleEvents, at, token } from './lib/example-events.js'
 import { REF } from './lib/references.js'
 
 const params = z.object({
-  /** length of one counting interval, in seconds */
-  intervalS: z.number().int().min(1).default(3600),
-  /** intervals before the scored one that form the baseline (default: one week of hours) */
-  baselineIntervals: z.number().int().min(2).default(168),
-  /** intervals of history (since the pair's first activity) before the rule may fire */
-  minHistoryIntervals: z.number().int().min(2).default(24),
-  /** robust z-score above which an interval is a spike */
-  threshold: z.number().positive().default(3.5),
-  /** floor of the MAD, in requests per interval, so a flat baseline does not make every +1 infinite */
-  minMad: z.number().positive().default(1),
-  /** requests in the interval, at least, for a spike */
-  minEvents: z.number().int().min(1).default(10),
-  /** how late (occurred_at before the run's window) an event may arrive and still be scored */
-  maxLatenessS: z.number().int().min(0).default(3600),
-  maxResults: z.number().int().positive().default(1000),
+  intervalS: z
+    .number()
+    .int()
+    .min(1)
+    .default(3600)
+    .describe('length of one counting interval, in seconds'),
+  baselineIntervals: z
+    .number()
+    .int()
+    .min(2)
+    .default(168)
+    .describe(
+      'intervals before the scored one that form the baseline (default: one week of hours)',
+    ),
+  minHistoryIntervals: z
+    .number()
+    .int()
+    .min(2)
+    .default(24)
+    .describe("intervals of history (since the pair's first activity) before the rule may fire"),
+  threshold: z
+    .number()
+    .positive()
+    .default(3.5)
+    .describe('robust z-score above which an interval is a spike'),
+  minMad: z
+    .number()
+    .positive()
+    .default(1)
+    .describe(
+      'floor of the MAD, in requests per interval, so a flat baseline does not make every +1 infinite',
+    ),
+  minEvents: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('requests in the interval, at least, for a spike'),
+  maxLatenessS: z
+    .number()
+    .int()
+    .min(0)
+    .default(3600)
+    .describe(
+      "how late (occurred_at before the run's window) an event may arrive and still be scored",
+    ),
+  maxResults: z
+    .number()
+    .int()
+    .positive()
+    .default(1000)
+    .describe('detections one run reports at most'),
 })
 const ev = exampleEvents('token-usage-spike')
 const EXAMPLE_PARAMS = { intervalS: 60, baselineIntervals: 30, minHistoryIntervals: 10 }
