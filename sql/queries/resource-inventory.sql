@@ -8,7 +8,7 @@ SELECT
     sumIf(events, role = 'resource_server' AND decision = 'rejected') AS rejected,
     min(first_seen) AS first_seen,
     max(last_seen) AS last_seen,
-    uniqExact(resource_raw) > 1 AS drift
+    toBool(uniqExact(resource_raw) > 1) AS drift
 FROM
 (
     SELECT resource_drift_key, resource_canonical, resource_raw, role, decision,

@@ -1,18 +1,22 @@
 /** The API's error model: `{ statusCode, code, message }` with stable codes, never internals. */
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { z } from 'zod'
 import { isAudtrailError } from '../errors.js'
+import { responseJsonSchema } from './schemas/json-schema.js'
 
-export type ApiErrorCode =
-  | 'ERR_AUTH_MISSING'
-  | 'ERR_AUTH_INVALID'
-  | 'ERR_FORBIDDEN'
-  | 'ERR_BAD_REQUEST'
-  | 'ERR_PAYLOAD_TOO_LARGE'
-  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_RATE_LIMITED'
-  | 'ERR_UNAVAILABLE'
-  | 'ERR_INTERNAL'
+export const API_ERROR_CODES = [
+  'ERR_AUTH_MISSING',
+  'ERR_AUTH_INVALID',
+  'ERR_FORBIDDEN',
+  'ERR_BAD_REQUEST',
+  'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_UNSUPPORTED_MEDIA_TYPE',
+  'ERR_NOT_FOUND',
+  'ERR_RATE_LIMITED',
+  'ERR_UNAVAILABLE',
+  'ERR_INTERNAL',
+] as const
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number]
 
 export class ApiError extends Error {
   constructor(
@@ -25,15 +29,15 @@ export class ApiError extends Error {
   }
 }
 
-export const ErrorBody = {
-  type: 'object',
-  required: ['statusCode', 'code', 'message'],
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    message: { type: 'string' },
-  },
-} as const
+/** Every error: the HTTP status, a stable code and a message that never carries internals. */
+export const ErrorSchema = z.object({
+  statusCode: z.number().int().min(400).max(599),
+  code: z.enum(API_ERROR_CODES),
+  message: z.string(),
+})
+
+/** The error model as Fastify's response schema. */
+export const ErrorBody = responseJsonSchema(ErrorSchema, 'serializer')
 
 /** One error handler for the whole app: known errors keep their status, the rest become 500/503. */
 export function installErrorHandler(app: FastifyInstance): void {

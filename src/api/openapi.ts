@@ -2,21 +2,64 @@
  * The API's OpenAPI 3.1 document, generated from the same zod schemas the routes validate with;
  * served at /docs and committed as schemas/openapi.json (a test fails when it is stale).
  */
-import { z } from 'zod'
+import type { z } from 'zod'
 import { AuditEventSchema } from '../events/schema.js'
 import { WindowQuery } from './routes/catalog.js'
 import { SearchQuery } from './routes/events.js'
 import { NewException } from './routes/exceptions.js'
 import { ListQuery, Triage } from './routes/findings.js'
+import { ErrorSchema } from './errors.js'
+import {
+  ClientListSchema,
+  ClientRowSchema,
+  ResourceListSchema,
+  ResourceRowSchema,
+  RuleEntrySchema,
+  RuleListSchema,
+} from './schemas/catalog.js'
+import { EventItemSchema, EventListSchema, TokenTimelineSchema } from './schemas/event.js'
+import { ExceptionListSchema, ExceptionSchema } from './schemas/exception.js'
+import { FindingListSchema, FindingSchema } from './schemas/finding.js'
+import { requestJsonSchema, responseJsonSchema } from './schemas/json-schema.js'
+import { HealthSchema, IngestResponseSchema, ReadinessSchema } from './schemas/service.js'
 
 type Schema = Record<string, unknown>
 
-const json = (schema: z.ZodType): Schema => {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as Schema
-  return rest
+const json = requestJsonSchema
+/** A response body's schema, by reference to its component. */
+const ref = (name: keyof typeof RESPONSES): Schema => ({ $ref: `#/components/schemas/${name}` })
+
+/** Every response body, as a named component (the routes serialize with the same zod schemas). */
+const RESPONSES = {
+  EventItem: EventItemSchema,
+  EventList: EventListSchema,
+  TokenTimeline: TokenTimelineSchema,
+  Finding: FindingSchema,
+  FindingList: FindingListSchema,
+  RuleEntry: RuleEntrySchema,
+  RuleList: RuleListSchema,
+  ResourceRow: ResourceRowSchema,
+  ResourceList: ResourceListSchema,
+  ClientRow: ClientRowSchema,
+  ClientList: ClientListSchema,
+  Exception: ExceptionSchema,
+  ExceptionList: ExceptionListSchema,
+  IngestResponse: IngestResponseSchema,
+  Health: HealthSchema,
+  Readiness: ReadinessSchema,
+} satisfies Record<string, z.ZodType>
+
+/** The components: each response body, referring to the others (list items, nested findings). */
+function responseComponents(): Record<string, Schema> {
+  const names = new Map<z.ZodType, string>(
+    Object.entries(RESPONSES).map(([name, schema]) => [schema, name]),
+  )
+  return Object.fromEntries(
+    Object.entries(RESPONSES).map(([name, schema]) => [
+      name,
+      responseJsonSchema(schema, 'openapi', names),
+    ]),
+  )
 }
 
 /** Query parameters from a zod object schema. */
@@ -37,38 +80,26 @@ const pathParam = (name: string, pattern: string) => ({
   schema: { type: 'string', pattern },
 })
 
-const Error = {
-  type: 'object',
-  required: ['statusCode', 'code', 'message'],
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    message: { type: 'string' },
-  },
-}
-const List = {
-  type: 'object',
-  required: ['items', 'next_cursor'],
-  properties: {
-    items: { type: 'array', items: { type: 'object' } },
-    next_cursor: { type: ['string', 'null'] },
-  },
-}
-const errors = Object.fromEntries(
-  [
-    ['400', 'invalid input'],
-    ['401', 'no or invalid bearer token'],
-    ['403', 'the caller lacks the role'],
-    ['429', 'rate limited'],
-    ['503', 'storage or transport unavailable'],
-  ].map(([code, description]) => [
-    code,
-    {
-      description,
-      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-    },
-  ]),
+const Error = responseJsonSchema(ErrorSchema, 'openapi')
+/** An error response (the error model) per status. */
+const failures = (...statuses: [string, string][]) =>
+  Object.fromEntries(
+    statuses.map(([code, description]) => [
+      code,
+      {
+        description,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  )
+const errors = failures(
+  ['400', 'invalid input'],
+  ['401', 'no or invalid bearer token'],
+  ['403', 'the caller lacks the role'],
+  ['429', 'rate limited'],
+  ['503', 'storage or transport unavailable'],
 )
+const notFound = (description: string) => failures(['404', description])
 const ok = (schema: Schema, description = 'OK') => ({
   200: { description, content: { 'application/json': { schema } } },
   ...errors,
@@ -87,7 +118,7 @@ export function openApiDocument(version: string): Schema {
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Error, AuditEvent: json(AuditEventSchema) },
+      schemas: { Error, AuditEvent: json(AuditEventSchema), ...responseComponents() },
     },
     paths: {
       '/v1/ingest': {
@@ -108,7 +139,13 @@ export function openApiDocument(version: string): Schema {
               'application/x-ndjson': { schema: { type: 'string' } },
             },
           },
-          responses: ok({ type: 'object', required: ['accepted', 'rejected', 'results'] }),
+          responses: {
+            ...ok(ref('IngestResponse')),
+            ...failures(
+              ['413', 'body too large or too many events'],
+              ['415', 'not JSON or NDJSON'],
+            ),
+          },
         },
       },
       '/v1/events': {
@@ -116,7 +153,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'Search events',
           ...role('viewer'),
           parameters: parameters(SearchQuery),
-          responses: ok(List),
+          responses: ok(ref('EventList')),
         },
       },
       '/v1/tokens/{key}': {
@@ -125,8 +162,8 @@ export function openApiDocument(version: string): Schema {
           ...role('viewer'),
           parameters: [pathParam('key', '^[A-Za-z0-9._:~-]{1,256}$')],
           responses: {
-            ...ok({ type: 'object' }),
-            404: { description: 'no events for this token' },
+            ...ok(ref('TokenTimeline')),
+            ...notFound('no events for this token'),
           },
         },
       },
@@ -135,7 +172,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'List findings',
           ...role('viewer'),
           parameters: parameters(ListQuery),
-          responses: ok(List),
+          responses: ok(ref('FindingList')),
         },
       },
       '/v1/findings/{id}': {
@@ -143,7 +180,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'One finding',
           ...role('viewer'),
           parameters: [pathParam('id', '^[0-9a-f]{32}$')],
-          responses: { ...ok({ type: 'object' }), 404: { description: 'no such finding' } },
+          responses: { ...ok(ref('Finding')), ...notFound('no such finding') },
         },
         patch: {
           summary: 'Triage a finding',
@@ -153,7 +190,7 @@ export function openApiDocument(version: string): Schema {
             required: true,
             content: { 'application/json': { schema: json(Triage) } },
           },
-          responses: { ...ok({ type: 'object' }), 404: { description: 'no such finding' } },
+          responses: { ...ok(ref('Finding')), ...notFound('no such finding') },
         },
       },
       '/v1/resources': {
@@ -161,7 +198,7 @@ export function openApiDocument(version: string): Schema {
           summary: 'Resource inventory with raw variants and drift',
           ...role('viewer'),
           parameters: parameters(WindowQuery),
-          responses: ok(List),
+          responses: ok(ref('ResourceList')),
         },
       },
       '/v1/clients': {
@@ -169,14 +206,22 @@ export function openApiDocument(version: string): Schema {
           summary: 'Per-client usage',
           ...role('viewer'),
           parameters: parameters(WindowQuery),
-          responses: ok(List),
+          responses: ok(ref('ClientList')),
         },
       },
       '/v1/rules': {
-        get: { summary: 'The rule catalog with mappings', ...role('viewer'), responses: ok(List) },
+        get: {
+          summary: 'The rule catalog with mappings',
+          ...role('viewer'),
+          responses: ok(ref('RuleList')),
+        },
       },
       '/v1/exceptions': {
-        get: { summary: 'Exceptions of the tenant', ...role('admin'), responses: ok(List) },
+        get: {
+          summary: 'Exceptions of the tenant',
+          ...role('admin'),
+          responses: ok(ref('ExceptionList')),
+        },
         post: {
           summary: 'Create a scoped, owned, expiring exception',
           ...role('admin'),
@@ -187,7 +232,7 @@ export function openApiDocument(version: string): Schema {
           responses: {
             201: {
               description: 'created',
-              content: { 'application/json': { schema: { type: 'object' } } },
+              content: { 'application/json': { schema: ref('Exception') } },
             },
             ...errors,
           },
@@ -200,22 +245,46 @@ export function openApiDocument(version: string): Schema {
           parameters: [pathParam('id', '^[0-9a-f-]{36}$')],
           responses: {
             204: { description: 'deleted' },
-            404: { description: 'no such exception' },
+            ...notFound('no such exception'),
             ...errors,
           },
         },
       },
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'alive' } } } },
+      '/healthz': {
+        get: {
+          summary: 'Liveness',
+          responses: {
+            200: {
+              description: 'alive',
+              content: { 'application/json': { schema: ref('Health') } },
+            },
+          },
+        },
+      },
       '/readyz': {
         get: {
           summary: 'Readiness: storage and transport reachable',
-          responses: { 200: { description: 'ready' }, 503: { description: 'not ready' } },
+          responses: {
+            200: {
+              description: 'ready',
+              content: { 'application/json': { schema: ref('Readiness') } },
+            },
+            503: {
+              description: 'not ready',
+              content: { 'application/json': { schema: ref('Readiness') } },
+            },
+          },
         },
       },
       '/metrics': {
         get: {
           summary: 'Prometheus metrics',
-          responses: { 200: { description: 'text exposition format' } },
+          responses: {
+            200: {
+              description: 'text exposition format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+          },
         },
       },
     },

@@ -3,10 +3,11 @@ import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { RULES } from '../../detection/rules/index.js'
 import { mapStorageError } from '../../storage/errors.js'
-import { toDateTime64 } from '../../storage/event-row.js'
+import { fromDateTime64, toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
-import { badRequest, JSON_RESPONSE, TenantParam, tenantOf, type QueryDeps } from './common.js'
+import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas/catalog.js'
+import { badRequest, responses, TenantParam, tenantOf, type QueryDeps } from './common.js'
 
 export const WindowQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -39,13 +40,16 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
   app,
   { storage, authenticate },
 ) => {
-  const response = JSON_RESPONSE
   const catalog = ruleCatalog()
 
-  app.get('/rules', { schema: { response } }, async (request) => {
-    requireRole(await authenticate(request.headers.authorization), 'viewer')
-    return { items: catalog, next_cursor: null }
-  })
+  app.get(
+    '/rules',
+    { schema: { response: responses({ 200: RuleListSchema }) } },
+    async (request) => {
+      requireRole(await authenticate(request.headers.authorization), 'viewer')
+      return { items: catalog, next_cursor: null }
+    },
+  )
 
   async function windowed(
     name: 'resource-inventory' | 'client-usage',
@@ -67,29 +71,43 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
         },
         format: 'JSONEachRow',
       })
-      return await rs.json<Record<string, unknown>>()
+      return await rs.json<Record<string, unknown> & { first_seen: string; last_seen: string }>()
     } catch (err) {
       throw mapStorageError(err, name)
     }
   }
 
-  app.get('/resources', { schema: { response } }, async (request) => {
-    const rows = await windowed('resource-inventory', request)
-    return {
-      items: rows.map((r) => ({
-        ...r,
-        variants: (r.variants as [string, string, number][]).map(([raw, role, events]) => ({
-          raw,
-          role,
-          events,
+  app.get(
+    '/resources',
+    { schema: { response: responses({ 200: ResourceListSchema }) } },
+    async (request) => {
+      const rows = await windowed('resource-inventory', request)
+      return {
+        items: rows.map((r) => ({
+          ...r,
+          first_seen: fromDateTime64(r.first_seen),
+          last_seen: fromDateTime64(r.last_seen),
+          variants: (r.variants as [string, string, number][]).map(([raw, role, events]) => ({
+            raw,
+            role,
+            events,
+          })),
         })),
+        next_cursor: null,
+      }
+    },
+  )
+
+  app.get(
+    '/clients',
+    { schema: { response: responses({ 200: ClientListSchema }) } },
+    async (request) => ({
+      items: (await windowed('client-usage', request)).map((r) => ({
+        ...r,
+        first_seen: fromDateTime64(r.first_seen),
+        last_seen: fromDateTime64(r.last_seen),
       })),
       next_cursor: null,
-    }
-  })
-
-  app.get('/clients', { schema: { response } }, async (request) => ({
-    items: await windowed('client-usage', request),
-    next_cursor: null,
-  }))
+    }),
+  )
 }

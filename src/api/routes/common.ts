@@ -4,6 +4,7 @@ import type { Storage } from '../../storage/client.js'
 import { toDateTime64 } from '../../storage/event-row.js'
 import type { Authenticate, Caller } from '../auth.js'
 import { ApiError, ErrorBody } from '../errors.js'
+import { responseJsonSchema } from '../schemas/json-schema.js'
 
 /** The caller's tenant; in open mode (loopback, no API keys) a `tenant` parameter, else default. */
 export function tenantOf(caller: Caller, requested?: string): string {
@@ -27,7 +28,7 @@ export interface QueryDeps {
 /** The end of every open time range. */
 export const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
 
-/** Responses: any JSON object on success, the error model otherwise. */
+/** Responses: any JSON object on success, the error model otherwise (for routes without a schema). */
 export const JSON_RESPONSE = {
   200: { type: 'object', additionalProperties: true },
   201: { type: 'object', additionalProperties: true },
@@ -35,6 +36,18 @@ export const JSON_RESPONSE = {
   '4xx': ErrorBody,
   '5xx': ErrorBody,
 } as const
+
+/**
+ * Fastify response schemas from the zod schemas of the success bodies (null: no body), plus the
+ * error model. Objects are closed (additionalProperties false): the serializer writes exactly the
+ * declared fields, so a field reaches callers only once the OpenAPI document declares it.
+ */
+export function responses(ok: Record<number, z.ZodType | null>): Record<string, unknown> {
+  const out: Record<string, unknown> = { '4xx': ErrorBody, '5xx': ErrorBody }
+  for (const [status, schema] of Object.entries(ok))
+    out[status] = schema ? responseJsonSchema(schema, 'serializer') : { type: 'null' }
+  return out
+}
 
 export const TenantParam = z
   .string()

@@ -4,20 +4,27 @@ import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import { DECISIONS, EVENT_TYPES } from '../../events/schema.js'
 import { mapStorageError } from '../../storage/errors.js'
-import { fromEventRow, toDateTime64, type EventRow } from '../../storage/event-row.js'
+import {
+  fromDateTime64,
+  fromEventRow,
+  toDateTime64,
+  type EventRow,
+} from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
 import {
   badRequest,
   decodeCursor,
   encodeCursor,
   FAR_FUTURE,
-  JSON_RESPONSE,
+  responses,
   TenantParam,
   tenantOf,
   type QueryDeps,
 } from './common.js'
+import { presentFinding, type FindingRow } from './findings.js'
 
 const KEY = /^[A-Za-z0-9._:~-]{1,256}$/
 
@@ -40,7 +47,7 @@ export const SearchQuery = z.strictObject({
 function present(row: EventRow) {
   return {
     event: fromEventRow(row),
-    received_at: `${row.received_at.replace(' ', 'T')}Z`,
+    received_at: fromDateTime64(row.received_at),
     token_key: row.token_key || null,
     resource_canonical: row.resource_canonical || null,
     aud_match: row.aud_match || null,
@@ -51,105 +58,107 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
   app,
   { storage, authenticate },
 ) => {
-  const response = JSON_RESPONSE
-
-  app.get('/events', { schema: { response } }, async (request) => {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'viewer')
-    const parsed = SearchQuery.safeParse(request.query)
-    if (!parsed.success) throw badRequest(parsed.error)
-    const q = parsed.data
-    const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
-    // A resource filter matches its canonical form, whatever spelling the analyst typed.
-    const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
-    let rows: EventRow[]
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery('events-search', storage.database),
-        query_params: {
-          tenant: tenantOf(caller, q.tenant),
-          since: toDateTime64(q.since ? Date.parse(q.since) : 0),
-          until: toDateTime64(q.until ? Date.parse(q.until) : FAR_FUTURE),
-          type: q.type ?? '',
-          client: q.client ?? '',
-          subject: q.subject ?? '',
-          resource,
-          token: q.token ?? '',
-          decision: q.decision ?? '',
-          tool: q.tool ?? '',
-          cursor_at: cursorAt,
-          cursor_id: cursorId,
-          limit: q.limit,
-        },
-        format: 'JSONEachRow',
-      })
-      rows = await rs.json<EventRow>()
-    } catch (err) {
-      throw mapStorageError(err, 'search events')
-    }
-    const last = rows[rows.length - 1]
-    return {
-      items: rows.map(present),
-      next_cursor:
-        rows.length === q.limit && last ? encodeCursor(last.occurred_at, last.event_id) : null,
-    }
-  })
-
-  app.get('/tokens/:key', { schema: { response } }, async (request) => {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'viewer')
-    const key = (request.params as { key: string }).key
-    if (!KEY.test(key))
-      throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
-    const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery('token-events', storage.database),
-        query_params: { tenant, key },
-        format: 'JSONEachRow',
-      })
-      const rows = await rs.json<EventRow>()
-      if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
-      const fs = await storage.client.query({
-        query: loadQuery('findings-list', storage.database),
-        query_params: {
-          tenant,
-          id: '',
-          rule: '',
-          severity: '',
-          status: '',
-          resource: '',
-          client: '',
-          token: key,
-          since: toDateTime64(0),
-          until: toDateTime64(FAR_FUTURE),
-          cursor_seen: toDateTime64(FAR_FUTURE),
-          cursor_id: '',
-          limit: 1000,
-        },
-        format: 'JSONEachRow',
-      })
-      const findings = (await fs.json<{ evidence: string; mappings: string }>()).map((f) => ({
-        ...f,
-        evidence: JSON.parse(f.evidence),
-        mappings: JSON.parse(f.mappings),
-      }))
-      const own = rows.filter((r) => r.token_key === key)
-      return {
-        token_key: key,
-        issuance: own
-          .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
-          .map(present),
-        presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
-        exchanged_into: rows
-          .filter((r) => r.subject_token_key === key && r.token_key !== key)
-          .map(present),
-        resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
-        findings,
+  app.get(
+    '/events',
+    { schema: { response: responses({ 200: EventListSchema }) } },
+    async (request) => {
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const parsed = SearchQuery.safeParse(request.query)
+      if (!parsed.success) throw badRequest(parsed.error)
+      const q = parsed.data
+      const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
+      // A resource filter matches its canonical form, whatever spelling the analyst typed.
+      const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
+      let rows: EventRow[]
+      try {
+        const rs = await storage.client.query({
+          query: loadQuery('events-search', storage.database),
+          query_params: {
+            tenant: tenantOf(caller, q.tenant),
+            since: toDateTime64(q.since ? Date.parse(q.since) : 0),
+            until: toDateTime64(q.until ? Date.parse(q.until) : FAR_FUTURE),
+            type: q.type ?? '',
+            client: q.client ?? '',
+            subject: q.subject ?? '',
+            resource,
+            token: q.token ?? '',
+            decision: q.decision ?? '',
+            tool: q.tool ?? '',
+            cursor_at: cursorAt,
+            cursor_id: cursorId,
+            limit: q.limit,
+          },
+          format: 'JSONEachRow',
+        })
+        rows = await rs.json<EventRow>()
+      } catch (err) {
+        throw mapStorageError(err, 'search events')
       }
-    } catch (err) {
-      if (err instanceof ApiError) throw err
-      throw mapStorageError(err, 'token timeline')
-    }
-  })
+      const last = rows[rows.length - 1]
+      return {
+        items: rows.map(present),
+        next_cursor:
+          rows.length === q.limit && last ? encodeCursor(last.occurred_at, last.event_id) : null,
+      }
+    },
+  )
+
+  app.get(
+    '/tokens/:key',
+    { schema: { response: responses({ 200: TokenTimelineSchema }) } },
+    async (request) => {
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const key = (request.params as { key: string }).key
+      if (!KEY.test(key))
+        throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
+      const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
+      try {
+        const rs = await storage.client.query({
+          query: loadQuery('token-events', storage.database),
+          query_params: { tenant, key },
+          format: 'JSONEachRow',
+        })
+        const rows = await rs.json<EventRow>()
+        if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
+        const fs = await storage.client.query({
+          query: loadQuery('findings-list', storage.database),
+          query_params: {
+            tenant,
+            id: '',
+            rule: '',
+            severity: '',
+            status: '',
+            resource: '',
+            client: '',
+            token: key,
+            since: toDateTime64(0),
+            until: toDateTime64(FAR_FUTURE),
+            cursor_seen: toDateTime64(FAR_FUTURE),
+            cursor_id: '',
+            limit: 1000,
+          },
+          format: 'JSONEachRow',
+        })
+        const findings = (await fs.json<FindingRow>()).map(presentFinding)
+        const own = rows.filter((r) => r.token_key === key)
+        return {
+          token_key: key,
+          issuance: own
+            .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
+            .map(present),
+          presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
+          exchanged_into: rows
+            .filter((r) => r.subject_token_key === key && r.token_key !== key)
+            .map(present),
+          resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
+          findings,
+        }
+      } catch (err) {
+        if (err instanceof ApiError) throw err
+        throw mapStorageError(err, 'token timeline')
+      }
+    },
+  )
 }

@@ -7,16 +7,17 @@ import { z } from 'zod'
 import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
 import { mapStorageError } from '../../storage/errors.js'
-import { toDateTime64 } from '../../storage/event-row.js'
+import { fromDateTime64, toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { FindingListSchema, FindingSchema } from '../schemas/finding.js'
 import {
   badRequest,
   decodeCursor,
   encodeCursor,
   FAR_FUTURE,
-  JSON_RESPONSE,
+  responses,
   TenantParam,
   tenantOf,
   type QueryDeps,
@@ -48,20 +49,34 @@ export const Triage = z
     message: 'give at least one of status, note, assignee',
   })
 
-type Row = Record<string, unknown> & {
+/** A row of sql/queries/findings-list.sql. */
+export interface FindingRow {
   id: string
+  rule_id: string
+  severity: string
+  title: string
+  status: string
+  tenant: string
+  first_seen: string
   last_seen: string
+  count: number
+  keys: Record<string, string>
   evidence: string
   mappings: string
+  note: string
+  assignee: string
 }
 
-const present = (r: Row) => ({
-  ...r,
-  first_seen: `${String(r.first_seen).replace(' ', 'T')}Z`,
-  last_seen: `${r.last_seen.replace(' ', 'T')}Z`,
-  evidence: JSON.parse(r.evidence),
-  mappings: JSON.parse(r.mappings),
-})
+/** A row as the API answers it: ISO timestamps, evidence and mappings as JSON. */
+export function presentFinding(r: FindingRow) {
+  return {
+    ...r,
+    first_seen: fromDateTime64(r.first_seen),
+    last_seen: fromDateTime64(r.last_seen),
+    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    mappings: JSON.parse(r.mappings) as Record<string, unknown>,
+  }
+}
 
 export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
   app,
@@ -92,30 +107,34 @@ export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
         },
         format: 'JSONEachRow',
       })
-      return await rs.json<Row>()
+      return await rs.json<FindingRow>()
     } catch (err) {
       throw mapStorageError(err, 'list findings')
     }
   }
 
-  const response = JSON_RESPONSE
+  const one = { schema: { response: responses({ 200: FindingSchema }) } }
 
-  app.get('/findings', { schema: { response } }, async (request) => {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'viewer')
-    const parsed = ListQuery.safeParse(request.query)
-    if (!parsed.success) throw badRequest(parsed.error)
-    const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
-    return {
-      items: rows.map(present),
-      next_cursor:
-        rows.length === parsed.data.limit
-          ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
-          : null,
-    }
-  })
+  app.get(
+    '/findings',
+    { schema: { response: responses({ 200: FindingListSchema }) } },
+    async (request) => {
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const parsed = ListQuery.safeParse(request.query)
+      if (!parsed.success) throw badRequest(parsed.error)
+      const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
+      return {
+        items: rows.map(presentFinding),
+        next_cursor:
+          rows.length === parsed.data.limit
+            ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
+            : null,
+      }
+    },
+  )
 
-  app.get('/findings/:id', { schema: { response } }, async (request) => {
+  app.get('/findings/:id', one, async (request) => {
     const caller = await authenticate(request.headers.authorization)
     requireRole(caller, 'viewer')
     const id = (request.params as { id: string }).id
@@ -123,10 +142,10 @@ export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
       throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
     const [row] = await query(tenantOf(caller), { id })
     if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-    return present(row)
+    return presentFinding(row)
   })
 
-  app.patch('/findings/:id', { schema: { response } }, async (request) => {
+  app.patch('/findings/:id', one, async (request) => {
     const caller = await authenticate(request.headers.authorization)
     requireRole(caller, 'analyst')
     const id = (request.params as { id: string }).id
@@ -144,6 +163,6 @@ export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
       by: caller.subject,
     })
     const [updated] = await query(tenant, { id })
-    return present(updated!)
+    return presentFinding(updated!)
   })
 }

@@ -7,7 +7,9 @@ import type { AliasLookup } from '../../events/resource.js'
 import type { PipelineMetrics } from '../../metrics.js'
 import { ingest, type IngestItem, type IngestTarget } from '../../pipeline/ingest.js'
 import { requireRole, type Authenticate } from '../auth.js'
-import { ApiError, ErrorBody } from '../errors.js'
+import { ApiError } from '../errors.js'
+import { IngestResponseSchema } from '../schemas/service.js'
+import { responses } from './common.js'
 
 export const MAX_EVENTS_PER_REQUEST = 10_000
 
@@ -17,17 +19,6 @@ export interface IngestDeps {
   pipeline: PipelineMetrics
   aliases?: AliasLookup
 }
-
-const Result = {
-  type: 'object',
-  required: ['index', 'status'],
-  properties: {
-    index: { type: 'integer' },
-    status: { type: 'string', enum: ['accepted', 'rejected'] },
-    event_id: { type: 'string' },
-    reasons: { type: 'array', items: { type: 'string' } },
-  },
-} as const
 
 function toItems(body: string, contentType: string): IngestItem[] {
   if (contentType.startsWith('application/x-ndjson')) {
@@ -65,19 +56,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
     '/ingest',
     {
       schema: {
-        response: {
-          200: {
-            type: 'object',
-            required: ['accepted', 'rejected', 'results'],
-            properties: {
-              accepted: { type: 'integer' },
-              rejected: { type: 'integer' },
-              results: { type: 'array', items: Result },
-            },
-          },
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        response: responses({ 200: IngestResponseSchema }),
       },
     },
     async (request) => {
