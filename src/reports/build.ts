@@ -1,0 +1,172 @@
+/**
+ * buildComplianceReport: the evidence of one tenant over [since, until) (three queries), every
+ * metric evaluated against its threshold, and every control of the requested frameworks decided
+ * by `decideStatus` (see status.ts for the rule the report also states).
+ */
+import type { Storage } from '../storage/client.js'
+import type { FrameworkId } from './control.js'
+import {
+  MAX_LISTED_FINDINGS,
+  queryEventMetrics,
+  queryFindingCounts,
+  queryFindings,
+  type EvidenceScope,
+} from './evidence.js'
+import { FRAMEWORKS } from './frameworks/index.js'
+import {
+  DEFAULT_THRESHOLDS,
+  METRIC_IDS,
+  METRICS,
+  metricFigures,
+  type MetricFigure,
+  type MetricId,
+  type Threshold,
+} from './metrics.js'
+import { MAX_PERIOD_DAYS, requestedFrameworks } from './request.js'
+import type { ComplianceReport, ReportFramework, ReportMetric } from './schema.js'
+import { COUNTING_TRIAGE, DECISION_RULE, decideStatus, type MetricStatus } from './status.js'
+
+export interface ReportProgress {
+  step: string
+  done: number
+  total: number
+}
+
+export interface ReportOptions {
+  tenant: string
+  framework: FrameworkId | 'all'
+  /** ISO-8601 text, epoch milliseconds or a Date; inclusive. */
+  since: string | number | Date
+  /** Exclusive. */
+  until: string | number | Date
+  onProgress?: (progress: ReportProgress) => void
+  /** Overrides of DEFAULT_THRESHOLDS; `null` makes a metric informational. */
+  thresholds?: Partial<Record<MetricId, Threshold | null>>
+  /** The report's generation time (ms); defaults to now. */
+  now?: number
+}
+
+function instant(value: string | number | Date, name: string): number {
+  const ms = value instanceof Date ? value.getTime() : new Date(value).getTime()
+  if (!Number.isFinite(ms)) throw new TypeError(`buildComplianceReport: ${name} is not a time`)
+  return ms
+}
+
+function metricStatus(figure: MetricFigure, threshold: Threshold | null): MetricStatus {
+  if (figure.value === null) return 'no_evidence'
+  if (threshold === null) return 'informational'
+  const ok =
+    threshold.op === 'min' ? figure.value >= threshold.value : figure.value <= threshold.value
+  return ok ? 'pass' : 'fail'
+}
+
+export async function buildComplianceReport(
+  storage: Storage,
+  options: ReportOptions,
+): Promise<ComplianceReport> {
+  const scope: EvidenceScope = {
+    tenant: options.tenant,
+    since: instant(options.since, 'since'),
+    until: instant(options.until, 'until'),
+  }
+  if (scope.since >= scope.until)
+    throw new RangeError('buildComplianceReport: since must be before until')
+  if (scope.until - scope.since > MAX_PERIOD_DAYS * 86_400_000)
+    throw new RangeError(
+      `buildComplianceReport: the period may span at most ${MAX_PERIOD_DAYS} days`,
+    )
+  const total = 4
+  const progress = (step: string, done: number) => options.onProgress?.({ step, done, total })
+
+  progress('event metrics', 0)
+  const row = await queryEventMetrics(storage, scope)
+  progress('finding counts', 1)
+  const counts = await queryFindingCounts(storage, scope)
+  progress('findings', 2)
+  const findings = await queryFindings(storage, scope, MAX_LISTED_FINDINGS)
+  progress('controls', 3)
+
+  const figures = metricFigures(row)
+  const metrics: ReportMetric[] = METRIC_IDS.map((id) => {
+    const threshold =
+      options.thresholds?.[id] !== undefined ? options.thresholds[id] : DEFAULT_THRESHOLDS[id]
+    const f = figures[id]
+    return {
+      id,
+      title: METRICS[id].title,
+      unit: METRICS[id].unit,
+      description: METRICS[id].description,
+      value: f.value,
+      ...(f.numerator === undefined ? {} : { numerator: f.numerator }),
+      basis: f.basis,
+      basis_description: METRICS[id].basis,
+      threshold: threshold ?? null,
+      status: metricStatus(f, threshold ?? null),
+    }
+  })
+  const metricStatusById = Object.fromEntries(metrics.map((m) => [m.id, m.status])) as Record<
+    MetricId,
+    MetricStatus
+  >
+  const counting = (status: string) => (COUNTING_TRIAGE as readonly string[]).includes(status)
+  const countingFindings = new Map<string, number>()
+  for (const c of counts)
+    if (counting(c.status))
+      countingFindings.set(c.rule_id, (countingFindings.get(c.rule_id) ?? 0) + c.findings)
+
+  const frameworks: ReportFramework[] = requestedFrameworks(options.framework).map((id) => {
+    const fw = FRAMEWORKS[id]
+    const controls = fw.controls.map((c) => {
+      const decision = decideStatus(c, { metricStatus: metricStatusById, countingFindings })
+      return {
+        id: c.id,
+        title: c.title,
+        ...(c.citation ? { citation: c.citation } : {}),
+        ...(c.note ? { note: c.note } : {}),
+        status: decision.status,
+        reason: decision.reason,
+        metrics: [...c.metrics],
+        rules: [...c.rules],
+        findings: findings
+          .filter((f) => c.rules.includes(f.rule_id) && counting(f.status))
+          .map((f) => f.id),
+        finding_count: c.rules.reduce((n, r) => n + (countingFindings.get(r) ?? 0), 0),
+      }
+    })
+    const tally = (s: string) => controls.filter((c) => c.status === s).length
+    return {
+      id,
+      title: fw.title,
+      source: fw.source,
+      summary: {
+        controls: controls.length,
+        pass: tally('pass'),
+        fail: tally('fail'),
+        no_evidence: tally('no_evidence'),
+      },
+      controls,
+    }
+  })
+  progress('done', total)
+
+  const spellings = new Map<string, string[]>()
+  for (const [key, raw] of row.drifted_spellings)
+    spellings.set(key, [...(spellings.get(key) ?? []), raw])
+  return {
+    kind: 'audtrail.compliance_report',
+    schema_version: 1,
+    generated_at: new Date(options.now ?? Date.now()).toISOString(),
+    tenant: options.tenant,
+    period: {
+      since: new Date(scope.since).toISOString(),
+      until: new Date(scope.until).toISOString(),
+    },
+    status_rule: [...DECISION_RULE],
+    frameworks,
+    metrics,
+    drifted_resources: [...spellings].map(([drift_key, s]) => ({ drift_key, spellings: s })),
+    finding_counts: counts,
+    findings,
+    findings_truncated: counts.reduce((n, c) => n + c.findings, 0) > findings.length,
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * MCP Authorization clauses (standards.md section 4), cited from revision 2025-11-25 (the text of
+ * these clauses is identical in 2025-06-18 except Token Handling's "Authorization servers" slip,
+ * and unchanged in 2026-07-28). Ids are audtrail's own and stable. A clause's rules are those the
+ * last column of standards.md's mapping table puts under it; unvalidated-audience, which has no
+ * row of its own, is listed under the two clauses its rationale cites. Quotes are verbatim from
+ * standards.md (its bold markers removed).
+ */
+import { listedFramework } from '../control.js'
+
+const REVISION = '2025-11-25'
+const AUTH = `https://modelcontextprotocol.io/specification/${REVISION}/basic/authorization`
+const PRACTICES = `https://modelcontextprotocol.io/specification/${REVISION}/basic/security_best_practices`
+
+export const mcpAuthorization = listedFramework(
+  {
+    id: 'mcp-authorization',
+    title: `MCP Authorization specification (revision ${REVISION})`,
+    source: 'standards.md 4 and 10',
+  },
+  [
+    {
+      id: 'mcp-authz/resource-parameter',
+      title: 'Resource Parameter Implementation',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#resource-parameter-implementation`,
+        quote:
+          'MCP clients MUST send this parameter regardless of whether authorization servers support it.',
+      },
+      rules: ['missing-resource-indicator', 'multi-audience-token', 'overbroad-audience'],
+      metrics: ['resource_indicator_coverage', 'multi_audience_token_share'],
+    },
+    {
+      id: 'mcp-authz/canonical-server-uri',
+      title: 'Canonical Server URI',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#canonical-server-uri`,
+        quote:
+          'MCP clients SHOULD provide the most specific URI that they can for the MCP server they intend to access, following the guidance in RFC 8707.',
+      },
+      rules: ['overbroad-audience', 'resource-uri-drift'],
+      metrics: ['drifted_resources'],
+    },
+    {
+      id: 'mcp-authz/token-handling',
+      title: 'Token Handling',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#token-handling`,
+        quote:
+          'MCP servers MUST validate that access tokens were issued specifically for them as the intended audience, according to RFC 8707 Section 2. If validation fails, servers MUST respond according to OAuth 2.1 Section 5.3 error handling requirements. Invalid or expired tokens MUST receive a HTTP 401 response.',
+      },
+      rules: [
+        'aud-mismatch-accepted',
+        'aud-mismatch-rejected',
+        'expired-token-accepted',
+        'unvalidated-audience',
+      ],
+      metrics: ['aud_validation_coverage', 'accepted_mismatches', 'expired_tokens_accepted'],
+    },
+    {
+      id: 'mcp-authz/access-token-privilege-restriction',
+      title: 'Access Token Privilege Restriction',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#access-token-privilege-restriction`,
+        quote:
+          'MCP servers MUST only accept tokens specifically intended for themselves and MUST reject tokens that do not include them in the audience claim or otherwise verify that they are the intended recipient of the token.',
+      },
+      rules: ['aud-mismatch-accepted', 'cross-audience-replay', 'unvalidated-audience'],
+      metrics: ['aud_validation_coverage', 'accepted_mismatches', 'cross_audience_replays'],
+    },
+    {
+      id: 'mcp-authz/token-audience-binding',
+      title: 'Token Audience Binding and Validation',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#token-audience-binding-and-validation`,
+        quote:
+          'RFC 8707 Resource Indicators provide critical security benefits by binding tokens to their intended audiences when the Authorization Server supports the capability.',
+      },
+      rules: ['missing-resource-indicator', 'granted-aud-mismatch'],
+      metrics: ['resource_indicator_coverage', 'aud_validation_coverage'],
+    },
+    {
+      id: 'mcp-authz/token-theft',
+      title: 'Token Theft',
+      citation: {
+        revision: REVISION,
+        url: `${AUTH}#token-theft`,
+        quote:
+          'Authorization servers SHOULD issue short-lived access tokens to reduce the impact of leaked tokens.',
+      },
+      rules: ['long-lived-token'],
+      metrics: ['token_lifetime_p50_s', 'token_lifetime_p95_s'],
+    },
+    {
+      id: 'mcp-authz/token-passthrough',
+      title: 'Token Passthrough',
+      citation: {
+        revision: REVISION,
+        url: `${PRACTICES}#token-passthrough`,
+        quote:
+          'MCP servers MUST NOT accept any tokens that were not explicitly issued for the MCP server.',
+      },
+      rules: ['aud-mismatch-accepted', 'cross-audience-replay'],
+      metrics: ['accepted_mismatches', 'cross_audience_replays'],
+      note: 'Forwarding downstream is not observed directly: the evidence is the accepting side and one token key at several resources.',
+    },
+    {
+      id: 'mcp-authz/scope-minimization',
+      title: 'Scope Minimization',
+      citation: { revision: REVISION, url: `${PRACTICES}#scope-minimization` },
+      rules: ['scope-not-valid-for-resource'],
+      metrics: ['token_requests'],
+    },
+  ],
+)

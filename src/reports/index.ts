@@ -1,0 +1,24 @@
+/**
+ * Compliance reports (PRODUCT.md section 6): the six frameworks' controls with their evidence
+ * metrics and findings, decided pass / fail / no_evidence, rendered as JSON, CSV or HTML.
+ */
+export { buildComplianceReport, type ReportOptions, type ReportProgress } from './build.js'
+export { FRAMEWORK_IDS, type Control, type Framework, type FrameworkId } from './control.js'
+export { FRAMEWORKS } from './frameworks/index.js'
+export {
+  DEFAULT_THRESHOLDS,
+  METRIC_IDS,
+  METRICS,
+  type MetricId,
+  type Threshold,
+} from './metrics.js'
+export { CONTENT_TYPES, renderReport, renderReportFile, type RenderedReport } from './render.js'
+export {
+  MAX_PERIOD_DAYS,
+  REPORT_FORMATS,
+  ReportRequest,
+  reportPeriod,
+  type ReportFormat,
+} from './request.js'
+export { ComplianceReport } from './schema.js'
+export { DECISION_RULE, decideStatus, type ControlStatus } from './status.js'

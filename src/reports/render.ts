@@ -1,0 +1,37 @@
+/** renderReport: a report in one of the three formats, with its media type and a file name. */
+import { reportFileName } from './format.js'
+import { renderCsv } from './render-csv.js'
+import { renderHtml } from './render-html.js'
+import type { ReportFormat } from './request.js'
+import type { ComplianceReport } from './schema.js'
+
+export const CONTENT_TYPES: Readonly<Record<ReportFormat, string>> = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8; header=present',
+  html: 'text/html; charset=utf-8',
+}
+
+export function renderReport(report: ComplianceReport, format: ReportFormat): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`
+    case 'csv':
+      return renderCsv(report)
+    case 'html':
+      return renderHtml(report)
+  }
+}
+
+export interface RenderedReport {
+  body: string
+  contentType: string
+  fileName: string
+}
+
+export function renderReportFile(report: ComplianceReport, format: ReportFormat): RenderedReport {
+  return {
+    body: renderReport(report, format),
+    contentType: CONTENT_TYPES[format],
+    fileName: reportFileName(report, format),
+  }
+}
