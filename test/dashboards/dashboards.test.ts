@@ -1,0 +1,347 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RULES } from '../../src/detection/rules/index.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { renderGrafanaSql, SUPPORTED_MACROS } from '../helpers/grafana-macros.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+import {
+  loadDashboards,
+  loadYaml,
+  PLUGIN,
+  queryPanels,
+  allPanels,
+  type Dashboard,
+  type DashboardProvisioning,
+  type DatasourceProvisioning,
+  type Panel,
+} from './load.js'
+import { MCP, MCP_B, MCP_SLASH, seedScenario, type Scenario } from './seed.js'
+
+const dashboards = loadDashboards()
+const datasource = loadYaml<DatasourceProvisioning>(
+  'dashboards/provisioning/datasources/clickhouse.yaml',
+).datasources[0]!
+const TENANT_FILTER = "tenant = '${tenant:percentencode}'"
+
+describe('dashboard files', () => {
+  it('are the four audtrail dashboards, each with a stable unique uid and the audtrail tag', () => {
+    expect(dashboards.map(([, d]) => d.uid).sort()).toEqual([
+      'audtrail-audience-integrity',
+      'audtrail-compliance',
+      'audtrail-overview',
+      'audtrail-token-usage',
+    ])
+    for (const [file, d] of dashboards) {
+      expect(file).toBe(`${d.uid}.json`)
+      expect(d.tags, file).toContain('audtrail')
+      expect(d.schemaVersion, file).toBeGreaterThanOrEqual(39)
+      expect(d.time, file).toBeDefined()
+    }
+  })
+
+  it.each(dashboards)('%s has a tenant query variable over the data', (_, d) => {
+    const tenant = d.templating.list.find((v) => v.name === 'tenant')
+    expect(tenant).toMatchObject({ type: 'query', datasource: { type: PLUGIN } })
+    const sql = typeof tenant!.query === 'string' ? tenant!.query : tenant!.query?.rawSql
+    expect(sql).toMatch(/\bFROM events\b/)
+  })
+
+  it.each(dashboards)(
+    '%s: every panel has a position, a unique id and SQL for the provisioned datasource',
+    (_, d) => {
+      const problems: string[] = []
+      const ids = allPanels(d).map((p) => p.id)
+      if (new Set(ids).size !== ids.length) problems.push(`duplicate panel ids: ${ids.join(',')}`)
+      const titles = queryPanels(d).map((p) => p.title)
+      if (new Set(titles).size !== titles.length) problems.push(`duplicate panel titles`)
+      for (const p of allPanels(d)) {
+        const g = p.gridPos
+        if (!g || ![g.h, g.w, g.x, g.y].every(Number.isInteger) || g.x + g.w > 24)
+          problems.push(`${p.title}: gridPos ${JSON.stringify(g)}`)
+      }
+      for (const p of queryPanels(d)) {
+        const where = `${d.title} / ${p.title}`
+        if (p.datasource?.type !== PLUGIN || p.datasource.uid !== datasource.uid)
+          problems.push(`${where}: datasource ${JSON.stringify(p.datasource)}`)
+        const targets = p.targets ?? []
+        if (!targets.some((t) => (t.rawSql ?? '').trim() !== ''))
+          problems.push(`${where}: no target with rawSql`)
+        for (const t of targets) {
+          const sql = t.rawSql ?? ''
+          if (t.datasource?.type !== PLUGIN || t.datasource.uid !== datasource.uid)
+            problems.push(`${where}: target datasource ${JSON.stringify(t.datasource)}`)
+          if (t.editorType !== 'sql') problems.push(`${where}: editorType ${t.editorType}`)
+          if (t.format !== (p.type === 'timeseries' ? 0 : 1))
+            problems.push(`${where}: format ${t.format} for a ${p.type} panel`)
+          // Every table reference must be tenant-bound (one filter per FROM/JOIN of a table).
+          const tables = sql.match(/\b(?:FROM|JOIN)\s+[a-z_]+\b/g) ?? []
+          const filters = sql.split(TENANT_FILTER).length - 1
+          if (filters < tables.length)
+            problems.push(`${where}: ${tables.length} tables but ${filters} tenant filters`)
+          if (!/\$__(timeFilter|dateFilter)\(/.test(sql))
+            problems.push(`${where}: not bound to the dashboard time range`)
+          if (/\b(?:FROM|JOIN)\s+[A-Za-z_]+\.[A-Za-z_]/.test(sql) || sql.includes('{{'))
+            problems.push(`${where}: names a database instead of the provisioned default`)
+          for (const m of sql.matchAll(/\$__([A-Za-z_]+)/g))
+            if (!(SUPPORTED_MACROS as readonly string[]).includes(m[1]!))
+              problems.push(`${where}: macro $__${m[1]}`)
+        }
+      }
+      expect(problems).toEqual([])
+    },
+  )
+})
+
+describe('provisioning', () => {
+  it('points Grafana at the mounted dashboards folder and the compose ClickHouse database', () => {
+    const compose = loadYaml<{
+      services: Record<string, { volumes?: string[]; environment?: Record<string, string> }>
+    }>('docker-compose.yml')
+    const mounts = Object.fromEntries(
+      compose.services.grafana!.volumes!.map((v) => {
+        const [host, container] = v.split(':')
+        return [container!, host!]
+      }),
+    )
+    const provider = loadYaml<DashboardProvisioning>(
+      'dashboards/provisioning/dashboards/audtrail.yaml',
+    ).providers[0]!
+    expect(provider.type).toBe('file')
+    expect(mounts[provider.options.path]).toBe('./dashboards/json')
+    expect(mounts['/etc/grafana/provisioning/dashboards']).toBe(
+      './dashboards/provisioning/dashboards',
+    )
+    expect(mounts['/etc/grafana/provisioning/datasources']).toBe(
+      './dashboards/provisioning/datasources',
+    )
+    expect(datasource.type).toBe(PLUGIN)
+    expect(datasource.jsonData.defaultDatabase).toBe(
+      compose.services.clickhouse!.environment!.CLICKHOUSE_DB,
+    )
+  })
+})
+
+// The dashboards name tables without a database, as Grafana sends them: the session's default
+// database is the provisioned one, as the datasource's defaultDatabase makes it on a server.
+const storage = testStorage(datasource.jsonData.defaultDatabase!)
+let scenario: Scenario
+type Row = Record<string, unknown>
+
+async function run(sql: string, tenant: string, intervalMs = 60_000): Promise<Row[]> {
+  const query = renderGrafanaSql(sql, {
+    from: scenario.from,
+    to: scenario.to,
+    intervalMs,
+    variables: { tenant },
+  })
+  const rs = await storage.client.query({ query, format: 'JSONEachRow' })
+  return rs.json<Row>()
+}
+
+/** Every panel's rows for a tenant, keyed by title; failures name the dashboard and panel. */
+async function runDashboard(d: Dashboard, tenant: string) {
+  const results = new Map<string, Row[]>()
+  const failures: string[] = []
+  for (const p of queryPanels(d))
+    try {
+      results.set(p.title, await run(p.targets![0]!.rawSql!, tenant))
+    } catch (err) {
+      failures.push(`${d.title} / ${p.title}: ${(err as Error).message.split('\n')[0]}`)
+    }
+  return { results, failures }
+}
+
+const byUid = (uid: string) => dashboards.find(([, d]) => d.uid === uid)![1]
+const panelsOf = (uid: string) => new Map(queryPanels(byUid(uid)).map((p) => [p.title, p]))
+const rowsOf = async (uid: string, tenant = 'acme') => {
+  const { results, failures } = await runDashboard(byUid(uid), tenant)
+  expect(failures).toEqual([])
+  return results
+}
+const num = (v: unknown) => Number(v)
+
+beforeAll(async () => {
+  await migrate(storage, { retention: RETENTION })
+  await storage.client.command({ query: `USE ${datasource.jsonData.defaultDatabase}` })
+  scenario = await seedScenario(storage)
+})
+afterAll(closeTestStorages)
+
+describe('panel SQL against the real schema', () => {
+  it('the seeded data holds a redelivered event twice, so deduplication is put to the test', async () => {
+    const [row] = await run(
+      `SELECT count() AS n FROM events WHERE event_id = '${scenario.acme.redeliveredEventId}'`,
+      'acme',
+    )
+    expect(num(row!.n)).toBe(2)
+  })
+
+  it('the tenant variable lists the tenants with events in the range', async () => {
+    for (const [, d] of dashboards) {
+      const v = d.templating.list.find((x) => x.name === 'tenant')!
+      const rows = await run(typeof v.query === 'string' ? v.query : v.query!.rawSql!, 'acme')
+      expect(rows.map((r) => r.tenant)).toEqual(['acme', 'globex'])
+    }
+  })
+
+  it.each(dashboards)('%s: every panel runs and returns rows of its shape', async (_, d) => {
+    const { results, failures } = await runDashboard(d, 'acme')
+    const problems = [...failures]
+    for (const p of queryPanels(d)) {
+      const rows = results.get(p.title)
+      if (!rows) continue
+      problems.push(...shapeProblems(`${d.title} / ${p.title}`, p, rows))
+    }
+    expect(problems).toEqual([])
+  })
+
+  it.each(dashboards)("%s: no panel shows another tenant's rows", async (_, d) => {
+    const acme = await runDashboard(d, 'acme')
+    const globex = await runDashboard(d, 'globex')
+    expect([...acme.failures, ...globex.failures]).toEqual([])
+    const leaks: string[] = []
+    for (const [title, rows] of acme.results)
+      if (JSON.stringify(rows).includes('globex')) leaks.push(`acme sees globex in ${title}`)
+    for (const [title, rows] of globex.results)
+      if (JSON.stringify(rows).includes('acme')) leaks.push(`globex sees acme in ${title}`)
+    expect(leaks).toEqual([])
+  })
+
+  it('a hostile tenant value stays inside the string literal', async () => {
+    const events = panelsOf('audtrail-overview').get('Events')!.targets![0]!.rawSql!
+    for (const tenant of ["acme' OR tenant != '", "acme\\' OR 1 = 1 OR tenant = '"]) {
+      const [row] = await run(events, tenant)
+      expect(num(row!.events), tenant).toBe(0)
+    }
+    expect(num((await run(events, 'acme'))[0]!.events)).toBeGreaterThan(0)
+  })
+})
+
+/** Time series: a time column first, ordered; stats: one row of numbers; charts: label + numbers. */
+function shapeProblems(where: string, panel: Panel, rows: Row[]): string[] {
+  if (rows.length === 0) return [`${where}: no rows for the seeded tenant`]
+  const columns = Object.keys(rows[0]!)
+  const numeric = (v: unknown) => v === null || (typeof v !== 'boolean' && !isNaN(Number(v)))
+  switch (panel.type) {
+    case 'timeseries': {
+      if (columns[0] !== 'time') return [`${where}: first column is ${columns[0]}`]
+      const times = rows.map((r) => Date.parse(`${String(r.time).replace(' ', 'T')}Z`))
+      if (times.some(isNaN)) return [`${where}: unparseable time ${String(rows[0]!.time)}`]
+      if (times.some((t, i) => i > 0 && t < times[i - 1]!)) return [`${where}: not ordered by time`]
+      const values = rows.flatMap((r) => Object.values(r).slice(1))
+      return values.some((v) => typeof v === 'number' || numeric(v))
+        ? []
+        : [`${where}: no numeric value column`]
+    }
+    case 'stat':
+      if (rows.length !== 1) return [`${where}: ${rows.length} rows`]
+      return Object.values(rows[0]!).every(numeric) ? [] : [`${where}: non-numeric value`]
+    case 'piechart':
+    case 'barchart':
+      return rows.every(
+        (r) => typeof Object.values(r)[0] === 'string' && Object.values(r).slice(1).every(numeric),
+      )
+        ? []
+        : [`${where}: expected a label column and numeric columns`]
+    default:
+      return []
+  }
+}
+
+describe('panels see the seeded cases', () => {
+  it('overview counts each distinct event once and shows the open findings', async () => {
+    const rows = await rowsOf('audtrail-overview')
+    expect(num(rows.get('Events')![0]!.events)).toBe(new Set(scenario.acme.eventIds).size)
+    const byType = rows.get('Events per second by type')!
+    const total = byType.reduce((n, r) => n + num(r.events_per_s) * 60, 0)
+    expect(Math.round(total)).toBe(scenario.acme.eventIds.length)
+    const decisions = rows.get('Resource-server decisions')!
+    const presented = scenario.acme.presented
+    expect(decisions.reduce((n, r) => n + num(r.rejected), 0)).toBe(
+      presented.filter((e) => e.decision === 'rejected').length,
+    )
+    expect(num(rows.get('Refused input (DLQ)')![0]!.refused)).toBe(1)
+    const open = rows.get('Open findings by severity')!
+    expect(open.map((r) => r.finding_id)).not.toContain(scenario.acknowledgedFinding)
+    expect(open.map((r) => r.rule_id)).toContain('aud-mismatch-accepted')
+    expect(num(rows.get('Open findings')![0]!.open_findings)).toBe(open.length)
+  })
+
+  it('audience integrity finds the mismatch, the replay, the drift and the rest', async () => {
+    const rows = await rowsOf('audtrail-audience-integrity')
+    const mismatches = rows.get('Latest accepted audience mismatches')!.map((r) => r.event_id)
+    const strip = (s: string) => s.replace(/\/$/, '')
+    const expected = scenario.acme.presented.filter(
+      (e) =>
+        e.decision === 'accepted' &&
+        !(e.presented_aud as string[]).some((a) => strip(a) === strip(e.resource as string)),
+    )
+    expect(mismatches).toContain(scenario.acme.mismatchEventId)
+    expect([...mismatches].sort()).toEqual(expected.map((e) => e.event_id).sort())
+    const replay = rows.get('Cross-audience replay')!
+    expect(replay).toEqual([
+      expect.objectContaining({
+        token_key: scenario.acme.replayedToken,
+        resources: [MCP_B, MCP].sort(),
+        accepted_outside: [MCP_B],
+      }),
+    ])
+    const drift = rows.get('Resource URI drift: raw spellings per resource')!
+    expect(drift).toContainEqual(
+      expect.objectContaining({ raw_spellings: [MCP, MCP_SLASH].sort(), variants: 2 }),
+    )
+    expect(rows.get('Multi-audience tokens by last use')!.map((r) => r.token_key)).toContain(
+      scenario.acme.multiAudienceToken,
+    )
+    expect(rows.get('Latest expired tokens accepted')!.map((r) => r.token_key)).toEqual([
+      scenario.acme.expiredToken,
+    ])
+    // The anonymous request was stored twice and counts once.
+    expect(rows.get('Requests without resource indicator, by client')).toEqual([
+      expect.objectContaining({
+        client_id: scenario.acme.clientWithoutIndicator,
+        authorization_requests: 1,
+        token_requests: 1,
+      }),
+      expect.objectContaining({ client_id: '', authorization_requests: 1, token_requests: 0 }),
+    ])
+  })
+
+  it('token usage ranks the clients and tools of the tenant', async () => {
+    const rows = await rowsOf('audtrail-token-usage')
+    const presented = scenario.acme.presented
+    expect(num(rows.get('Presentations')![0]!.presentations)).toBe(presented.length)
+    const top = rows.get('Top clients')!
+    expect(top[0]).toMatchObject({ client_id: 'acme-agent', presentations: presented.length })
+    const tools = rows.get('Tools invoked (top 15)')!
+    const calls = (name: string) =>
+      presented.filter((e) => (e.tool as { name?: string } | undefined)?.name === name).length
+    expect(tools).toContainEqual({ tool: 'read_file', calls: calls('read_file') })
+    expect(tools[0]!.calls).toBeGreaterThanOrEqual(tools.at(-1)!.calls as number)
+  })
+
+  it('compliance computes coverage, lifetimes and findings per framework control', async () => {
+    const rows = await rowsOf('audtrail-compliance')
+    const accepted = scenario.acme.presented.filter((e) => e.decision === 'accepted')
+    const validated = accepted.filter((e) => e.aud_validated === true)
+    expect(num(rows.get('Audience-validation coverage')![0]!.audience_validation_coverage)).toBe(
+      validated.length / accepted.length,
+    )
+    expect(num(rows.get('Resource-indicator coverage')![0]!.resource_indicator_coverage)).toBe(
+      2 / 3,
+    )
+    const lifetimes = [...scenario.acme.lifetimes].sort((a, b) => a - b)
+    const lifetime = rows.get('Token lifetime p50 / p95')![0]!
+    expect(num(lifetime.p95)).toBe(lifetimes.at(-1))
+    expect(num(lifetime.p50)).toBe(lifetimes[Math.floor(lifetimes.length / 2)])
+    const mismatchRule = RULES.find((r) => r.id === 'aud-mismatch-accepted')!
+    expect(rows.get('Findings by framework control')).toContainEqual(
+      expect.objectContaining({
+        framework: 'owasp-nhi-2025',
+        control: mismatchRule.mappings.owasp_nhi[0],
+      }),
+    )
+    const triage = rows.get('Triage status')!
+    expect(triage).toContainEqual({ status: 'acknowledged', findings: 1 })
+    expect(triage.map((r) => r.status)).toContain('open')
+  })
+})
