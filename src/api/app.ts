@@ -14,6 +14,7 @@ import { exceptionsRoutes } from './routes/exceptions.js'
 import { findingsRoutes } from './routes/findings.js'
 import { healthRoutes } from './routes/health.js'
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
+import { reportsRoutes } from './routes/reports.js'
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version
@@ -62,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(eventsRoutes, query)
     await app.register(catalogRoutes, query)
     await app.register(exceptionsRoutes, query)
+    await app.register(reportsRoutes, query)
   }
   return app
 }

@@ -8,6 +8,8 @@ import { WindowQuery } from './routes/catalog.js'
 import { SearchQuery } from './routes/events.js'
 import { NewException } from './routes/exceptions.js'
 import { ListQuery, Triage } from './routes/findings.js'
+import { ReportQuery } from './routes/reports.js'
+import { ComplianceReport } from '../reports/schema.js'
 import { ErrorSchema } from './errors.js'
 import {
   ClientListSchema,
@@ -21,6 +23,7 @@ import { EventItemSchema, EventListSchema, TokenTimelineSchema } from './schemas
 import { ExceptionListSchema, ExceptionSchema } from './schemas/exception.js'
 import { FindingListSchema, FindingSchema } from './schemas/finding.js'
 import { requestJsonSchema, responseJsonSchema } from './schemas/json-schema.js'
+import { withOperationLinks } from './schemas/links.js'
 import { HealthSchema, IngestResponseSchema, ReadinessSchema } from './schemas/service.js'
 
 type Schema = Record<string, unknown>
@@ -120,7 +123,7 @@ export function openApiDocument(version: string): Schema {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: { Error, AuditEvent: json(AuditEventSchema), ...responseComponents() },
     },
-    paths: {
+    paths: withOperationLinks({
       '/v1/ingest': {
         post: {
           summary: 'Ingest events (JSON array or object, or NDJSON); answers per event',
@@ -238,6 +241,25 @@ export function openApiDocument(version: string): Schema {
           },
         },
       },
+      '/v1/reports/compliance': {
+        get: {
+          summary:
+            'Compliance report: controls of one framework (or all) with status, metrics, findings',
+          ...role('viewer'),
+          parameters: parameters(ReportQuery),
+          responses: {
+            200: {
+              description: 'the report; csv and html come as attachments (Content-Disposition)',
+              content: {
+                'application/json': { schema: responseJsonSchema(ComplianceReport, 'openapi') },
+                'text/csv': { schema: { type: 'string' } },
+                'text/html': { schema: { type: 'string' } },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
       '/v1/exceptions/{id}': {
         delete: {
           summary: 'Withdraw an exception',
@@ -287,7 +309,7 @@ export function openApiDocument(version: string): Schema {
           },
         },
       },
-    },
+    }),
   }
 }
 

@@ -1,0 +1,48 @@
+/**
+ * Compliance reports for viewers: `GET /v1/reports/compliance?framework=&since=&until=&format=`.
+ * `framework` is one of the six or `all` (every framework in one report); the period is at most
+ * MAX_PERIOD_DAYS (default: the 30 days before now); `format` is json (the default, the
+ * ComplianceReport schema), csv or html (both as attachments with a file name). Tenant-bound.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { z } from 'zod'
+import { buildComplianceReport } from '../../reports/build.js'
+import { renderReportFile } from '../../reports/render.js'
+import { checkPeriod, REPORT_REQUEST_SHAPE, reportPeriod } from '../../reports/request.js'
+import { ComplianceReport } from '../../reports/schema.js'
+import { requireRole } from '../auth.js'
+import { badRequest, responses, TenantParam, tenantOf, type QueryDeps } from './common.js'
+
+export const ReportQuery = z
+  .strictObject({ ...REPORT_REQUEST_SHAPE, tenant: TenantParam })
+  .superRefine((v, ctx) => checkPeriod(v, ctx))
+
+export const reportsRoutes: FastifyPluginAsync<QueryDeps> = async (
+  app,
+  { storage, authenticate },
+) => {
+  app.get(
+    '/reports/compliance',
+    { schema: { response: responses({ 200: ComplianceReport }) } },
+    async (request, reply) => {
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const parsed = ReportQuery.safeParse(request.query)
+      if (!parsed.success) throw badRequest(parsed.error)
+      const { framework, format, tenant } = parsed.data
+      const report = await buildComplianceReport(storage, {
+        tenant: tenantOf(caller, tenant),
+        framework,
+        ...reportPeriod(parsed.data),
+      })
+      if (format === 'json') return report
+      const file = renderReportFile(report, format)
+      return reply
+        .type(file.contentType)
+        .header('content-disposition', `attachment; filename="${file.fileName}"`)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .send(file.body)
+    },
+  )
+}
