@@ -69,6 +69,13 @@ export function installErrorHandler(app: FastifyInstance): void {
         code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
         message: 'use application/json or application/x-ndjson',
       })
+    // Fastify's own client errors (a QUERY without Content-Type, a bad header...): still 4xx.
+    if (fe.code?.startsWith('FST_') && fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+      return reply.status(400).send({
+        statusCode: 400,
+        code: 'ERR_BAD_REQUEST',
+        message: fe.message.slice(0, 200),
+      })
     if (isAudtrailError(err) && err.retriable) {
       request.log.warn({ code: err.code }, 'dependency unavailable')
       return reply.status(503).send({
