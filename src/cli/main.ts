@@ -7,6 +7,7 @@ import { runConsume } from './consume.js'
 import { runDetect } from './detect.js'
 import { runMigrate } from './migrate.js'
 import { runReplay } from './replay.js'
+import { REPORT_USAGE, runReport } from './report.js'
 import { runServe } from './serve.js'
 
 type Command = {
@@ -79,6 +80,11 @@ const COMMANDS: Record<string, Command> = {
           process.stderr.write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
       })
     },
+  },
+  report: {
+    summary: 'a compliance report (OWASP NHI/ASI, NIST CSF, 800-53, 800-207, MCP): json, csv, html',
+    usage: REPORT_USAGE,
+    run: async (args, env) => runReport(args, env),
   },
   migrate: {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',
