@@ -27,6 +27,8 @@ type Event = Record<string, unknown>
 export interface SeededTenant {
   /** ids of the events the pipeline accepted */
   eventIds: string[]
+  /** the contract events sent (all valid) */
+  events: Event[]
   presented: Event[]
   /** exp - iat of each distinct token that carries both */
   lifetimes: number[]
@@ -200,6 +202,7 @@ export async function seedScenario(storage: Storage): Promise<Scenario> {
     const id = (e: Event) => e.event_id as string
     seeded[tenant] = {
       eventIds: results.flatMap((r) => (r.status === 'accepted' ? [r.event_id] : [])),
+      events,
       presented,
       lifetimes: lifetimes(events),
       mismatchEventId: id(presented[3]!),
