@@ -4,6 +4,7 @@ import { loadConfig } from '../config.js'
 import { ConfigError, isAudtrailError } from '../errors.js'
 import { runApi } from './api.js'
 import { runConsume } from './consume.js'
+import { runDemoCommand } from './demo.js'
 import { runDetect } from './detect.js'
 import { runMigrate } from './migrate.js'
 import { runReplay } from './replay.js'
@@ -90,6 +91,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',
     usage: 'audtrail migrate [--data-dir DIR]',
     run: async (args, env) => runMigrate(configFrom(args, env), out),
+  },
+  demo: {
+    summary: 'the scenario of `npm run demo`: serve, real peers, an attacking agent, the findings',
+    usage: 'audtrail demo [--once] [--port PORT] [--data-dir DIR]',
+    run: async (args, env) => runDemoCommand(args, env, out),
   },
 }
 

@@ -1,0 +1,139 @@
+/**
+ * The demo from start to end: `audtrail serve` (child process, embedded engine), the peers with
+ * their collectors, the agent's traffic and attacks, then the findings read back through the API.
+ * With `once` it returns when printed (0 only if every expected finding appeared); otherwise it
+ * keeps everything running until `stop` resolves.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { attacks, benignTraffic, cacheStaleToken, useExpiredToken, type Say } from './agent.js'
+import { complianceSummary, complianceUrl, waitForFindings } from './api-client.js'
+import { emitHistory } from './history.js'
+import { printCompliance, printExpected, printFindings, printUrls } from './output.js'
+import { startPeers, type Peers } from './peers.js'
+import { ATTACKS, EXPECTED_RULES, EXPIRY_SKEW_S, RESOURCE_SERVERS } from './scenario.js'
+import { freePort, startServe, type ServeProcess } from './serve-process.js'
+
+export interface DemoOptions {
+  /** exit after printing instead of serving until `stop` */
+  once: boolean
+  /** API and ingest port of serve; 0 picks a free one */
+  port: number
+  /** data directory of serve; default a fresh temporary one, removed at the end */
+  dataDir?: string
+  /** the command that runs the audtrail CLI (serve is started through it) */
+  command: readonly string[]
+  env: Readonly<Record<string, string | undefined>>
+  /** resolves on Ctrl-C (SIGINT) or SIGTERM */
+  stop: Promise<unknown>
+  print: (line: string) => void
+  /** how long to wait for the expected findings once the agent is done (default 60 s) */
+  findingsTimeoutMs?: number
+}
+
+class Interrupted extends Error {}
+
+function registry(): string {
+  const entries = Object.entries(RESOURCE_SERVERS).map(([resource, rs]) => ({
+    resource,
+    kind: rs.kind,
+    scopes: rs.scope.split(' '),
+  }))
+  return `${JSON.stringify(entries, null, 2)}\n`
+}
+
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const startedAt = Date.now()
+  const { print } = o
+  let stopped = false
+  void o.stop.then(() => (stopped = true))
+  const wait = async (ms: number) => {
+    await Promise.race([new Promise((r) => setTimeout(r, ms).unref()), o.stop])
+    if (stopped) throw new Interrupted()
+  }
+  const dataDir =
+    o.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'audtrail-demo-')) : resolve(o.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const registryFile = join(dataDir, 'demo-resources.json')
+  writeFileSync(registryFile, registry())
+
+  let serve: ServeProcess | undefined
+  let peers: Peers | undefined
+  try {
+    const port = o.port === 0 ? await freePort() : o.port
+    serve = startServe({ command: o.command, port, dataDir, registryFile, env: o.env })
+    print(
+      `audtrail demo: starting audtrail serve on ${serve.url} (embedded ClickHouse in ${dataDir})`,
+    )
+    peers = await startPeers(`${serve.url}/v1/ingest`)
+    const stale = await cacheStaleToken(peers)
+    const history = emitHistory(peers.history, peers.as.issuer)
+    await Promise.race([
+      serve.listening,
+      wait(120_000).then(() =>
+        Promise.reject(new Error('audtrail serve did not start within 120 s')),
+      ),
+    ])
+    print('peers (loopback, each with its audtrail collector posting to /v1/ingest):')
+    printUrls(print, {
+      'authorization server': `${peers.as.issuer}  node-oidc-provider, resource indicators, JWT access tokens`,
+      'MCP server A': `${peers.mcpA.url}/mcp  enforce, Express collector`,
+      'MCP server B': `${peers.mcpB.url}/mcp  observe; its host accepts any audience and expired tokens`,
+      API: `${peers.api.url}/items  enforce, Fastify collector`,
+    })
+    print(
+      `history: ${history.events} tool calls of the agent at MCP server A emitted with backdated occurred_at (${history.from} to ${history.to}): the baseline token-usage-spike scores against`,
+    )
+    print('agent (MCP SDK client):')
+    const say: Say = (step, result) => print(`  ${step.padEnd(58, '.')} ${result}`)
+    const tokenA = await benignTraffic(peers, say)
+    await attacks(peers, tokenA, say)
+    const due = stale.expiresAt + EXPIRY_SKEW_S + 2 - Date.now() / 1000
+    if (due > 1)
+      print(
+        `  (waiting ${Math.ceil(due)} s for the cached MCP server B token to be 60 s past its exp)`,
+      )
+    await useExpiredToken(peers, stale, say, wait)
+    await peers.flush()
+
+    print('waiting for the findings (streaming rules at ingest, scheduled rules every 2 s) ...')
+    const since = new Date(startedAt - 5000)
+    const deadline = Date.now() + (o.findingsTimeoutMs ?? 60_000)
+    const findings = await waitForFindings(serve.url, since, EXPECTED_RULES, deadline, wait)
+    const stats = peers.stats()
+    print('')
+    printFindings(print, findings)
+    print('')
+    const missing = printExpected(print, ATTACKS, findings)
+    print('')
+    printCompliance(print, await complianceSummary(serve.url, new Date(history.from)))
+    print('')
+    print('open:')
+    printUrls(print, {
+      'API docs': `${serve.url}/docs`,
+      'HTML report': complianceUrl(serve.url, 'html'),
+      findings: `${serve.url}/v1/findings`,
+      'resource inventory': `${serve.url}/v1/resources`,
+    })
+    print('')
+    print(
+      `events: ${stats.sent} sent by the collectors and the history emitter, ${stats.dropped} dropped; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    )
+    const code = missing === 0 ? 0 : 1
+    if (missing > 0) print(`${missing} expected finding(s) did not appear`)
+    if (o.once) return code
+    print('serving until Ctrl-C ...')
+    await o.stop
+    return code
+  } catch (err) {
+    if (err instanceof Interrupted) return 130
+    const output = serve?.output()
+    if (output) print(`audtrail serve said:\n${output}`)
+    throw err
+  } finally {
+    await peers?.close()
+    await serve?.stop()
+    if (o.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * `audtrail serve` as a child process: the embedded engine allows one data directory per process,
+ * and a child is what a user runs too. It gets the embedded default (Kafka, a ClickHouse server
+ * and API keys are taken out of its environment: the demo's emitters use the open loopback
+ * ingest), the demo's resource registry, and scheduled rules every two seconds.
+ */
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+
+export interface ServeOptions {
+  /** the command that runs the audtrail CLI, e.g. `[process.execPath, 'bin/audtrail.js']` */
+  command: readonly string[]
+  port: number
+  dataDir: string
+  registryFile: string
+  env: Readonly<Record<string, string | undefined>>
+}
+
+export interface ServeProcess {
+  url: string
+  /** resolves once serve listens; rejects if it exits first */
+  listening: Promise<void>
+  /** what serve wrote to stderr lately (its logs), for a failure message */
+  output(): string
+  /** SIGTERM (SIGKILL after 10 s); resolves with the exit code */
+  stop(): Promise<number | null>
+}
+
+/** The ingest and API of `audtrail serve`: other settings of the caller's environment stay. */
+const TAKEN_OUT = [
+  'KAFKA_BROKERS',
+  'CLICKHOUSE_URL',
+  'CLICKHOUSE_USER',
+  'CLICKHOUSE_PASSWORD',
+  'CLICKHOUSE_CLUSTER',
+  'AUDTRAIL_JWKS_FILE',
+  'AUDTRAIL_JWKS_URL',
+  'AUDTRAIL_API_ISSUER',
+  'AUDTRAIL_API_AUDIENCE',
+  'AUDTRAIL_FINGERPRINT_KEY',
+]
+
+/** A free loopback port, so the peers know the ingest URL before serve listens. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+export function startServe(options: ServeOptions): ServeProcess {
+  const env: Record<string, string | undefined> = { ...options.env }
+  for (const name of TAKEN_OUT) delete env[name]
+  Object.assign(env, {
+    AUDTRAIL_HOST: '127.0.0.1',
+    AUDTRAIL_PORT: String(options.port),
+    AUDTRAIL_DATA_DIR: options.dataDir,
+    AUDTRAIL_RESOURCES_FILE: options.registryFile,
+    AUDTRAIL_DETECT_INTERVAL_S: '2',
+    AUDTRAIL_LOG_LEVEL: options.env.AUDTRAIL_LOG_LEVEL ?? 'error',
+  })
+  const [bin, ...args] = options.command
+  const child = spawn(bin!, [...args, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out = (out + d.toString()).slice(-4096)
+      if (/listening on http/.test(out)) resolve()
+    })
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4096)))
+    child.once('error', reject)
+    void exited.then((code) => reject(new Error(`audtrail serve exited with ${code}`)))
+  })
+  listening.catch(() => {})
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    listening,
+    output: () => err.trim(),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    },
+  }
+}
