@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { canonicalizeResource, compareResources } from '../../src/events/resource.js'
+import { buildComplianceReport, ComplianceReport, type MetricId } from '../../src/reports/index.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+import {
+  API,
+  authorizationRequested,
+  issued,
+  MCP,
+  presented,
+  seed,
+  type Event,
+} from './fixtures.js'
+
+const storage = testStorage('reports_metrics')
+const SINCE = Date.parse('2026-10-01T00:00:00.000Z')
+const UNTIL = Date.parse('2026-10-31T00:00:00.000Z')
+const RESOURCES = [
+  MCP,
+  `${MCP}/`,
+  'https://MCP.example.com/mcp',
+  API,
+  'https://other.example.com/x',
+]
+const LIFETIMES = [300, 600, 3600, 7200, 86_400]
+
+/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
+function prng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Tokens issued (or not) and presented at assorted resources, good and bad, inside the period. */
+function dataset(tenant: string, seedValue: number): Event[] {
+  const rnd = prng(seedValue)
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
+  const at = () => new Date(SINCE + Math.floor(rnd() * (UNTIL - SINCE))).toISOString()
+  const events: Event[] = []
+  for (let i = 0; i < 60; i++) {
+    const aud = rnd() < 0.2 ? [MCP, API] : [pick(RESOURCES)]
+    const issuedAt = at()
+    const iat = Math.floor(Date.parse(issuedAt) / 1000)
+    const exp = iat + pick(LIFETIMES)
+    const jti = `${tenant}-tok-${i}`
+    if (rnd() < 0.7)
+      events.push(
+        issued(tenant, issuedAt, {
+          requested_resources: rnd() < 0.25 ? [] : aud,
+          granted_aud: aud,
+          token: { jti, iat, exp, aud },
+        }),
+      )
+    for (let k = 1 + Math.floor(rnd() * 4); k > 0; k--) {
+      const resource = pick(RESOURCES)
+      const accepted = rnd() < 0.75
+      const mcp = resource.toLowerCase().includes('mcp')
+      const when = new Date((iat + Math.floor(rnd() * 2 * (exp - iat))) * 1000).toISOString()
+      const opaque = rnd() < 0.1
+      events.push(
+        presented(tenant, when, {
+          source: { kind: mcp ? 'mcp_server' : 'resource_server', id: 'rs' },
+          resource,
+          token: { jti, iat, exp, ...(opaque ? {} : { aud }) },
+          presented_aud: opaque ? [] : aud,
+          aud_validated: rnd() < 0.85,
+          decision: accepted ? 'accepted' : 'rejected',
+          reason: accepted ? 'ok' : 'aud_mismatch',
+          tool:
+            rnd() < 0.1
+              ? undefined
+              : {
+                  method: pick(['tools/call', 'tools/list']),
+                  ...(rnd() < 0.9 ? { name: 't' } : {}),
+                },
+        }),
+      )
+    }
+  }
+  for (let i = 0; i < 10; i++)
+    events.push(
+      authorizationRequested(tenant, at(), { requested_resources: rnd() < 0.3 ? [] : [MCP] }),
+    )
+  events.push(
+    presented(tenant, at(), {
+      token: undefined,
+      presented_aud: [],
+      decision: 'rejected',
+      reason: 'missing_token',
+      tool: undefined,
+    }),
+  )
+  return events
+}
+
+/** The metrics computed here from the inputs, independently of the SQL. */
+function expected(events: readonly Event[]): Record<MetricId, number | null> {
+  const presentations = events.filter((e) => e.event_type === 'token.presented')
+  const accepted = presentations.filter((e) => e.decision === 'accepted')
+  const requests = events.filter((e) => e.event_type !== 'token.presented')
+  const tokenOf = (e: Event) => e.token as { jti?: string; iat?: number; exp?: number } | undefined
+  const mismatch = (e: Event) => {
+    const aud = e.presented_aud as string[]
+    return (
+      aud.length > 0 && aud.every((a) => compareResources(String(e.resource), a) === 'different')
+    )
+  }
+  const tokens = new Map<string, Event[]>()
+  for (const e of events) {
+    const jti = tokenOf(e)?.jti
+    if (jti) tokens.set(jti, [...(tokens.get(jti) ?? []), e])
+  }
+  const distinct = (xs: unknown) =>
+    new Set(((xs as string[]) ?? []).map((x) => canonicalizeResource(x).canonical)).size
+  const maxAud = (es: Event[]) =>
+    Math.max(
+      ...es.map((e) =>
+        Math.max(
+          distinct((e.token as { aud?: string[] }).aud),
+          distinct(e.granted_aud),
+          distinct(e.presented_aud),
+        ),
+      ),
+    )
+  const withAud = [...tokens.values()].filter((es) => maxAud(es) > 0)
+  const replays = [...tokens.values()].filter((es) => {
+    const p = es.filter((e) => e.event_type === 'token.presented')
+    return distinct(p.map((e) => e.resource)) >= 2 && p.some(mismatch)
+  })
+  const acceptedTokens = [...tokens.values()].filter((es) =>
+    es.some((e) => e.event_type === 'token.presented' && e.decision === 'accepted'),
+  )
+  const expired = acceptedTokens.filter((es) => {
+    const last = Math.max(
+      ...es
+        .filter((e) => e.event_type === 'token.presented' && e.decision === 'accepted')
+        .map((e) => Math.floor(Date.parse(String(e.occurred_at)) / 1000)),
+    )
+    return last - tokenOf(es[0]!)!.exp! > 60
+  })
+  const lifetimes = [...tokens.values()]
+    .map((es) => tokenOf(es[0]!)!.exp! - tokenOf(es[0]!)!.iat!)
+    .sort((a, b) => a - b)
+  const percentile = (p: number) => {
+    const h = (lifetimes.length - 1) * p
+    const lo = Math.floor(h)
+    return lifetimes[lo]! + (h - lo) * ((lifetimes[lo + 1] ?? lifetimes[lo]!) - lifetimes[lo]!)
+  }
+  const spellings = new Map<string, Set<string>>()
+  for (const e of events)
+    for (const raw of [
+      ...((e.requested_resources as string[]) ?? []),
+      ...((e.granted_aud as string[]) ?? []),
+      ...((e.presented_aud as string[]) ?? []),
+      ...(e.event_type === 'token.presented' ? [String(e.resource)] : []),
+    ]) {
+      const key = canonicalizeResource(raw).driftKey
+      if (key) spellings.set(key, (spellings.get(key) ?? new Set()).add(raw))
+    }
+  const loggable = presentations.filter((e) => e.reason !== 'missing_token')
+  const complete = loggable.filter((e) => {
+    const tool = e.tool as { method?: string; name?: string } | undefined
+    const mcpOk =
+      (e.source as { kind: string }).kind !== 'mcp_server' ||
+      (!!tool?.method && (tool.method !== 'tools/call' || !!tool.name))
+    return !!e.resource && (e.presented_aud as string[]).length > 0 && mcpOk
+  })
+  return {
+    aud_validation_coverage:
+      accepted.filter((e) => e.aud_validated === true).length / accepted.length,
+    accepted_mismatches: accepted.filter(mismatch).length,
+    expired_tokens_accepted: expired.length,
+    resource_indicator_coverage:
+      requests.filter((e) => (e.requested_resources as string[]).length > 0).length /
+      requests.length,
+    multi_audience_token_share: withAud.filter((es) => maxAud(es) > 1).length / withAud.length,
+    cross_audience_replays: replays.length,
+    drifted_resources: [...spellings.values()].filter((s) => s.size > 1).length,
+    token_lifetime_p50_s: percentile(0.5),
+    token_lifetime_p95_s: percentile(0.95),
+    logging_completeness: complete.length / loggable.length,
+    token_presentations: presentations.length,
+    token_requests: requests.length,
+  }
+}
+
+const inPeriod = (events: Event[]) =>
+  events.filter((e) => {
+    const t = Date.parse(String(e.occurred_at))
+    return e.tenant === 'acme' && t >= SINCE && t < UNTIL
+  })
+
+let acme: Event[]
+
+beforeAll(async () => {
+  await migrate(storage, { retention: RETENTION })
+  acme = dataset('acme', 7)
+  // Outside the period (just before since, exactly at until) and another tenant: never counted.
+  const outside = [
+    presented('acme', new Date(SINCE - 1).toISOString(), { aud_validated: false }),
+    presented('acme', new Date(UNTIL).toISOString(), { resource: API }),
+    issued('acme', new Date(UNTIL).toISOString(), { requested_resources: [] }),
+  ]
+  // A redelivered event counts once (the events table deduplicates by event id).
+  await seed(storage, [...acme, ...outside, ...dataset('globex', 11)])
+  await seed(storage, acme.slice(0, 20))
+})
+afterAll(() => closeTestStorages())
+
+describe('the evidence metrics', () => {
+  it('equal what the events say, counted independently, for one tenant and period', async () => {
+    const report = await buildComplianceReport(storage, {
+      tenant: 'acme',
+      framework: 'all',
+      since: SINCE,
+      until: UNTIL,
+    })
+    ComplianceReport.parse(report)
+    const want = expected(inPeriod(acme))
+    const got = Object.fromEntries(report.metrics.map((m) => [m.id, m.value]))
+    for (const [id, value] of Object.entries(want)) expect(got[id], id).toBeCloseTo(value!, 9)
+    // The dataset exercises each metric away from its trivial value.
+    expect(want.accepted_mismatches).toBeGreaterThan(0)
+    expect(want.expired_tokens_accepted).toBeGreaterThan(0)
+    expect(want.cross_audience_replays).toBeGreaterThan(0)
+    expect(want.drifted_resources).toBeGreaterThan(0)
+    expect(want.logging_completeness).toBeLessThan(1)
+    expect(want.multi_audience_token_share).toBeGreaterThan(0)
+  })
+
+  it('lists the drifted resources with their raw spellings', async () => {
+    const report = await buildComplianceReport(storage, {
+      tenant: 'acme',
+      framework: 'mcp-authorization',
+      since: SINCE,
+      until: UNTIL,
+    })
+    const mcp = report.drifted_resources.find((d) => d.spellings.includes(`${MCP}/`))
+    expect(mcp?.spellings).toEqual(expect.arrayContaining([MCP, 'https://MCP.example.com/mcp']))
+  })
+
+  it('has no evidence for a period without events', async () => {
+    const report = await buildComplianceReport(storage, {
+      tenant: 'acme',
+      framework: 'all',
+      since: '2025-01-01T00:00:00Z',
+      until: '2025-02-01T00:00:00Z',
+    })
+    expect(report.metrics.every((m) => m.value === null && m.status === 'no_evidence')).toBe(true)
+    for (const fw of report.frameworks) {
+      expect(fw.summary.no_evidence, fw.id).toBe(fw.summary.controls)
+      expect(fw.controls.every((c) => c.status === 'no_evidence')).toBe(true)
+    }
+    expect(report.findings).toEqual([])
+  })
+
+  it('refuses a period that is empty, reversed or longer than 366 days', async () => {
+    const build = (since: string, until: string) =>
+      buildComplianceReport(storage, { tenant: 'acme', framework: 'all', since, until })
+    await expect(build('2026-10-02T00:00:00Z', '2026-10-01T00:00:00Z')).rejects.toThrow(RangeError)
+    await expect(build('2026-10-01T00:00:00Z', '2026-10-01T00:00:00Z')).rejects.toThrow(RangeError)
+    await expect(build('2024-01-01T00:00:00Z', '2026-01-01T00:00:00Z')).rejects.toThrow(/366 days/)
+    await expect(build('yesterday', '2026-01-01T00:00:00Z')).rejects.toThrow(TypeError)
+  })
+})

@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest'
+import {
+  CONTENT_TYPES,
+  ComplianceReport,
+  renderReport,
+  renderReportFile,
+} from '../../src/reports/index.js'
+import { csvCell, CSV_COLUMNS } from '../../src/reports/render-csv.js'
+import { escapeHtml } from '../../src/reports/render-html.js'
+
+const HOSTILE = [
+  '<script>alert(1)</script>',
+  '"><img src=x onerror=alert(1)>',
+  "=cmd|' /C calc'!A0",
+  '+SUM(1,2)',
+  '-2+3',
+  '@SUM(A1)',
+  '\t=1',
+  '\r=1',
+  'a,b "quoted"\r\nnext line',
+  "it's <b>&amp;</b>",
+]
+
+/** A report whose every free-text field carries a hostile value. */
+function hostileReport(): ComplianceReport {
+  const h = (i: number) => HOSTILE[i % HOSTILE.length]!
+  return ComplianceReport.parse({
+    kind: 'audtrail.compliance_report',
+    schema_version: 1,
+    generated_at: '2026-11-01T00:00:00.000Z',
+    tenant: h(0),
+    period: { since: '2026-10-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' },
+    status_rule: [h(1)],
+    frameworks: [
+      {
+        id: 'mcp-authorization',
+        title: h(2),
+        source: h(3),
+        summary: { controls: HOSTILE.length, pass: 0, fail: HOSTILE.length, no_evidence: 0 },
+        controls: HOSTILE.map((text, i) => ({
+          id: text,
+          title: h(i + 1),
+          citation: { revision: h(i + 2), url: `https://x.example/${text}`, quote: h(i + 3) },
+          note: h(i + 4),
+          status: 'fail',
+          reason: h(i + 5),
+          metrics: ['drifted_resources'],
+          rules: [h(i + 6)],
+          findings: [h(i + 7)],
+          finding_count: 2,
+        })),
+      },
+    ],
+    metrics: [
+      {
+        id: 'drifted_resources',
+        title: h(8),
+        unit: 'count',
+        description: h(9),
+        value: 1,
+        basis: 3,
+        basis_description: h(0),
+        threshold: null,
+        status: 'informational',
+      },
+    ],
+    drifted_resources: [{ drift_key: h(0), spellings: HOSTILE }],
+    finding_counts: [
+      { rule_id: h(2), severity: 'high', status: 'open', findings: 1, occurrences: 1 },
+    ],
+    findings: HOSTILE.map((text, i) => ({
+      id: text,
+      rule_id: h(i + 1),
+      title: h(i + 2),
+      severity: 'critical',
+      status: 'open',
+      keys: { client_id: text, resource: `https://mcp.example.com/${text}` },
+      first_seen: '2026-10-02T00:00:00.000Z',
+      last_seen: '2026-10-03T00:00:00.000Z',
+      count: 1,
+      period_occurrences: 1,
+      period_first_seen: '2026-10-02T00:00:00.000Z',
+      period_last_seen: '2026-10-03T00:00:00.000Z',
+    })),
+    findings_truncated: true,
+  })
+}
+
+/** RFC 4180 parsing, to read back what the renderer wrote. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  const endCell = () => {
+    row.push(cell)
+    cell = ''
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (c === '"') quoted = false
+      else cell += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') endCell()
+    else if (c === '\r' && text[i + 1] === '\n') {
+      endCell()
+      rows.push(row)
+      row = []
+      i++
+    } else cell += c
+  }
+  expect(cell).toBe('')
+  expect(row).toEqual([])
+  return rows
+}
+
+describe('the CSV rendering', () => {
+  it('neutralises formulas and quotes as RFC 4180 requires', () => {
+    expect(csvCell('=1+2')).toBe("'=1+2")
+    expect(csvCell('+1')).toBe("'+1")
+    expect(csvCell('-1')).toBe("'-1")
+    expect(csvCell('@x')).toBe("'@x")
+    expect(csvCell('\tx')).toBe("'\tx")
+    expect(csvCell('\rx')).toBe(`"'\rx"`)
+    expect(csvCell('a,"b"')).toBe('"a,""b"""')
+    expect(csvCell('plain text')).toBe('plain text')
+    expect(csvCell(3)).toBe('3')
+  })
+
+  it('writes one row per control that reads back to the values, none of them a formula', () => {
+    const report = hostileReport()
+    const csv = renderReport(report, 'csv')
+    expect(csv.endsWith('\r\n')).toBe(true)
+    const rows = parseCsv(csv)
+    expect(rows[0]).toEqual([...CSV_COLUMNS])
+    const controls = report.frameworks[0]!.controls
+    expect(rows.length).toBe(1 + controls.length)
+    for (const [i, row] of rows.slice(1).entries()) {
+      expect(row.length).toBe(CSV_COLUMNS.length)
+      for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/)
+      const unquote = (s: string) => (/^'[=+\-@\t\r]/.test(s) ? s.slice(1) : s)
+      expect(unquote(row[4]!)).toBe(controls[i]!.id)
+      expect(unquote(row[5]!)).toBe(controls[i]!.title)
+      expect(unquote(row[0]!)).toBe(report.tenant)
+    }
+  })
+})
+
+describe('the HTML rendering', () => {
+  const html = renderReport(hostileReport(), 'html')
+
+  it('escapes every value', () => {
+    expect(html).not.toMatch(/<script/i)
+    expect(html).not.toMatch(/<img/i)
+    expect(html).not.toMatch(/<b>/)
+    expect(html).toContain(escapeHtml('<script>alert(1)</script>'))
+    expect(html).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;')
+    expect(html).toContain('it&#39;s &lt;b&gt;&amp;amp;&lt;/b&gt;')
+    // Attributes hold only values the renderer made safe: no quote breaks out of one.
+    for (const [, value] of html.matchAll(/ (?:id|href|class)="([^"]*)"/g))
+      expect(value).toMatch(/^#?[A-Za-z0-9_ -]*$/)
+  })
+
+  it('is self-contained and printable: no external references, no scripts, print CSS', () => {
+    // Escaped text may read `src=`; no tag may carry it (a `<` in a value is always escaped).
+    const tags = [...html.matchAll(/<[A-Za-z][^>]*>/g)].map((m) => m[0])
+    expect(tags.length).toBeGreaterThan(100)
+    for (const tag of tags) {
+      expect(tag).not.toMatch(/\ssrc=/i)
+      expect(tag).not.toMatch(/href="?(https?:|\/\/)/i)
+      expect(tag).not.toMatch(/^<(script|img|iframe|link|object|embed)/i)
+    }
+    expect(html).not.toMatch(/@import|url\(/i)
+    expect(html).toMatch(/<style>[\s\S]*@media print[\s\S]*<\/style>/)
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`)
+    for (const [, href] of html.matchAll(/href="([^"]*)"/g)) expect(href.startsWith('#')).toBe(true)
+  })
+
+  it('links each listed finding of a control to its row by id', () => {
+    const report = hostileReport()
+    const first = report.findings[0]!.id
+    const anchorOf = `finding-${first.replace(/[^A-Za-z0-9_-]/g, '_')}`
+    expect(html).toContain(`href="#${anchorOf}"`)
+    expect(html).toContain(`<tr id="${anchorOf}">`)
+  })
+})
+
+describe('renderReportFile', () => {
+  it('names the file after framework, tenant and period, safely, with the media type', () => {
+    const file = renderReportFile(hostileReport(), 'csv')
+    expect(file.contentType).toBe(CONTENT_TYPES.csv)
+    expect(file.fileName).toMatch(/^compliance-mcp-authorization-[A-Za-z0-9._-]+\.csv$/)
+    expect(file.fileName).toContain('2026-10-01-2026-11-01')
+    const json = renderReportFile(hostileReport(), 'json')
+    expect(ComplianceReport.parse(JSON.parse(json.body))).toEqual(hostileReport())
+  })
+})
