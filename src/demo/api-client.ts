@@ -3,6 +3,7 @@
  * the findings (`GET /v1/findings`, every page) and the compliance report
  * (`GET /v1/reports/compliance`), both in the default tenant of the open loopback API.
  */
+import { ComplianceReport } from '../reports/schema.js'
 
 export interface Finding {
   id: string
@@ -16,14 +17,13 @@ export interface Finding {
 }
 
 export interface ComplianceSummary {
-  framework: string
-  pass: number
-  fail: number
-  noEvidence: number
+  frameworks: { id: string; title: string; pass: number; fail: number; noEvidence: number }[]
+  /** failing controls of the MCP authorization framework */
   failing: { id: string; title: string }[]
+  metrics: { title: string; unit: string; value: number | null; status: string }[]
 }
 
-export const COMPLIANCE_FRAMEWORK = 'mcp-authorization'
+export const COMPLIANCE_FRAMEWORK = 'all'
 
 /** Findings last seen at or after `since`, all pages. */
 export async function listFindings(baseUrl: string, since: Date): Promise<Finding[]> {
@@ -62,41 +62,44 @@ export async function waitForFindings(
 export function complianceUrl(baseUrl: string, format: 'json' | 'html', since?: Date): string {
   const url = new URL('/v1/reports/compliance', baseUrl)
   url.searchParams.set('framework', COMPLIANCE_FRAMEWORK)
-  if (since !== undefined) {
-    url.searchParams.set('since', since.toISOString())
-    url.searchParams.set('until', new Date(Date.now() + 3_600_000).toISOString())
-  }
+  // Without `until` the period ends when the report is asked for.
+  if (since !== undefined) url.searchParams.set('since', since.toISOString())
   url.searchParams.set('format', format)
   return url.href
 }
 
-const STATUSES = ['pass', 'fail', 'no_evidence'] as const
-
-/** The report's control statuses; undefined when the endpoint is absent or answers otherwise. */
+/** The report's statuses and metrics; undefined when the endpoint is absent or answers otherwise. */
 export async function complianceSummary(
   baseUrl: string,
   since: Date,
 ): Promise<ComplianceSummary | undefined> {
+  let report: ComplianceReport
   try {
     const res = await fetch(complianceUrl(baseUrl, 'json', since))
     if (!res.ok) return undefined
-    const body = (await res.json()) as { controls?: unknown }
-    if (!Array.isArray(body.controls)) return undefined
-    const controls = body.controls.filter(
-      (c): c is { id: string; title: string; status: (typeof STATUSES)[number] } =>
-        typeof c?.id === 'string' && STATUSES.includes(c?.status),
-    )
-    const count = (s: string) => controls.filter((c) => c.status === s).length
-    return {
-      framework: COMPLIANCE_FRAMEWORK,
-      pass: count('pass'),
-      fail: count('fail'),
-      noEvidence: count('no_evidence'),
-      failing: controls
-        .filter((c) => c.status === 'fail')
-        .map((c) => ({ id: c.id, title: String(c.title ?? '') })),
-    }
+    const parsed = ComplianceReport.safeParse(await res.json())
+    if (!parsed.success) return undefined
+    report = parsed.data
   } catch {
     return undefined
+  }
+  return {
+    frameworks: report.frameworks.map((f) => ({
+      id: f.id,
+      title: f.title,
+      pass: f.summary.pass,
+      fail: f.summary.fail,
+      noEvidence: f.summary.no_evidence,
+    })),
+    failing: report.frameworks
+      .filter((f) => f.id === 'mcp-authorization')
+      .flatMap((f) => f.controls.filter((c) => c.status === 'fail'))
+      .map((c) => ({ id: c.id, title: c.title })),
+    metrics: report.metrics.map((m) => ({
+      title: m.title,
+      unit: m.unit,
+      value: m.value,
+      status: m.status,
+    })),
   }
 }

@@ -49,15 +49,33 @@ export function printExpected(
   return missing.length
 }
 
+function metricValue(m: ComplianceSummary['metrics'][number]): string {
+  if (m.value === null) return 'no evidence'
+  if (m.unit === 'ratio') return `${(m.value * 100).toFixed(1)} %`
+  if (m.unit === 'seconds') return `${Math.round(m.value)} s`
+  return String(m.value)
+}
+
 export function printCompliance(print: Print, summary: ComplianceSummary | undefined): void {
   if (summary === undefined) {
     print('compliance report: not available')
     return
   }
   print(
-    `compliance (${summary.framework}): ${summary.pass} pass, ${summary.fail} fail, ${summary.noEvidence} without evidence`,
+    'compliance summary (GET /v1/reports/compliance since the demo started; the backdated history is older):',
   )
-  for (const c of summary.failing) print(`  fail  ${c.id}  ${clip(c.title, 90)}`)
+  const width = Math.max(...summary.frameworks.map((f) => f.id.length))
+  for (const f of summary.frameworks)
+    print(
+      `  ${f.id.padEnd(width)}  ${String(f.pass).padStart(2)} pass  ${String(f.fail).padStart(2)} fail  ${String(f.noEvidence).padStart(2)} without evidence  ${clip(f.title, 60)}`,
+    )
+  if (summary.failing.length > 0) print('  failing MCP authorization controls:')
+  for (const c of summary.failing) print(`    ${c.id}  ${clip(c.title, 90)}`)
+  const shown = summary.metrics.filter((m) => m.status !== 'informational' || m.value !== null)
+  if (shown.length > 0) print('  evidence:')
+  const titleWidth = Math.max(...shown.map((m) => m.title.length))
+  for (const m of shown)
+    print(`    ${m.title.padEnd(titleWidth)}  ${metricValue(m).padStart(11)}  ${m.status}`)
 }
 
 export function printUrls(print: Print, urls: Record<string, string>): void {

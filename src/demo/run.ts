@@ -107,12 +107,12 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     print('')
     const missing = printExpected(print, ATTACKS, findings)
     print('')
-    printCompliance(print, await complianceSummary(serve.url, new Date(history.from)))
+    printCompliance(print, await complianceSummary(serve.url, since))
     print('')
     print('open:')
     printUrls(print, {
       'API docs': `${serve.url}/docs`,
-      'HTML report': complianceUrl(serve.url, 'html'),
+      'HTML report': complianceUrl(serve.url, 'html', since),
       findings: `${serve.url}/v1/findings`,
       'resource inventory': `${serve.url}/v1/resources`,
     })

@@ -67,12 +67,22 @@ describe('audtrail demo', () => {
     expect(one(findings, 'expired-token-accepted').keys.resource).toBe(MCP_B)
     expect(one(findings, 'mcp-tool-header-mismatch').keys.resource).toBe(MCP_A)
 
+    const res = await fetch(`${url}/v1/reports/compliance?framework=mcp-authorization`)
+    const report = (await res.json()) as {
+      frameworks: { controls: { id: string; status: string }[] }[]
+    }
+    expect(res.status, JSON.stringify(report)).toBe(200)
+    expect(
+      report.frameworks[0]!.controls.find((c) => c.id === 'mcp-authz/token-audience-binding'),
+    ).toMatchObject({ status: 'fail' })
+
     expect((await fetch(`${url}/docs`)).status).toBeLessThan(400)
     const output = lines.join('\n')
     expect(output).toContain(
       `expected findings (${EXPECTED_RULES.length}/${EXPECTED_RULES.length})`,
     )
     expect(output).not.toContain('✗')
+    expect(output).toMatch(/^ {2}mcp-authorization +\d+ pass +[1-9]\d* fail/m)
     for (const rule of EXPECTED_RULES) expect(output).toMatch(new RegExp(`^  ${rule} `, 'm'))
 
     release()

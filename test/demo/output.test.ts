@@ -58,19 +58,21 @@ describe('the demo output', () => {
     expect(printed((print) => printCompliance(print, undefined))).toEqual([
       'compliance report: not available',
     ])
-    expect(
-      printed((print) =>
-        printCompliance(print, {
-          framework: 'mcp-authorization',
-          pass: 3,
-          fail: 1,
-          noEvidence: 2,
-          failing: [{ id: 'MCP-AUTH-1', title: 'Audience validation' }],
-        }),
-      ),
-    ).toEqual([
-      'compliance (mcp-authorization): 3 pass, 1 fail, 2 without evidence',
-      '  fail  MCP-AUTH-1  Audience validation',
-    ])
+    const lines = printed((print) =>
+      printCompliance(print, {
+        frameworks: [
+          { id: 'mcp-authorization', title: 'MCP Authorization', pass: 3, fail: 1, noEvidence: 2 },
+        ],
+        failing: [{ id: 'MCP-AUTH-1', title: 'Audience validation' }],
+        metrics: [
+          { title: 'Audience validation coverage', unit: 'ratio', value: 0.625, status: 'fail' },
+          { title: 'Token lifetime p95', unit: 'seconds', value: null, status: 'no_evidence' },
+        ],
+      }),
+    )
+    expect(lines[1]).toMatch(/^ {2}mcp-authorization {2} 3 pass {2} 1 fail {2} 2 without evidence/)
+    expect(lines).toContain('    MCP-AUTH-1  Audience validation')
+    expect(lines.find((l) => l.includes('coverage'))).toMatch(/62\.5 % {2}fail$/)
+    expect(lines.find((l) => l.includes('p95'))).toMatch(/no evidence {2}no_evidence$/)
   })
 })
