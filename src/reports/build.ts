@@ -152,6 +152,7 @@ export async function buildComplianceReport(
   const spellings = new Map<string, string[]>()
   for (const [key, raw] of row.drifted_spellings)
     spellings.set(key, [...(spellings.get(key) ?? []), raw])
+
   return {
     kind: 'audtrail.compliance_report',
     schema_version: 1,

@@ -57,7 +57,9 @@ export interface EventMetricsRow {
   expired_tokens_accepted: number
   tokens_with_lifetime: number
   lifetime_quantiles: number[]
+  /** Drift keys with two or more raw spellings, sorted. */
   drifted_keys: string[]
+  /** Their (drift key, raw spelling) pairs, sorted. */
   drifted_spellings: [string, string][]
 }
 

@@ -16,6 +16,7 @@ import {
 const storage = testStorage('reports_metrics')
 const SINCE = Date.parse('2026-10-01T00:00:00.000Z')
 const UNTIL = Date.parse('2026-10-31T00:00:00.000Z')
+const DAY = 86_400_000
 const RESOURCES = [
   MCP,
   `${MCP}/`,
@@ -119,11 +120,8 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
   const maxAud = (es: Event[]) =>
     Math.max(
       ...es.map((e) =>
-        Math.max(
-          distinct((e.token as { aud?: string[] }).aud),
-          distinct(e.granted_aud),
-          distinct(e.presented_aud),
-        ),
+        // Audiences as granted at issuance and as presented to a resource server.
+        Math.max(distinct(e.granted_aud), distinct(e.presented_aud)),
       ),
     )
   const withAud = [...tokens.values()].filter((es) => maxAud(es) > 0)
@@ -143,7 +141,9 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
     return last - tokenOf(es[0]!)!.exp! > 60
   })
   const lifetimes = [...tokens.values()]
-    .map((es) => tokenOf(es[0]!)!.exp! - tokenOf(es[0]!)!.iat!)
+    .map((es) => tokenOf(es[0]!)!)
+    .filter((t) => t.exp !== undefined && t.iat !== undefined)
+    .map((t) => t.exp! - t.iat!)
     .sort((a, b) => a - b)
   const percentile = (p: number) => {
     const h = (lifetimes.length - 1) * p
@@ -169,29 +169,41 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
       (!!tool?.method && (tool.method !== 'tools/call' || !!tool.name))
     return !!e.resource && (e.presented_aud as string[]).length > 0 && mcpOk
   })
+  const ratio = (n: number, d: number) => (d > 0 ? n / d : null)
+  const count = (n: number, basis: number) => (basis > 0 ? n : null)
+  const withExp = acceptedTokens.filter((es) => tokenOf(es[0]!)?.exp !== undefined)
   return {
-    aud_validation_coverage:
-      accepted.filter((e) => e.aud_validated === true).length / accepted.length,
-    accepted_mismatches: accepted.filter(mismatch).length,
-    expired_tokens_accepted: expired.length,
-    resource_indicator_coverage:
-      requests.filter((e) => (e.requested_resources as string[]).length > 0).length /
+    aud_validation_coverage: ratio(
+      accepted.filter((e) => e.aud_validated === true).length,
+      accepted.length,
+    ),
+    accepted_mismatches: count(accepted.filter(mismatch).length, accepted.length),
+    expired_tokens_accepted: count(expired.length, withExp.length),
+    resource_indicator_coverage: ratio(
+      requests.filter((e) => (e.requested_resources as string[]).length > 0).length,
       requests.length,
-    multi_audience_token_share: withAud.filter((es) => maxAud(es) > 1).length / withAud.length,
-    cross_audience_replays: replays.length,
-    drifted_resources: [...spellings.values()].filter((s) => s.size > 1).length,
-    token_lifetime_p50_s: percentile(0.5),
-    token_lifetime_p95_s: percentile(0.95),
-    logging_completeness: complete.length / loggable.length,
-    token_presentations: presentations.length,
-    token_requests: requests.length,
+    ),
+    multi_audience_token_share: ratio(
+      withAud.filter((es) => maxAud(es) > 1).length,
+      withAud.length,
+    ),
+    cross_audience_replays: count(replays.length, presentations.length),
+    drifted_resources: count(
+      [...spellings.values()].filter((s) => s.size > 1).length,
+      events.length,
+    ),
+    token_lifetime_p50_s: lifetimes.length > 0 ? percentile(0.5) : null,
+    token_lifetime_p95_s: lifetimes.length > 0 ? percentile(0.95) : null,
+    logging_completeness: ratio(complete.length, loggable.length),
+    token_presentations: count(presentations.length, presentations.length),
+    token_requests: count(requests.length, requests.length),
   }
 }
 
-const inPeriod = (events: Event[]) =>
+const inPeriod = (events: Event[], since: number, until: number) =>
   events.filter((e) => {
     const t = Date.parse(String(e.occurred_at))
-    return e.tenant === 'acme' && t >= SINCE && t < UNTIL
+    return e.tenant === 'acme' && t >= since && t < until
   })
 
 let acme: Event[]
@@ -199,6 +211,16 @@ let acme: Event[]
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
   acme = dataset('acme', 7)
+  // On the last, partial day of the second period (it ends 2026-10-20T09:36Z): one resource with
+  // two spellings inside it, one with a second spelling only after its end.
+  const edge = (raw: string, at: string) =>
+    presented('acme', at, { resource: raw, presented_aud: [raw], token: { jti: `edge-${at}` } })
+  acme.push(
+    edge('https://edge-a.example.com/x', '2026-10-20T05:00:00.000Z'),
+    edge('https://EDGE-A.example.com/x', '2026-10-20T06:00:00.000Z'),
+    edge('https://edge-b.example.com/x', '2026-10-20T05:00:00.000Z'),
+    edge('https://EDGE-B.example.com/x', '2026-10-20T12:00:00.000Z'),
+  )
   // Outside the period (just before since, exactly at until) and another tenant: never counted.
   const outside = [
     presented('acme', new Date(SINCE - 1).toISOString(), { aud_validated: false }),
@@ -212,17 +234,24 @@ beforeAll(async () => {
 afterAll(() => closeTestStorages())
 
 describe('the evidence metrics', () => {
-  it('equal what the events say, counted independently, for one tenant and period', async () => {
+  it.each([
+    ['whole days', SINCE, UNTIL],
+    ['partial days at both ends', SINCE + 4.3 * DAY, UNTIL - 10.6 * DAY],
+    ['part of one day', SINCE + 6.25 * DAY, SINCE + 6.75 * DAY],
+  ])('equal what the events say, counted independently, over %s', async (_, since, until) => {
     const report = await buildComplianceReport(storage, {
       tenant: 'acme',
       framework: 'all',
-      since: SINCE,
-      until: UNTIL,
+      since,
+      until,
     })
     ComplianceReport.parse(report)
-    const want = expected(inPeriod(acme))
+    const want = expected(inPeriod(acme, since, until))
     const got = Object.fromEntries(report.metrics.map((m) => [m.id, m.value]))
-    for (const [id, value] of Object.entries(want)) expect(got[id], id).toBeCloseTo(value!, 9)
+    for (const [id, value] of Object.entries(want))
+      if (value === null) expect(got[id], id).toBeNull()
+      else expect(got[id], id).toBeCloseTo(value, 9)
+    if (until - since < DAY) return
     // The dataset exercises each metric away from its trivial value.
     expect(want.accepted_mismatches).toBeGreaterThan(0)
     expect(want.expired_tokens_accepted).toBeGreaterThan(0)
