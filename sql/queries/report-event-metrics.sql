@@ -35,7 +35,7 @@ FROM
     FROM
     (
         SELECT
-            max(token_key != '') AS has_token,
+            max(notEmpty(token_key)) AS has_token,
             count() AS events,
             countIf(event_type = 'token.presented') AS presentations,
             countIf(event_type = 'token.presented' AND decision = 'accepted') AS accepted,
@@ -44,16 +44,16 @@ FROM
             countIf(event_type != 'token.presented') AS token_requests,
             countIf(event_type != 'token.presented' AND notEmpty(requested_resources)) AS token_requests_with_resource,
             countIf(event_type = 'token.presented' AND reason != 'missing_token') AS loggable,
-            countIf(event_type = 'token.presented' AND reason != 'missing_token' AND resource != '' AND notEmpty(presented_aud)
-                AND (source_kind != 'mcp_server' OR (tool_method != '' AND (tool_method != 'tools/call' OR tool_name != '')))) AS complete,
+            countIf(event_type = 'token.presented' AND reason != 'missing_token' AND notEmpty(resource) AND notEmpty(presented_aud)
+                AND (source_kind != 'mcp_server' OR (tool_method != '' AND (tool_method != 'tools/call' OR notEmpty(tool_name))))) AS complete,
             countIf(event_type = 'token.presented' AND source_kind = 'mcp_server') AS mcp_presentations,
             -- Distinct canonical audiences of an event; arrayDistinct only where there are two or more.
             max(greatest(
                 if(length(granted_aud_canonical) > 1, length(arrayDistinct(granted_aud_canonical)), length(granted_aud_canonical)),
                 if(length(presented_aud_canonical) > 1, length(arrayDistinct(presented_aud_canonical)), length(presented_aud_canonical))
             )) AS max_aud,
-            minIf(resource_canonical, event_type = 'token.presented' AND resource_canonical != '') AS least_resource,
-            maxIf(resource_canonical, event_type = 'token.presented' AND resource_canonical != '') AS greatest_resource,
+            minIf(resource_canonical, event_type = 'token.presented' AND notEmpty(resource_canonical)) AS least_resource,
+            maxIf(resource_canonical, event_type = 'token.presented' AND notEmpty(resource_canonical)) AS greatest_resource,
             countIf(event_type = 'token.presented' AND aud_match = 'different') AS outside,
             max(token_exp) AS exp,
             maxIf(toInt64(toUnixTimestamp(occurred_at)), event_type = 'token.presented' AND decision = 'accepted') AS last_accepted,
