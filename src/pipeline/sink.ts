@@ -10,6 +10,7 @@ import type { EventRow } from '../storage/event-row.js'
 import { insertEventRows } from '../storage/events-store.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import type { RejectedRow } from './rejected-row.js'
+import { storedIds } from './stored-ids.js'
 
 export interface SinkBatch {
   rows: readonly EventRow[]
@@ -50,6 +51,8 @@ function contentToken(prefix: string, ids: readonly string[]): string {
 
 export function createClickHouseSink(storage: Storage): EventSink {
   const db = quoteIdentifier(storage.database)
+  // Embedded: new ids are told apart in memory, and only the rest is looked up (see stored-ids).
+  const filter = storage.mode === 'embedded' ? storedIds(storage) : undefined
 
   async function existing(rows: readonly EventRow[]): Promise<Set<string>> {
     if (rows.length === 0) return new Set()
@@ -65,8 +68,8 @@ export function createClickHouseSink(storage: Storage): EventSink {
         query_params: { ids: rows.map((r) => r.event_id), from, to },
         format: 'JSONEachRow',
       })
-      const found = await rs.json<{ tenant: string; event_id: string }>()
-      return new Set(found.map((f) => key(f.tenant, f.event_id)))
+      const found = await rs.json<{ tenant: string; id: string }>()
+      return new Set(found.map((f) => key(f.tenant, f.id)))
     } catch (err) {
       throw mapStorageError(err, 'look up stored event ids')
     }
@@ -75,7 +78,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
   return {
     async write(batch) {
       const unique = uniqueRows(batch.rows)
-      const stored = await existing(unique)
+      const stored = await existing(filter ? await filter.candidates(unique) : unique)
       const fresh = unique.filter((r) => !stored.has(key(r.tenant, r.event_id)))
       if (batch.rejected.length > 0) {
         try {

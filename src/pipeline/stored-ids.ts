@@ -1,0 +1,124 @@
+/**
+ * Which event ids the embedded engine may already hold, answered in memory so that a chunk of new
+ * events skips the lookup in `events` (a scan that grows with the table).
+ *
+ * The embedded engine belongs to this process, and every insert into `events` goes through
+ * insertEventRows, which reports its rows here before it sends them. So for every hour of
+ * occurred_at from `completeFrom` on, the filters hold a superset of the stored (tenant, event_id)
+ * pairs: an id they do not hold is certainly not stored. Everything else (older hours, and ids the
+ * filter may hold) is looked up in ClickHouse as before, so the answer is the same as the lookup's.
+ * A ClickHouse server has other writers: this is never used there.
+ */
+import type { Storage } from '../storage/client.js'
+import { mapStorageError } from '../storage/errors.js'
+import type { EventRow } from '../storage/event-row.js'
+import { observeEventInserts } from '../storage/events-store.js'
+import { loadQuery } from '../storage/sql.js'
+import { ScalableBloom } from './bloom.js'
+
+/** Hours of occurred_at kept before the current one; older events are looked up in ClickHouse. */
+const KEEP_HOURS = 2
+/** A restart loads the ids of the kept hours; beyond this many it gives those hours up. */
+const MAX_LOAD = 1_000_000
+
+const HOUR_MS = 3_600_000
+/** Sorts after every hour: nothing is answered from memory. */
+const NEVER = '9999-12-31 23'
+/** `YYYY-MM-DD HH`: the hour of a DateTime64 text, which sorts like the time it names. */
+const hourOf = (dateTime64: string) => dateTime64.slice(0, 13)
+const hourAt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 13)
+const key = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
+
+export interface StoredIds {
+  /** Rows that may be stored already (to look up); the others are certainly new. */
+  candidates(rows: readonly EventRow[]): Promise<EventRow[]>
+  /** Ids held, bytes used and the first hour answered in memory (for tests and metrics). */
+  stats(): { ids: number; bytes: number; completeFrom: string }
+}
+
+const filters = new Map<string, StoredIds>()
+
+/** The filter of this process's embedded engine for `storage.database` (one per database). */
+export function storedIds(storage: Storage): StoredIds {
+  let filter = filters.get(storage.database)
+  if (filter === undefined) {
+    filter = createStoredIds(storage)
+    filters.set(storage.database, filter)
+  }
+  return filter
+}
+
+function createStoredIds(storage: Storage): StoredIds {
+  const hours = new Map<string, ScalableBloom>()
+  // Hours before this one are looked up in ClickHouse; it only moves forward.
+  let completeFrom = hourAt(Date.now() - KEEP_HOURS * HOUR_MS)
+
+  function add(rows: readonly Pick<EventRow, 'tenant' | 'event_id' | 'occurred_at'>[]) {
+    for (const r of rows) {
+      const hour = hourOf(r.occurred_at)
+      if (hour < completeFrom) continue
+      let bloom = hours.get(hour)
+      if (bloom === undefined) hours.set(hour, (bloom = new ScalableBloom()))
+      bloom.add(key(r.tenant, r.event_id))
+    }
+  }
+  // From now on every insert is recorded before it is sent, so that the ids of an insert in
+  // flight read as possibly stored; what was stored before is loaded next.
+  observeEventInserts(storage.database, add)
+
+  async function load() {
+    for (;;) {
+      const rs = await storage.client.query({
+        query: loadQuery('stored-event-ids', storage.database),
+        query_params: { since: `${completeFrom}:00:00.000`, limit: MAX_LOAD + 1 },
+        format: 'JSONCompactEachRow',
+      })
+      const found = await rs.json<[string, string, string]>()
+      if (found.length <= MAX_LOAD) {
+        add(found.map(([tenant, event_id, occurred_at]) => ({ tenant, event_id, occurred_at })))
+        return
+      }
+      // Too many to hold: answer from memory only for the hours to come (after loading those),
+      // and when even they hold too many, never.
+      const next = hourAt(Date.now() + HOUR_MS)
+      completeFrom = completeFrom < next ? next : NEVER
+      for (const h of [...hours.keys()]) if (h < completeFrom) hours.delete(h)
+      if (completeFrom === NEVER) return
+    }
+  }
+  let loading: Promise<void> | undefined
+  // A failed load is tried again by the next call; nothing is answered from memory before.
+  const loaded = () =>
+    (loading ??= load().catch((err: unknown) => {
+      loading = undefined
+      throw mapStorageError(err, 'load stored event ids')
+    }))
+
+  function forget(now: number) {
+    const cutoff = hourAt(now - KEEP_HOURS * HOUR_MS)
+    if (cutoff <= completeFrom) return
+    completeFrom = cutoff
+    for (const h of [...hours.keys()]) if (h < completeFrom) hours.delete(h)
+  }
+
+  return {
+    async candidates(rows) {
+      await loaded()
+      forget(Date.now())
+      return rows.filter((r) => {
+        const hour = hourOf(r.occurred_at)
+        if (hour < completeFrom) return true
+        return hours.get(hour)?.has(key(r.tenant, r.event_id)) ?? false
+      })
+    },
+    stats() {
+      let ids = 0
+      let bytes = 0
+      for (const b of hours.values()) {
+        ids += b.size
+        bytes += b.bytes
+      }
+      return { ids, bytes, completeFrom }
+    },
+  }
+}

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEvent } from '../../src/events/index.js'
+import { ScalableBloom } from '../../src/pipeline/bloom.js'
+import { createClickHouseSink } from '../../src/pipeline/sink.js'
+import { storedIds } from '../../src/pipeline/stored-ids.js'
+import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { presentedEvent } from '../helpers/events.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const storage = testStorage('sink_dedup')
+const preloaded = testStorage('sink_preloaded')
+const HOUR_MS = 3_600_000
+
+function row(overrides: Record<string, unknown> = {}): EventRow {
+  const result = parseEvent(presentedEvent(overrides))
+  if (!result.ok) throw new Error(result.reasons.join('; '))
+  return toEventRow(result.event, { receivedAt: Date.now() })
+}
+
+async function counts(db: string, tenant: string): Promise<{ rows: number; rollup: number }> {
+  const rs = await storage.client.query({
+    query: `SELECT
+              (SELECT count() FROM ${db}.events WHERE tenant = {t:String}) AS rows,
+              (SELECT sum(events) FROM ${db}.resource_usage_daily
+                WHERE tenant = {t:String} AND role = 'resource_server') AS rollup`,
+    query_params: { t: tenant },
+    format: 'JSONEachRow',
+  })
+  const [c] = await rs.json<{ rows: string | number; rollup: string | number }>()
+  return { rows: Number(c!.rows), rollup: Number(c!.rollup) }
+}
+
+beforeAll(async () => {
+  await migrate(storage, { retention: RETENTION })
+  await migrate(preloaded, { retention: RETENTION })
+})
+afterAll(closeTestStorages)
+
+describe('the ClickHouse sink', () => {
+  it('stores a redelivered batch of recent events once, in events and in the rollups', async () => {
+    const sink = createClickHouseSink(storage)
+    const rows = Array.from({ length: 50 }, () => row({ tenant: 'recent' }))
+    expect((await sink.write({ rows, rejected: [] })).inserted).toBe(50)
+    // Redelivered after a crash, with new neighbours: another content, another dedup token.
+    const again = [
+      ...rows.slice(10, 30),
+      ...Array.from({ length: 5 }, () => row({ tenant: 'recent' })),
+    ]
+    const result = await sink.write({ rows: again, rejected: [] })
+    expect(result).toEqual({ inserted: 5, duplicates: 20, rejected: 0 })
+    expect(await counts('sink_dedup', 'recent')).toEqual({ rows: 55, rollup: 55 })
+  })
+
+  it('looks up events older than the hours it holds in memory, and still stores them once', async () => {
+    const sink = createClickHouseSink(storage)
+    const old = new Date(Date.now() - 30 * HOUR_MS).toISOString()
+    const rows = Array.from({ length: 20 }, () => row({ tenant: 'old', occurred_at: old }))
+    await sink.write({ rows, rejected: [] })
+    expect(await sink.write({ rows, rejected: [] })).toEqual({
+      inserted: 0,
+      duplicates: 20,
+      rejected: 0,
+    })
+    expect(await counts('sink_dedup', 'old')).toEqual({ rows: 20, rollup: 20 })
+  })
+
+  it('tells the same event id of two tenants apart', async () => {
+    const sink = createClickHouseSink(storage)
+    const a = row({ tenant: 'tenant-a' })
+    const b = { ...a, tenant: 'tenant-b' }
+    await sink.write({ rows: [a], rejected: [] })
+    expect((await sink.write({ rows: [b, a], rejected: [] })).inserted).toBe(1)
+    expect(await counts('sink_dedup', 'tenant-b')).toEqual({ rows: 1, rollup: 1 })
+  })
+
+  it('knows the ids stored before it started (a restarted consumer)', async () => {
+    const rows = Array.from({ length: 30 }, () => row({ tenant: 'restart' }))
+    // Written behind the filter's back, as a previous process would have.
+    await preloaded.insert('sink_preloaded.events', rows)
+    const filter = storedIds(preloaded)
+    expect(await filter.candidates(rows)).toHaveLength(30)
+    const fresh = Array.from({ length: 30 }, () => row({ tenant: 'restart' }))
+    // A Bloom filter may call a new id stored (then it is looked up); at 1e-5 none of 30 is.
+    expect(await filter.candidates(fresh)).toEqual([])
+    const sink = createClickHouseSink(preloaded)
+    expect(await sink.write({ rows: [...rows, ...fresh], rejected: [] })).toEqual({
+      inserted: 30,
+      duplicates: 30,
+      rejected: 0,
+    })
+    expect(filter.stats().ids).toBe(60)
+  })
+})
+
+describe('the scalable Bloom filter', () => {
+  it('never forgets a key it was given, across the layers it grows', () => {
+    const bloom = new ScalableBloom(1024)
+    for (let i = 0; i < 20_000; i++) bloom.add(`tenant\u0000id-${i}`)
+    expect(bloom.size).toBe(20_000)
+    for (let i = 0; i < 20_000; i++) expect(bloom.has(`tenant\u0000id-${i}`)).toBe(true)
+  })
+
+  it('rarely claims a key it was never given', () => {
+    const bloom = new ScalableBloom(1024, 1e-3)
+    for (let i = 0; i < 20_000; i++) bloom.add(`id-${i}`)
+    let wrong = 0
+    for (let i = 0; i < 100_000; i++) if (bloom.has(`other-${i}`)) wrong += 1
+    // Five layers at 1e-3 each: at most about 0.5%; 2% leaves room for chance.
+    expect(wrong).toBeLessThan(2000)
+    expect(new ScalableBloom().has('anything')).toBe(false)
+  })
+})
