@@ -7,11 +7,10 @@ import { isAudtrailError } from '../errors.js'
 import type { AliasLookup } from '../events/resource.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
-import { processPayload } from '../pipeline/process.js'
-import { toRejectedRow, type RejectedRow } from '../pipeline/rejected-row.js'
-import type { EventSink } from '../pipeline/sink.js'
+import { toChunk, type Chunk } from '../pipeline/chunk.js'
+import type { EventSink, SinkResult } from '../pipeline/sink.js'
 import type { EventRow } from '../storage/event-row.js'
-import { dlqMessage, DLQ_TOPIC, sendAll, type OutgoingMessage } from './kafka.js'
+import { DLQ_TOPIC, sendAll } from './kafka.js'
 import { retrying, Stopped } from './retry.js'
 
 export interface ConsumerOptions {
@@ -26,7 +25,11 @@ export interface ConsumerOptions {
   dlqTopic?: string
   /** Streaming detection on every stored chunk, before its offsets are committed. */
   detector?: { process(rows: readonly EventRow[]): Promise<void> }
-  /** Rows per sink write; a partition batch larger than this is written in chunks. */
+  /**
+   * Most rows per sink write (default 10 000); a larger partition batch is written in chunks of
+   * even size. Each write makes a part per table (events and its rollups) for the engine to merge
+   * later: 2 500-row writes spent twice the merge work and 25 % more insert time per event.
+   */
   maxBatchRows?: number
   /** Broker-side batching: wait up to this long for data (the time threshold). */
   maxWaitMs?: number
@@ -43,16 +46,13 @@ export interface RunningConsumer {
   stop(): Promise<void>
 }
 
-interface Chunk {
-  rows: EventRow[]
-  rejected: RejectedRow[]
-  dlq: OutgoingMessage[]
-}
+/** Chunks validated ahead: the one being written and the next (bounds memory). */
+const LOOKAHEAD = 2
 
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
-  const { kafka, topic, sink, metrics, logger } = options
+  const { kafka, topic, sink, metrics, logger, retentionDays } = options
   const dlqTopic = options.dlqTopic ?? DLQ_TOPIC
-  const maxRows = options.maxBatchRows ?? 2500
+  const maxRows = options.maxBatchRows ?? 10_000
   const log = logger.child({ component: 'consumer', topic })
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -67,47 +67,29 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   let stopping = false
 
-  function toChunk(partition: number, messages: KafkaMessage[]): Chunk {
-    const chunk: Chunk = { rows: [], rejected: [], dlq: [] }
-    const receivedAt = Date.now()
-    for (const m of messages) {
-      const payload = m.value ?? Buffer.alloc(0)
-      const result = processPayload(payload, {
-        receivedAt,
-        retentionDays: options.retentionDays,
-        aliases: options.aliases,
-      })
-      if (result.kind === 'ok') {
-        chunk.rows.push(result.row)
-        continue
-      }
-      const sourceRef = `${topic}/${partition}/${m.offset}`
-      const rejected = toRejectedRow({
-        ...result,
-        transport: 'kafka',
-        sourceRef,
-        payload,
-        receivedAt,
-      })
-      chunk.rejected.push(rejected)
-      chunk.dlq.push(dlqMessage(m.value, rejected, m.key))
-    }
-    return chunk
-  }
-
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload
     const alive = () => isRunning() && !isStale() && !stopping
     let resume: (() => void) | undefined
     const retry = { alive, heartbeat, log, metrics, onFailure: () => (resume ??= pause()) }
+    const context = { topic, partition: batch.partition, retentionDays, aliases: options.aliases }
 
-    // Store one chunk: DLQ, then ClickHouse, then the commit that covers exactly this chunk.
-    async function store(chunk: Chunk, messages: KafkaMessage[], started: number) {
+    // Store one chunk: the DLQ, then ClickHouse.
+    async function write(chunk: Chunk): Promise<SinkResult> {
       if (chunk.dlq.length > 0)
         await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
-      const written = await retrying('write to ClickHouse', retry, () =>
+      return retrying('write to ClickHouse', retry, () =>
         sink.write({ rows: chunk.rows, rejected: chunk.rejected }),
       )
+    }
+
+    // After its write: detection, then the commit that covers exactly this chunk.
+    async function settle(
+      chunk: Chunk,
+      messages: KafkaMessage[],
+      written: SinkResult,
+      started: number,
+    ) {
       // Detection sees every valid row, redelivered ones too: its findings are idempotent, and a
       // chunk whose detection failed is not committed, so no event escapes the rules.
       const detector = options.detector
@@ -131,19 +113,30 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       await heartbeat()
     }
 
+    // Three stages overlap: validation of chunk k+2 (JavaScript), the write of chunk k+1 (mostly
+    // the native engine), detection and commit of chunk k (JavaScript). Writes run one at a time
+    // in offset order, and so do detection and commits, so a commit never skips ahead of a store.
+    let writing: Promise<SinkResult> | undefined
+    let settled: Promise<void> = Promise.resolve()
+    let failed = false
+    const writes: Promise<unknown>[] = []
+    const size = evenChunks(batch.messages.length, maxRows)
+    for (let i = 0; i < batch.messages.length && alive() && !failed; i += size) {
+      if (writes.length >= LOOKAHEAD) await writes[writes.length - LOOKAHEAD]
+      const messages = batch.messages.slice(i, i + size)
+      const started = performance.now()
+      const chunk = await toChunk(messages, context)
+      const written: Promise<SinkResult> = (writing ?? Promise.resolve()).then(() => write(chunk))
+      writing = written
+      writes.push(written.catch(() => (failed = true)))
+      settled = settled.then(() => written).then((w) => settle(chunk, messages, w, started))
+      // A failure is awaited below; until then it must not count as unhandled.
+      settled.catch(() => {})
+    }
     try {
-      // Validation of chunk k+1 (JavaScript) overlaps the insert of chunk k (native engine);
-      // stores still run one at a time and in offset order, so commits never skip ahead.
-      let pending: Promise<void> | undefined
-      for (let i = 0; i < batch.messages.length; i += maxRows) {
-        if (!alive()) break
-        const messages = batch.messages.slice(i, i + maxRows)
-        const started = performance.now()
-        const chunk = toChunk(batch.partition, messages)
-        await pending
-        pending = store(chunk, messages, started)
-      }
-      await pending
+      // Every write has ended (a later one may still run when an earlier settle failed).
+      await Promise.all(writes)
+      await settled
       metrics.lag.set(Number(batch.offsetLag()), { partition: String(batch.partition) })
     } catch (err) {
       // Stopping mid-batch: nothing past the last commit is acknowledged; it is read again.
@@ -171,6 +164,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       log.info('consumer stopped')
     },
   }
+}
+
+/** The chunk size that splits `total` into the fewest chunks of at most `max`, evenly. */
+export function evenChunks(total: number, max: number): number {
+  return Math.max(1, Math.ceil(total / Math.max(1, Math.ceil(total / max))))
 }
 
 export function describeError(err: unknown): string {
