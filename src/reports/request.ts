@@ -14,8 +14,8 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number]
 export const MAX_PERIOD_DAYS = 366
 export const DEFAULT_PERIOD_DAYS = 30
 const DAY_MS = 86_400_000
-/** ClickHouse DateTime64 holds later dates, but nothing audtrail stores is this far out. */
-const LATEST = Date.parse('2999-01-01T00:00:00.000Z')
+/** ClickHouse DateTime64 ends in 2299; nothing audtrail stores comes near this. */
+const LATEST = Date.parse('2200-01-01T00:00:00.000Z')
 
 const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()])
 
@@ -52,7 +52,7 @@ export function checkPeriod(
 ): void {
   const { since, until } = reportPeriod(input, now)
   if (since < 0 || until > LATEST)
-    ctx.addIssue({ code: 'custom', path: ['since'], message: 'period outside 1970..2999' })
+    ctx.addIssue({ code: 'custom', path: ['since'], message: 'period outside 1970..2199' })
   else if (since >= until)
     ctx.addIssue({ code: 'custom', path: ['since'], message: 'since must be before until' })
   else if (until - since > MAX_PERIOD_DAYS * DAY_MS)

@@ -138,6 +138,8 @@ describe('GET /v1/reports/compliance', () => {
     ['framework=all&since=2026-10-01T00:00:00Z&until=2026-10-01T00:00:00Z', 'since'],
     ['framework=all&since=2025-01-01&until=2026-06-01', 'until'],
     ['framework=all&since=yesterday', 'since'],
+    ['framework=all&since=2500-01-01&until=2500-02-01', 'since'],
+    ['framework=all&since=1969-12-01&until=1970-01-02', 'since'],
     ["framework=all&since=2026-10-01'; DROP TABLE events; --", 'since'],
     ['framework=all&until=2026-10-01T00:00:00', 'until'],
     ['framework=all&format=pdf', 'format'],
