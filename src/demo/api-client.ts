@@ -68,7 +68,7 @@ export function complianceUrl(baseUrl: string, format: 'json' | 'html', since?: 
   return url.href
 }
 
-/** The report's statuses and metrics; undefined when the endpoint is absent or answers otherwise. */
+/** The report's statuses and metrics; undefined when the endpoint is absent or fails. */
 export async function complianceSummary(
   baseUrl: string,
   since: Date,

@@ -15,7 +15,8 @@ export type SessionOutcome =
 
 /**
  * A fetch adding SEP-2243 headers from each JSON-RPC body, as clients of the 2026-07-28 revision
- * do; `headerName` forces the `Mcp-Name` of every tools/call (a header that disagrees with the body).
+ * do; `headerName` forces the `Mcp-Name` of every tools/call (a header that disagrees with the
+ * body).
  */
 export function sep2243Fetch(headerName?: string): typeof fetch {
   return async (input, init) => {

@@ -13,13 +13,13 @@ import { emitHistory } from './history.js'
 import { printCompliance, printExpected, printFindings, printUrls } from './output.js'
 import { startPeers, type Peers } from './peers.js'
 import { ATTACKS, EXPECTED_RULES, EXPIRY_SKEW_S, RESOURCE_SERVERS } from './scenario.js'
-import { freePort, startServe, type ServeProcess } from './serve-process.js'
+import { freePort, portAvailable, startServe, type ServeProcess } from './serve-process.js'
 
 export interface DemoOptions {
   /** exit after printing instead of serving until `stop` */
   once: boolean
-  /** API and ingest port of serve; 0 picks a free one */
-  port: number
+  /** API and ingest port of serve; 0 picks a free one, `preferred` a free one when it is taken */
+  port: number | { preferred: number }
   /** data directory of serve; default a fresh temporary one, removed at the end */
   dataDir?: string
   /** the command that runs the audtrail CLI (serve is started through it) */
@@ -43,6 +43,15 @@ function registry(): string {
   return `${JSON.stringify(entries, null, 2)}\n`
 }
 
+async function choosePort(port: DemoOptions['port'], print: DemoOptions['print']): Promise<number> {
+  if (port === 0) return freePort()
+  if (typeof port === 'number') return port
+  if (await portAvailable(port.preferred)) return port.preferred
+  const free = await freePort()
+  print(`audtrail demo: port ${port.preferred} is taken, using ${free} (--port P to choose)`)
+  return free
+}
+
 export async function runDemo(o: DemoOptions): Promise<number> {
   const startedAt = Date.now()
   const { print } = o
@@ -61,7 +70,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   let serve: ServeProcess | undefined
   let peers: Peers | undefined
   try {
-    const port = o.port === 0 ? await freePort() : o.port
+    const port = await choosePort(o.port, print)
     serve = startServe({ command: o.command, port, dataDir, registryFile, env: o.env })
     print(
       `audtrail demo: starting audtrail serve on ${serve.url} (embedded ClickHouse in ${dataDir})`,

@@ -52,6 +52,15 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Whether `port` can be listened on at the loopback address right now. */
+export function portAvailable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+}
+
 export function startServe(options: ServeOptions): ServeProcess {
   const env: Record<string, string | undefined> = { ...options.env }
   for (const name of TAKEN_OUT) delete env[name]
