@@ -1,6 +1,8 @@
 -- Events of one tenant, newest first, keyset-paginated on (occurred_at, event_id).
+-- One row per event by LIMIT 1 BY rather than FINAL (see token-events.sql): versions of an event
+-- are equal in every column sorted on here, so they are adjacent.
 SELECT *
-FROM {{db}}.events FINAL
+FROM {{db}}.events
 WHERE tenant = {tenant:String}
   AND occurred_at >= {since:DateTime64(3, 'UTC')}
   AND occurred_at < {until:DateTime64(3, 'UTC')}
@@ -13,4 +15,5 @@ WHERE tenant = {tenant:String}
   AND ({tool:String} = '' OR tool_name = {tool:String})
   AND ({cursor_id:String} = '' OR (occurred_at, toString(event_id)) < ({cursor_at:DateTime64(3, 'UTC')}, {cursor_id:String}))
 ORDER BY occurred_at DESC, toString(event_id) DESC
+LIMIT 1 BY event_id
 LIMIT {limit:UInt32}

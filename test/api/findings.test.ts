@@ -211,6 +211,21 @@ describe('GET /v1/events and /v1/tokens/{key}', () => {
   })
 })
 
+describe('an event stored twice (two writers of one event before a merge)', () => {
+  it('appears once in the events search and in the token timeline', async () => {
+    const parsed = parseEvent(presentedEvent({ tenant: 'dup', token: { jti: 'dup-key' } }))
+    if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+    const row = toEventRow(parsed.event, { receivedAt: Date.now() })
+    // Two inserts, two parts, different received_at: what FINAL would collapse.
+    await insertEventRows(storage, [row])
+    await insertEventRows(storage, [{ ...row, received_at: row.received_at.replace(/\d$/, '9') }])
+    const search = await get('/v1/events', { tenant: 'dup' })
+    expect(search.json().items).toHaveLength(1)
+    const timeline = await get('/v1/tokens/dup-key', { tenant: 'dup' })
+    expect(timeline.json().presentations).toHaveLength(1)
+  })
+})
+
 describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
   it('lists the sixteen rules with mappings and parameter defaults', async () => {
     const items = (await get('/v1/rules')).json().items as {
