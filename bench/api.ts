@@ -1,0 +1,428 @@
+/**
+ * bench:api — load BENCH_EVENTS (default 10 000 000) events and their findings into a fresh
+ * embedded engine with INSERT ... SELECT FROM numbers() (about 2k clients with a skewed
+ * distribution, 50 resources with raw spelling variants, tokens of 8 events each, 30 days), then
+ * serve the API on loopback with JWT auth and drive each endpoint with autocannon in a child
+ * process: p50/p95/p99 and req/s per endpoint, ending with one JSON line.
+ * BENCH_SECONDS (per endpoint, default 10) and BENCH_CONNECTIONS (default 4) override; BENCH_ONLY
+ * and BENCH_DATA_DIR (below) are for working on one endpoint.
+ */
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { buildApp } from '../src/api/app.js'
+import { createAuthenticator } from '../src/api/auth.js'
+import { RULES } from '../src/detection/rules/index.js'
+import { canonicalizeResource } from '../src/events/resource.js'
+import { createLogger } from '../src/logger.js'
+import { Metrics } from '../src/metrics.js'
+import { createStorage, type Storage } from '../src/storage/client.js'
+import { migrate } from '../src/storage/migrate.js'
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4)
+const CLIENTS = 2000
+const RESOURCES = 50
+const PER_TOKEN = 8
+const DAY_MS = 86_400_000
+const SPAN_MS = 30 * DAY_MS
+const CHUNK = 2_000_000
+const ISSUER = 'https://idp.bench.invalid'
+const AUDIENCE = 'https://audtrail.bench.invalid/api'
+const TARGET_LIST_MS = 150
+const TARGET_REPORT_MS = 2000
+const SELF = fileURLToPath(import.meta.url)
+
+const now = Date.now()
+const start = now - SPAN_MS
+const resources = Array.from({ length: RESOURCES }, (_, i) => `https://mcp-${i}.example.com/mcp`)
+const spelled = resources.map((r) => canonicalizeResource(`${r}/`))
+
+/**
+ * One row per `number`: token t = number / 8 (event 0 is its issuance, the rest presentations,
+ * about 1% exchanges); the token fixes client (skewed: a few clients carry most traffic), tenant,
+ * resource and start time; 2.4% of spellings have a trailing slash, 1% of presentations carry
+ * another resource's audience, 3% are rejected.
+ */
+const EVENTS_SQL = `
+INSERT INTO {{db}}.events (tenant, event_id, event_type, schema_version, occurred_at, received_at,
+  source_kind, source_id, issuer, client_id, subject, token_key, token_key_kind, token_jti,
+  token_iat, token_exp, token_aud, token_aud_canonical, token_scopes, token_format, network_ip,
+  grant_type, requested_resources, requested_resources_canonical, requested_resources_drift,
+  requested_scopes, granted_aud, granted_aud_canonical, granted_aud_drift, granted_scopes, resource,
+  resource_canonical, resource_drift_key, resource_valid, presented_aud, presented_aud_canonical,
+  presented_aud_drift, aud_match, aud_validated, decision, reason, tool_method, tool_name,
+  http_method, http_path, http_status, subject_token_key, subject_token_jti)
+SELECT
+  if(c % 10 = 9, 'other', 'bench') AS tenant,
+  generateUUIDv4(number) AS event_id,
+  if(k = 0, 'token.issued', if(number % 97 = 3, 'token.exchanged', 'token.presented')) AS event_type,
+  1 AS schema_version,
+  fromUnixTimestamp64Milli(toInt64({start:Int64} + bitShiftRight(h, 8) % {span:UInt64} + k * 90000), 'UTC') AS occurred_at,
+  occurred_at + toIntervalMillisecond(150) AS received_at,
+  if(event_type = 'token.presented', 'mcp_server', 'authorization_server') AS source_kind,
+  if(event_type = 'token.presented', concat('mcp-', toString(r)), 'as') AS source_id,
+  'https://as.example.com' AS issuer,
+  concat('agent-', toString(c)) AS client_id,
+  concat('user-', toString(h % 5000)) AS subject,
+  concat('at-', toString(t)) AS token_key,
+  'jti' AS token_key_kind,
+  token_key AS token_jti,
+  intDiv({start:Int64} + bitShiftRight(h, 8) % {span:UInt64}, 1000) AS token_iat,
+  token_iat + 3600 AS token_exp,
+  [res] AS token_aud,
+  [res] AS token_aud_canonical,
+  ['tools.read'] AS token_scopes,
+  'jwt' AS token_format,
+  IPv4NumToString(toUInt32(167772160 + c * 16 + number % 16)) AS network_ip,
+  if(event_type = 'token.issued', 'client_credentials', '') AS grant_type,
+  if(event_type = 'token.presented', [], [raw]) AS requested_resources,
+  if(event_type = 'token.presented', [], [res]) AS requested_resources_canonical,
+  if(event_type = 'token.presented', [], [res]) AS requested_resources_drift,
+  if(event_type = 'token.issued', ['tools.read'], []) AS requested_scopes,
+  if(event_type = 'token.presented', [], [raw]) AS granted_aud,
+  if(event_type = 'token.presented', [], [res]) AS granted_aud_canonical,
+  if(event_type = 'token.presented', [], [res]) AS granted_aud_drift,
+  if(event_type = 'token.issued', ['tools.read'], []) AS granted_scopes,
+  if(event_type = 'token.presented', raw, '') AS resource,
+  if(event_type = 'token.presented', canon, '') AS resource_canonical,
+  if(event_type = 'token.presented', res, '') AS resource_drift_key,
+  event_type = 'token.presented' AS resource_valid,
+  if(event_type = 'token.presented', [aud], []) AS presented_aud,
+  if(event_type = 'token.presented', [aud], []) AS presented_aud_canonical,
+  if(event_type = 'token.presented', [aud], []) AS presented_aud_drift,
+  if(event_type != 'token.presented', '', if(aud = res, if(raw = res, 'identical', 'variant'), 'different')) AS aud_match,
+  if(event_type = 'token.presented', number % 50 != 7, NULL) AS aud_validated,
+  if(event_type != 'token.presented', '', if(number % 33 = 5 OR aud != res, 'rejected', 'accepted')) AS decision,
+  if(decision = '', '', if(decision = 'accepted', 'ok', 'aud_mismatch')) AS reason,
+  if(event_type = 'token.presented', 'tools/call', '') AS tool_method,
+  if(event_type = 'token.presented', concat('tool_', toString(number % 20)), '') AS tool_name,
+  if(event_type = 'token.presented', 'POST', '') AS http_method,
+  if(event_type = 'token.presented', '/mcp', '') AS http_path,
+  if(event_type = 'token.presented', if(decision = 'accepted', 200, 401), NULL) AS http_status,
+  if(event_type = 'token.exchanged', concat('at-', toString(t - 1)), '') AS subject_token_key,
+  subject_token_key AS subject_token_jti
+FROM (
+  SELECT
+    number,
+    intDiv(number, ${PER_TOKEN}) AS t,
+    number % ${PER_TOKEN} AS k,
+    cityHash64(t) AS h,
+    toUInt32(floor(pow((h % 1000003) / 1000003.0, 3) * ${CLIENTS})) AS c,
+    bitShiftRight(h, 40) % ${RESOURCES} AS r,
+    arrayElement({resources:Array(String)}, r + 1) AS res,
+    if(number % 41 = 0, arrayElement({slashed:Array(String)}, r + 1), res) AS raw,
+    if(number % 41 = 0, raw, res) AS canon,
+    if(number % 100 = 13, arrayElement({resources:Array(String)}, (r + 1) % ${RESOURCES} + 1), res) AS aud
+  FROM numbers({from:UInt64}, {count:UInt64})
+)`
+
+/** One finding per ~1000 events, on real rule ids, keyed to tokens and clients that exist. */
+const FINDINGS_SQL = `
+INSERT INTO {{db}}.findings (tenant, finding_id, rule_id, severity, title, keys, token_key,
+  client_id, resource, evidence, mappings, first_seen, last_seen, count, updated_at, version)
+SELECT
+  if(c % 10 = 9, 'other', 'bench') AS tenant,
+  lower(hex(MD5(concat(tenant, rule_id, token_key)))) AS finding_id,
+  arrayElement({rule_ids:Array(String)}, i) AS rule_id,
+  arrayElement({severities:Array(String)}, i) AS severity,
+  arrayElement({titles:Array(String)}, i) AS title,
+  map('token_key', token_key, 'client_id', client_id, 'resource', resource) AS keys,
+  concat('at-', toString(t)) AS token_key,
+  concat('agent-', toString(c)) AS client_id,
+  arrayElement({resources:Array(String)}, r + 1) AS resource,
+  concat('{"event_ids":["', toString(generateUUIDv4(number)), '"],"resource":"', resource, '"}') AS evidence,
+  arrayElement({mappings:Array(String)}, i) AS mappings,
+  fromUnixTimestamp64Milli(toInt64({start:Int64} + bitShiftRight(h, 8) % {span:UInt64}), 'UTC') AS first_seen,
+  first_seen + toIntervalSecond(90 * (number % 8)) AS last_seen,
+  1 + number % 7 AS count,
+  now64(3) AS updated_at,
+  number AS version
+FROM (
+  SELECT number, (number * 7919) % {tokens:UInt64} AS t, cityHash64(t) AS h,
+    toUInt32(floor(pow((h % 1000003) / 1000003.0, 3) * ${CLIENTS})) AS c,
+    bitShiftRight(h, 40) % ${RESOURCES} AS r, 1 + number % length({rule_ids:Array(String)}) AS i
+  FROM numbers({count:UInt64})
+)`
+
+const TRIAGE_SQL = `
+INSERT INTO {{db}}.finding_triage
+SELECT tenant, finding_id, 'acknowledged', 'looked at', 'alice', now64(3), 'bench', 1
+FROM {{db}}.findings WHERE cityHash64(finding_id) % 10 = 0`
+
+/**
+ * BENCH_DATA_DIR keeps the data directory: a later run with the same BENCH_EVENTS reuses its
+ * events and findings (their times then lag the clock by the time in between).
+ */
+async function reuse(storage: Storage): Promise<Loaded | undefined> {
+  const rs = await storage.client.query({
+    query: `SELECT (SELECT count() FROM ${storage.database}.events) AS events,
+                   (SELECT count() FROM ${storage.database}.findings) AS findings`,
+    format: 'JSONEachRow',
+  })
+  const [c] = await rs.json<{ events: string; findings: string }>()
+  if (Number(c!.events) !== EVENTS) return undefined
+  console.log(`bench:api: reusing ${EVENTS} events in ${process.env.BENCH_DATA_DIR}`)
+  return { events: EVENTS, findings: Number(c!.findings), ms: 0 }
+}
+
+interface Loaded {
+  events: number
+  findings: number
+  ms: number
+}
+
+async function load(storage: Storage): Promise<Loaded> {
+  console.log(`bench:api: loading ${EVENTS} events into the embedded engine`)
+  const t0 = performance.now()
+  const sql = (s: string) => s.replaceAll('{{db}}', storage.database)
+  for (let from = 0; from < EVENTS; from += CHUNK) {
+    await storage.client.command({
+      query: sql(EVENTS_SQL),
+      query_params: {
+        start,
+        span: SPAN_MS,
+        resources,
+        slashed: spelled.map((s) => s.raw),
+        from,
+        count: Math.min(CHUNK, EVENTS - from),
+      },
+      clickhouse_settings: { max_insert_block_size: '1048576' },
+    })
+    process.stdout.write(`  loaded ${Math.min(from + CHUNK, EVENTS)} events\n`)
+  }
+  const findings = Math.max(100, Math.round(EVENTS / 1000))
+  await storage.client.command({
+    query: sql(FINDINGS_SQL),
+    query_params: {
+      start,
+      span: SPAN_MS,
+      resources,
+      tokens: Math.ceil(EVENTS / PER_TOKEN),
+      count: findings,
+      rule_ids: RULES.map((r) => r.id),
+      severities: RULES.map((r) => r.severity),
+      titles: RULES.map((r) => r.title),
+      mappings: RULES.map((r) => JSON.stringify(r.mappings)),
+    },
+  })
+  await storage.client.command({ query: sql(TRIAGE_SQL) })
+  // Merge parts as a long-running deployment would have them (FINAL reads stay honest: no OPTIMIZE
+  // FINAL per partition would hide duplicates, there are none).
+  await storage.client.command({ query: sql('OPTIMIZE TABLE {{db}}.events') })
+  return { events: EVENTS, findings, ms: performance.now() - t0 }
+}
+
+interface Endpoint {
+  name: string
+  target: number
+  paths: () => string
+}
+
+const pick = (n: number) => Math.floor(Math.random() * n)
+/** A client weighted like the data (the same skew), in tenant bench. */
+function benchClient(): string {
+  for (;;) {
+    const c = Math.floor(Math.random() ** 3 * CLIENTS)
+    if (c % 10 !== 9) return `agent-${c}`
+  }
+}
+const iso = (ms: number) => new Date(ms).toISOString()
+
+const ENDPOINTS: Endpoint[] = [
+  { name: 'findings list', target: TARGET_LIST_MS, paths: () => '/v1/findings?limit=50' },
+  {
+    name: 'findings list (severity filter)',
+    target: TARGET_LIST_MS,
+    paths: () => `/v1/findings?limit=50&severity=${['high', 'critical', 'medium'][pick(3)]}`,
+  },
+  {
+    name: 'token timeline',
+    target: TARGET_LIST_MS,
+    paths: () => `/v1/tokens/at-${pick(Math.ceil(EVENTS / PER_TOKEN))}`,
+  },
+  {
+    name: 'events by client and time range',
+    target: TARGET_LIST_MS,
+    paths: () => {
+      const from = start + pick(29) * DAY_MS
+      return `/v1/events?client=${benchClient()}&since=${iso(from)}&until=${iso(from + DAY_MS)}&limit=100`
+    },
+  },
+  { name: 'resource inventory', target: TARGET_LIST_MS, paths: () => '/v1/resources' },
+  { name: 'client usage', target: TARGET_LIST_MS, paths: () => '/v1/clients' },
+  {
+    name: 'compliance report (30 days)',
+    target: TARGET_REPORT_MS,
+    paths: () => `/v1/reports/compliance?framework=all&since=${iso(start)}&until=${iso(now)}`,
+  },
+]
+
+/** Runs the load generator in a child process (its own event loop, like a real client). */
+function drive(url: string, token: string, e: Endpoint, seconds: number, connections: number) {
+  const paths = Array.from({ length: 2000 }, e.paths)
+  return new Promise<ReturnType<typeof summarise>>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--load'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += String(d)))
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`))
+      resolve(summarise(JSON.parse(out)))
+    })
+    child.stdin.end(JSON.stringify({ url, token, paths, seconds, connections }))
+  })
+}
+
+function summarise(r: { latencies: number[]; statuses: Record<string, number>; seconds: number }) {
+  const xs = [...r.latencies].sort((a, b) => a - b)
+  const pct = (p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN
+  return {
+    requests: xs.length,
+    p50: pct(50),
+    p95: pct(95),
+    p99: pct(99),
+    rps: xs.length / r.seconds,
+    statuses: r.statuses,
+  }
+}
+
+async function main() {
+  const kept = process.env.BENCH_DATA_DIR
+  const dir = kept ?? mkdtempSync(join(tmpdir(), 'bench-api-'))
+  const storage = createStorage({ database: 'bench', dataDir: dir })
+  try {
+    await migrate(storage, { retention: { eventsDays: 400, rejectedDays: 30, findingsDays: 730 } })
+    const loaded = (kept && (await reuse(storage))) || (await load(storage))
+    console.log(
+      `bench:api: ${loaded.events} events, ${loaded.findings} findings in ${(loaded.ms / 1000).toFixed(1)} s`,
+    )
+    const { privateKey, publicKey } = await generateKeyPair('ES256')
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'b', alg: 'ES256' }
+    const app = await buildApp({
+      logger: createLogger('warn'),
+      authenticate: createAuthenticator({
+        keys: createLocalJWKSet({ keys: [jwk] }),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+      }),
+      metrics: new Metrics(),
+      readiness: async () => ({}),
+      storage,
+    })
+    // Requests still running when a load run ends (its client gone) finish before the next run.
+    // Counted down when the handler has its answer (onSend): onResponse waits for the socket's
+    // 'finish', which never comes for a request whose client hung up, and the count stuck at 1.
+    let inFlight = 0
+    app.addHook('onRequest', async () => void inFlight++)
+    app.addHook('onSend', async () => void inFlight--)
+    const drained = async () => {
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 20))
+    }
+    const url = await app.listen({ host: '127.0.0.1', port: 0 })
+    const token = await new SignJWT({ audtrail_roles: ['viewer'], audtrail_tenant: 'bench' })
+      .setProtectedHeader({ alg: 'ES256', kid: 'b' })
+      .setSubject('bench')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime('2h')
+      .sign(privateKey)
+    const results: Record<string, ReturnType<typeof summarise> & { target_p95: number }> = {}
+    // BENCH_ONLY=timeline,usage: only the endpoints whose names contain one of these words.
+    const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
+    for (const e of ENDPOINTS.filter((x) => !only || only.some((w) => x.name.includes(w)))) {
+      await drive(url, token, e, 2, 1) // warm-up: caches and first-query costs, not measured
+      await drained()
+      const r = await drive(url, token, e, SECONDS, CONNECTIONS)
+      await drained()
+      results[e.name] = { ...r, target_p95: e.target }
+      const verdict = r.p95 <= e.target ? 'ok' : `MISSES p95 <= ${e.target} ms`
+      console.log(
+        `${e.name.padEnd(34)} p50 ${r.p50.toFixed(1).padStart(7)} ms  p95 ${r.p95.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  ${r.rps.toFixed(1).padStart(7)} req/s  ${JSON.stringify(r.statuses)}  ${verdict}`,
+      )
+    }
+    await app.close()
+    const figures = Object.fromEntries(
+      Object.entries(results).map(([name, r]) => [
+        name.replace(/[^a-z0-9]+/g, '_').replace(/_$/, ''),
+        {
+          p50_ms: +r.p50.toFixed(1),
+          p95_ms: +r.p95.toFixed(1),
+          p99_ms: +r.p99.toFixed(1),
+          rps: +r.rps.toFixed(1),
+          target_p95_ms: r.target_p95,
+          non_200: r.requests - (r.statuses['200'] ?? 0),
+        },
+      ]),
+    )
+    console.log(
+      JSON.stringify({
+        bench: 'api',
+        events: loaded.events,
+        findings: loaded.findings,
+        load_s: +(loaded.ms / 1000).toFixed(1),
+        seconds_per_endpoint: SECONDS,
+        connections: CONNECTIONS,
+        ...figures,
+      }),
+    )
+  } finally {
+    await storage.close()
+    if (!kept) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load generator (`--load`, a child process): autocannon over the given paths, every
+// response time recorded (autocannon's own histogram has no p95).
+
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null) => void,
+) => {
+  on(event: 'response', fn: (c: unknown, status: number, b: number, ms: number) => void): void
+}
+
+async function runLoad(): Promise<void> {
+  let input = ''
+  for await (const chunk of process.stdin) input += String(chunk)
+  const { url, token, paths, seconds, connections } = JSON.parse(input) as {
+    url: string
+    token: string
+    paths: string[]
+    seconds: number
+    connections: number
+  }
+  const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
+  const latencies: number[] = []
+  const statuses: Record<string, number> = {}
+  let next = 0
+  await new Promise<void>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        headers: { authorization: `Bearer ${token}` },
+        requests: [
+          { setupRequest: (req: object) => ({ ...req, path: paths[next++ % paths.length] }) },
+        ],
+      },
+      (err) => (err ? reject(err) : resolve()),
+    )
+    instance.on('response', (_c, status, _b, ms) => {
+      latencies.push(ms)
+      statuses[status] = (statuses[status] ?? 0) + 1
+    })
+  })
+  process.stdout.write(JSON.stringify({ latencies, statuses, seconds }))
+}
+
+if (process.argv[2] === '--load') await runLoad()
+else await main()
