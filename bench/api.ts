@@ -215,13 +215,32 @@ async function load(storage: Storage): Promise<Loaded> {
   // Merge parts as a long-running deployment would have them (FINAL reads stay honest: no OPTIMIZE
   // FINAL per partition would hide duplicates, there are none).
   await storage.client.command({ query: sql('OPTIMIZE TABLE {{db}}.events') })
+  await settled(storage)
   return { events: EVENTS, findings, ms: performance.now() - t0 }
+}
+
+/** Waits (up to 5 min) for background merges to end: they would take the cores from the API. */
+async function settled(storage: Storage): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const rs = await storage.client.query({
+      query: 'SELECT count() AS n FROM system.merges WHERE database = {db:String}',
+      query_params: { db: storage.database },
+      format: 'JSONEachRow',
+    })
+    if (Number((await rs.json<{ n: string }>())[0]!.n) === 0) return
+    await new Promise((r) => setTimeout(r, 1000))
+  }
 }
 
 interface Endpoint {
   name: string
   target: number
   paths: () => string
+  /**
+   * The report: one analyst at a time, for longer (four at once on two cores queue for longer than
+   * a run, and requests still open when it ends are not counted).
+   */
+  alone?: boolean
 }
 
 const pick = (n: number) => Math.floor(Math.random() * n)
@@ -260,6 +279,7 @@ const ENDPOINTS: Endpoint[] = [
     name: 'compliance report (30 days)',
     target: TARGET_REPORT_MS,
     paths: () => `/v1/reports/compliance?framework=all&since=${iso(start)}&until=${iso(now)}`,
+    alone: true,
   },
 ]
 
@@ -339,7 +359,9 @@ async function main() {
     for (const e of ENDPOINTS.filter((x) => !only || only.some((w) => x.name.includes(w)))) {
       await drive(url, token, e, 2, 1) // warm-up: caches and first-query costs, not measured
       await drained()
-      const r = await drive(url, token, e, SECONDS, CONNECTIONS)
+      const r = e.alone
+        ? await drive(url, token, e, SECONDS * 3, 1)
+        : await drive(url, token, e, SECONDS, CONNECTIONS)
       await drained()
       results[e.name] = { ...r, target_p95: e.target }
       const verdict = r.p95 <= e.target ? 'ok' : `MISSES p95 <= ${e.target} ms`
@@ -369,6 +391,7 @@ async function main() {
         load_s: +(loaded.ms / 1000).toFixed(1),
         seconds_per_endpoint: SECONDS,
         connections: CONNECTIONS,
+        report_connections: 1,
         ...figures,
       }),
     )
