@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
-import { installErrorHandler } from './errors.js'
+import { clientErrorHandler, installErrorHandler } from './errors.js'
 import { openApiDocument } from './openapi.js'
 import type { Storage } from '../storage/client.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -40,6 +40,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimit ?? 10 * 1024 * 1024,
     genReqId: () => randomUUID(),
     trustProxy: false,
+    clientErrorHandler,
   })
   installErrorHandler(app)
   // Every route, as registered (the OpenAPI test checks the document against this list).

@@ -1,4 +1,6 @@
 /** The API's error model: `{ statusCode, code, message }` with stable codes, never internals. */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { isAudtrailError } from '../errors.js'
@@ -10,6 +12,8 @@ export const API_ERROR_CODES = [
   'ERR_FORBIDDEN',
   'ERR_BAD_REQUEST',
   'ERR_PAYLOAD_TOO_LARGE',
+  'ERR_HEADERS_TOO_LARGE',
+  'ERR_REQUEST_TIMEOUT',
   'ERR_UNSUPPORTED_MEDIA_TYPE',
   'ERR_NOT_FOUND',
   'ERR_RATE_LIMITED',
@@ -95,5 +99,31 @@ export function installErrorHandler(app: FastifyInstance): void {
       code: 'ERR_NOT_FOUND',
       message: `no route ${request.method} ${request.url.split('?')[0]}`,
     }),
+  )
+}
+
+const CLIENT_ERRORS: Record<string, [number, ApiErrorCode, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'ERR_HEADERS_TOO_LARGE', 'request line and headers exceed 16 KiB'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'ERR_REQUEST_TIMEOUT', 'request not received in time'],
+}
+
+/**
+ * Errors Node's HTTP parser meets before Fastify sees a request (an URL or headers over 16 KiB, a
+ * malformed request line, a timeout) answered in the error model too, not Fastify's own format.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [status, code, message] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    400,
+    'ERR_BAD_REQUEST',
+    'malformed HTTP request',
+  ]
+  const body = JSON.stringify({ statusCode: status, code, message })
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   )
 }

@@ -100,6 +100,7 @@ const errors = failures(
   ['401', 'no or invalid bearer token'],
   ['403', 'the caller lacks the role'],
   ['429', 'rate limited'],
+  ['431', 'request line and headers over 16 KiB'],
   ['503', 'storage or transport unavailable'],
 )
 const notFound = (description: string) => failures(['404', description])
