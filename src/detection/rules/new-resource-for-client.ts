@@ -122,7 +122,10 @@ export const newResourceForClient: ScheduledRule<typeof params> = {
     {
       name: 'an established client calls the billing API for the first time',
       fires: true,
-      events: [...history(10, 8), atApi(8 * DAY_S + 600)],
+      // The history ends 2.6 days before the first use: every event is on an earlier day at any
+      // time of day (the scenario test shifts examples to end a minute ago). Spread over 8 days
+      // it ended 19 h before, on the same UTC day after 19:22, and the rule rightly stayed silent.
+      events: [...history(10, 6), atApi(8 * DAY_S + 600)],
     },
     {
       name: 'a new client uses two resources from the start',
