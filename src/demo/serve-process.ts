@@ -18,6 +18,7 @@ export interface ServeOptions {
 
 export interface ServeProcess {
   url: string
+  pid: number | undefined
   /** resolves once serve listens; rejects if it exits first */
   listening: Promise<void>
   /** what serve wrote to stderr lately (its logs), for a failure message */
@@ -39,6 +40,17 @@ const TAKEN_OUT = [
   'AUDTRAIL_API_AUDIENCE',
   'AUDTRAIL_FINGERPRINT_KEY',
 ]
+
+/**
+ * Preloaded into serve: once its parent process is gone (its ppid changes) it sends itself SIGTERM,
+ * so serve shuts down as on Ctrl-C. Checked every second; the timer never keeps serve alive.
+ */
+const PARENT_WATCH =
+  'data:text/javascript,' +
+  encodeURIComponent(
+    'const parent = process.ppid; setInterval(() => { if (process.ppid !== parent) ' +
+      "process.kill(process.pid, 'SIGTERM') }, 1000).unref()",
+  )
 
 /** A free loopback port, so the peers know the ingest URL before serve listens. */
 export function freePort(): Promise<number> {
@@ -73,7 +85,13 @@ export function startServe(options: ServeOptions): ServeProcess {
     AUDTRAIL_LOG_LEVEL: options.env.AUDTRAIL_LOG_LEVEL ?? 'error',
   })
   const [bin, ...args] = options.command
-  const child = spawn(bin!, [...args, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A Node child also watches its parent: when the demo dies without stopping serve (SIGKILL, a
+  // test worker torn down), serve is reparented and stops itself instead of running on.
+  const watch = bin === process.execPath ? ['--import', PARENT_WATCH] : []
+  const child = spawn(bin!, [...watch, ...args, 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let out = ''
   let err = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
@@ -89,6 +107,7 @@ export function startServe(options: ServeOptions): ServeProcess {
   listening.catch(() => {})
   return {
     url: `http://127.0.0.1:${options.port}`,
+    pid: child.pid,
     listening,
     output: () => err.trim(),
     async stop() {
