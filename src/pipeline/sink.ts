@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
-import type { EventRow } from '../storage/event-row.js'
+import { toDateTime64, type EventRow } from '../storage/event-row.js'
 import { insertEventRows } from '../storage/events-store.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import type { RejectedRow } from './rejected-row.js'
@@ -47,6 +47,18 @@ function contentToken(prefix: string, ids: readonly string[]): string {
   const hash = createHash('sha256')
   for (const id of [...ids].sort()) hash.update(id).update('\n')
   return `${prefix}:${hash.digest('base64url')}`
+}
+
+/**
+ * The rows with `received_at` moved up to `now`, just before their insert. Scheduled rules close a
+ * window of received_at `latenessMs` (5 s) after its end, so what must stay short is the time from
+ * the stamp to the row being visible. Stamped when its chunk was validated, a row waited behind
+ * the writes queued before it (and every retry of an outage), and under load it could land in a
+ * window already evaluated: seen by no scheduled rule. Never moved back.
+ */
+export function stamped(rows: readonly EventRow[], now: number): EventRow[] {
+  const at = toDateTime64(now)
+  return rows.map((r) => (r.received_at < at ? { ...r, received_at: at } : r))
 }
 
 export function createClickHouseSink(storage: Storage): EventSink {
@@ -92,7 +104,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
           throw mapStorageError(err, 'insert into rejected_events')
         }
       }
-      await insertEventRows(storage, fresh, {
+      await insertEventRows(storage, stamped(fresh, Date.now()), {
         dedupToken: contentToken(
           'events',
           fresh.map((r) => key(r.tenant, r.event_id)),

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent } from '../../src/events/index.js'
 import { ScalableBloom } from '../../src/pipeline/bloom.js'
-import { createClickHouseSink } from '../../src/pipeline/sink.js'
+import { createClickHouseSink, stamped } from '../../src/pipeline/sink.js'
 import { storedIds } from '../../src/pipeline/stored-ids.js'
-import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -90,6 +90,26 @@ describe('the ClickHouse sink', () => {
       rejected: 0,
     })
     expect(filter.stats().ids).toBe(60)
+  })
+})
+
+describe('received_at', () => {
+  it('is stamped again when the rows are inserted, so a queued row lands in an open window', async () => {
+    const sink = createClickHouseSink(storage)
+    const queued = { ...row({ tenant: 'stamp' }), received_at: '2026-01-01 00:00:00.000' }
+    const before = toDateTime64(Date.now())
+    await sink.write({ rows: [queued], rejected: [] })
+    const rs = await storage.client.query({
+      query: "SELECT toString(received_at) AS r FROM sink_dedup.events WHERE tenant = 'stamp'",
+      format: 'JSONEachRow',
+    })
+    const [stored] = await rs.json<{ r: string }>()
+    expect(stored!.r >= before).toBe(true)
+  })
+
+  it('never moves back', () => {
+    const later = { ...row(), received_at: '2099-01-01 00:00:00.000' }
+    expect(stamped([later], Date.now())[0]!.received_at).toBe('2099-01-01 00:00:00.000')
   })
 })
 
