@@ -52,25 +52,28 @@ const PARENT_WATCH =
       "process.kill(process.pid, 'SIGTERM') }, 1000).unref()",
   )
 
-/** A free loopback port, so the peers know the ingest URL before serve listens. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
+/** Listens on `port` at the loopback address and closes again: the port it got, or undefined. */
+function probe(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(undefined))
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number }
+      server.close(() => resolve(bound))
     })
   })
 }
 
+/** A free loopback port, so the peers know the ingest URL before serve listens. */
+export async function freePort(): Promise<number> {
+  const port = await probe(0)
+  if (port === undefined) throw new Error('no free loopback port')
+  return port
+}
+
 /** Whether `port` can be listened on at the loopback address right now. */
-export function portAvailable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer()
-    probe.once('error', () => resolve(false))
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
-  })
+export async function portAvailable(port: number): Promise<boolean> {
+  return (await probe(port)) !== undefined
 }
 
 export function startServe(options: ServeOptions): ServeProcess {

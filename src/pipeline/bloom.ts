@@ -70,11 +70,6 @@ export class ScalableBloom {
     return this.layers.reduce((n, l) => n + l.count, 0)
   }
 
-  /** Bytes held by the bit arrays. */
-  get bytes(): number {
-    return this.layers.reduce((n, l) => n + l.bits.byteLength, 0)
-  }
-
   add(key: string): void {
     let layer = this.layers[this.layers.length - 1]
     if (layer === undefined || layer.count >= layer.capacity) {

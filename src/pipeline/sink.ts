@@ -10,7 +10,7 @@ import { toDateTime64, type EventRow } from '../storage/event-row.js'
 import { insertEventRows } from '../storage/events-store.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import type { RejectedRow } from './rejected-row.js'
-import { storedIds } from './stored-ids.js'
+import { eventKey, storedIds } from './stored-ids.js'
 
 export interface SinkBatch {
   rows: readonly EventRow[]
@@ -30,13 +30,11 @@ export interface EventSink {
   ping(): Promise<boolean>
 }
 
-const key = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
-
 /** Drop repeats within a batch, keeping the first occurrence. */
 export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
   const seen = new Set<string>()
   return rows.filter((r) => {
-    const k = key(r.tenant, r.event_id)
+    const k = eventKey(r.tenant, r.event_id)
     if (seen.has(k)) return false
     seen.add(k)
     return true
@@ -47,18 +45,6 @@ function contentToken(prefix: string, ids: readonly string[]): string {
   const hash = createHash('sha256')
   for (const id of [...ids].sort()) hash.update(id).update('\n')
   return `${prefix}:${hash.digest('base64url')}`
-}
-
-/**
- * The rows with `received_at` moved up to `now`, just before their insert. Scheduled rules close a
- * window of received_at `latenessMs` (5 s) after its end, so what must stay short is the time from
- * the stamp to the row being visible. Stamped when its chunk was validated, a row waited behind
- * the writes queued before it (and every retry of an outage), and under load it could land in a
- * window already evaluated: seen by no scheduled rule. Never moved back.
- */
-export function stamped(rows: readonly EventRow[], now: number): EventRow[] {
-  const at = toDateTime64(now)
-  return rows.map((r) => (r.received_at < at ? { ...r, received_at: at } : r))
 }
 
 export function createClickHouseSink(storage: Storage): EventSink {
@@ -81,7 +67,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
         format: 'JSONEachRow',
       })
       const found = await rs.json<{ tenant: string; id: string }>()
-      return new Set(found.map((f) => key(f.tenant, f.id)))
+      return new Set(found.map((f) => eventKey(f.tenant, f.id)))
     } catch (err) {
       throw mapStorageError(err, 'look up stored event ids')
     }
@@ -91,7 +77,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
     async write(batch) {
       const unique = uniqueRows(batch.rows)
       const stored = await existing(filter ? await filter.candidates(unique) : unique)
-      const fresh = unique.filter((r) => !stored.has(key(r.tenant, r.event_id)))
+      const fresh = unique.filter((r) => !stored.has(eventKey(r.tenant, r.event_id)))
       if (batch.rejected.length > 0) {
         try {
           await storage.insert(`${db}.rejected_events`, batch.rejected, {
@@ -104,11 +90,18 @@ export function createClickHouseSink(storage: Storage): EventSink {
           throw mapStorageError(err, 'insert into rejected_events')
         }
       }
-      await insertEventRows(storage, stamped(fresh, Date.now()), {
+      await insertEventRows(storage, fresh, {
         dedupToken: contentToken(
           'events',
-          fresh.map((r) => key(r.tenant, r.event_id)),
+          fresh.map((r) => eventKey(r.tenant, r.event_id)),
         ),
+        // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
+        // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
+        // short is the time from the stamp to the row being visible. Stamped when its chunk was
+        // validated, a row waited behind the writes queued before it (and every retry of an
+        // outage), and under load it could land in a window already evaluated: seen by no
+        // scheduled rule.
+        receivedNotBefore: toDateTime64(Date.now()),
       })
       return {
         inserted: fresh.length,

@@ -27,13 +27,14 @@ const NEVER = '9999-12-31 23'
 /** `YYYY-MM-DD HH`: the hour of a DateTime64 text, which sorts like the time it names. */
 const hourOf = (dateTime64: string) => dateTime64.slice(0, 13)
 const hourAt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 13)
-const key = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
+/** An event's identity across tenants: the same event_id may occur in two tenants. */
+export const eventKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
 
 export interface StoredIds {
   /** Rows that may be stored already (to look up); the others are certainly new. */
   candidates(rows: readonly EventRow[]): Promise<EventRow[]>
-  /** Ids held, bytes used and the first hour answered in memory (for tests and metrics). */
-  stats(): { ids: number; bytes: number; completeFrom: string }
+  /** Ids held in memory. */
+  held(): number
 }
 
 const filters = new Map<string, StoredIds>()
@@ -59,7 +60,7 @@ function createStoredIds(storage: Storage): StoredIds {
       if (hour < completeFrom) continue
       let bloom = hours.get(hour)
       if (bloom === undefined) hours.set(hour, (bloom = new ScalableBloom()))
-      bloom.add(key(r.tenant, r.event_id))
+      bloom.add(eventKey(r.tenant, r.event_id))
     }
   }
   // From now on every insert is recorded before it is sent, so that the ids of an insert in
@@ -108,17 +109,13 @@ function createStoredIds(storage: Storage): StoredIds {
       return rows.filter((r) => {
         const hour = hourOf(r.occurred_at)
         if (hour < completeFrom) return true
-        return hours.get(hour)?.has(key(r.tenant, r.event_id)) ?? false
+        return hours.get(hour)?.has(eventKey(r.tenant, r.event_id)) ?? false
       })
     },
-    stats() {
+    held() {
       let ids = 0
-      let bytes = 0
-      for (const b of hours.values()) {
-        ids += b.size
-        bytes += b.bytes
-      }
-      return { ids, bytes, completeFrom }
+      for (const b of hours.values()) ids += b.size
+      return ids
     },
   }
 }

@@ -10,6 +10,11 @@ export interface InsertOptions {
    * token, so a batch retried after an unacknowledged insert lands once (and so do its rollups).
    */
   dedupToken?: string
+  /**
+   * Send `received_at` as at least this DateTime64 text (the rows themselves are not changed): the
+   * sink stamps the time of the insert, see createClickHouseSink.
+   */
+  receivedNotBefore?: string
 }
 
 type InsertObserver = (rows: readonly EventRow[]) => void
@@ -32,7 +37,9 @@ export async function insertEventRows(
   if (storage.mode === 'embedded')
     for (const observe of observers.get(storage.database) ?? []) observe(rows)
   try {
-    await storage.insert(`${quoteIdentifier(storage.database)}.events`, rows.map(insertRecord), {
+    const floor = options.receivedNotBefore ?? ''
+    const records = rows.map((r) => insertRecord(r, floor))
+    await storage.insert(`${quoteIdentifier(storage.database)}.events`, records, {
       insert_deduplication_token: options.dedupToken ?? '',
     })
   } catch (err) {
@@ -44,9 +51,10 @@ export async function insertEventRows(
  * The row as sent: values equal to their column type's default ('', [], {}, NULL) are left out,
  * and JSONEachRow fills those columns in with that default (no column of `events` has a DEFAULT
  * expression). Most events leave half the columns empty: this halves the bytes to serialize and
- * parse. `false` is sent: for Nullable(Bool) it differs from the default.
+ * parse. `false` is sent: for Nullable(Bool) it differs from the default. `received_at` is sent
+ * as `receivedFloor` when it is earlier.
  */
-function insertRecord(row: EventRow): object {
+function insertRecord(row: EventRow, receivedFloor: string): object {
   const out: Record<string, unknown> = {}
   for (const k in row) {
     const v = row[k as keyof EventRow]
@@ -56,6 +64,7 @@ function insertRecord(row: EventRow): object {
     }
     out[k] = v
   }
+  if (row.received_at < receivedFloor) out.received_at = receivedFloor
   return out
 }
 

@@ -1,12 +1,9 @@
 import { connect } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/api/app.js'
-import { createAuthenticator } from '../../src/api/auth.js'
 import { ErrorSchema } from '../../src/api/errors.js'
-import { createLogger } from '../../src/logger.js'
-import { Metrics } from '../../src/metrics.js'
-import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { apiKeys } from '../helpers/api-tokens.js'
+import { testApp } from '../helpers/api-app.js'
 import { closeTestStorages, testStorage } from '../helpers/storage.js'
 
 let app: FastifyInstance
@@ -14,17 +11,7 @@ let port: number
 
 beforeAll(async () => {
   const keys = await apiKeys()
-  app = await buildApp({
-    logger: createLogger('silent'),
-    authenticate: createAuthenticator({
-      keys: keys.keys,
-      issuer: API_ISSUER,
-      audience: API_AUDIENCE,
-    }),
-    metrics: new Metrics(),
-    readiness: async () => ({}),
-    storage: testStorage('api_client_errors'),
-  })
+  app = await testApp(keys, { storage: testStorage('api_client_errors') })
   await app.listen({ host: '127.0.0.1', port: 0 })
   port = (app.server.address() as { port: number }).port
 })

@@ -1,17 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/api/app.js'
-import { createAuthenticator } from '../../src/api/auth.js'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
-import { Metrics } from '../../src/metrics.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { apiKeys } from '../helpers/api-tokens.js'
+import { testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -51,17 +49,7 @@ beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
   await seed()
   keys = await apiKeys()
-  app = await buildApp({
-    logger: createLogger('silent'),
-    authenticate: createAuthenticator({
-      keys: keys.keys,
-      issuer: API_ISSUER,
-      audience: API_AUDIENCE,
-    }),
-    metrics: new Metrics(),
-    readiness: async () => ({}),
-    storage,
-  })
+  app = await testApp(keys, { storage })
 })
 afterAll(async () => {
   await app.close()

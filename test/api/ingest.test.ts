@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/api/app.js'
-import { createAuthenticator } from '../../src/api/auth.js'
-import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
-import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { apiKeys } from '../helpers/api-tokens.js'
+import { testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 
 const sink = createMemorySink()
@@ -16,13 +14,7 @@ let keys: Awaited<ReturnType<typeof apiKeys>>
 
 beforeAll(async () => {
   keys = await apiKeys()
-  app = await buildApp({
-    logger: createLogger('silent'),
-    authenticate: createAuthenticator({
-      keys: keys.keys,
-      issuer: API_ISSUER,
-      audience: API_AUDIENCE,
-    }),
+  app = await testApp(keys, {
     metrics,
     readiness: async () => ({ storage: await sink.ping() }),
     ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },

@@ -1,12 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/api/app.js'
-import { createAuthenticator } from '../../src/api/auth.js'
-import { createLogger } from '../../src/logger.js'
-import { Metrics } from '../../src/metrics.js'
 import { ComplianceReport, FRAMEWORK_IDS } from '../../src/reports/index.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { apiKeys } from '../helpers/api-tokens.js'
+import { testApp } from '../helpers/api-app.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import { API, issued, MCP, presented, seed } from '../reports/fixtures.js'
 
@@ -39,17 +36,7 @@ beforeAll(async () => {
     { detect: true },
   )
   keys = await apiKeys()
-  app = await buildApp({
-    logger: createLogger('silent'),
-    authenticate: createAuthenticator({
-      keys: keys.keys,
-      issuer: API_ISSUER,
-      audience: API_AUDIENCE,
-    }),
-    metrics: new Metrics(),
-    readiness: async () => ({}),
-    storage,
-  })
+  app = await testApp(keys, { storage })
 })
 afterAll(async () => {
   await app.close()

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../src/api/app.js'
-import { createAuthenticator } from '../../src/api/auth.js'
-import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
+import { apiKeys } from '../helpers/api-tokens.js'
+import { testApp } from '../helpers/api-app.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 const storage = testStorage('roles_it')
@@ -18,15 +16,8 @@ beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
   keys = await apiKeys()
   const metrics = new Metrics()
-  app = await buildApp({
-    logger: createLogger('silent'),
-    authenticate: createAuthenticator({
-      keys: keys.keys,
-      issuer: API_ISSUER,
-      audience: API_AUDIENCE,
-    }),
+  app = await testApp(keys, {
     metrics,
-    readiness: async () => ({}),
     ingest: {
       target: sinkTarget(createMemorySink()),
       retentionDays: 400,

@@ -1,0 +1,20 @@
+/** The API under test: tokens from `keys` authenticate, logs are silent, metrics fresh. */
+import { buildApp, type AppDeps } from '../../src/api/app.js'
+import { createAuthenticator } from '../../src/api/auth.js'
+import { createLogger } from '../../src/logger.js'
+import { Metrics } from '../../src/metrics.js'
+import { API_AUDIENCE, API_ISSUER, type apiKeys } from './api-tokens.js'
+
+export function testApp(keys: Awaited<ReturnType<typeof apiKeys>>, deps: Partial<AppDeps> = {}) {
+  return buildApp({
+    logger: createLogger('silent'),
+    authenticate: createAuthenticator({
+      keys: keys.keys,
+      issuer: API_ISSUER,
+      audience: API_AUDIENCE,
+    }),
+    metrics: new Metrics(),
+    readiness: async () => ({}),
+    ...deps,
+  })
+}
