@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
-import { createChdbConnection } from 'chdb/connection'
+import { ChdbPool } from './chdb-pool.js'
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
 
@@ -55,6 +55,13 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   output_format_json_quote_64bit_integers: 0,
 }
 
+/**
+ * Connections of the embedded engine: chdb runs one query at a time per connection, so this is how
+ * many queries (API requests, the sink's inserts and lookups, scheduled rules) run at once. Four
+ * keep two cores busy while some wait on I/O or on the event loop.
+ */
+export const EMBEDDED_CONNECTIONS = 4
+
 export function createStorage(options: StorageOptions): Storage {
   if (options.url) {
     const client = createClient({
@@ -81,12 +88,13 @@ export function createStorage(options: StorageOptions): Storage {
       close: () => client.close(),
     }
   }
-  // The embedded engine allows one data directory per process.
+  // The embedded engine allows one data directory per process; EMBEDDED_CONNECTIONS connections
+  // on it run queries in parallel (see chdb-pool.ts).
   const path = resolve(options.dataDir, 'clickhouse')
   mkdirSync(path, { recursive: true })
-  const connection = createChdbConnection({ path })
+  const connection = new ChdbPool(path, EMBEDDED_CONNECTIONS)
   const client = createClient({
-    // chdb implements the Connection interface of @clickhouse/client-common, which
+    // The pool implements the Connection interface of @clickhouse/client-common, which
     // @clickhouse/client bundles as its own copy: same shape, distinct declarations.
     connection: connection as unknown as ClientConnection,
     clickhouse_settings: BASE_SETTINGS,
@@ -102,7 +110,7 @@ export function createStorage(options: StorageOptions): Storage {
       const perInsert: Record<string, string | number | boolean> = {}
       for (const [k, v] of Object.entries({ ...INSERT_SETTINGS, ...settings }))
         if (v !== undefined) perInsert[k] = v as string | number | boolean
-      await connection.chdb.rawInsert({
+      await connection.rawInsert({
         table,
         values: body,
         format: 'JSONEachRow',

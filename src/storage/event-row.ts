@@ -218,10 +218,71 @@ function compact<T extends Record<string, unknown>>(obj: T): T | undefined {
 }
 
 /**
+ * The columns the API reads back to show an event: the contract event's own values, plus the
+ * token keys, canonical resource and `aud_match` it presents beside it. The queries that read
+ * them (token-events.sql, events-search.sql) name exactly these columns: each column of each
+ * part read costs the engine about as much as a row of it, and the remaining derived columns
+ * (canonical and drift arrays) are never shown.
+ */
+export const STORED_EVENT_COLUMNS = [
+  'tenant',
+  'event_id',
+  'event_type',
+  'occurred_at',
+  'received_at',
+  'source_kind',
+  'source_id',
+  'issuer',
+  'client_id',
+  'subject',
+  'session_id',
+  'token_key',
+  'token_jti',
+  'token_fingerprint',
+  'token_iat',
+  'token_exp',
+  'token_aud',
+  'token_scopes',
+  'token_format',
+  'network_ip',
+  'network_user_agent',
+  'grant_type',
+  'requested_resources',
+  'requested_scopes',
+  'granted_aud',
+  'granted_scopes',
+  'resource',
+  'resource_canonical',
+  'presented_aud',
+  'aud_match',
+  'aud_validated',
+  'decision',
+  'reason',
+  'tool_method',
+  'tool_name',
+  'tool_header_method',
+  'tool_header_name',
+  'http_method',
+  'http_path',
+  'http_status',
+  'subject_token_key',
+  'subject_token_jti',
+  'subject_token_fingerprint',
+  'actor_subject',
+  'actor_client_id',
+  'actor_token_jti',
+  'actor_token_fingerprint',
+  'attributes',
+] as const satisfies readonly (keyof EventRow)[]
+
+/** An event as the API reads it back (STORED_EVENT_COLUMNS). */
+export type StoredEvent = Pick<EventRow, (typeof STORED_EVENT_COLUMNS)[number]>
+
+/**
  * The contract event a row was written from (what the API's timelines show). Derived columns
  * (canonical forms, token key, aud_match) are not part of the event and are left out.
  */
-export function fromEventRow(row: EventRow): AuditEvent {
+export function fromEventRow(row: StoredEvent): AuditEvent {
   const attributes: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(row.attributes)) attributes[k] = JSON.parse(v)
   const hasToken = row.token_jti !== '' || row.token_fingerprint !== ''

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { STORED_EVENT_COLUMNS } from './event-row.js'
 
 /** `sql/` at the package root, from both `src/storage` and `dist/storage`. */
 export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url))
@@ -42,7 +43,12 @@ export function splitStatements(sql: string): string[] {
 
 const cache = new Map<string, string>()
 
-/** `sql/<folder>/<name>.sql` with `{{db}}` bound to the configured database. */
+const STORED_EVENT_LIST = STORED_EVENT_COLUMNS.join(', ')
+
+/**
+ * `sql/<folder>/<name>.sql` with `{{db}}` bound to the configured database and
+ * `{{stored_event_columns}}` to the columns the API shows of an event (STORED_EVENT_COLUMNS).
+ */
 export function loadSql(folder: 'queries' | 'rules', name: string, database: string): string {
   if (!/^[a-z0-9-]+$/.test(name))
     throw new TypeError(`not a SQL file name: ${JSON.stringify(name)}`)
@@ -52,7 +58,10 @@ export function loadSql(folder: 'queries' | 'rules', name: string, database: str
     template = readFileSync(path, 'utf8')
     cache.set(path, template)
   }
-  return renderTemplate(template, { db: quoteIdentifier(database) })
+  return renderTemplate(template, {
+    db: quoteIdentifier(database),
+    stored_event_columns: STORED_EVENT_LIST,
+  })
     .trim()
     .replace(/;$/, '')
 }

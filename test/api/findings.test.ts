@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
+import { searchPage } from '../../src/api/routes/events.js'
 import { apiKeys } from '../helpers/api-tokens.js'
 import { testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
@@ -211,6 +212,56 @@ describe('an event stored twice (two writers of one event before a merge)', () =
     expect(search.json().items).toHaveLength(1)
     const timeline = await get('/v1/tokens/dup-key', { tenant: 'dup' })
     expect(timeline.json().presentations).toHaveLength(1)
+  })
+
+  it('pages through events stored twice without repeats or gaps, ending without a cursor', async () => {
+    const rows = Array.from({ length: 5 }, (_, i) => {
+      const parsed = parseEvent(
+        presentedEvent({
+          tenant: 'dup-pages',
+          occurred_at: new Date(Date.now() - 60_000 + i * 1000).toISOString(),
+        }),
+      )
+      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+      return toEventRow(parsed.event, { receivedAt: Date.now() })
+    })
+    await insertEventRows(storage, rows)
+    await insertEventRows(
+      storage,
+      rows.map((r) => ({ ...r, received_at: r.received_at.replace(/\d$/, '9') })),
+    )
+    const pages: string[][] = []
+    let cursor: string | null = null
+    do {
+      const res = await get(`/v1/events?limit=2${cursor ? `&cursor=${cursor}` : ''}`, {
+        tenant: 'dup-pages',
+      })
+      const body = res.json() as {
+        items: { event: { event_id: string } }[]
+        next_cursor: string | null
+      }
+      pages.push(body.items.map((x) => x.event.event_id))
+      cursor = body.next_cursor
+    } while (cursor)
+    expect(pages.map((p) => p.length)).toEqual([2, 2, 1])
+    expect(pages.flat()).toEqual(rows.map((r) => r.event_id).reverse())
+  })
+})
+
+describe('searchPage', () => {
+  const rows = (ids: string) => [...ids].map((event_id) => ({ event_id }))
+  const ids = (r: { page: { event_id: string }[]; more: boolean }) =>
+    `${r.page.map((x) => x.event_id).join('')}${r.more ? '+' : ''}`
+
+  it('keeps the first version of each event, up to the page size', () => {
+    expect(ids(searchPage(rows('aabbcc'), 2, 12))).toBe('ab+')
+    expect(ids(searchPage(rows('aabbc'), 3, 13))).toBe('abc')
+    expect(ids(searchPage(rows('ab'), 2, 12))).toBe('ab')
+  })
+
+  it('says more may follow when every fetched row was used, even on a short page', () => {
+    expect(ids(searchPage(rows('aaaabbbbcccc'), 5, 12))).toBe('abc+')
+    expect(ids(searchPage(rows('abcd'), 4, 4))).toBe('abcd+')
   })
 })
 

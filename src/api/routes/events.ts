@@ -8,7 +8,7 @@ import {
   fromDateTime64,
   fromEventRow,
   toDateTime64,
-  type EventRow,
+  type StoredEvent,
 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
@@ -43,8 +43,33 @@ export const SearchQuery = z.strictObject({
   tenant: TenantParam,
 })
 
+/** Rows fetched beyond a page by the events search, for versions of an event stored twice. */
+const SEARCH_SPARE = 10
+
+/**
+ * One page of the events search from up to `fetched` rows in page order: the first version of
+ * each event (versions are adjacent), at most `limit` of them, and whether more may follow (more
+ * distinct events than the page, or every fetched row used). A page is short only when more than
+ * SEARCH_SPARE of its rows were repeats; its cursor still resumes after its last event.
+ */
+export function searchPage<T extends { event_id: string }>(
+  rows: readonly T[],
+  limit: number,
+  fetched: number,
+): { page: T[]; more: boolean } {
+  const page: T[] = []
+  const seen = new Set<string>()
+  for (const row of rows) {
+    if (seen.has(row.event_id)) continue
+    if (page.length === limit) return { page, more: true }
+    seen.add(row.event_id)
+    page.push(row)
+  }
+  return { page, more: rows.length >= fetched }
+}
+
 /** The contract event plus what the pipeline derived, as analysts see it. */
-function present(row: EventRow) {
+function present(row: StoredEvent) {
   return {
     event: fromEventRow(row),
     received_at: fromDateTime64(row.received_at),
@@ -70,7 +95,7 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
       const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       // A resource filter matches its canonical form, whatever spelling the analyst typed.
       const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
-      let rows: EventRow[]
+      let rows: StoredEvent[]
       try {
         const rs = await storage.client.query({
           query: loadQuery('events-search', storage.database),
@@ -87,19 +112,19 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
             tool: q.tool ?? '',
             cursor_at: cursorAt,
             cursor_id: cursorId,
-            limit: q.limit,
+            fetch: q.limit + SEARCH_SPARE,
           },
           format: 'JSONEachRow',
         })
-        rows = await rs.json<EventRow>()
+        rows = await rs.json<StoredEvent>()
       } catch (err) {
         throw mapStorageError(err, 'search events')
       }
-      const last = rows[rows.length - 1]
+      const { page, more } = searchPage(rows, q.limit, q.limit + SEARCH_SPARE)
+      const last = page[page.length - 1]
       return {
-        items: rows.map(present),
-        next_cursor:
-          rows.length === q.limit && last ? encodeCursor(last.occurred_at, last.event_id) : null,
+        items: page.map(present),
+        next_cursor: more && last ? encodeCursor(last.occurred_at, last.event_id) : null,
       }
     },
   )
@@ -120,7 +145,7 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
           query_params: { tenant, key },
           format: 'JSONEachRow',
         })
-        const rows = await rs.json<EventRow>()
+        const rows = await rs.json<StoredEvent>()
         if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
         const fs = await storage.client.query({
           query: loadQuery('findings-list', storage.database),

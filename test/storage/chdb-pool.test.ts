@@ -1,0 +1,107 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { bindParams, quoteLiteral } from '../../src/storage/chdb-pool.js'
+import { EMBEDDED_CONNECTIONS } from '../../src/storage/client.js'
+import { closeTestStorages, testStorage } from '../helpers/storage.js'
+
+const storage = testStorage('chdb_pool')
+afterAll(closeTestStorages)
+
+async function one<T>(query: string, params: Record<string, unknown>): Promise<T> {
+  const rs = await storage.client.query({ query, query_params: params, format: 'JSONEachRow' })
+  return (await rs.json<T>())[0]!
+}
+
+const HOSTILE = [
+  '',
+  "'",
+  "\\'",
+  '\\',
+  '\\\\',
+  "x'); DROP DATABASE chdb_pool; --",
+  "'; SET param_v = 'other'; SELECT '",
+  'tab\there, newline\nthere, return\r, nul\0end',
+  '\\N',
+  'NULL',
+  '{v:String}',
+  'ünïcödé 🎉 ключ 鍵',
+  "\u2028\u2029'\u0007",
+  'a'.repeat(100_000) + "'",
+]
+
+describe('parameters bound by SET param_ on a pooled connection', () => {
+  it('returns every hostile string exactly as given, alone and inside an array', async () => {
+    for (const v of HOSTILE) {
+      const row = await one<{ v: string; a: string[]; n: number }>(
+        'SELECT {v:String} AS v, {a:Array(String)} AS a, length({v:String}) AS n',
+        { v, a: [v, 'x', v] },
+      )
+      expect(row.v).toBe(v)
+      expect(row.a).toEqual([v, 'x', v])
+      expect(Number(row.n)).toBe(Buffer.byteLength(v))
+    }
+  })
+
+  it('lets no value leave its quotes (the statement count stays one SET per parameter)', () => {
+    const sql = bindParams('SELECT {v:String}', { v: "'; DROP TABLE t; SELECT '" })
+    expect(sql).toBe(
+      `SET param_v = ${quoteLiteral("\\'; DROP TABLE t; SELECT \\'")}; SELECT {v:String}`,
+    )
+    expect(quoteLiteral("a'b\\c\0d")).toBe("'a\\'b\\\\c\\0d'")
+  })
+
+  it('refuses a placeholder without a value even when the connection holds an earlier one', async () => {
+    // Set tenant on every connection of the pool, then ask without it.
+    for (let i = 0; i < EMBEDDED_CONNECTIONS * 2; i++)
+      await one('SELECT {tenant:String} AS t', { tenant: 'other-tenant' })
+    await expect(
+      storage.client.query({ query: 'SELECT {tenant:String} AS t', format: 'JSONEachRow' }),
+    ).rejects.toThrow(/tenant has no value/)
+    await expect(
+      storage.client.query({ query: 'SELECT {tenant:String} AS t', query_params: { other: 1 } }),
+    ).rejects.toThrow(/tenant has no value/)
+  })
+
+  it('refuses a parameter name that is not an identifier', () => {
+    expect(() => bindParams('SELECT 1', { 'a = 1; DROP': 'x' })).toThrow(/parameter name/)
+  })
+
+  it('lets the engine type-check values: a bad number or date is an engine error', async () => {
+    await expect(one('SELECT {n:UInt32} AS n', { n: 'abc' })).rejects.toThrow()
+    await expect(one("SELECT {d:DateTime64(3, 'UTC')} AS d", { d: 'not a date' })).rejects.toThrow()
+    const row = await one<{ n: number; d: string }>(
+      "SELECT {n:UInt32} AS n, toString({d:DateTime64(3, 'UTC')}) AS d",
+      { n: 42, d: '2026-11-22 10:05:00.250' },
+    )
+    expect(row).toEqual({ n: 42, d: '2026-11-22 10:05:00.250' })
+  })
+
+  it('keeps the values of concurrent queries apart', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        one<{ v: string; n: number }>('SELECT {v:String} AS v, {n:UInt32} AS n', {
+          v: `value-${i}'`,
+          n: i,
+        }),
+      ),
+    )
+    results.forEach((r, i) => expect(r).toEqual({ v: `value-${i}'`, n: i }))
+  })
+})
+
+describe('the pool', () => {
+  it('answers a short query while a long one runs (one connection would queue it behind)', async () => {
+    const order: string[] = []
+    const long = storage.client
+      .query({
+        query: 'SELECT sleepEachRow(1) FROM numbers(2) SETTINGS max_block_size = 1',
+        format: 'JSONEachRow',
+      })
+      .then((rs) => rs.json())
+      .then(() => order.push('long'))
+    // Give the long query its connection first.
+    await new Promise((r) => setTimeout(r, 50))
+    await one('SELECT {x:UInt8} AS x', { x: 1 }).then(() => order.push('short'))
+    await long
+    expect(order).toEqual(['short', 'long'])
+  })
+})
