@@ -46,10 +46,17 @@ const cache = new Map<string, string>()
 const STORED_EVENT_LIST = STORED_EVENT_COLUMNS.join(', ')
 
 /**
- * `sql/<folder>/<name>.sql` with `{{db}}` bound to the configured database and
- * `{{stored_event_columns}}` to the columns the API shows of an event (STORED_EVENT_COLUMNS).
+ * `sql/<folder>/<name>.sql` with `{{db}}` bound to the configured database,
+ * `{{stored_event_columns}}` to the columns the API shows of an event (STORED_EVENT_COLUMNS), and
+ * any other placeholder to one of `fragments`: fixed SQL chosen by the caller's code (a keyword
+ * such as FINAL), never a value.
  */
-export function loadSql(folder: 'queries' | 'rules', name: string, database: string): string {
+export function loadSql(
+  folder: 'queries' | 'rules',
+  name: string,
+  database: string,
+  fragments: Readonly<Record<string, string>> = {},
+): string {
   if (!/^[a-z0-9-]+$/.test(name))
     throw new TypeError(`not a SQL file name: ${JSON.stringify(name)}`)
   const path = `${SQL_DIR}${folder}/${name}.sql`
@@ -59,6 +66,7 @@ export function loadSql(folder: 'queries' | 'rules', name: string, database: str
     cache.set(path, template)
   }
   return renderTemplate(template, {
+    ...fragments,
     db: quoteIdentifier(database),
     stored_event_columns: STORED_EVENT_LIST,
   })
@@ -67,6 +75,10 @@ export function loadSql(folder: 'queries' | 'rules', name: string, database: str
 }
 
 /** A named query from `sql/queries/`. */
-export function loadQuery(name: string, database: string): string {
-  return loadSql('queries', name, database)
+export function loadQuery(
+  name: string,
+  database: string,
+  fragments?: Readonly<Record<string, string>>,
+): string {
+  return loadSql('queries', name, database, fragments)
 }

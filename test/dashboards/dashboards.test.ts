@@ -136,7 +136,12 @@ async function run(sql: string, tenant: string, intervalMs = 60_000): Promise<Ro
     intervalMs,
     variables: { tenant },
   })
-  const rs = await storage.client.query({ query, format: 'JSONEachRow' })
+  // The embedded engine has no per-request default database (the datasource's defaultDatabase);
+  // USE in the same request sets it on whichever pooled connection runs the panel.
+  const rs = await storage.client.query({
+    query: `USE ${datasource.jsonData.defaultDatabase}; ${query}`,
+    format: 'JSONEachRow',
+  })
   return rs.json<Row>()
 }
 
@@ -164,7 +169,6 @@ const num = (v: unknown) => Number(v)
 
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
-  await storage.client.command({ query: `USE ${datasource.jsonData.defaultDatabase}` })
   scenario = await seedScenario(storage)
 })
 afterAll(closeTestStorages)
@@ -367,7 +371,7 @@ describe('the compliance dashboard and the compliance report', () => {
   it('state the same evidence metrics for the same period', async () => {
     const rows = await rowsOf('audtrail-compliance')
     const rs = await storage.client.query({
-      query: loadQuery('report-event-metrics', storage.database),
+      query: loadQuery('report-event-metrics', storage.database, { final: 'FINAL' }),
       query_params: {
         tenant: 'acme',
         since: toDateTime64(scenario.from.getTime()),

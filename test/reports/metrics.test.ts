@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalizeResource, compareResources } from '../../src/events/resource.js'
 import { buildComplianceReport, ComplianceReport, type MetricId } from '../../src/reports/index.js'
+import { queryEventMetrics } from '../../src/reports/evidence.js'
+import { toDateTime64 } from '../../src/storage/event-row.js'
 import { migrate } from '../../src/storage/migrate.js'
+import { loadQuery } from '../../src/storage/sql.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import {
   API,
@@ -259,6 +262,37 @@ describe('the evidence metrics', () => {
     expect(want.drifted_resources).toBeGreaterThan(0)
     expect(want.logging_completeness).toBeLessThan(1)
     expect(want.multi_audience_token_share).toBeGreaterThan(0)
+  })
+
+  it('reads without FINAL unless the period holds an event stored twice', async () => {
+    const scope = (tenant: string) => ({ tenant, since: SINCE, until: UNTIL })
+    const read = async (tenant: string, final: string) => {
+      const rs = await storage.client.query({
+        query: loadQuery('report-event-metrics', storage.database, { final }),
+        query_params: {
+          tenant,
+          since: toDateTime64(SINCE),
+          until: toDateTime64(UNTIL),
+          clock_skew_s: 60,
+        },
+        format: 'JSONEachRow',
+      })
+      return (await rs.json<Record<string, unknown>>())[0]!
+    }
+    // acme holds 20 events stored twice: the plain read sees them, the FINAL one does not.
+    const plain = await read('acme', '')
+    const final = await read('acme', 'FINAL')
+    expect(Number(plain.tokens_with_repeats)).toBeGreaterThan(0)
+    expect(Number(plain.events)).toBe(Number(final.events) + 20)
+    expect(Number(final.tokens_with_repeats)).toBe(0)
+    const acme = await queryEventMetrics(storage, scope('acme'))
+    expect(acme.final).toBe(true)
+    expect(acme.events).toBe(final.events)
+    // globex has none: one plain read, with the figures FINAL would give.
+    const globex = await queryEventMetrics(storage, scope('globex'))
+    expect(globex.final).toBe(false)
+    const { final: _, ...figures } = globex
+    expect(figures).toEqual(await read('globex', 'FINAL'))
   })
 
   it('lists the drifted resources with their raw spellings', async () => {
