@@ -129,6 +129,38 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
     },
   )
 
+  async function tokenHasFindings(tenant: string, token: string): Promise<boolean> {
+    const rs = await storage.client.query({
+      query: loadQuery('token-has-findings', storage.database),
+      query_params: { tenant, token },
+      format: 'JSONEachRow',
+    })
+    return (await rs.json()).length > 0
+  }
+
+  async function tokenFindings(tenant: string, token: string) {
+    const fs = await storage.client.query({
+      query: loadQuery('findings-list', storage.database),
+      query_params: {
+        tenant,
+        id: '',
+        rule: '',
+        severity: '',
+        status: '',
+        resource: '',
+        client: '',
+        token,
+        since: toDateTime64(0),
+        until: toDateTime64(FAR_FUTURE),
+        cursor_seen: toDateTime64(FAR_FUTURE),
+        cursor_id: '',
+        limit: 1000,
+      },
+      format: 'JSONEachRow',
+    })
+    return (await fs.json<FindingRow>()).map(presentFinding)
+  }
+
   app.get(
     '/tokens/:key',
     { schema: { response: responses({ 200: TokenTimelineSchema }) } },
@@ -140,33 +172,19 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
         throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
       const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
       try {
-        const rs = await storage.client.query({
-          query: loadQuery('token-events', storage.database),
-          query_params: { tenant, key },
-          format: 'JSONEachRow',
-        })
-        const rows = await rs.json<StoredEvent>()
+        // Both at once, on two of the embedded engine's connections (or two server requests).
+        const [rows, hasFindings] = await Promise.all([
+          storage.client
+            .query({
+              query: loadQuery('token-events', storage.database),
+              query_params: { tenant, key },
+              format: 'JSONEachRow',
+            })
+            .then((rs) => rs.json<StoredEvent>()),
+          tokenHasFindings(tenant, key),
+        ])
         if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
-        const fs = await storage.client.query({
-          query: loadQuery('findings-list', storage.database),
-          query_params: {
-            tenant,
-            id: '',
-            rule: '',
-            severity: '',
-            status: '',
-            resource: '',
-            client: '',
-            token: key,
-            since: toDateTime64(0),
-            until: toDateTime64(FAR_FUTURE),
-            cursor_seen: toDateTime64(FAR_FUTURE),
-            cursor_id: '',
-            limit: 1000,
-          },
-          format: 'JSONEachRow',
-        })
-        const findings = (await fs.json<FindingRow>()).map(presentFinding)
+        const findings = hasFindings ? await tokenFindings(tenant, key) : []
         const own = rows.filter((r) => r.token_key === key)
         return {
           token_key: key,
