@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { bindParams, quoteLiteral } from '../../src/storage/chdb-pool.js'
+import { quoteLiteral } from '../../src/storage/chdb-pool.js'
 import { EMBEDDED_CONNECTIONS } from '../../src/storage/client.js'
 import { closeTestStorages, testStorage } from '../helpers/storage.js'
 
@@ -41,12 +41,20 @@ describe('parameters bound by SET param_ on a pooled connection', () => {
     }
   })
 
-  it('lets no value leave its quotes (the statement count stays one SET per parameter)', () => {
-    const sql = bindParams('SELECT {v:String}', { v: "'; DROP TABLE t; SELECT '" })
-    expect(sql).toBe(
-      `SET param_v = ${quoteLiteral("\\'; DROP TABLE t; SELECT \\'")}; SELECT {v:String}`,
-    )
+  it('quotes any text as one string literal', () => {
     expect(quoteLiteral("a'b\\c\0d")).toBe("'a\\'b\\\\c\\0d'")
+    expect(quoteLiteral("'; DROP TABLE t; SELECT '")).toBe("'\\'; DROP TABLE t; SELECT \\''")
+  })
+
+  it('sends a value again whenever it differs from what the connection holds', async () => {
+    for (let i = 0; i < 40; i++) {
+      const v = ['a', 'b', 'a', 'a', 'c'][i % 5]!
+      expect(await one<{ v: string }>('SELECT {v:String} AS v', { v })).toEqual({ v })
+    }
+    // A failed call leaves the session unknown: the next one sends everything again.
+    await expect(one('SELECT {v:String} AS v, throwIf(1) AS x', { v: 'z' })).rejects.toThrow()
+    for (let i = 0; i < EMBEDDED_CONNECTIONS * 2; i++)
+      expect(await one<{ v: string }>('SELECT {v:String} AS v', { v: 'a' })).toEqual({ v: 'a' })
   })
 
   it('refuses a placeholder without a value even when the connection holds an earlier one', async () => {
@@ -61,8 +69,14 @@ describe('parameters bound by SET param_ on a pooled connection', () => {
     ).rejects.toThrow(/tenant has no value/)
   })
 
-  it('refuses a parameter name that is not an identifier', () => {
-    expect(() => bindParams('SELECT 1', { 'a = 1; DROP': 'x' })).toThrow(/parameter name/)
+  it('refuses a parameter or setting name that is not an identifier', async () => {
+    await expect(one('SELECT 1', { 'a = 1; DROP': 'x' })).rejects.toThrow(/parameter name/)
+    await expect(
+      storage.client.query({
+        query: 'SELECT 1',
+        clickhouse_settings: { 'max_threads = 1; DROP': 1 } as never,
+      }),
+    ).rejects.toThrow(/setting name/)
   })
 
   it('lets the engine type-check values: a bad number or date is an engine error', async () => {
