@@ -63,7 +63,7 @@ SELECT
   generateUUIDv4(number) AS event_id,
   if(k = 0, 'token.issued', if(number % 97 = 3, 'token.exchanged', 'token.presented')) AS event_type,
   1 AS schema_version,
-  fromUnixTimestamp64Milli(toInt64({start:Int64} + bitShiftRight(h, 8) % {span:UInt64} + k * 90000), 'UTC') AS occurred_at,
+  fromUnixTimestamp64Milli(toInt64({start:Int64} + t0 + k * 90000), 'UTC') AS occurred_at,
   occurred_at + toIntervalMillisecond(150) AS received_at,
   if(event_type = 'token.presented', 'mcp_server', 'authorization_server') AS source_kind,
   if(event_type = 'token.presented', concat('mcp-', toString(r)), 'as') AS source_id,
@@ -73,7 +73,7 @@ SELECT
   concat('at-', toString(t)) AS token_key,
   'jti' AS token_key_kind,
   token_key AS token_jti,
-  intDiv({start:Int64} + bitShiftRight(h, 8) % {span:UInt64}, 1000) AS token_iat,
+  intDiv({start:Int64} + t0, 1000) AS token_iat,
   token_iat + 3600 AS token_exp,
   [res] AS token_aud,
   [res] AS token_aud_canonical,
@@ -113,6 +113,10 @@ FROM (
     intDiv(number, ${PER_TOKEN}) AS t,
     number % ${PER_TOKEN} AS k,
     cityHash64(t) AS h,
+    -- Tokens start in number order, a minute of jitter apart: a pipeline stores events about
+    -- when they occur, so parts hold neighbouring times (random times across every part would
+    -- make each day's rows live in every part).
+    toUInt64(t * ({span:UInt64} / {tokens:UInt64}) + bitShiftRight(h, 8) % 60000) AS t0,
     toUInt32(floor(pow((h % 1000003) / 1000003.0, 3) * ${CLIENTS})) AS c,
     bitShiftRight(h, 40) % ${RESOURCES} AS r,
     arrayElement({resources:Array(String)}, r + 1) AS res,
@@ -138,7 +142,7 @@ SELECT
   arrayElement({resources:Array(String)}, r + 1) AS resource,
   concat('{"event_ids":["', toString(generateUUIDv4(number)), '"],"resource":"', resource, '"}') AS evidence,
   arrayElement({mappings:Array(String)}, i) AS mappings,
-  fromUnixTimestamp64Milli(toInt64({start:Int64} + bitShiftRight(h, 8) % {span:UInt64}), 'UTC') AS first_seen,
+  fromUnixTimestamp64Milli(toInt64({start:Int64} + t * ({span:UInt64} / {tokens:UInt64})), 'UTC') AS first_seen,
   first_seen + toIntervalSecond(90 * (number % 8)) AS last_seen,
   1 + number % 7 AS count,
   now64(3) AS updated_at,
@@ -191,6 +195,7 @@ async function load(storage: Storage): Promise<Loaded> {
         slashed: spelled.map((s) => s.raw),
         from,
         count: Math.min(CHUNK, EVENTS - from),
+        tokens: Math.ceil(EVENTS / PER_TOKEN),
       },
       clickhouse_settings: { max_insert_block_size: '1048576' },
     })
