@@ -42,6 +42,13 @@ export function quoteLiteral(text: string): string {
   return `'${text.replace(/[\\'\0]/g, (c) => (c === '\0' ? '\\0' : `\\${c}`))}'`
 }
 
+/**
+ * Parameters travel in the query text here (a server gets them out of band), so a query with a
+ * long list (the detector's finding ids) passes the default 256 KiB `max_query_size`; every
+ * pooled connection parses up to 64 MiB.
+ */
+const MAX_QUERY_SIZE = 64 * 1024 * 1024
+
 /** Settings that chdb's connection does not `SET` (format options, HTTP-only settings). */
 const NOT_SET = new Set([
   'default_format',
@@ -142,7 +149,8 @@ export class ChdbPool {
     const sets: string[] = []
     const changes: [string, string][] = []
     const passed: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(params.clickhouse_settings ?? {})) {
+    const settings = { max_query_size: MAX_QUERY_SIZE, ...params.clickhouse_settings }
+    for (const [name, value] of Object.entries(settings)) {
       if (value === undefined) continue
       if (NOT_SET.has(name)) {
         passed[name] = value

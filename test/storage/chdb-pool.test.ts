@@ -89,6 +89,15 @@ describe('parameters bound by SET param_ on a pooled connection', () => {
     expect(row).toEqual({ n: 42, d: '2026-11-22 10:05:00.250' })
   })
 
+  it('takes a parameter far larger than the default max_query_size (256 KiB)', async () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `finding-${i}-${'x'.repeat(20)}`)
+    const row = await one<{ n: number; last: string }>(
+      'SELECT length({ids:Array(String)}) AS n, {ids:Array(String)}[-1] AS last',
+      { ids },
+    )
+    expect(row).toEqual({ n: 20_000, last: ids.at(-1) })
+  })
+
   it('keeps the values of concurrent queries apart', async () => {
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
