@@ -37,7 +37,10 @@ export async function retrying<T>(
       ctx.onFailure()
       ctx.metrics.retries.inc()
       const retriable = isAudtrailError(err) ? err.retriable : true
-      ctx.log[attempt === 1 || attempt % 20 === 0 ? 'warn' : 'debug'](
+      // A failure that cannot heal by itself (a bad query, say) holds ingest until someone acts:
+      // it is an error, where an outage that will pass is a warning.
+      const level = attempt === 1 || attempt % 20 === 0 ? (retriable ? 'warn' : 'error') : 'debug'
+      ctx.log[level](
         { attempt, retriable, err: isAudtrailError(err) ? err.message : String(err) },
         `${what} failed; retrying in ${delay} ms`,
       )
