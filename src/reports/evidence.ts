@@ -1,7 +1,7 @@
 /**
- * The report's three queries, all bound to one tenant and [since, until): evidence metrics (one
- * scan of events), findings counted per rule, severity and triage status, and the findings list
- * (capped; the counts stay exact).
+ * The report's queries, all bound to one tenant and [since, until): evidence metrics (the
+ * hourly token rollup, events of the partial hours, the daily resource rollup), findings counted
+ * per rule, severity and triage status, and the findings list (capped; the counts stay exact).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import type { Storage } from '../storage/client.js'
@@ -52,10 +52,15 @@ const bounds = (s: EvidenceScope) => ({
   until: toDateTime64(s.until),
 })
 
+const HOUR = 3_600_000
+
 /**
- * The evidence metrics of the period, each event counted once: read without FINAL, and again with
- * FINAL only when the period holds an event stored twice (see report-event-metrics.sql).
- * `final` says which read the figures come from.
+ * The evidence metrics of the period, each event counted once. Two queries run side by side:
+ * report-token-metrics.sql (the counts and per-token figures, from the token_usage_hourly rollup
+ * for the whole hours of the period and from events for the partial hours at its ends) and
+ * report-drift.sql. Only when the first finds an event stored twice in the period are the counts
+ * read again, from events with FINAL (report-event-metrics.sql): the token figures are maxima and
+ * minima that a repeat cannot change. `final` says whether that read happened.
  */
 export async function queryEventMetrics(
   storage: Storage,
@@ -63,13 +68,22 @@ export async function queryEventMetrics(
 ): Promise<EventMetricsRow & { final: boolean }> {
   const params = {
     ...bounds(scope),
+    full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
+    full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
     clock_skew_s: expiredTokenAccepted.params.parse({}).clockSkewS,
   }
-  type Row = EventMetricsRow & { tokens_with_repeats: number }
-  const [plain] = await run<Row>(storage, 'report-event-metrics', params, { final: '' })
-  if (Number(plain!.tokens_with_repeats) === 0) return { ...plain!, final: false }
-  const [row] = await run<Row>(storage, 'report-event-metrics', params, { final: 'FINAL' })
-  return { ...row!, final: true }
+  type DriftRow = Pick<EventMetricsRow, 'drifted_keys' | 'drifted_spellings'>
+  type TokenRow = Omit<EventMetricsRow, keyof DriftRow> & { tokens_with_repeats: number }
+  const first = (name: string, fragments?: Record<string, string>) =>
+    run<Record<string, unknown>>(storage, name, params, fragments).then((rows) => rows[0]!)
+  const [tokens, drift] = (await Promise.all([
+    first('report-token-metrics'),
+    first('report-drift'),
+  ])) as [TokenRow, DriftRow]
+  const { tokens_with_repeats: repeats, ...figures } = tokens
+  if (Number(repeats) === 0) return { ...figures, ...drift, final: false }
+  const counts = (await first('report-event-metrics', { final: 'FINAL' })) as Partial<TokenRow>
+  return { ...figures, ...counts, ...drift, final: true }
 }
 
 export async function queryFindingCounts(

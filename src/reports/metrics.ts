@@ -1,7 +1,9 @@
 /**
  * The evidence metrics of a compliance report: what each one measures, the events it needs (its
  * basis: no such events in the period means no evidence), and the default threshold of the ones
- * that decide a control by themselves. Values come from `sql/queries/report-event-metrics.sql`.
+ * that decide a control by themselves. Values come from `sql/queries/report-token-metrics.sql`,
+ * `report-drift.sql` and, when the period holds a repeat, `report-event-metrics.sql` (see
+ * queryEventMetrics).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import { longLivedToken } from '../detection/rules/long-lived-token.js'
@@ -38,7 +40,7 @@ export interface MetricDef {
   basis: string
 }
 
-/** The row of report-event-metrics.sql (ClickHouse returns counts as numbers here). */
+/** The figures of the report's evidence queries (counts as numbers). */
 export interface EventMetricsRow {
   events: number
   presentations: number

@@ -48,6 +48,7 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     finding_occurrences: `toDateTime(at) + toIntervalDay(${r.findingsDays})`,
     resource_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     client_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
+    token_usage_hourly: `hour + toIntervalDay(${r.eventsDays})`,
   }
 }
 

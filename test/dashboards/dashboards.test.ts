@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
-import type { EventMetricsRow } from '../../src/reports/metrics.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { queryEventMetrics } from '../../src/reports/evidence.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { loadQuery } from '../../src/storage/sql.js'
 import { renderGrafanaSql, SUPPORTED_MACROS } from '../helpers/grafana-macros.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import {
@@ -370,19 +368,13 @@ describe('panels see the seeded cases', () => {
 describe('the compliance dashboard and the compliance report', () => {
   it('state the same evidence metrics for the same period', async () => {
     const rows = await rowsOf('audtrail-compliance')
-    const rs = await storage.client.query({
-      query: loadQuery('report-event-metrics', storage.database, { final: 'FINAL' }),
-      query_params: {
-        tenant: 'acme',
-        since: toDateTime64(scenario.from.getTime()),
-        until: toDateTime64(scenario.to.getTime()),
-        clock_skew_s: 60,
-      },
-      format: 'JSONEachRow',
+    const report = await queryEventMetrics(storage, {
+      tenant: 'acme',
+      since: scenario.from.getTime(),
+      until: scenario.to.getTime(),
     })
-    const [report] = await rs.json<EventMetricsRow>()
     const value = (title: string, column: string) => rows.get(title)![0]![column]
-    expect(report!.accepted_mismatches).toBeGreaterThan(0)
+    expect(report.accepted_mismatches).toBeGreaterThan(0)
     expect({
       aud_validation: value('Audience-validation coverage', 'audience_validation_coverage'),
       resource_indicator: value('Resource-indicator coverage', 'resource_indicator_coverage'),
@@ -395,16 +387,16 @@ describe('the compliance dashboard and the compliance report', () => {
       replays: value('Tokens replayed across audiences', 'replayed_tokens'),
       expired: value('Expired tokens accepted', 'expired_tokens_accepted'),
     }).toEqual({
-      aud_validation: report!.accepted_validated / report!.accepted,
-      resource_indicator: report!.token_requests_with_resource / report!.token_requests,
-      logging: report!.complete_presentations / report!.loggable_presentations,
-      p50: report!.lifetime_quantiles[0],
-      p95: report!.lifetime_quantiles[1],
-      mismatches: report!.accepted_mismatches,
-      multi_share: report!.multi_audience_tokens / report!.tokens_with_aud,
-      drifted: report!.drifted_keys.length,
-      replays: report!.cross_audience_replays,
-      expired: report!.expired_tokens_accepted,
+      aud_validation: report.accepted_validated / report.accepted,
+      resource_indicator: report.token_requests_with_resource / report.token_requests,
+      logging: report.complete_presentations / report.loggable_presentations,
+      p50: report.lifetime_quantiles[0],
+      p95: report.lifetime_quantiles[1],
+      mismatches: report.accepted_mismatches,
+      multi_share: report.multi_audience_tokens / report.tokens_with_aud,
+      drifted: report.drifted_keys.length,
+      replays: report.cross_audience_replays,
+      expired: report.expired_tokens_accepted,
     })
   })
 })

@@ -206,10 +206,11 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
 const inPeriod = (events: Event[], since: number, until: number) =>
   events.filter((e) => {
     const t = Date.parse(String(e.occurred_at))
-    return e.tenant === 'acme' && t >= since && t < until
+    return t >= since && t < until
   })
 
 let acme: Event[]
+let globex: Event[]
 
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
@@ -231,68 +232,102 @@ beforeAll(async () => {
     issued('acme', new Date(UNTIL).toISOString(), { requested_resources: [] }),
   ]
   // A redelivered event counts once (the events table deduplicates by event id).
-  await seed(storage, [...acme, ...outside, ...dataset('globex', 11)])
+  globex = dataset('globex', 11)
+  await seed(storage, [...acme, ...outside, ...globex])
   await seed(storage, acme.slice(0, 20))
 })
 afterAll(() => closeTestStorages())
 
 describe('the evidence metrics', () => {
-  it.each([
-    ['whole days', SINCE, UNTIL],
-    ['partial days at both ends', SINCE + 4.3 * DAY, UNTIL - 10.6 * DAY],
-    ['part of one day', SINCE + 6.25 * DAY, SINCE + 6.75 * DAY],
-  ])('equal what the events say, counted independently, over %s', async (_, since, until) => {
-    const report = await buildComplianceReport(storage, {
-      tenant: 'acme',
-      framework: 'all',
-      since,
-      until,
-    })
-    ComplianceReport.parse(report)
-    const want = expected(inPeriod(acme, since, until))
-    const got = Object.fromEntries(report.metrics.map((m) => [m.id, m.value]))
-    for (const [id, value] of Object.entries(want))
-      if (value === null) expect(got[id], id).toBeNull()
-      else expect(got[id], id).toBeCloseTo(value, 9)
-    if (until - since < DAY) return
-    // The dataset exercises each metric away from its trivial value.
-    expect(want.accepted_mismatches).toBeGreaterThan(0)
-    expect(want.expired_tokens_accepted).toBeGreaterThan(0)
-    expect(want.cross_audience_replays).toBeGreaterThan(0)
-    expect(want.drifted_resources).toBeGreaterThan(0)
-    expect(want.logging_completeness).toBeLessThan(1)
-    expect(want.multi_audience_token_share).toBeGreaterThan(0)
-  })
+  // acme holds 20 events stored twice (its counts come from events with FINAL), globex none
+  // (everything from the hourly rollup and the events of the partial hours).
+  it.each(
+    [
+      ['whole days', SINCE, UNTIL],
+      ['partial days at both ends', SINCE + 4.3 * DAY, UNTIL - 10.6 * DAY],
+      ['part of one day', SINCE + 6.25 * DAY, SINCE + 6.75 * DAY],
+      ['partial hours at both ends', SINCE + 6.26 * DAY, SINCE + 6.74 * DAY],
+      ['part of one hour', SINCE + 6.25 * DAY + 60_000, SINCE + 6.25 * DAY + 3_000_000],
+    ].flatMap(([what, since, until]) => [
+      ['acme', what, since, until],
+      ['globex', what, since, until],
+    ]),
+  )(
+    'of %s equal what the events say, counted independently, over %s',
+    async (tenant, _, since, until) => {
+      const report = await buildComplianceReport(storage, {
+        tenant: String(tenant),
+        framework: 'all',
+        since: Number(since),
+        until: Number(until),
+      })
+      ComplianceReport.parse(report)
+      const want = expected(
+        inPeriod(tenant === 'acme' ? acme : globex, Number(since), Number(until)),
+      )
+      const got = Object.fromEntries(report.metrics.map((m) => [m.id, m.value]))
+      for (const [id, value] of Object.entries(want))
+        if (value === null) expect(got[id], id).toBeNull()
+        else expect(got[id], id).toBeCloseTo(value, 9)
+      if (Number(until) - Number(since) < DAY) return
+      // The dataset exercises each metric away from its trivial value.
+      expect(want.accepted_mismatches).toBeGreaterThan(0)
+      expect(want.expired_tokens_accepted).toBeGreaterThan(0)
+      expect(want.cross_audience_replays).toBeGreaterThan(0)
+      if (tenant === 'acme') expect(want.drifted_resources).toBeGreaterThan(0)
+      expect(want.logging_completeness).toBeLessThan(1)
+      expect(want.multi_audience_token_share).toBeGreaterThan(0)
+    },
+  )
 
-  it('reads without FINAL unless the period holds an event stored twice', async () => {
-    const scope = (tenant: string) => ({ tenant, since: SINCE, until: UNTIL })
-    const read = async (tenant: string, final: string) => {
+  it('reads the counts from events with FINAL only when the period holds an event stored twice', async () => {
+    const scope = (tenant: string) => ({ tenant, since: SINCE + 3.5 * DAY, until: UNTIL })
+    const counts = async (tenant: string, final: string) => {
       const rs = await storage.client.query({
         query: loadQuery('report-event-metrics', storage.database, { final }),
         query_params: {
           tenant,
-          since: toDateTime64(SINCE),
-          until: toDateTime64(UNTIL),
-          clock_skew_s: 60,
+          since: toDateTime64(scope(tenant).since),
+          until: toDateTime64(scope(tenant).until),
         },
         format: 'JSONEachRow',
       })
       return (await rs.json<Record<string, unknown>>())[0]!
     }
-    // acme holds 20 events stored twice: the plain read sees them, the FINAL one does not.
-    const plain = await read('acme', '')
-    const final = await read('acme', 'FINAL')
-    expect(Number(plain.tokens_with_repeats)).toBeGreaterThan(0)
-    expect(Number(plain.events)).toBe(Number(final.events) + 20)
-    expect(Number(final.tokens_with_repeats)).toBe(0)
+    // acme holds 20 events stored twice: the plain count sees them, FINAL and the report do not.
     const acme = await queryEventMetrics(storage, scope('acme'))
     expect(acme.final).toBe(true)
-    expect(acme.events).toBe(final.events)
-    // globex has none: one plain read, with the figures FINAL would give.
+    const final = await counts('acme', 'FINAL')
+    expect(Number((await counts('acme', '')).events)).toBeGreaterThan(Number(final.events))
+    expect(acme).toMatchObject(final)
+    // globex has none: no FINAL read, and the counts FINAL would give.
     const globex = await queryEventMetrics(storage, scope('globex'))
     expect(globex.final).toBe(false)
-    const { final: _, ...figures } = globex
-    expect(figures).toEqual(await read('globex', 'FINAL'))
+    expect(globex).toMatchObject(await counts('globex', 'FINAL'))
+  })
+
+  it('counts a redelivery the rollup saw twice once, and one the insert dedup caught once', async () => {
+    const tenant = 'redelivered'
+    const events = dataset(tenant, 23)
+    await seed(storage, events)
+    const scope = { tenant, since: SINCE, until: UNTIL }
+    const before = await queryEventMetrics(storage, scope)
+    expect(before.final).toBe(false)
+    expect(before.events).toBe(inPeriod(events, SINCE, UNTIL).length)
+    // The same events in other batches: stored again in events and in the rollup.
+    await seed(storage, events.slice(5, 40))
+    const after = await queryEventMetrics(storage, scope)
+    expect(after.final).toBe(true)
+    expect({ ...after, final: false }).toEqual(before)
+    // The same batch again: the insert dedup drops it, in events and in the rollup alike.
+    await seed(storage, events.slice(5, 40))
+    const rs = await storage.client.query({
+      query: `SELECT sum(events) AS n FROM ${storage.database}.token_usage_hourly WHERE tenant = {tenant:String}`,
+      query_params: { tenant },
+      format: 'JSONEachRow',
+    })
+    expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(events.length + 35)
+    expect(await queryEventMetrics(storage, scope)).toEqual(after)
   })
 
   it('lists the drifted resources with their raw spellings', async () => {
