@@ -82,7 +82,10 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
               params: params.get(rule.id),
               registry: options.registry,
             })
-            if (found.length > 0) byRule.set(rule, [...(byRule.get(rule) ?? []), ...found])
+            if (found.length === 0) continue
+            const list = byRule.get(rule)
+            if (list) for (const d of found) list.push(d)
+            else byRule.set(rule, [...found])
           } catch (err) {
             // A faulty rule must not stop ingestion; it is reported instead.
             log.error({ rule: rule.id, err: String(err) }, 'rule failed on an event')
