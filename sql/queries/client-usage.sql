@@ -1,14 +1,23 @@
--- Per-client usage of one tenant: resources, events, distinct tokens, decisions.
+-- Per-client usage of one tenant since {since} (whole UTC days, from the client_activity_daily
+-- rollup): resources, events, distinct tokens (estimated), rejected presentations. One page in
+-- client_id order after {after} (keyset cursor); the caller asks for one row more than it shows,
+-- to know whether another page follows.
+--
+-- The rollup is sorted by (tenant, client_id, day), so with optimize_aggregation_in_order the
+-- grouping reads clients in order and stops after the page instead of grouping every client.
 SELECT
-    u.client_id AS client_id,
-    groupUniqArrayIf(u.resource_canonical, u.resource_canonical != '') AS resources,
-    sum(u.events) AS events,
-    uniqMerge(u.tokens) AS tokens,
-    sumIf(u.events, u.event_type = 'token.presented' AND u.decision = 'rejected') AS rejected,
-    min(u.first_seen) AS first_seen,
-    max(u.last_seen) AS last_seen
-FROM {{db}}.client_usage_daily AS u
-WHERE tenant = {tenant:String} AND day >= toDate({since:DateTime64(3, 'UTC')})
-GROUP BY u.client_id
-ORDER BY u.client_id
+    client_id,
+    arraySort(groupUniqArrayArray(resources)) AS resources,
+    sum(events) AS events,
+    uniqMerge(tokens) AS tokens,
+    sum(rejected) AS rejected,
+    min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen
+FROM {{db}}.client_activity_daily
+WHERE tenant = {tenant:String}
+  AND client_id > {after:String}
+  AND day >= toDate({since:DateTime64(3, 'UTC')})
+GROUP BY client_id
+ORDER BY client_id
 LIMIT {limit:UInt32}
+SETTINGS optimize_aggregation_in_order = 1

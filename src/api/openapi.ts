@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod'
 import { AuditEventSchema } from '../events/schema.js'
-import { WindowQuery } from './routes/catalog.js'
+import { ClientQuery, WindowQuery } from './routes/catalog.js'
 import { SearchQuery } from './routes/events.js'
 import { NewException } from './routes/exceptions.js'
 import { ListQuery, Triage } from './routes/findings.js'
@@ -207,9 +207,9 @@ export function openApiDocument(version: string): Schema {
       },
       '/v1/clients': {
         get: {
-          summary: 'Per-client usage',
+          summary: 'Per-client usage, with the findings about each client, a page at a time',
           ...role('viewer'),
-          parameters: parameters(WindowQuery),
+          parameters: parameters(ClientQuery),
           responses: ok(ref('ClientList')),
         },
       },

@@ -49,6 +49,7 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     resource_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     client_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     token_usage_hourly: `hour + toIntervalDay(${r.eventsDays})`,
+    client_activity_daily: `day + toIntervalDay(${r.eventsDays})`,
   }
 }
 

@@ -295,14 +295,54 @@ describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
     expect((await get('/v1/resources', { tenant: 'initech' })).json().items).toEqual([])
   })
 
-  it('summarizes usage per client within the tenant', async () => {
-    const items = (await get('/v1/clients', { tenant: 'globex' })).json().items as {
-      client_id: string
-      events: number
-      tokens: number
+  it('summarizes usage per client within the tenant, with the findings about each', async () => {
+    const findings = (await get('/v1/findings?limit=100', { tenant: 'globex' })).json().items as {
+      keys: { client_id?: string }
+      status: string
     }[]
-    expect(items).toEqual([expect.objectContaining({ client_id: 'agent-7', events: 2, tokens: 1 })])
-    expect((await get('/v1/clients?since=nope', { tenant: 'globex' })).statusCode).toBe(400)
+    const about = findings.filter((f) => f.keys.client_id === 'agent-7')
+    expect(about.length).toBeGreaterThan(0)
+    const res = await get('/v1/clients', { tenant: 'globex' })
+    expect(res.json()).toEqual({
+      items: [
+        expect.objectContaining({
+          client_id: 'agent-7',
+          events: 2,
+          tokens: 1,
+          findings: about.length,
+          open_findings: about.filter((f) => f.status === 'open').length,
+        }),
+      ],
+      next_cursor: null,
+    })
+    for (const bad of ['since=nope', 'limit=0', 'limit=501', 'cursor=bm90LWEtY3Vyc29y', 'x=1'])
+      expect((await get(`/v1/clients?${bad}`, { tenant: 'globex' })).statusCode, bad).toBe(400)
+  })
+
+  it('pages through the clients with a cursor, each once and in order', async () => {
+    const tenant = 'paged'
+    const clients = Array.from({ length: 7 }, (_, i) => `client-${String.fromCharCode(103 - i)}`)
+    const rows = clients.map((client_id) => {
+      const parsed = parseEvent(presentedEvent({ tenant, client_id }))
+      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+      return toEventRow(parsed.event, { receivedAt: Date.now() })
+    })
+    await insertEventRows(storage, rows)
+    const seen: string[] = []
+    let url = '/v1/clients?limit=3'
+    for (let pages = 0; pages < 5; pages++) {
+      const page = (await get(url, { tenant })).json() as {
+        items: { client_id: string; findings: number }[]
+        next_cursor: string | null
+      }
+      expect(page.items.length).toBeLessThanOrEqual(3)
+      seen.push(...page.items.map((i) => i.client_id))
+      if (!page.next_cursor) break
+      url = `/v1/clients?limit=3&cursor=${page.next_cursor}`
+    }
+    expect(seen).toEqual([...clients].sort())
+    // Another tenant's cursor is only a position: it shows nothing of that tenant.
+    expect((await get(url, { tenant: 'globex' })).json().items).toEqual([])
   })
 })
 

@@ -52,6 +52,8 @@ describe('migrate on the embedded engine', () => {
     expect(await tables('m_twice')).toEqual([
       'alert_outbox',
       'audtrail_migrations',
+      'client_activity_daily',
+      'client_activity_daily_mv',
       'client_usage_daily',
       'client_usage_daily_mv',
       'detector_watermarks',
@@ -96,10 +98,11 @@ describe('migrate on the embedded engine', () => {
     expect(await tables('m_added')).toContain('probe')
   })
 
-  it('fills the token rollup with the events stored before it, then keeps it current', async () => {
+  it('fills the rollups it adds with the events stored before them, then keeps them current', async () => {
     const dir = copyMigrations()
-    const rollup = loadMigrations(dir).find((m) => m.name === 'create_token_usage_rollup')!
-    const later = loadMigrations(dir).filter((m) => m.version >= rollup.version)
+    const first = loadMigrations(dir).find((m) => m.name === 'create_token_usage_rollup')!
+    const later = loadMigrations(dir).filter((m) => m.version >= first.version)
+    expect(later.map((m) => m.name)).toContain('create_client_activity_rollup')
     for (const m of later) rmSync(join(dir, m.file))
     const storage = testStorage('m_backfill')
     await migrate(storage, { retention: RETENTION, dir })
@@ -109,18 +112,28 @@ describe('migrate on the embedded engine', () => {
     })
     await insertEventRows(storage, rows.slice(0, 3))
     for (const m of later) writeFileSync(join(dir, m.file), m.template)
-    expect((await migrate(storage, { retention: RETENTION, dir })).applied).toContain(rollup.file)
+    const applied = (await migrate(storage, { retention: RETENTION, dir })).applied
+    expect(applied).toEqual(later.map((m) => m.file))
     await insertEventRows(storage, rows.slice(3))
     const rs = await storage.client.query({
       query: `SELECT sum(events) AS n, uniqExactMerge(event_ids) AS ids,
-                (SELECT count() FROM m_backfill.events) AS stored
+                (SELECT count() FROM m_backfill.events) AS stored,
+                (SELECT sum(events) FROM m_backfill.client_activity_daily) AS client_events,
+                (SELECT uniqMerge(tokens) FROM m_backfill.client_activity_daily) AS client_tokens
               FROM m_backfill.token_usage_hourly`,
       format: 'JSONEachRow',
     })
-    const [{ n, ids, stored }] = await rs.json<{ n: string; ids: string; stored: string }>()
+    const [got] = await rs.json<Record<string, string>>()
+    const withClient = rows.filter((r) => r.client_id !== '')
     expect(rows.length).toBeGreaterThan(3)
-    expect([Number(n), Number(ids)]).toEqual([rows.length, rows.length])
-    expect(Number(stored)).toBe(rows.length)
+    expect(withClient.length).toBeGreaterThan(3)
+    expect(Object.fromEntries(Object.entries(got!).map(([k, v]) => [k, Number(v)]))).toEqual({
+      n: rows.length,
+      ids: rows.length,
+      stored: rows.length,
+      client_events: withClient.length,
+      client_tokens: new Set(withClient.map((r) => r.token_key).filter((k) => k !== '')).size,
+    })
   })
 
   it('reconciles retention when the configuration changes, once', async () => {
@@ -129,6 +142,7 @@ describe('migrate on the embedded engine', () => {
     const changed = { ...RETENTION, eventsDays: 30, findingsDays: 90 }
     const result = await migrate(storage, { retention: changed })
     expect(result.ttlChanged.sort()).toEqual([
+      'client_activity_daily',
       'client_usage_daily',
       'events',
       'finding_occurrences',

@@ -7,7 +7,15 @@ import { fromDateTime64, toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { requireRole } from '../auth.js'
 import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas/catalog.js'
-import { badRequest, responses, TenantParam, tenantOf, type QueryDeps } from './common.js'
+import {
+  badRequest,
+  decodeKeyCursor,
+  encodeKeyCursor,
+  responses,
+  TenantParam,
+  tenantOf,
+  type QueryDeps,
+} from './common.js'
 
 export const WindowQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -15,7 +23,20 @@ export const WindowQuery = z.strictObject({
   tenant: TenantParam,
 })
 
+/**
+ * /v1/clients pages through clients in client_id order with an opaque cursor (the last client of
+ * the page): 50 by default, at most 500 a page (as the findings list).
+ */
+export const ClientQuery = z.strictObject({
+  since: WindowQuery.shape.since,
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(1024).optional(),
+  tenant: TenantParam,
+})
+
 const DAY_MS = 86_400_000
+const windowStart = (since: string | undefined) =>
+  toDateTime64(since ? Date.parse(since) : Date.now() - 30 * DAY_MS)
 
 /** The catalog as data: metadata and parameter defaults, never the logic. */
 export function ruleCatalog() {
@@ -51,27 +72,14 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
     },
   )
 
-  async function windowed(
-    name: 'resource-inventory' | 'client-usage',
-    request: { headers: { authorization?: string }; query: unknown },
-  ) {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'viewer')
-    const parsed = WindowQuery.safeParse(request.query)
-    if (!parsed.success) throw badRequest(parsed.error)
+  async function rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {
     try {
       const rs = await storage.client.query({
         query: loadQuery(name, storage.database),
-        query_params: {
-          tenant: tenantOf(caller, parsed.data.tenant),
-          since: toDateTime64(
-            parsed.data.since ? Date.parse(parsed.data.since) : Date.now() - 30 * DAY_MS,
-          ),
-          limit: parsed.data.limit,
-        },
+        query_params: params,
         format: 'JSONEachRow',
       })
-      return await rs.json<Record<string, unknown> & { first_seen: string; last_seen: string }>()
+      return await rs.json<T>()
     } catch (err) {
       throw mapStorageError(err, name)
     }
@@ -81,9 +89,18 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
     '/resources',
     { schema: { response: responses({ 200: ResourceListSchema }) } },
     async (request) => {
-      const rows = await windowed('resource-inventory', request)
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const parsed = WindowQuery.safeParse(request.query)
+      if (!parsed.success) throw badRequest(parsed.error)
+      type Row = Record<string, unknown> & { first_seen: string; last_seen: string }
+      const found = await rows<Row>('resource-inventory', {
+        tenant: tenantOf(caller, parsed.data.tenant),
+        since: windowStart(parsed.data.since),
+        limit: parsed.data.limit,
+      })
       return {
-        items: rows.map((r) => ({
+        items: found.map((r) => ({
           ...r,
           first_seen: fromDateTime64(r.first_seen),
           last_seen: fromDateTime64(r.last_seen),
@@ -101,13 +118,44 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
   app.get(
     '/clients',
     { schema: { response: responses({ 200: ClientListSchema }) } },
-    async (request) => ({
-      items: (await windowed('client-usage', request)).map((r) => ({
-        ...r,
-        first_seen: fromDateTime64(r.first_seen),
-        last_seen: fromDateTime64(r.last_seen),
-      })),
-      next_cursor: null,
-    }),
+    async (request) => {
+      const caller = await authenticate(request.headers.authorization)
+      requireRole(caller, 'viewer')
+      const parsed = ClientQuery.safeParse(request.query)
+      if (!parsed.success) throw badRequest(parsed.error)
+      const q = parsed.data
+      const tenant = tenantOf(caller, q.tenant)
+      const since = windowStart(q.since)
+      type Usage = Record<string, unknown> & {
+        client_id: string
+        first_seen: string
+        last_seen: string
+      }
+      const fetched = await rows<Usage>('client-usage', {
+        tenant,
+        since,
+        after: decodeKeyCursor(q.cursor),
+        limit: q.limit + 1,
+      })
+      const page = fetched.slice(0, q.limit)
+      const findings = new Map<string, { findings: number; open_findings: number }>()
+      if (page.length > 0)
+        for (const f of await rows<{ client_id: string; findings: number; open_findings: number }>(
+          'client-findings',
+          { tenant, since, clients: page.map((r) => r.client_id) },
+        ))
+          findings.set(f.client_id, f)
+      return {
+        items: page.map((r) => ({
+          ...r,
+          findings: Number(findings.get(r.client_id)?.findings ?? 0),
+          open_findings: Number(findings.get(r.client_id)?.open_findings ?? 0),
+          first_seen: fromDateTime64(r.first_seen),
+          last_seen: fromDateTime64(r.last_seen),
+        })),
+        next_cursor:
+          fetched.length > q.limit ? encodeKeyCursor(page[page.length - 1]!.client_id) : null,
+      }
+    },
   )
 }

@@ -61,6 +61,24 @@ export function encodeCursor(at: string, id: string): string {
   return Buffer.from(JSON.stringify([at, id])).toString('base64url')
 }
 
+/** Keyset cursors on one string key (a list in key order): the last key of the page. */
+export function encodeKeyCursor(key: string): string {
+  return Buffer.from(JSON.stringify([key])).toString('base64url')
+}
+
+/** The key a cursor carries, or '' (the start of the list); a forged cursor is a 400. */
+export function decodeKeyCursor(cursor: string | undefined): string {
+  if (!cursor) return ''
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
+    if (Array.isArray(parsed) && parsed.length === 1 && typeof parsed[0] === 'string')
+      return parsed[0]
+  } catch {
+    // not JSON: answered below
+  }
+  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
+}
+
 /** The (time, id) a cursor carries, or the start of the list; a forged cursor is a 400. */
 export function decodeCursor(cursor: string | undefined, id: RegExp): [string, string] {
   if (!cursor) return [toDateTime64(FAR_FUTURE), '']

@@ -51,6 +51,8 @@ export const ClientRowSchema = z.object({
   events: Count,
   tokens: Count.describe('distinct tokens (approximate)'),
   rejected: Count.describe('rejected presentations'),
+  findings: Count.describe('findings about the client last seen in the window'),
+  open_findings: Count.describe('of those, the ones whose triage status is open'),
   first_seen: Instant,
   last_seen: Instant,
 })
