@@ -232,6 +232,7 @@ async function load(storage: Storage): Promise<Loaded> {
     'events',
     'token_usage_hourly',
     'client_usage_daily',
+    'client_activity_daily',
     'resource_usage_daily',
   ])
     await storage.client.command({ query: sql(`OPTIMIZE TABLE {{db}}.${table}`) })

@@ -2,13 +2,13 @@
 -- 64-bit hash; events without a token share the hash of the empty key), the figures the report
 -- needs of each token and the per-event counts. The report reads whole hours here and the
 -- partial hours at the ends of its period from events (sql/queries/report-token-metrics.sql):
--- about 1.3M rows instead of 9M events for a 30-day report over 10M events.
+-- about 1.5M rows instead of 9M events for a 30-day report over 10M events.
 --
 -- An event stored twice (a redelivery the insert dedup did not catch, a backfill that overlaps
 -- the view) adds to the sums twice but not to event_ids, the distinct event ids (as 64-bit
--- hashes): a token whose events outnumber its distinct ids tells the report to take its counts
--- from events with FINAL. Every other figure is a maximum or a minimum, which a repeat cannot
--- change. least/greatest_resource are Nullable so an hour without a presentation at a resource
+-- hashes): a token whose events outnumber its distinct ids tells the report to count that token's
+-- events again from events, each once. Every other figure is a maximum or a minimum, which a
+-- repeat cannot change. least/greatest_resource are Nullable so an hour without a presentation at a resource
 -- adds nothing to them (a 0 would become the least resource of the token).
 CREATE TABLE IF NOT EXISTS {{db}}.token_usage_hourly {{on_cluster}}
 (
@@ -69,7 +69,10 @@ FROM {{db}}.events
 GROUP BY tenant, hour, token_hash;
 
 -- The events stored before this migration. After the view, so an event inserted in between is
--- counted twice (which the report detects and reads around) rather than missed.
+-- counted twice (which the report detects and reads around) rather than missed; emptied first,
+-- so that a migration that failed part way and runs again does not count everything twice.
+TRUNCATE TABLE IF EXISTS {{db}}.token_usage_hourly {{on_cluster}};
+
 INSERT INTO {{db}}.token_usage_hourly
 SELECT
     tenant,

@@ -44,7 +44,10 @@ WHERE client_id != ''
 GROUP BY tenant, client_id, day;
 
 -- The events stored before this migration (after the view: an event inserted in between counts
--- twice here rather than not at all; stop consume while migrating to have neither).
+-- twice here rather than not at all; stop consume while migrating to have neither). Emptied
+-- first, so that a migration that failed part way and runs again does not count twice.
+TRUNCATE TABLE IF EXISTS {{db}}.client_activity_daily {{on_cluster}};
+
 INSERT INTO {{db}}.client_activity_daily
 SELECT
     tenant,

@@ -6,7 +6,7 @@
 -- partial hours at the ends, [since, full_from) and [full_to, until), from events; the caller
 -- computes the bounds (full_from is since rounded up to the hour, full_to until rounded down; a
 -- period without a whole hour has full_from >= full_to, reads no rollup row and all its events).
--- Over 10M events a 30-day report reads about 1.3M rollup rows, and the events of two hours.
+-- Over 10M events a 30-day report reads about 1.5M rollup rows, and the events of two hours.
 --
 -- Per token key (as a 64-bit hash): events without a token (authorization requests,
 -- missing_token presentations) share the group of the empty key, which the counts include and
@@ -15,22 +15,25 @@
 -- Audiences: granted at issuance, presented at a resource server.
 --
 -- No FINAL: the token figures are maxima, minima and conditions, which a version of an event
--- stored twice cannot change; the counts can, so tokens_with_repeats counts the tokens whose
--- events outnumber their distinct event ids (the versions of an event share its token key and
--- hour), and when it is not 0 the caller takes the counts from report-event-metrics.sql with
--- FINAL (ids compared by 64-bit hash: a collision could only cost that extra read).
+-- stored twice cannot change; the counts can. The versions of an event share its token key (and
+-- hour), so a token whose events outnumber its distinct event ids (ids compared by 64-bit hash:
+-- a collision could only cost an extra read) holds a repeat: tokens_with_repeats counts them,
+-- repeated_tokens lists their hashes (as strings, being 64-bit; at most {max_repeated}), and the
+-- counts cover the other tokens only. The caller adds the counts of those tokens' events, each event once, from
+-- report-event-metrics.sql.
 SELECT
     countIf(t.events != t.distinct_events) AS tokens_with_repeats,
-    sum(t.events) AS events,
-    sum(t.presentations) AS presentations,
-    sum(t.accepted) AS accepted,
-    sum(t.accepted_validated) AS accepted_validated,
-    sum(t.accepted_mismatches) AS accepted_mismatches,
-    sum(t.token_requests) AS token_requests,
-    sum(t.token_requests_with_resource) AS token_requests_with_resource,
-    sum(t.loggable_presentations) AS loggable_presentations,
-    sum(t.complete_presentations) AS complete_presentations,
-    sum(t.mcp_presentations) AS mcp_presentations,
+    arraySlice(groupArrayIf(toString(t.k), t.events != t.distinct_events), 1, {max_repeated:UInt32}) AS repeated_tokens,
+    sumIf(t.events, t.events = t.distinct_events) AS events,
+    sumIf(t.presentations, t.events = t.distinct_events) AS presentations,
+    sumIf(t.accepted, t.events = t.distinct_events) AS accepted,
+    sumIf(t.accepted_validated, t.events = t.distinct_events) AS accepted_validated,
+    sumIf(t.accepted_mismatches, t.events = t.distinct_events) AS accepted_mismatches,
+    sumIf(t.token_requests, t.events = t.distinct_events) AS token_requests,
+    sumIf(t.token_requests_with_resource, t.events = t.distinct_events) AS token_requests_with_resource,
+    sumIf(t.loggable_presentations, t.events = t.distinct_events) AS loggable_presentations,
+    sumIf(t.complete_presentations, t.events = t.distinct_events) AS complete_presentations,
+    sumIf(t.mcp_presentations, t.events = t.distinct_events) AS mcp_presentations,
     countIf(t.k != cityHash64('') AND t.max_aud > 0) AS tokens_with_aud,
     countIf(t.k != cityHash64('') AND t.max_aud > 1) AS multi_audience_tokens,
     countIf(t.k != cityHash64('') AND t.least_resource != t.greatest_resource AND t.outside) AS cross_audience_replays,

@@ -296,12 +296,27 @@ describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
   })
 
   it('summarizes usage per client within the tenant, with the findings about each', async () => {
-    const findings = (await get('/v1/findings?limit=100', { tenant: 'globex' })).json().items as {
-      keys: { client_id?: string }
-      status: string
-    }[]
-    const about = findings.filter((f) => f.keys.client_id === 'agent-7')
-    expect(about.length).toBeGreaterThan(0)
+    type Item = { id: string; keys: { client_id?: string }; status: string }
+    const findings = async () =>
+      ((await get('/v1/findings?limit=100', { tenant: 'globex' })).json().items as Item[]).filter(
+        (f) => f.keys.client_id === 'agent-7',
+      )
+    const triage = async (id: string, body: object) =>
+      app.inject({
+        method: 'PATCH',
+        url: `/v1/findings/${id}`,
+        headers: {
+          authorization: `Bearer ${await keys.token({ roles: ['analyst'], tenant: 'globex' })}`,
+        },
+        payload: body,
+      })
+    const [first, second] = await findings()
+    expect(second).toBeDefined()
+    // One acknowledged (not open), one given only a note (stored as open: still open).
+    expect((await triage(first!.id, { status: 'acknowledged' })).statusCode).toBe(200)
+    expect((await triage(second!.id, { note: 'seen' })).statusCode).toBe(200)
+    const about = await findings()
+    expect(about.filter((f) => f.status === 'open').length).toBe(about.length - 1)
     const res = await get('/v1/clients', { tenant: 'globex' })
     expect(res.json()).toEqual({
       items: [
