@@ -57,8 +57,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitMs ?? 250,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
+    // Large fetches: the stages of a batch overlap (see eachBatch), but each batch drains them
+    // before the next begins. 8 MB batches (about 11 000 events, one or two chunks) left the
+    // JavaScript thread idle a quarter of the time: 11 100 events/s over 300 000 events, against
+    // 13 000 to 14 400 with 32 to 64 MB. A fetch holds at most 64 MB of messages in memory.
+    maxBytesPerPartition: 64 * 1024 * 1024,
+    maxBytes: 64 * 1024 * 1024,
     // A member that dies (SIGKILL, OOM) holds its partitions until the session times out: 10 s
     // keeps that pause short while leaving room for a slow insert between heartbeats.
     sessionTimeout: 10_000,
