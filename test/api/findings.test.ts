@@ -358,6 +358,13 @@ describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
     expect(seen).toEqual([...clients].sort())
     // Another tenant's cursor is only a position: it shows nothing of that tenant.
     expect((await get(url, { tenant: 'globex' })).json().items).toEqual([])
+    // A cursor carrying SQL is a literal position too.
+    const hostile = Buffer.from(JSON.stringify(["client-c' OR 1=1 --"])).toString('base64url')
+    const after = await get(`/v1/clients?cursor=${hostile}`, { tenant })
+    expect(after.statusCode).toBe(200)
+    expect(after.json().items.map((i: { client_id: string }) => i.client_id)).toEqual(
+      [...clients].sort().filter((c) => c > "client-c' OR 1=1 --"),
+    )
   })
 })
 
