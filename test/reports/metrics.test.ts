@@ -279,7 +279,7 @@ describe('the evidence metrics', () => {
     },
   )
 
-  it('reads the counts from events with FINAL only when the period holds an event stored twice', async () => {
+  it('counts again, each once, only the events of tokens holding an event stored twice', async () => {
     const scope = (tenant: string) => ({ tenant, since: SINCE + 3.5 * DAY, until: UNTIL })
     const counts = async (tenant: string, final: string) => {
       const rs = await storage.client.query({

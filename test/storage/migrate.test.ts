@@ -187,6 +187,23 @@ describe('migration files', () => {
   // replication carries its rows to the other replicas; INSERT has no ON CLUSTER.
   const backfill = /^INSERT INTO \{\{db\}\}\.\w+\s+SELECT\s/
 
+  it('fill a rollup with the very SELECT of the view that keeps it current', () => {
+    let backfills = 0
+    for (const m of loadMigrations()) {
+      const statements = splitStatements(m.template)
+      for (const statement of statements.filter((st) => backfill.test(st))) {
+        const [, table, select] = /^INSERT INTO \{\{db\}\}\.(\w+)\s+(SELECT\s[\s\S]*)$/.exec(
+          statement,
+        )!
+        const view = statements.find((st) => st.includes(`TO {{db}}.${table}\nAS SELECT`))
+        expect(view, `${m.file}: the view feeding ${table}`).toBeDefined()
+        expect(view!.slice(view!.indexOf('AS SELECT') + 3), m.file).toBe(select)
+        backfills++
+      }
+    }
+    expect(backfills).toBeGreaterThan(0)
+  })
+
   it('use IF NOT EXISTS on every CREATE and carry the cluster placeholder', () => {
     for (const m of loadMigrations()) {
       for (const statement of splitStatements(m.template)) {

@@ -56,38 +56,45 @@ export const TenantParam = z
 
 const DATETIME64 = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/
 
-/** Keyset cursors: the (time, id) of the last item, opaque to callers. */
-export function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url')
+/** Keyset cursors: the sort key of the last item (its parts, as strings), opaque to callers. */
+function encodeParts(parts: string[]): string {
+  return Buffer.from(JSON.stringify(parts)).toString('base64url')
 }
 
-/** Keyset cursors on one string key (a list in key order): the last key of the page. */
-export function encodeKeyCursor(key: string): string {
-  return Buffer.from(JSON.stringify([key])).toString('base64url')
-}
-
-/** The key a cursor carries, or '' (the start of the list); a forged cursor is a 400. */
-export function decodeKeyCursor(cursor: string | undefined): string {
-  if (!cursor) return ''
+/** The parts of a cursor this API returned, each passing its check; anything else is a 400. */
+function decodeParts(cursor: string, checks: ((part: string) => boolean)[]): string[] {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
-    if (Array.isArray(parsed) && parsed.length === 1 && typeof parsed[0] === 'string')
-      return parsed[0]
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
+    if (
+      Array.isArray(parts) &&
+      parts.length === checks.length &&
+      parts.every((p, i) => typeof p === 'string' && checks[i]!(p))
+    )
+      return parts as string[]
   } catch {
     // not JSON: answered below
   }
   throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
+}
+
+/** A cursor on (time, id): lists newest first. */
+export function encodeCursor(at: string, id: string): string {
+  return encodeParts([at, id])
 }
 
 /** The (time, id) a cursor carries, or the start of the list; a forged cursor is a 400. */
 export function decodeCursor(cursor: string | undefined, id: RegExp): [string, string] {
   if (!cursor) return [toDateTime64(FAR_FUTURE), '']
-  try {
-    const [at, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof at === 'string' && DATETIME64.test(at) && typeof key === 'string' && id.test(key))
-      return [at, key]
-  } catch {
-    // not JSON: answered below
-  }
-  throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: not a cursor this API returned')
+  const [at, key] = decodeParts(cursor, [(p) => DATETIME64.test(p), (p) => id.test(p)])
+  return [at!, key!]
+}
+
+/** A cursor on one string key: lists in key order. */
+export function encodeKeyCursor(key: string): string {
+  return encodeParts([key])
+}
+
+/** The key a cursor carries, or '' (the start of the list); a forged cursor is a 400. */
+export function decodeKeyCursor(cursor: string | undefined): string {
+  return cursor ? decodeParts(cursor, [() => true])[0]! : ''
 }
