@@ -24,6 +24,12 @@ export type ParseResult = { ok: true; event: AuditEvent } | { ok: false; reasons
 // Keys that would reach an object's prototype when copied naively; refused anywhere in an event.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 const MAX_DEPTH = 16
+/**
+ * Half of a UTF-16 surrogate pair without its other half: JSON may spell one (`"\ud800"`), but it
+ * is not text. Refused, as undecodable bytes are: ClickHouse refuses the escape too, and one such
+ * string would fail the insert of every valid event written with it.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 type Shape = { keys: ReadonlySet<string>; nested: Readonly<Record<string, Shape>> }
 
@@ -104,6 +110,10 @@ function checkStructure(value: unknown, path: string, depth: number): string | u
   if (depth > MAX_DEPTH) return `${path || '(root)'}: nested deeper than ${MAX_DEPTH} levels`
   if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value)))
     return '(root): must be a JSON object'
+  if (typeof value === 'string')
+    return LONE_SURROGATE.test(value)
+      ? `${path}: not well-formed Unicode (lone surrogate)`
+      : undefined
   if (value === null || typeof value !== 'object') return undefined
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -115,6 +125,7 @@ function checkStructure(value: unknown, path: string, depth: number): string | u
   for (const key of Object.keys(value)) {
     const at = path ? `${path}.${key}` : key
     if (FORBIDDEN_KEYS.has(key)) return `${at}: forbidden key`
+    if (LONE_SURROGATE.test(key)) return `${path || '(root)'}: a key is not well-formed Unicode`
     const problem = checkStructure((value as Record<string, unknown>)[key], at, depth + 1)
     if (problem) return problem
   }

@@ -185,6 +185,17 @@ export function hostileCorpus(): HostileCase[] {
       withField(['resource'], `https://mcp.example.com/${s}`),
     )
   }
+  // Lone surrogates: escapes JSON allows that spell no character
+  add('lone high surrogate in subject', withField(['subject'], 'a\ud800b'))
+  add(
+    'lone low surrogate in an aud',
+    json(presentedEvent()).replace('"presented_aud":[', '"presented_aud":["\\udc00",'),
+  )
+  add('lone surrogate in an unknown key', json(presentedEvent()).replace('{', '{"x\\ud83d":"y",'))
+  add(
+    'lone surrogate in an attribute value',
+    json(presentedEvent({ attributes: { note: 'n' } })).replace('"note":"n"', '"note":"\\udfff"'),
+  )
   add('forged log line in subject', withField(['subject'], 'x\n{"level":50,"msg":"admin login"}'))
   add('CRLF header injection in tool name', withField(['tool', 'name'], 'read\r\nSet-Cookie: a=b'))
 
