@@ -38,34 +38,153 @@ export async function insertEventRows(
     for (const observe of observers.get(storage.database) ?? []) observe(rows)
   try {
     const floor = options.receivedNotBefore ?? ''
-    const records = rows.map((r) => insertRecord(r, floor))
-    await storage.insert(`${quoteIdentifier(storage.database)}.events`, records, {
-      insert_deduplication_token: options.dedupToken ?? '',
-    })
+    const lines = new Array<string>(rows.length)
+    for (let i = 0; i < rows.length; i++) lines[i] = encodeEventRow(rows[i]!, floor)
+    await storage.insertEncoded(
+      `${quoteIdentifier(storage.database)}.events`,
+      EVENT_COLUMNS,
+      lines.join('\n'),
+      { insert_deduplication_token: options.dedupToken ?? '' },
+    )
   } catch (err) {
     throw mapStorageError(err, 'insert into events')
   }
 }
 
 /**
- * The row as sent: values equal to their column type's default ('', [], {}, NULL) are left out,
- * and JSONEachRow fills those columns in with that default (no column of `events` has a DEFAULT
- * expression). Most events leave half the columns empty: this halves the bytes to serialize and
- * parse. `false` is sent: for Nullable(Bool) it differs from the default. `received_at` is sent
- * as `receivedFloor` when it is earlier.
+ * Every column of `events`, in the order `eventValues` gives their values (a test holds the two,
+ * the EventRow type and the table's columns together).
  */
-function insertRecord(row: EventRow, receivedFloor: string): object {
-  const out: Record<string, unknown> = {}
-  for (const k in row) {
-    const v = row[k as keyof EventRow]
-    if (v === '' || v === null) continue
-    if (typeof v === 'object') {
-      if (Array.isArray(v) ? v.length === 0 : Object.keys(v).length === 0) continue
-    }
-    out[k] = v
-  }
-  if (row.received_at < receivedFloor) out.received_at = receivedFloor
-  return out
+export const EVENT_COLUMNS = [
+  'tenant',
+  'event_id',
+  'event_type',
+  'schema_version',
+  'occurred_at',
+  'received_at',
+  'source_kind',
+  'source_id',
+  'issuer',
+  'client_id',
+  'subject',
+  'session_id',
+  'token_key',
+  'token_key_kind',
+  'token_jti',
+  'token_fingerprint',
+  'token_iat',
+  'token_exp',
+  'token_aud',
+  'token_aud_canonical',
+  'token_scopes',
+  'token_format',
+  'network_ip',
+  'network_user_agent',
+  'grant_type',
+  'requested_resources',
+  'requested_resources_canonical',
+  'requested_resources_drift',
+  'requested_scopes',
+  'granted_aud',
+  'granted_aud_canonical',
+  'granted_aud_drift',
+  'granted_scopes',
+  'resource',
+  'resource_canonical',
+  'resource_drift_key',
+  'resource_valid',
+  'presented_aud',
+  'presented_aud_canonical',
+  'presented_aud_drift',
+  'aud_match',
+  'aud_validated',
+  'decision',
+  'reason',
+  'tool_method',
+  'tool_name',
+  'tool_header_method',
+  'tool_header_name',
+  'http_method',
+  'http_path',
+  'http_status',
+  'subject_token_key',
+  'subject_token_jti',
+  'subject_token_fingerprint',
+  'actor_subject',
+  'actor_client_id',
+  'actor_token_jti',
+  'actor_token_fingerprint',
+  'attributes',
+] as const satisfies readonly (keyof EventRow)[]
+
+/**
+ * The row as sent: a JSONCompactEachRow line, its values positional in EVENT_COLUMNS order.
+ * Written out field by field, one JSON.stringify of one array per row: 6.4 us per bench event,
+ * against 12.9 us for an object of the non-empty columns (JSONEachRow) and 8.1 us for an array
+ * filled from the column list. `received_at` is sent as `receivedFloor` when it is earlier.
+ */
+export function encodeEventRow(r: EventRow, receivedFloor: string): string {
+  return JSON.stringify([
+    r.tenant,
+    r.event_id,
+    r.event_type,
+    r.schema_version,
+    r.occurred_at,
+    r.received_at < receivedFloor ? receivedFloor : r.received_at,
+    r.source_kind,
+    r.source_id,
+    r.issuer,
+    r.client_id,
+    r.subject,
+    r.session_id,
+    r.token_key,
+    r.token_key_kind,
+    r.token_jti,
+    r.token_fingerprint,
+    r.token_iat,
+    r.token_exp,
+    r.token_aud,
+    r.token_aud_canonical,
+    r.token_scopes,
+    r.token_format,
+    r.network_ip,
+    r.network_user_agent,
+    r.grant_type,
+    r.requested_resources,
+    r.requested_resources_canonical,
+    r.requested_resources_drift,
+    r.requested_scopes,
+    r.granted_aud,
+    r.granted_aud_canonical,
+    r.granted_aud_drift,
+    r.granted_scopes,
+    r.resource,
+    r.resource_canonical,
+    r.resource_drift_key,
+    r.resource_valid,
+    r.presented_aud,
+    r.presented_aud_canonical,
+    r.presented_aud_drift,
+    r.aud_match,
+    r.aud_validated,
+    r.decision,
+    r.reason,
+    r.tool_method,
+    r.tool_name,
+    r.tool_header_method,
+    r.tool_header_name,
+    r.http_method,
+    r.http_path,
+    r.http_status,
+    r.subject_token_key,
+    r.subject_token_jti,
+    r.subject_token_fingerprint,
+    r.actor_subject,
+    r.actor_client_id,
+    r.actor_token_jti,
+    r.actor_token_fingerprint,
+    r.attributes,
+  ])
 }
 
 export async function getEventRow(

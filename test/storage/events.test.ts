@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent, type AuditEvent } from '../../src/events/index.js'
-import { fromEventRow, toEventRow } from '../../src/storage/event-row.js'
-import { getEventRow, insertEventRows } from '../../src/storage/events-store.js'
+import { fromEventRow, toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import {
+  EVENT_COLUMNS,
+  encodeEventRow,
+  getEventRow,
+  insertEventRows,
+} from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { loadExamples } from '../helpers/examples.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -57,6 +62,54 @@ describe('events written to ClickHouse', () => {
       'source.region': '"eu-west-1"',
       ticket: '"SEC-12"',
     })
+  })
+
+  it('are encoded with every column of the table, each value in its column', async () => {
+    const rs = await storage.client.query({
+      query: `SELECT name FROM system.columns WHERE database = 'events_roundtrip' AND table = 'events'`,
+      format: 'JSONEachRow',
+    })
+    const tableColumns = (await rs.json<{ name: string }>()).map((c) => c.name)
+    expect([...EVENT_COLUMNS].sort()).toEqual([...tableColumns].sort())
+    const row = toEventRow(parsed('token-exchanged.json'), { receivedAt: RECEIVED })
+    expect([...EVENT_COLUMNS].sort()).toEqual(Object.keys(row).sort())
+    // A row whose every column holds a value of its own: a value at the wrong position shows.
+    const distinct = Object.fromEntries(
+      EVENT_COLUMNS.map((c, i) => {
+        const v = row[c]
+        const own = typeof v === 'string' ? `${c}-${i}` : Array.isArray(v) ? [`${c}-${i}`] : v
+        return [c, own]
+      }),
+    ) as unknown as EventRow
+    expect(JSON.parse(encodeEventRow(distinct, ''))).toEqual(EVENT_COLUMNS.map((c) => distinct[c]))
+    // received_at is raised to the floor, never lowered.
+    const values = (floor: string) => JSON.parse(encodeEventRow(row, floor)) as unknown[]
+    const at = EVENT_COLUMNS.indexOf('received_at')
+    expect(values('2030-01-01 00:00:00.000')[at]).toBe('2030-01-01 00:00:00.000')
+    expect(values('2020-01-01 00:00:00.000')[at]).toBe(row.received_at)
+  })
+
+  it('store hostile text as it was: quotes, backslashes, line breaks, brackets, unicode', async () => {
+    const hostile = [
+      'a"b\\c\n],["x\t\u0000y',
+      "it's '); DROP TABLE events; --",
+      '\u2028\u2029 \ud83d\ude00 é 漢字',
+    ]
+    const base = parsed('token-presented-mcp.json')
+    const event = {
+      ...base,
+      tenant: 'hostile',
+      event_id: '0192e7a4-8f6e-7c3e-9b1a-3f5e2d4c6b42',
+      subject: hostile[0],
+      presented_aud: hostile,
+      attributes: { note: hostile[1], 'k"]': hostile[2] },
+    } as AuditEvent
+    const row = toEventRow(event, { receivedAt: RECEIVED })
+    await insertEventRows(storage, [row])
+    const back = (await getEventRow(storage, 'hostile', event.event_id))!
+    expect(back.subject).toBe(hostile[0])
+    expect(back.presented_aud).toEqual(hostile)
+    expect(back.attributes).toEqual(row.attributes)
   })
 
   it('classify a drifted presented aud as a variant and keep both raw forms', async () => {
