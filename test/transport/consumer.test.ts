@@ -166,4 +166,57 @@ describe('the consumer on a real broker and the embedded engine', () => {
       await count("SELECT count() c FROM consumer_it.events WHERE tenant = 'outage-test'", {}),
     ).toBe(total)
   }, 120_000)
+
+  it('stores each event once across two rebalances: a second member joins mid-ingest, then leaves', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const events = Array.from({ length: 12_000 }, () =>
+      JSON.stringify(presentedEvent({ tenant: 'rebalance-test' })),
+    )
+    await produce(topic, events)
+    const sink = createClickHouseSink(storage)
+    const a = consumer(topic, dlqTopic, sink)
+    const first = await a.start()
+    await until(async () => (await committed(kafka, a.groupId, topic)) > 0, 'a first commit')
+    // Chunks of the first member are queued and in flight while its partitions move.
+    const second = await consumer(topic, dlqTopic, sink, a.groupId).start()
+    await until(
+      async () => (await committed(kafka, a.groupId, topic)) >= events.length / 2,
+      'half of the events, with two members',
+    )
+    await second.stop()
+    await until(
+      async () => (await committed(kafka, a.groupId, topic)) === events.length,
+      'every offset committed',
+    )
+    await first.stop()
+    const where = "FROM consumer_it.events WHERE tenant = 'rebalance-test'"
+    expect(await count(`SELECT uniqExact(event_id) c ${where}`, {})).toBe(events.length)
+    expect(await count(`SELECT count() c ${where}`, {})).toBe(events.length)
+  }, 180_000)
+
+  it('stops without committing ahead of the store, and a restart stores the rest once', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const events = Array.from({ length: 6_000 }, () =>
+      JSON.stringify(presentedEvent({ tenant: 'stop-test' })),
+    )
+    await produce(topic, events)
+    const c = consumer(topic, dlqTopic, createClickHouseSink(storage))
+    const running = await c.start()
+    await until(async () => (await committed(kafka, c.groupId, topic)) > 0, 'a first commit')
+    await running.stop()
+    const where = "FROM consumer_it.events WHERE tenant = 'stop-test'"
+    // Whatever was committed is stored: a stop never commits ahead of the store.
+    const atStop = await committed(kafka, c.groupId, topic)
+    expect(await count(`SELECT count() c ${where}`, {})).toBeGreaterThanOrEqual(atStop)
+    const again = await consumer(topic, dlqTopic, createClickHouseSink(storage), c.groupId).start()
+    await until(
+      async () => (await committed(kafka, c.groupId, topic)) === events.length,
+      'the rest after a restart',
+    )
+    await again.stop()
+    expect(await count(`SELECT uniqExact(event_id) c ${where}`, {})).toBe(events.length)
+    expect(await count(`SELECT count() c ${where}`, {})).toBe(events.length)
+  }, 180_000)
 })
