@@ -30,8 +30,38 @@ export interface TokenState {
 const MAX_EVIDENCE_IDS = 5
 const MAX_IPS = 32
 
+const digits = (s: string, from: number, to: number) => {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48
+    if (d < 0 || d > 9) return NaN
+    n = n * 10 + d
+  }
+  return n
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+const daysIn = (year: number, month: number) =>
+  month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+    ? 29
+    : MONTH_DAYS[month - 1]!
+
 /** Parse an events-row DateTime64 ('YYYY-MM-DD hh:mm:ss.mmm', UTC) to ms. */
 export function rowTime(value: string): number {
+  // The form ClickHouse writes, read digit by digit (no strings built); anything else by Date.
+  if (value.length === 23 && value[10] === ' ' && value[19] === '.') {
+    const month = digits(value, 5, 7)
+    const day = digits(value, 8, 10)
+    const hour = digits(value, 11, 13)
+    const minute = digits(value, 14, 16)
+    const second = digits(value, 17, 19)
+    if (month >= 1 && month <= 12 && day >= 1 && day <= daysIn(digits(value, 0, 4), month))
+      if (hour < 24 && minute < 60 && second < 60) {
+        const ms = Date.UTC(digits(value, 0, 4), month - 1, day, hour, minute, second)
+        const fraction = digits(value, 20, 23)
+        if (!Number.isNaN(ms + fraction)) return ms + fraction
+      }
+  }
   return Date.parse(`${value.replace(' ', 'T')}Z`)
 }
 

@@ -59,8 +59,10 @@ const SHAPES: Record<EventType, Shape> = {
 
 /** Parse and validate one event. Never throws on bad data: returns every reason at once. */
 export function parseEvent(input: unknown): ParseResult {
-  const structural = checkStructure(input, '', 0)
-  if (structural) return { ok: false, reasons: [structural] }
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    return { ok: false, reasons: ['(root): must be a JSON object'] }
+  const structural = checkStructure(input, 0)
+  if (structural) return { ok: false, reasons: [structuralReason(structural)] }
 
   const parsed = AuditEventSchema.safeParse(input)
   if (!parsed.success) return { ok: false, reasons: formatIssues(parsed.error.issues) }
@@ -106,30 +108,44 @@ export function assertEvent(input: unknown): AuditEvent {
   return result.event
 }
 
-function checkStructure(value: unknown, path: string, depth: number): string | undefined {
-  if (depth > MAX_DEPTH) return `${path || '(root)'}: nested deeper than ${MAX_DEPTH} levels`
-  if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value)))
-    return '(root): must be a JSON object'
+/**
+ * The first structural problem of a decoded value, or undefined. Paths are spelled out only for
+ * the problem found: building one per key cost every valid event about 30 strings.
+ */
+function checkStructure(
+  value: unknown,
+  depth: number,
+): { at: string[]; problem: string } | undefined {
+  if (depth > MAX_DEPTH) return { at: [], problem: `nested deeper than ${MAX_DEPTH} levels` }
   if (typeof value === 'string')
     return LONE_SURROGATE.test(value)
-      ? `${path}: not well-formed Unicode (lone surrogate)`
+      ? { at: [], problem: 'not well-formed Unicode (lone surrogate)' }
       : undefined
   if (value === null || typeof value !== 'object') return undefined
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = checkStructure(value[i], `${path}[${i}]`, depth + 1)
-      if (problem) return problem
+      const found = checkStructure(value[i], depth + 1)
+      if (found) return (found.at.push(`[${i}]`), found)
     }
     return undefined
   }
-  for (const key of Object.keys(value)) {
-    const at = path ? `${path}.${key}` : key
-    if (FORBIDDEN_KEYS.has(key)) return `${at}: forbidden key`
-    if (LONE_SURROGATE.test(key)) return `${path || '(root)'}: a key is not well-formed Unicode`
-    const problem = checkStructure((value as Record<string, unknown>)[key], at, depth + 1)
-    if (problem) return problem
+  for (const key in value) {
+    if (FORBIDDEN_KEYS.has(key)) return { at: [key], problem: 'forbidden key' }
+    if (LONE_SURROGATE.test(key)) return { at: [], problem: 'a key is not well-formed Unicode' }
+    const found = checkStructure((value as Record<string, unknown>)[key], depth + 1)
+    if (found) return (found.at.push(key), found)
   }
   return undefined
+}
+
+/** `a.b[2].c` from the innermost-first segments checkStructure collected. */
+function structuralReason(found: { at: string[]; problem: string }): string {
+  let path = ''
+  for (let i = found.at.length - 1; i >= 0; i--) {
+    const segment = found.at[i]!
+    path += segment.startsWith('[') || path === '' ? segment : `.${segment}`
+  }
+  return `${path || '(root)'}: ${found.problem}`
 }
 
 function collectUnknown(

@@ -102,10 +102,23 @@ export function bestAudienceMatch(
   return best
 }
 
+/** The last epoch-millisecond value converted (a chunk's rows share their received_at). */
+let lastMs = NaN
+let lastText = ''
+
 /** ClickHouse DateTime64(3) text from an RFC 3339 UTC timestamp or epoch milliseconds. */
 export function toDateTime64(value: string | number): string {
-  const iso = typeof value === 'number' ? new Date(value).toISOString() : value
-  return iso.replace('T', ' ').replace('Z', '')
+  if (typeof value === 'number') {
+    if (value !== lastMs) {
+      lastText = toDateTime64(new Date(value).toISOString())
+      lastMs = value
+    }
+    return lastText
+  }
+  // The validated form, `YYYY-MM-DDThh:mm:ss.sssZ`: one slice each side of the T.
+  if (value.length === 24 && value[10] === 'T' && value[23] === 'Z')
+    return `${value.slice(0, 10)} ${value.slice(11, 23)}`
+  return value.replace('T', ' ').replace('Z', '')
 }
 
 export function fromDateTime64(value: string): string {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest'
+import { rowTime } from '../../src/detection/token-state.js'
+import { toDateTime64 } from '../../src/storage/event-row.js'
+
+const slow = (value: string) => Date.parse(`${value.replace(' ', 'T')}Z`)
+
+describe('rowTime', () => {
+  it('reads a DateTime64 text as the same instant Date.parse does', () => {
+    let at = Date.parse('1999-12-31T23:59:59.999Z')
+    for (let i = 0; i < 2000; i++) {
+      at += Math.floor(Math.random() * 40 * 86_400_000)
+      const text = toDateTime64(new Date(at).toISOString())
+      expect(rowTime(text)).toBe(at)
+    }
+    for (const text of [
+      '2024-02-29 12:00:00.000',
+      '2000-02-29 00:00:00.001',
+      '1970-01-01 00:00:00.000',
+    ])
+      expect(rowTime(text)).toBe(slow(text))
+  })
+
+  it('gives what Date.parse gives for text out of range or of another form', () => {
+    for (const text of [
+      '2026-13-01 00:00:00.000',
+      '2026-02-30 00:00:00.000',
+      '2100-02-29 00:00:00.000',
+      '2026-12-06 24:00:00.000',
+      '2026-12-06 05:60:00.000',
+      '2026-12-06 05:00:00.1x3',
+      '2026-12-06 05:00:00',
+      'not a time',
+    ])
+      expect(Object.is(rowTime(text), slow(text))).toBe(true)
+  })
+})
+
+describe('toDateTime64', () => {
+  it('converts epoch milliseconds and RFC 3339 text alike, the same value twice in a row too', () => {
+    const ms = Date.parse('2026-12-06T05:00:00.123Z')
+    expect(toDateTime64(ms)).toBe('2026-12-06 05:00:00.123')
+    expect(toDateTime64(ms)).toBe('2026-12-06 05:00:00.123')
+    expect(toDateTime64(ms + 1)).toBe('2026-12-06 05:00:00.124')
+    expect(toDateTime64('2026-12-06T05:00:00.123Z')).toBe('2026-12-06 05:00:00.123')
+    expect(toDateTime64('2026-12-06T05:00:00Z')).toBe('2026-12-06 05:00:00')
+  })
+})
