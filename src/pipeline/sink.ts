@@ -32,18 +32,29 @@ export interface EventSink {
 
 /** Drop repeats within a batch, keeping the first occurrence. */
 export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
-  const seen = new Set<string>()
-  return rows.filter((r) => {
-    const k = eventKey(r.tenant, r.event_id)
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
+  return uniqueKeyed(rows).rows
 }
 
+/** The rows without repeats, and each one's event key (computed once per row). */
+function uniqueKeyed(rows: readonly EventRow[]): { rows: EventRow[]; keys: string[] } {
+  const seen = new Set<string>()
+  const out: EventRow[] = []
+  const keys: string[] = []
+  for (const r of rows) {
+    const k = eventKey(r.tenant, r.event_id)
+    if (seen.has(k)) continue
+    seen.add(k)
+    out.push(r)
+    keys.push(k)
+  }
+  return { rows: out, keys }
+}
+
+/** A deduplication token for a set of ids: the same set gives the same token, in any order. */
 function contentToken(prefix: string, ids: readonly string[]): string {
   const hash = createHash('sha256')
-  for (const id of [...ids].sort()) hash.update(id).update('\n')
+  // Each id followed by a line feed, hashed in one update (the bytes of one update per id).
+  if (ids.length > 0) hash.update(`${[...ids].sort().join('\n')}\n`)
   return `${prefix}:${hash.digest('base64url')}`
 }
 
@@ -75,9 +86,19 @@ export function createClickHouseSink(storage: Storage): EventSink {
 
   return {
     async write(batch) {
-      const unique = uniqueRows(batch.rows)
-      const stored = await existing(filter ? await filter.candidates(unique) : unique)
-      const fresh = unique.filter((r) => !stored.has(eventKey(r.tenant, r.event_id)))
+      const unique = uniqueKeyed(batch.rows)
+      const stored = await existing(filter ? await filter.candidates(unique.rows) : unique.rows)
+      let fresh = unique.rows
+      let freshKeys = unique.keys
+      if (stored.size > 0) {
+        fresh = []
+        freshKeys = []
+        for (let i = 0; i < unique.rows.length; i++)
+          if (!stored.has(unique.keys[i]!)) {
+            fresh.push(unique.rows[i]!)
+            freshKeys.push(unique.keys[i]!)
+          }
+      }
       if (batch.rejected.length > 0) {
         try {
           await storage.insert(`${db}.rejected_events`, batch.rejected, {
@@ -91,10 +112,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
         }
       }
       await insertEventRows(storage, fresh, {
-        dedupToken: contentToken(
-          'events',
-          fresh.map((r) => eventKey(r.tenant, r.event_id)),
-        ),
+        dedupToken: contentToken('events', freshKeys),
         // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
         // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
         // short is the time from the stamp to the row being visible. Stamped when its chunk was
