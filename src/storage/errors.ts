@@ -14,7 +14,9 @@ const UNAVAILABLE = new Set([
 
 /**
  * `what` names the operation for operators (`insert into events`); the ClickHouse error code and
- * type are kept, the SQL text is not. The original error stays on `cause` for logs.
+ * type are kept, the SQL text is not. The original error stays on `cause` for logs. An outage is
+ * told by the connection's error code or a transport message: a bare "network" also matched a
+ * refused insert whose message lists the `network_ip` column, reported as ClickHouse unreachable.
  */
 export function mapStorageError(err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err
@@ -23,7 +25,7 @@ export function mapStorageError(err: unknown, what: string): StorageError {
   const message = typeof e?.message === 'string' ? e.message : ''
   if (
     (code !== undefined && UNAVAILABLE.has(code)) ||
-    /socket hang up|timeout|ECONNREFUSED|network/i.test(message)
+    /socket hang up|\btimeout\b|ECONNREFUSED|network (?:error|is unreachable)/i.test(message)
   ) {
     return new StorageError('ERR_SINK_UNAVAILABLE', `${what}: ClickHouse is unreachable`, {
       cause: err,
