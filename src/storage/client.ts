@@ -99,14 +99,15 @@ export function createStorage(options: StorageOptions): Storage {
       },
       insertEncoded: async (table, columns, body, settings) => {
         if (body === '') return
-        await client.insert({
-          table,
-          // A byte stream (not object mode) is sent as it is.
+        // client.insert takes JSON formats only as objects to serialize; exec sends the bytes
+        // as the request body, the statement (which names only our own columns) as a parameter.
+        const result = await client.exec({
+          query: `INSERT INTO ${table} (${columns.join(', ')}) FORMAT JSONCompactEachRow`,
           values: Readable.from([Buffer.from(body)], { objectMode: false }),
-          format: 'JSONCompactEachRow',
-          columns: columns as [string, ...string[]],
           clickhouse_settings: settings,
         })
+        // The response of an insert is empty: read it to its end to free the connection.
+        for await (const chunk of result.stream) void chunk
       },
       close: () => client.close(),
     }

@@ -52,7 +52,7 @@ export async function insertEventRows(
 }
 
 /**
- * Every column of `events`, in the order `eventValues` gives their values (a test holds the two,
+ * Every column of `events`, in the order `encodeEventRow` gives their values (a test holds the two,
  * the EventRow type and the table's columns together).
  */
 export const EVENT_COLUMNS = [
