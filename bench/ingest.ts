@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Kafka, logLevel } from 'kafkajs'
+import { Kafka, logLevel, type Admin } from 'kafkajs'
 import { parseEvent } from '../src/events/parse.js'
 import { toEventRow } from '../src/storage/event-row.js'
 import { insertEventRows } from '../src/storage/events-store.js'
@@ -109,15 +109,10 @@ async function armPeer(topic: string, dataDir: string) {
 
 // ---- orchestration ------------------------------------------------------------------------
 
-async function committed(groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0)
-  } finally {
-    await admin.disconnect()
-  }
+/** Offsets committed by `groupId`, read through one admin connection kept open by the caller. */
+async function committed(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  return (t?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0)
 }
 
 function runArm(args: string[]): Promise<Report> {
@@ -152,14 +147,19 @@ async function runOurs(topic: string): Promise<Report> {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
+  // One admin connection polls the offsets: a new connection per poll (four a second) was work
+  // on the two cores the consumer runs on, which the peer's arm (a count query) did not have.
+  const admin = kafka.admin()
+  await admin.connect()
   // Timed from the spawn, like the peer from its DDL: start-up (engine, schema, group join) counts.
   const start = performance.now()
   let peak = 0
   for (;;) {
     await sleep(250)
     peak = Math.max(peak, peakRssMb(child.pid!))
-    if ((await committed(groupId, topic)) >= N) break
+    if ((await committed(admin, groupId, topic)) >= N) break
   }
+  await admin.disconnect()
   const seconds = (performance.now() - start) / 1000
   peak = Math.max(peak, peakRssMb(child.pid!))
   child.kill('SIGTERM')
