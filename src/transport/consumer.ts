@@ -222,6 +222,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     if (stopping) return
     if (!(err instanceof Stopped))
       log.error({ partition, err: describeError(err) }, 'chunk abandoned; reading it again')
+    // A partition paused by this chunk's failures is read again now: no later chunk resumes it.
+    const resume = resumes.get(partition)
+    if (resume) {
+      resumes.delete(partition)
+      resume()
+    }
     try {
       consumer.seek({ topic, partition, offset: firstOffset })
     } catch (seekErr) {
