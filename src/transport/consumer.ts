@@ -34,23 +34,28 @@ export interface ConsumerOptions {
   /** Broker-side batching: wait up to this long for data (the time threshold). */
   maxWaitMs?: number
   /**
-   * Partitions processed at once (default 1). Concurrent inserts into the embedded engine slow
-   * each other down (measured: 3 at once gave half the rate of 1); a server can take more.
-   * Within a partition, validation already overlaps the previous chunk's insert.
+   * Partitions processed at once (default 1). Writes run one at a time for every partition
+   * (concurrent inserts into the embedded engine slowed each other down: 3 at once gave half the
+   * rate of 1), so this only interleaves validation; it already overlaps the writes.
    */
   concurrency?: number
 }
 
 export interface RunningConsumer {
-  /** Finish the batch in hand, commit it, leave the group. */
+  /**
+   * Store, detect and commit the chunks already validated, then leave the group. A chunk with a
+   * failed step (before or during the stop) is left, with the later chunks of its partition, to
+   * whoever reads the partition next.
+   */
   stop(): Promise<void>
 }
 
 /**
- * Chunks validated and not yet stored, across batches and partitions: the one being written and
- * the next (bounds memory).
+ * Chunks validated and not yet settled (stored, detected and committed), across batches and
+ * partitions: one settling, one being written, one waiting. This bounds memory whichever step
+ * stalls: a stalled detection or commit holds the chunks behind it like a stalled write.
  */
-const LOOKAHEAD = 2
+const LOOKAHEAD = 3
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -83,18 +88,28 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   // engine idle for each fetch and the JavaScript thread idle for each batch's last write.
   let writeTail: Promise<unknown> = Promise.resolve()
   let settleTail: Promise<unknown> = Promise.resolve()
-  /** Writes queued and not ended, oldest first (the lookahead bound). */
-  const unwritten: Promise<unknown>[] = []
+  /** Chunks queued and not settled, oldest first (the lookahead bound). */
+  const unsettled: Promise<unknown>[] = []
   /**
-   * Per partition, the generation of its queued chunks. A chunk that is abandoned (the consumer
-   * stops or restarts, or the partition was sought) ends its generation: the later chunks of that
-   * partition are neither written nor committed, and the partition is read again from the
-   * abandoned chunk. Otherwise a later chunk's commit would cover an offset never stored.
+   * Per partition, the generation of its queued chunks. A chunk that is abandoned ends its
+   * generation: no later chunk of that partition commits (a commit would cover the abandoned
+   * offsets), those not yet written are not written, and the partition is sought back to the
+   * abandoned chunk (see abandon).
    */
   const generations = new Map<number, number>()
   const generation = (partition: number) => generations.get(partition) ?? 0
-  /** Partitions paused by a failing step, resumed by their next settled chunk. */
+  /** Partitions paused by a failing step, resumed by the next chunk of theirs that settles. */
   const resumes = new Map<number, () => void>()
+  /**
+   * Group rebalances seen. Chunks queued before one are abandoned (the write in progress ends),
+   * so that they are not written while the partition's next owner reads it from the committed
+   * offset: two writers of the same events could both find them not stored yet, and the rollups
+   * would count them twice.
+   */
+  let rebalances = 0
+  // REBALANCING comes first; GROUP_JOIN follows every join, the ones without REBALANCING too.
+  consumer.on(consumer.events.REBALANCING, () => (rebalances += 1))
+  consumer.on(consumer.events.GROUP_JOIN, () => (rebalances += 1))
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload
@@ -106,8 +121,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     const size = evenChunks(batch.messages.length, maxRows)
     for (let i = 0; i < batch.messages.length; i += size) {
       // Wait for room in the lookahead, heartbeating while a slow write holds it.
-      while (unwritten.length >= LOOKAHEAD && batchAlive()) {
-        await Promise.race([unwritten[0], sleep(1000)])
+      while (unsettled.length >= LOOKAHEAD && batchAlive()) {
+        await Promise.race([unsettled[0], sleep(1000)])
         await heartbeat().catch(() => {})
       }
       if (!batchAlive()) return
@@ -122,10 +137,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 
     function enqueue(chunk: Chunk, messages: KafkaMessage[], started: number) {
       const gen = generation(partition)
+      const epoch = rebalances
       let failed = false
       // A queued chunk is still stored and committed when the consumer stops, unless a step of
-      // it fails: then it is left for the next reader rather than retried.
-      const alive = () => fetched() && generation(partition) === gen && !(stopping && failed)
+      // it fails (or has failed): then it is left for the next reader rather than retried.
+      const alive = () =>
+        fetched() && generation(partition) === gen && rebalances === epoch && !(stopping && failed)
       const retry: RetryContext = {
         alive,
         heartbeat,
@@ -145,15 +162,16 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         () => undefined,
       )
       writeTail = ended
-      unwritten.push(ended)
-      void ended.then(() => unwritten.splice(unwritten.indexOf(ended), 1))
-      settleTail = settleTail.then(async () => {
+      const settled = settleTail.then(async () => {
         try {
           await settle(partition, chunk, messages, await write, started, retry)
         } catch (err) {
-          abandon(partition, gen, messages[0]!.offset, err, isRunning)
+          abandon(partition, gen, epoch, messages[0]!.offset, err, isRunning)
         }
       })
+      settleTail = settled
+      unsettled.push(settled)
+      void settled.then(() => unsettled.splice(unsettled.indexOf(settled), 1))
     }
   }
 
@@ -207,27 +225,29 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
    * A chunk was not stored, or not detected: no later chunk of its partition's generation is
    * written or committed (a commit would cover this chunk's offsets), and the partition is read
    * again from this chunk. When the runner that fetched the chunk is gone (kafkajs restarts after
-   * a crash), the new one reads from the committed offsets, which nothing after this chunk has
-   * passed: its chunks go on. When the consumer stops, the next reader starts there too.
+   * a crash) or the group rebalanced since, reading resumes from the committed offsets, which no
+   * chunk after this one has passed: the chunks queued since then go on (the older ones are
+   * abandoned too), and nothing is sought. When the consumer stops, the next reader starts there.
    */
   function abandon(
     partition: number,
     gen: number,
+    epoch: number,
     firstOffset: string,
     err: unknown,
     isRunning: () => boolean,
   ) {
-    if (generation(partition) !== gen || !isRunning()) return
+    // A partition paused by a failing step is read again now: no later chunk would resume it.
+    const resume = resumes.get(partition)
+    if (resume && !stopping) {
+      resumes.delete(partition)
+      resume()
+    }
+    if (generation(partition) !== gen || !isRunning() || rebalances !== epoch) return
     generations.set(partition, gen + 1)
     if (stopping) return
     if (!(err instanceof Stopped))
       log.error({ partition, err: describeError(err) }, 'chunk abandoned; reading it again')
-    // A partition paused by this chunk's failures is read again now: no later chunk resumes it.
-    const resume = resumes.get(partition)
-    if (resume) {
-      resumes.delete(partition)
-      resume()
-    }
     try {
       consumer.seek({ topic, partition, offset: firstOffset })
     } catch (seekErr) {
@@ -249,6 +269,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   return {
     async stop() {
       stopping = true
+      // No more fetches: a batch returned unprocessed would be fetched again at once.
+      consumer.pause([{ topic }])
       // The chunks already validated are stored and committed first (a chunk whose step fails is
       // left to whoever reads the partition next), then the group is left.
       await writeTail

@@ -193,6 +193,13 @@ describe('the consumer on a real broker and the embedded engine', () => {
     const where = "FROM consumer_it.events WHERE tenant = 'rebalance-test'"
     expect(await count(`SELECT uniqExact(event_id) c ${where}`, {})).toBe(events.length)
     expect(await count(`SELECT count() c ${where}`, {})).toBe(events.length)
+    // Rollups count every insert: two members writing the same events would show here.
+    expect(
+      await count(
+        "SELECT sum(events) c FROM consumer_it.client_usage_daily WHERE tenant = 'rebalance-test'",
+        {},
+      ),
+    ).toBe(events.length)
   }, 180_000)
 
   it('stops without committing ahead of the store, and a restart stores the rest once', async () => {
