@@ -270,7 +270,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     async stop() {
       stopping = true
       // No more fetches: a batch returned unprocessed would be fetched again at once.
-      consumer.pause([{ topic }])
+      try {
+        consumer.pause([{ topic }])
+      } catch (err) {
+        log.warn({ err: describeError(err) }, 'pause at stop failed')
+      }
       // The chunks already validated are stored and committed first (a chunk whose step fails is
       // left to whoever reads the partition next), then the group is left.
       await writeTail
