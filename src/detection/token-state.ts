@@ -1,5 +1,5 @@
 /** What the engine remembers per token key between events (bounded; expires after `exp`). */
-import type { EventRow } from '../storage/event-row.js'
+import { fromDateTime64, type EventRow } from '../storage/event-row.js'
 
 export interface Presentation {
   /** canonical resource the token was presented at */
@@ -50,19 +50,20 @@ const daysIn = (year: number, month: number) =>
 export function rowTime(value: string): number {
   // The form ClickHouse writes, read digit by digit (no strings built); anything else by Date.
   if (value.length === 23 && value[10] === ' ' && value[19] === '.') {
+    const year = digits(value, 0, 4)
     const month = digits(value, 5, 7)
     const day = digits(value, 8, 10)
     const hour = digits(value, 11, 13)
     const minute = digits(value, 14, 16)
     const second = digits(value, 17, 19)
-    if (month >= 1 && month <= 12 && day >= 1 && day <= daysIn(digits(value, 0, 4), month))
+    if (month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month))
       if (hour < 24 && minute < 60 && second < 60) {
-        const ms = Date.UTC(digits(value, 0, 4), month - 1, day, hour, minute, second)
+        const ms = Date.UTC(year, month - 1, day, hour, minute, second)
         const fraction = digits(value, 20, 23)
         if (!Number.isNaN(ms + fraction)) return ms + fraction
       }
   }
-  return Date.parse(`${value.replace(' ', 'T')}Z`)
+  return Date.parse(fromDateTime64(value))
 }
 
 /** The state after `row`; creates it on the token's first event. Rows without a token key: none. */

@@ -243,16 +243,14 @@ function compact<T extends Record<string, unknown>>(obj: T): T | undefined {
 }
 
 /**
- * The columns the API reads back to show an event: the contract event's own values, plus the
- * token keys, canonical resource and `aud_match` it presents beside it. The queries that read
- * them (token-events.sql, events-search.sql) name exactly these columns: each column of each
- * part read costs the engine about as much as a row of it, and the remaining derived columns
- * (canonical and drift arrays) are never shown.
+ * Every column of `events`, in the order `encodeEventRow` (events-store.ts) gives their
+ * values; a test holds the two, the EventRow type and the table's columns together.
  */
-export const STORED_EVENT_COLUMNS = [
+export const EVENT_COLUMNS = [
   'tenant',
   'event_id',
   'event_type',
+  'schema_version',
   'occurred_at',
   'received_at',
   'source_kind',
@@ -262,23 +260,33 @@ export const STORED_EVENT_COLUMNS = [
   'subject',
   'session_id',
   'token_key',
+  'token_key_kind',
   'token_jti',
   'token_fingerprint',
   'token_iat',
   'token_exp',
   'token_aud',
+  'token_aud_canonical',
   'token_scopes',
   'token_format',
   'network_ip',
   'network_user_agent',
   'grant_type',
   'requested_resources',
+  'requested_resources_canonical',
+  'requested_resources_drift',
   'requested_scopes',
   'granted_aud',
+  'granted_aud_canonical',
+  'granted_aud_drift',
   'granted_scopes',
   'resource',
   'resource_canonical',
+  'resource_drift_key',
+  'resource_valid',
   'presented_aud',
+  'presented_aud_canonical',
+  'presented_aud_drift',
   'aud_match',
   'aud_validated',
   'decision',
@@ -300,8 +308,36 @@ export const STORED_EVENT_COLUMNS = [
   'attributes',
 ] as const satisfies readonly (keyof EventRow)[]
 
+/** Columns derived from an event that the API never shows (canonical forms, drift keys, ...). */
+const NOT_SHOWN = [
+  'schema_version',
+  'token_key_kind',
+  'token_aud_canonical',
+  'requested_resources_canonical',
+  'requested_resources_drift',
+  'granted_aud_canonical',
+  'granted_aud_drift',
+  'resource_drift_key',
+  'resource_valid',
+  'presented_aud_canonical',
+  'presented_aud_drift',
+] as const satisfies readonly (keyof EventRow)[]
+
+type StoredColumn = Exclude<(typeof EVENT_COLUMNS)[number], (typeof NOT_SHOWN)[number]>
+
+/**
+ * The columns the API reads back to show an event: the contract event's own values, plus the
+ * token keys, canonical resource and `aud_match` it presents beside it. The queries that read
+ * them (token-events.sql, events-search.sql) name exactly these columns: each column of each
+ * part read costs the engine about as much as a row of it, and the derived columns left out
+ * (canonical and drift arrays) are never shown.
+ */
+export const STORED_EVENT_COLUMNS: readonly StoredColumn[] = EVENT_COLUMNS.filter(
+  (c): c is StoredColumn => !(NOT_SHOWN as readonly string[]).includes(c),
+)
+
 /** An event as the API reads it back (STORED_EVENT_COLUMNS). */
-export type StoredEvent = Pick<EventRow, (typeof STORED_EVENT_COLUMNS)[number]>
+export type StoredEvent = Pick<EventRow, StoredColumn>
 
 /**
  * The contract event a row was written from (what the API's timelines show). Derived columns

@@ -1,6 +1,6 @@
 /** Writes rows to `events` and reads them back; the only code that knows the table's name. */
 import type { Storage } from './client.js'
-import type { EventRow } from './event-row.js'
+import { EVENT_COLUMNS, type EventRow } from './event-row.js'
 import { mapStorageError } from './errors.js'
 import { loadQuery, quoteIdentifier } from './sql.js'
 
@@ -50,72 +50,6 @@ export async function insertEventRows(
     throw mapStorageError(err, 'insert into events')
   }
 }
-
-/**
- * Every column of `events`, in the order `encodeEventRow` gives their values (a test holds the two,
- * the EventRow type and the table's columns together).
- */
-export const EVENT_COLUMNS = [
-  'tenant',
-  'event_id',
-  'event_type',
-  'schema_version',
-  'occurred_at',
-  'received_at',
-  'source_kind',
-  'source_id',
-  'issuer',
-  'client_id',
-  'subject',
-  'session_id',
-  'token_key',
-  'token_key_kind',
-  'token_jti',
-  'token_fingerprint',
-  'token_iat',
-  'token_exp',
-  'token_aud',
-  'token_aud_canonical',
-  'token_scopes',
-  'token_format',
-  'network_ip',
-  'network_user_agent',
-  'grant_type',
-  'requested_resources',
-  'requested_resources_canonical',
-  'requested_resources_drift',
-  'requested_scopes',
-  'granted_aud',
-  'granted_aud_canonical',
-  'granted_aud_drift',
-  'granted_scopes',
-  'resource',
-  'resource_canonical',
-  'resource_drift_key',
-  'resource_valid',
-  'presented_aud',
-  'presented_aud_canonical',
-  'presented_aud_drift',
-  'aud_match',
-  'aud_validated',
-  'decision',
-  'reason',
-  'tool_method',
-  'tool_name',
-  'tool_header_method',
-  'tool_header_name',
-  'http_method',
-  'http_path',
-  'http_status',
-  'subject_token_key',
-  'subject_token_jti',
-  'subject_token_fingerprint',
-  'actor_subject',
-  'actor_client_id',
-  'actor_token_jti',
-  'actor_token_fingerprint',
-  'attributes',
-] as const satisfies readonly (keyof EventRow)[]
 
 /**
  * The row as sent: a JSONCompactEachRow line, its values positional in EVENT_COLUMNS order.

@@ -100,6 +100,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   const generation = (partition: number) => generations.get(partition) ?? 0
   /** Partitions paused by a failing step, resumed by the next chunk of theirs that settles. */
   const resumes = new Map<number, () => void>()
+  const resumePartition = (partition: number) => {
+    const resume = resumes.get(partition)
+    resumes.delete(partition)
+    resume?.()
+  }
   /**
    * Group rebalances seen. Chunks queued before one are abandoned (the write in progress ends),
    * so that they are not written while the partition's next owner reads it from the committed
@@ -213,11 +218,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     metrics.duplicates.inc(written.duplicates)
     metrics.rejected.inc(written.rejected)
     metrics.batchSeconds.observe((performance.now() - started) / 1000)
-    const resume = resumes.get(partition)
-    if (resume) {
-      resumes.delete(partition)
-      resume()
-    }
+    resumePartition(partition)
     await retry.heartbeat().catch(() => {})
   }
 
@@ -238,11 +239,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     isRunning: () => boolean,
   ) {
     // A partition paused by a failing step is read again now: no later chunk would resume it.
-    const resume = resumes.get(partition)
-    if (resume && !stopping) {
-      resumes.delete(partition)
-      resume()
-    }
+    if (!stopping) resumePartition(partition)
     if (generation(partition) !== gen || !isRunning() || rebalances !== epoch) return
     generations.set(partition, gen + 1)
     if (stopping) return
@@ -276,8 +273,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         log.warn({ err: describeError(err) }, 'pause at stop failed')
       }
       // The chunks already validated are stored and committed first (a chunk whose step fails is
-      // left to whoever reads the partition next), then the group is left.
-      await writeTail
+      // left to whoever reads the partition next), then the group is left. Each settle awaits its
+      // chunk's write, so the last settle is the end of both.
       await settleTail
       await consumer.disconnect()
       await producer.disconnect()

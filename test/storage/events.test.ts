@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent, type AuditEvent } from '../../src/events/index.js'
-import { fromEventRow, toEventRow, type EventRow } from '../../src/storage/event-row.js'
 import {
   EVENT_COLUMNS,
-  encodeEventRow,
-  getEventRow,
-  insertEventRows,
-} from '../../src/storage/events-store.js'
+  fromEventRow,
+  toEventRow,
+  type EventRow,
+} from '../../src/storage/event-row.js'
+import { encodeEventRow, getEventRow, insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { loadExamples } from '../helpers/examples.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
