@@ -1,6 +1,7 @@
 /** An in-memory EventSink with the same idempotence, and a switch to simulate an outage (tests). */
 import { StorageError } from '../errors.js'
 import type { EventRow } from '../storage/event-row.js'
+import { decodeEvents } from '../storage/events-store.js'
 import type { RejectedRow } from './rejected-row.js'
 import { uniqueRows, type EventSink } from './sink.js'
 
@@ -28,7 +29,8 @@ export function createMemorySink(): MemorySink {
           retriable: true,
         })
       let inserted = 0
-      for (const row of uniqueRows(batch.rows)) {
+      const rows = 'body' in batch.rows ? decodeEvents(batch.rows) : batch.rows
+      for (const row of uniqueRows(rows)) {
         const k = `${row.tenant}\u0000${row.event_id}`
         if (ids.has(k)) continue
         ids.add(k)
@@ -40,7 +42,7 @@ export function createMemorySink(): MemorySink {
         rejectionIds.add(r.rejection_id)
         sink.rejected.push(r)
       }
-      return { inserted, duplicates: batch.rows.length - inserted, rejected: batch.rejected.length }
+      return { inserted, duplicates: rows.length - inserted, rejected: batch.rejected.length }
     },
     async ping() {
       return sink.available

@@ -7,13 +7,19 @@ import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64, type EventRow } from '../storage/event-row.js'
-import { insertEventRows } from '../storage/events-store.js'
+import {
+  encodeEvents,
+  insertEncodedEvents,
+  type EncodedEvents,
+  type EventIdentities,
+} from '../storage/events-store.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import type { RejectedRow } from './rejected-row.js'
 import { eventKey, storedIds } from './stored-ids.js'
 
 export interface SinkBatch {
-  rows: readonly EventRow[]
+  /** The valid events: rows, or rows already encoded (the consumer's validation worker). */
+  rows: readonly EventRow[] | EncodedEvents
   rejected: readonly RejectedRow[]
 }
 
@@ -30,24 +36,35 @@ export interface EventSink {
   ping(): Promise<boolean>
 }
 
-/** Drop repeats within a batch, keeping the first occurrence. */
-export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
-  return uniqueKeyed(rows).rows
+/** The batch's events in encoded form. */
+export function encodedRows(rows: SinkBatch['rows']): EncodedEvents {
+  return 'body' in rows ? rows : encodeEvents(rows)
 }
 
-/** The rows without repeats, and each one's event key (computed once per row). */
-function uniqueKeyed(rows: readonly EventRow[]): { rows: EventRow[]; keys: string[] } {
+/** Drop repeats within a batch, keeping the first occurrence. */
+export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
   const seen = new Set<string>()
-  const out: EventRow[] = []
-  const keys: string[] = []
-  for (const r of rows) {
+  return rows.filter((r) => {
     const k = eventKey(r.tenant, r.event_id)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+/** The lines without repeats (the first occurrence kept), and each one's event key. */
+function uniqueLines(events: EventIdentities): { lines: number[]; keys: string[] } {
+  const seen = new Set<string>()
+  const lines: number[] = []
+  const keys: string[] = []
+  for (let i = 0; i < events.tenants.length; i++) {
+    const k = eventKey(events.tenants[i]!, events.eventIds[i]!)
     if (seen.has(k)) continue
     seen.add(k)
-    out.push(r)
+    lines.push(i)
     keys.push(k)
   }
-  return { rows: out, keys }
+  return { lines, keys }
 }
 
 /** A deduplication token for a set of ids: the same set gives the same token, in any order. */
@@ -63,18 +80,21 @@ export function createClickHouseSink(storage: Storage): EventSink {
   // Embedded: new ids are told apart in memory, and only the rest is looked up (see stored-ids).
   const filter = storage.mode === 'embedded' ? storedIds(storage) : undefined
 
-  async function existing(rows: readonly EventRow[]): Promise<Set<string>> {
-    if (rows.length === 0) return new Set()
-    let from = rows[0]!.occurred_at
+  async function existing(events: EventIdentities, lines: readonly number[]): Promise<Set<string>> {
+    if (lines.length === 0) return new Set()
+    let from = events.occurredAt[lines[0]!]!
     let to = from
-    for (const r of rows) {
-      if (r.occurred_at < from) from = r.occurred_at
-      if (r.occurred_at > to) to = r.occurred_at
+    const ids = new Array<string>(lines.length)
+    for (let j = 0; j < lines.length; j++) {
+      const at = events.occurredAt[lines[j]!]!
+      if (at < from) from = at
+      if (at > to) to = at
+      ids[j] = events.eventIds[lines[j]!]!
     }
     try {
       const rs = await storage.client.query({
         query: loadQuery('existing-event-ids', storage.database),
-        query_params: { ids: rows.map((r) => r.event_id), from, to },
+        query_params: { ids, from, to },
         format: 'JSONEachRow',
       })
       const found = await rs.json<{ tenant: string; id: string }>()
@@ -86,17 +106,21 @@ export function createClickHouseSink(storage: Storage): EventSink {
 
   return {
     async write(batch) {
-      const unique = uniqueKeyed(batch.rows)
-      const stored = await existing(filter ? await filter.candidates(unique.rows) : unique.rows)
-      let fresh = unique.rows
+      const events = encodedRows(batch.rows)
+      const unique = uniqueLines(events)
+      const stored = await existing(
+        events,
+        filter ? await filter.candidates(events, unique.lines) : unique.lines,
+      )
+      let fresh = unique.lines
       let freshKeys = unique.keys
       if (stored.size > 0) {
         fresh = []
         freshKeys = []
-        for (let i = 0; i < unique.rows.length; i++)
-          if (!stored.has(unique.keys[i]!)) {
-            fresh.push(unique.rows[i]!)
-            freshKeys.push(unique.keys[i]!)
+        for (let j = 0; j < unique.lines.length; j++)
+          if (!stored.has(unique.keys[j]!)) {
+            fresh.push(unique.lines[j]!)
+            freshKeys.push(unique.keys[j]!)
           }
       }
       if (batch.rejected.length > 0) {
@@ -111,7 +135,9 @@ export function createClickHouseSink(storage: Storage): EventSink {
           throw mapStorageError(err, 'insert into rejected_events')
         }
       }
-      await insertEventRows(storage, fresh, {
+      const total = events.tenants.length
+      // Every line, or only the fresh ones when some were stored or repeated.
+      await insertEncodedEvents(storage, events, fresh.length === total ? undefined : fresh, {
         dedupToken: contentToken('events', freshKeys),
         // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
         // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
@@ -123,7 +149,7 @@ export function createClickHouseSink(storage: Storage): EventSink {
       })
       return {
         inserted: fresh.length,
-        duplicates: batch.rows.length - fresh.length,
+        duplicates: total - fresh.length,
         rejected: batch.rejected.length,
       }
     },

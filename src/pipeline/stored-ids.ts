@@ -3,7 +3,7 @@
  * events skips the lookup in `events` (a scan that grows with the table).
  *
  * The embedded engine belongs to this process, and every insert into `events` goes through
- * insertEventRows, which reports its rows here before it sends them. So for every hour of
+ * insertEncodedEvents, which reports its events here before it sends them. So for every hour of
  * occurred_at from `completeFrom` on, the filters hold a superset of the stored (tenant, event_id)
  * pairs: an id they do not hold is certainly not stored. Everything else (older hours, and ids the
  * filter may hold) is looked up in ClickHouse as before, so the answer is the same as the lookup's.
@@ -11,8 +11,7 @@
  */
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
-import type { EventRow } from '../storage/event-row.js'
-import { observeEventInserts } from '../storage/events-store.js'
+import { observeEventInserts, type EventIdentities } from '../storage/events-store.js'
 import { loadQuery } from '../storage/sql.js'
 import { ScalableBloom } from './bloom.js'
 
@@ -31,8 +30,8 @@ const hourAt = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slic
 export const eventKey = (tenant: string, eventId: string) => `${tenant}\u0000${eventId}`
 
 export interface StoredIds {
-  /** Rows that may be stored already (to look up); the others are certainly new. */
-  candidates(rows: readonly EventRow[]): Promise<EventRow[]>
+  /** Of the events at `lines`, those that may be stored already (to look up); the others are new. */
+  candidates(events: EventIdentities, lines: readonly number[]): Promise<number[]>
   /** Ids held in memory. */
   held(): number
 }
@@ -54,14 +53,17 @@ function createStoredIds(storage: Storage): StoredIds {
   // Hours before this one are looked up in ClickHouse; it only moves forward.
   let completeFrom = hourAt(Date.now() - KEEP_HOURS * HOUR_MS)
 
-  function add(rows: readonly Pick<EventRow, 'tenant' | 'event_id' | 'occurred_at'>[]) {
-    for (const r of rows) {
-      const hour = hourOf(r.occurred_at)
-      if (hour < completeFrom) continue
-      let bloom = hours.get(hour)
-      if (bloom === undefined) hours.set(hour, (bloom = new ScalableBloom()))
-      bloom.add(eventKey(r.tenant, r.event_id))
-    }
+  function addOne(tenant: string, eventId: string, occurredAt: string) {
+    const hour = hourOf(occurredAt)
+    if (hour < completeFrom) return
+    let bloom = hours.get(hour)
+    if (bloom === undefined) hours.set(hour, (bloom = new ScalableBloom()))
+    bloom.add(eventKey(tenant, eventId))
+  }
+  function add(events: EventIdentities, lines: readonly number[] | undefined) {
+    const { tenants, eventIds, occurredAt } = events
+    if (lines) for (const i of lines) addOne(tenants[i]!, eventIds[i]!, occurredAt[i]!)
+    else for (let i = 0; i < tenants.length; i++) addOne(tenants[i]!, eventIds[i]!, occurredAt[i]!)
   }
   // From now on every insert is recorded before it is sent, so that the ids of an insert in
   // flight read as possibly stored; what was stored before is loaded next.
@@ -76,7 +78,7 @@ function createStoredIds(storage: Storage): StoredIds {
       })
       const found = await rs.json<[string, string, string]>()
       if (found.length <= MAX_LOAD) {
-        add(found.map(([tenant, event_id, occurred_at]) => ({ tenant, event_id, occurred_at })))
+        for (const [tenant, eventId, occurredAt] of found) addOne(tenant, eventId, occurredAt)
         return
       }
       // Too many to hold: answer from memory only for the hours to come (after loading those),
@@ -103,13 +105,14 @@ function createStoredIds(storage: Storage): StoredIds {
   }
 
   return {
-    async candidates(rows) {
+    async candidates(events, lines) {
       await loaded()
       forget(Date.now())
-      return rows.filter((r) => {
-        const hour = hourOf(r.occurred_at)
+      const { tenants, eventIds, occurredAt } = events
+      return lines.filter((i) => {
+        const hour = hourOf(occurredAt[i]!)
         if (hour < completeFrom) return true
-        return hours.get(hour)?.has(eventKey(r.tenant, r.event_id)) ?? false
+        return hours.get(hour)?.has(eventKey(tenants[i]!, eventIds[i]!)) ?? false
       })
     },
     held() {

@@ -4,6 +4,7 @@ import { ScalableBloom } from '../../src/pipeline/bloom.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { storedIds } from '../../src/pipeline/stored-ids.js'
 import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { encodeEvents } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -79,10 +80,11 @@ describe('the ClickHouse sink', () => {
     // Written behind the filter's back, as a previous process would have.
     await preloaded.insert('sink_preloaded.events', rows)
     const filter = storedIds(preloaded)
-    expect(await filter.candidates(rows)).toHaveLength(30)
+    const all = Array.from({ length: 30 }, (_, i) => i)
+    expect(await filter.candidates(encodeEvents(rows), all)).toHaveLength(30)
     const fresh = Array.from({ length: 30 }, () => row({ tenant: 'restart' }))
     // A Bloom filter may call a new id stored (then it is looked up); at 1e-5 none of 30 is.
-    expect(await filter.candidates(fresh)).toEqual([])
+    expect(await filter.candidates(encodeEvents(fresh), all)).toEqual([])
     const sink = createClickHouseSink(preloaded)
     expect(await sink.write({ rows: [...rows, ...fresh], rejected: [] })).toEqual({
       inserted: 30,

@@ -6,12 +6,22 @@ import {
   toEventRow,
   type EventRow,
 } from '../../src/storage/event-row.js'
-import { encodeEventRow, getEventRow, insertEventRows } from '../../src/storage/events-store.js'
+import {
+  decodeEvents,
+  ENCODED_COLUMNS,
+  encodeEventRow,
+  encodeEvents,
+  getEventRow,
+  insertEncodedEvents,
+  insertEventRows,
+} from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { loadExamples } from '../helpers/examples.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 const storage = testStorage('events_roundtrip')
+// The encoded-insert tests write here: the round-trip tests count every row of theirs.
+const encoded = testStorage('events_encoded')
 const RECEIVED = Date.parse('2026-11-22T10:05:00.250Z')
 
 function parsed(file: string): AuditEvent {
@@ -29,6 +39,7 @@ async function count(query: string, params: Record<string, unknown> = {}): Promi
 
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
+  await migrate(encoded, { retention: RETENTION })
   const rows = loadExamples('valid').map(([f]) => toEventRow(parsed(f), { receivedAt: RECEIVED }))
   await insertEventRows(storage, rows, { dedupToken: 'examples-batch-1' })
 })
@@ -77,16 +88,74 @@ describe('events written to ClickHouse', () => {
     const distinct = Object.fromEntries(
       EVENT_COLUMNS.map((c, i) => {
         const v = row[c]
-        const own = typeof v === 'string' ? `${c}-${i}` : Array.isArray(v) ? [`${c}-${i}`] : v
+        // received_at keeps its form: it is overwritten in place (see the next test).
+        const text = c === 'received_at' ? v : `${c}-${i}`
+        const own = typeof v === 'string' ? text : Array.isArray(v) ? [`${c}-${i}`] : v
         return [c, own]
       }),
     ) as unknown as EventRow
-    expect(JSON.parse(encodeEventRow(distinct, ''))).toEqual(EVENT_COLUMNS.map((c) => distinct[c]))
-    // received_at is raised to the floor, never lowered.
-    const values = (floor: string) => JSON.parse(encodeEventRow(row, floor)) as unknown[]
-    const at = EVENT_COLUMNS.indexOf('received_at')
-    expect(values('2030-01-01 00:00:00.000')[at]).toBe('2030-01-01 00:00:00.000')
-    expect(values('2020-01-01 00:00:00.000')[at]).toBe(row.received_at)
+    expect(JSON.parse(encodeEventRow(distinct))).toEqual(ENCODED_COLUMNS.map((c) => distinct[c]))
+    expect([...ENCODED_COLUMNS].sort()).toEqual([...EVENT_COLUMNS].sort())
+    // Encoded and decoded again, the rows are as they were.
+    const other = {
+      ...distinct,
+      tenant: 'é 漢字 \ud83d\ude00',
+      received_at: '2020-01-01 00:00:00.000',
+    }
+    const events = encodeEvents([distinct, other])
+    expect(decodeEvents(events)).toEqual([distinct, other])
+    expect(events.starts).toHaveLength(3)
+    expect(events.starts[2]).toBe(events.body.byteLength)
+  })
+
+  it('raise received_at to the insert floor in place, never lower it, on every line', async () => {
+    const late = toEventRow(parsed('token-exchanged.json'), { receivedAt: Date.UTC(2031, 0, 1) })
+    const early = {
+      ...late,
+      event_id: '00000000-0000-4000-8000-0000000000e1',
+      tenant: 'é-tenant',
+      received_at: '2020-01-01 00:00:00.000',
+    }
+    const events = encodeEvents([early, late])
+    await insertEncodedEvents(encoded, events, undefined, {
+      receivedNotBefore: '2030-01-01 00:00:00.000',
+    })
+    const [a, b] = decodeEvents(events)
+    expect(a!.received_at).toBe('2030-01-01 00:00:00.000')
+    expect(b!.received_at).toBe(late.received_at)
+    expect({ ...a, received_at: early.received_at }).toEqual(early)
+    const rs = await encoded.client.query({
+      query: `SELECT event_id, toString(received_at) AS at FROM events_encoded.events
+              WHERE event_id IN ({ids:Array(String)}) ORDER BY at`,
+      query_params: { ids: [early.event_id, late.event_id] },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { event_id: early.event_id, at: '2030-01-01 00:00:00.000' },
+      { event_id: late.event_id, at: late.received_at },
+    ])
+  })
+
+  it('insert only the lines asked for, in that order', async () => {
+    const base = toEventRow(parsed('token-presented-mcp.json'), { receivedAt: RECEIVED })
+    const rows = [
+      '00000000-0000-4000-8000-000000000001',
+      '00000000-0000-4000-8000-000000000002',
+      '00000000-0000-4000-8000-000000000003',
+    ].map((id) => ({
+      ...base,
+      tenant: 'subset',
+      event_id: id,
+    }))
+    await insertEncodedEvents(encoded, encodeEvents(rows), [2, 0])
+    const rs = await encoded.client.query({
+      query: `SELECT event_id FROM events_encoded.events WHERE tenant = 'subset' ORDER BY event_id`,
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { event_id: rows[0]!.event_id },
+      { event_id: rows[2]!.event_id },
+    ])
   })
 
   it('store hostile text as it was: quotes, backslashes, line breaks, brackets, unicode', async () => {

@@ -23,7 +23,7 @@ describe('an encoded insert to a ClickHouse server', () => {
   it('names the columns, the format and its settings, and sends the lines as they are', async () => {
     const storage = createStorage({ url: `http://127.0.0.1:${port}`, database: 'd', dataDir: '.' })
     const body = '["a",["x\\"y"]]\n["b",[]]'
-    await storage.insertEncoded('d.events', ['tenant', 'token_aud'], body, {
+    await storage.insertEncoded('d.events', ['tenant', 'token_aud'], Buffer.from(body), {
       insert_deduplication_token: 'tok',
     })
     await storage.close()
