@@ -33,7 +33,7 @@ export async function runConsume(config: Config): Promise<number> {
       metrics: pipelineMetrics(new Metrics()),
       logger: log,
       retentionDays: config.retention.eventsDays,
-      aliases: resources?.aliases,
+      registry: resources,
     })
     const signal = await shutdownSignal()
     log.info({ signal }, 'stopping')

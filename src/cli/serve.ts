@@ -72,7 +72,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
         metrics: pipeline,
         logger: log,
         retentionDays: config.retention.eventsDays,
-        aliases,
+        registry: resources,
       })
     }
     const app = await buildApp({

@@ -14,41 +14,88 @@ import type { FindingsStore, RecordedFinding } from './findings-store.js'
 import type { Detection, EventRule, Rule } from './rule.js'
 import { applyToState, type TokenState } from './token-state.js'
 
-export interface DetectorOptions {
-  rules: readonly Rule[]
-  store: FindingsStore
-  exceptions?: ExceptionMatcher
-  registry?: ResourceRegistry
-  logger: Logger
+export interface EvaluatorOptions {
   /** Per-rule parameter overrides (validated by each rule's schema). */
   params?: Readonly<Record<string, Record<string, unknown>>>
+  registry?: ResourceRegistry
   /** Most token states kept (default 200 000). */
   maxStates?: number
   /** Kept this long past `exp` (default 1 h), or past the last event when there is no exp (24 h). */
   graceS?: number
   idleS?: number
+  /** A rule that threw on an event: reported, and evaluation goes on. */
+  onRuleError?: (ruleId: string, err: unknown) => void
+}
+
+export interface DetectorOptions extends Omit<EvaluatorOptions, 'onRuleError'> {
+  rules: readonly Rule[]
+  store: FindingsStore
+  exceptions?: ExceptionMatcher
+  logger: Logger
   /** Called with the findings each batch created or updated (alerting). */
   onFindings?: (findings: RecordedFinding[]) => void
 }
 
+/** What the event rules found in some rows: per rule id, its detections (plain data). */
+export type RuleDetections = [ruleId: string, detections: Detection[]][]
+
+/** The evaluation half of the detector: pure JavaScript, so it can run in a worker thread. */
+export interface RuleEvaluator {
+  /** Evaluate rows in order, updating token state. */
+  evaluate(rows: readonly EventRow[]): RuleDetections
+  /** The same a row at a time (the row need not be kept): `done` gives what all of them showed. */
+  begin(): { add(row: EventRow): void; done(): RuleDetections }
+  /** Only update token state (a warm-up from stored events). */
+  apply(rows: readonly EventRow[]): void
+  /** The token states, least recently used first (a hand-off to another evaluator). */
+  entries(): [string, TokenState][]
+  /** Take over token states given by `entries` of another evaluator. */
+  restore(entries: readonly [string, TokenState][]): void
+  readonly states: number
+}
+
+/**
+ * Where an evaluator can be rebuilt (structured-cloneable): the consumer's validation worker takes
+ * the rules' evaluation over from the detector, with its token state.
+ */
+export interface EvaluationHandOff {
+  ruleIds: string[]
+  params?: Record<string, Record<string, unknown>>
+  registry?: ResourceRegistry['entries']
+  maxStates?: number
+  graceS?: number
+  idleS?: number
+  states: [string, TokenState][]
+}
+
 export interface StreamingDetector {
-  /** Evaluate stored rows (in order); safe to call again with the same rows. */
+  /** Evaluate stored rows (in order) and record what they show; safe to call again. */
   process(rows: readonly EventRow[]): Promise<void>
+  /** Record detections evaluated elsewhere (exceptions applied, findings stored, alerts). */
+  record(found: RuleDetections): Promise<void>
   /** Rebuild token state from the events received in the last `windowS` seconds. */
   warmUp(storage: Storage, windowS: number): Promise<number>
+  /**
+   * Give evaluation away: the settings and token state for an evaluator elsewhere. From then on
+   * this detector only records; `process` refuses (two token states would drift apart).
+   */
+  handOff(): EvaluationHandOff
   readonly states: number
   readonly suppressed: number
 }
 
-export function createStreamingDetector(options: DetectorOptions): StreamingDetector {
-  const rules = options.rules.filter((r): r is EventRule => r.kind === 'event')
-  const params = new Map(rules.map((r) => [r.id, r.params.parse(options.params?.[r.id] ?? {})]))
+export function createRuleEvaluator(
+  rules: readonly Rule[],
+  options: EvaluatorOptions = {},
+): RuleEvaluator {
+  const eventRules = rules.filter((r): r is EventRule => r.kind === 'event')
+  const params = new Map(
+    eventRules.map((r) => [r.id, r.params.parse(options.params?.[r.id] ?? {})]),
+  )
   const maxStates = options.maxStates ?? 200_000
   const graceMs = (options.graceS ?? 3600) * 1000
   const idleMs = (options.idleS ?? 86_400) * 1000
-  const log = options.logger.child({ component: 'detector' })
   const states = new Map<string, TokenState>()
-  let suppressed = 0
   let sinceSweep = 0
 
   function remember(key: string, state: TokenState) {
@@ -64,66 +111,149 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
     }
   }
 
+  function step(row: EventRow, found: Map<string, Detection[]> | undefined) {
+    const key = `${row.tenant}\u0000${row.token_key}`
+    const before = row.token_key === '' ? undefined : states.get(key)
+    if (found)
+      for (const rule of eventRules) {
+        try {
+          const detections = rule.evaluate(row, before, {
+            params: params.get(rule.id),
+            registry: options.registry,
+          })
+          if (detections.length === 0) continue
+          const list = found.get(rule.id)
+          if (list) for (const d of detections) list.push(d)
+          else found.set(rule.id, [...detections])
+        } catch (err) {
+          // A faulty rule must not stop ingestion; it is reported instead.
+          options.onRuleError?.(rule.id, err)
+        }
+      }
+    const after = applyToState(before, row)
+    if (after) remember(key, after)
+  }
+
+  function swept(count: number) {
+    if ((sinceSweep += count) >= 10_000) {
+      sinceSweep = 0
+      sweep(Date.now())
+    }
+  }
+
   return {
     get states() {
       return states.size
+    },
+    evaluate(rows) {
+      const batch = this.begin()
+      for (const row of rows) batch.add(row)
+      return batch.done()
+    },
+    begin() {
+      const found = new Map<string, Detection[]>()
+      let count = 0
+      return {
+        add(row) {
+          step(row, found)
+          count += 1
+        },
+        done() {
+          swept(count)
+          return [...found]
+        },
+      }
+    },
+    apply(rows) {
+      for (const row of rows) step(row, undefined)
+      sweep(Date.now())
+    },
+    entries() {
+      return [...states]
+    },
+    restore(entries) {
+      for (const [key, state] of entries) remember(key, state)
+    },
+  }
+}
+
+/** An evaluator from a hand-off (in the consumer's worker), its token state restored. */
+export function evaluatorFromHandOff(
+  handOff: EvaluationHandOff,
+  rules: readonly Rule[],
+  registry: ResourceRegistry | undefined,
+  onRuleError?: (ruleId: string, err: unknown) => void,
+): RuleEvaluator {
+  const evaluator = createRuleEvaluator(
+    rules.filter((r) => handOff.ruleIds.includes(r.id)),
+    { ...handOff, registry, onRuleError },
+  )
+  evaluator.restore(handOff.states)
+  return evaluator
+}
+
+export function createStreamingDetector(options: DetectorOptions): StreamingDetector {
+  const log = options.logger.child({ component: 'detector' })
+  const evaluator = createRuleEvaluator(options.rules, {
+    ...options,
+    onRuleError: (rule, err) => log.error({ rule, err: String(err) }, 'rule failed on an event'),
+  })
+  const byId = new Map(options.rules.map((r) => [r.id, r]))
+  let handedOff = false
+  let suppressed = 0
+
+  async function record(found: RuleDetections) {
+    await options.exceptions?.refresh()
+    const groups: [EventRule, Detection[]][] = []
+    for (const [ruleId, detections] of found) {
+      const rule = byId.get(ruleId)
+      if (rule?.kind !== 'event') continue
+      const kept = detections.filter((d) => {
+        const exception = options.exceptions?.match(rule.id, d)
+        if (exception) suppressed += 1
+        return exception === undefined
+      })
+      if (kept.length > 0) groups.push([rule, kept])
+    }
+    const recorded: RecordedFinding[] = await options.store.recordAll(groups)
+    if (recorded.length > 0) options.onFindings?.(recorded)
+  }
+
+  return {
+    get states() {
+      return evaluator.states
     },
     get suppressed() {
       return suppressed
     },
     async process(rows) {
-      const byRule = new Map<EventRule, Detection[]>()
-      for (const row of rows) {
-        const key = `${row.tenant}\u0000${row.token_key}`
-        const before = row.token_key === '' ? undefined : states.get(key)
-        for (const rule of rules) {
-          try {
-            const found = rule.evaluate(row, before, {
-              params: params.get(rule.id),
-              registry: options.registry,
-            })
-            if (found.length === 0) continue
-            const list = byRule.get(rule)
-            if (list) for (const d of found) list.push(d)
-            else byRule.set(rule, [...found])
-          } catch (err) {
-            // A faulty rule must not stop ingestion; it is reported instead.
-            log.error({ rule: rule.id, err: String(err) }, 'rule failed on an event')
-          }
-        }
-        const after = applyToState(before, row)
-        if (after) remember(key, after)
+      if (handedOff) throw new Error('detector: evaluation was handed off')
+      await record(evaluator.evaluate(rows))
+    },
+    record,
+    handOff() {
+      handedOff = true
+      return {
+        ruleIds: options.rules.filter((r) => r.kind === 'event').map((r) => r.id),
+        params: options.params ? structuredClone(options.params) : undefined,
+        registry: options.registry?.entries.map((e) => ({ ...e })),
+        maxStates: options.maxStates,
+        graceS: options.graceS,
+        idleS: options.idleS,
+        states: evaluator.entries(),
       }
-      if ((sinceSweep += rows.length) >= 10_000) {
-        sinceSweep = 0
-        sweep(Date.now())
-      }
-      await options.exceptions?.refresh()
-      const groups: [EventRule, Detection[]][] = []
-      for (const [rule, detections] of byRule) {
-        const kept = detections.filter((d) => {
-          const exception = options.exceptions?.match(rule.id, d)
-          if (exception) suppressed += 1
-          return exception === undefined
-        })
-        if (kept.length > 0) groups.push([rule, kept])
-      }
-      const recorded: RecordedFinding[] = await options.store.recordAll(groups)
-      if (recorded.length > 0) options.onFindings?.(recorded)
     },
     async warmUp(storage, windowS) {
       const rs = await storage.client.query({
         query: loadQuery('recent-token-events', storage.database),
-        query_params: { since: toDateTime64(Date.now() - windowS * 1000), limit: maxStates * 4 },
+        query_params: {
+          since: toDateTime64(Date.now() - windowS * 1000),
+          limit: (options.maxStates ?? 200_000) * 4,
+        },
         format: 'JSONEachRow',
       })
       const rows = await rs.json<EventRow>()
-      for (const row of rows) {
-        const key = `${row.tenant}\u0000${row.token_key}`
-        const after = applyToState(states.get(key), row)
-        if (after) remember(key, after)
-      }
-      sweep(Date.now())
+      evaluator.apply(rows)
       return rows.length
     },
   }

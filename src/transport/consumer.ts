@@ -4,12 +4,12 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
 import { isAudtrailError } from '../errors.js'
-import type { AliasLookup } from '../events/resource.js'
+import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
-import { toChunk, type Chunk } from '../pipeline/chunk.js'
+import { startChunkValidator, type Chunk } from '../pipeline/chunk-validator.js'
 import type { EventSink, SinkResult } from '../pipeline/sink.js'
-import type { EventRow } from '../storage/event-row.js'
+import type { ResourceRegistry } from '../resource-registry.js'
 import { DLQ_TOPIC, sendAll } from './kafka.js'
 import { retrying, Stopped, type RetryContext } from './retry.js'
 
@@ -21,10 +21,15 @@ export interface ConsumerOptions {
   metrics: PipelineMetrics
   logger: Logger
   retentionDays: number
-  aliases?: AliasLookup
+  /** Resource aliases (canonicalization) and the registry the rules read. */
+  registry?: ResourceRegistry
   dlqTopic?: string
-  /** Streaming detection on every stored chunk, before its offsets are committed. */
-  detector?: { process(rows: readonly EventRow[]): Promise<void> }
+  /**
+   * Streaming detection. The consumer takes its evaluation over (handOff): the event rules run in
+   * the validation worker on each chunk's valid events, in the order they were read, and what
+   * they found is recorded here once the chunk is stored, before its offsets are committed.
+   */
+  detector?: { handOff(): EvaluationHandOff; record(found: RuleDetections): Promise<void> }
   /**
    * Most rows per sink write (default 10 000); a larger partition batch is written in chunks of
    * even size. Each write makes a part per table (events and its rollups) for the engine to merge
@@ -79,6 +84,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     heartbeatInterval: 1_000,
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  const validator = startChunkValidator({
+    retentionDays,
+    registry: options.registry,
+    evaluation: options.detector?.handOff(),
+    logger: log,
+  })
   let stopping = false
 
   // One pipeline for every batch: chunks are written one at a time in the order they were
@@ -121,7 +132,6 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     const partition = batch.partition
     const fetched = () => isRunning() && !isStale()
     const batchAlive = () => fetched() && !stopping
-    const context = { topic, partition, retentionDays, aliases: options.aliases }
 
     const size = evenChunks(batch.messages.length, maxRows)
     for (let i = 0; i < batch.messages.length; i += size) {
@@ -133,7 +143,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       if (!batchAlive()) return
       const messages = batch.messages.slice(i, i + size)
       const started = performance.now()
-      const chunk = await toChunk(messages, context)
+      // A failure here (the worker died) leaves this chunk unresolved: kafkajs fetches it again.
+      const chunk = await validator.toChunk(messages, topic, partition)
       if (!batchAlive()) return
       enqueue(chunk, messages, started)
       resolveOffset(messages[messages.length - 1]!.offset)
@@ -185,7 +196,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     if (chunk.dlq.length > 0)
       await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
     return retrying('write to ClickHouse', retry, () =>
-      sink.write({ rows: chunk.rows, rejected: chunk.rejected }),
+      sink.write({ rows: chunk.events, rejected: chunk.rejected }),
     )
   }
 
@@ -198,11 +209,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     started: number,
     retry: RetryContext,
   ) {
-    // Detection sees every valid row, redelivered ones too: its findings are idempotent, and a
-    // chunk whose detection failed is not committed, so no event escapes the rules.
+    // The rules saw every valid row, redelivered ones too: findings are idempotent, and a chunk
+    // whose findings were not recorded is not committed, so no event escapes the rules.
     const detector = options.detector
-    if (detector && chunk.rows.length > 0)
-      await retrying('detect', retry, () => detector.process(chunk.rows))
+    if (detector && chunk.detections.length > 0)
+      await retrying('record findings', retry, () => detector.record(chunk.detections))
     if (!retry.alive()) throw new Stopped('commit')
     const last = messages[messages.length - 1]!.offset
     try {
@@ -278,6 +289,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       await settleTail
       await consumer.disconnect()
       await producer.disconnect()
+      await validator.close()
       log.info('consumer stopped')
     },
   }

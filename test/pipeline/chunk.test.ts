@@ -1,12 +1,24 @@
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { toChunk } from '../../src/pipeline/chunk.js'
+import {
+  createRuleEvaluator,
+  type EvaluationHandOff,
+  type RuleDetections,
+} from '../../src/detection/engine.js'
+import type { EventRule } from '../../src/detection/rule.js'
+import { RULES } from '../../src/detection/rules/index.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { createLogger } from '../../src/logger.js'
+import { packMessages, validateChunk } from '../../src/pipeline/chunk.js'
+import { startChunkValidator } from '../../src/pipeline/chunk-validator.js'
+import { toEventRow } from '../../src/storage/event-row.js'
+import { decodeEvents } from '../../src/storage/events-store.js'
 import { evenChunks } from '../../src/transport/consumer.js'
 import { presentedEvent } from '../helpers/events.js'
 
-const message = (value: Buffer | null, offset: number): KafkaMessage =>
+const message = (value: Buffer | null, offset: number, key: string | null = null): KafkaMessage =>
   ({
-    key: null,
+    key: key === null ? null : Buffer.from(key),
     value,
     offset: String(offset),
     timestamp: '0',
@@ -14,26 +26,126 @@ const message = (value: Buffer | null, offset: number): KafkaMessage =>
     headers: {},
   }) as KafkaMessage
 
-describe('a chunk of Kafka messages', () => {
-  it('keeps the valid events in order and sends every other message to the DLQ with its offset', async () => {
-    const messages: KafkaMessage[] = []
-    const valid: string[] = []
-    for (let i = 0; i < 700; i++) {
-      if (i % 7 === 3) {
-        messages.push(message(Buffer.from(i % 2 ? '{"event_type":1' : '\u0000\u0001'), i))
-        continue
-      }
-      const event = presentedEvent()
-      valid.push(String(event.event_id))
-      messages.push(message(Buffer.from(JSON.stringify(event)), i))
+/** 700 messages, every seventh malformed, then one without a value. */
+function mixed(): { messages: KafkaMessage[]; valid: string[] } {
+  const messages: KafkaMessage[] = []
+  const valid: string[] = []
+  for (let i = 0; i < 700; i++) {
+    if (i % 7 === 3) {
+      messages.push(message(Buffer.from(i % 2 ? '{"event_type":1' : '\u0000\u0001'), i, `k${i}`))
+      continue
     }
-    messages.push(message(null, 700))
-    const chunk = await toChunk(messages, { topic: 't', partition: 4, retentionDays: 400 })
-    expect(chunk.rows.map((r) => r.event_id)).toEqual(valid)
+    const event = presentedEvent()
+    valid.push(String(event.event_id))
+    messages.push(message(Buffer.from(JSON.stringify(event)), i))
+  }
+  messages.push(message(null, 700))
+  return { messages, valid }
+}
+
+describe('a chunk of Kafka messages', () => {
+  it('keeps the valid events in order and rejects every other message with its offset', () => {
+    const { messages, valid } = mixed()
+    const chunk = validateChunk(
+      {
+        topic: 't',
+        partition: 4,
+        ...packMessages(messages.map((m) => m.value)),
+        offsets: messages.map((m) => m.offset),
+        receivedAt: Date.now(),
+      },
+      { retentionDays: 400 },
+    )
+    expect(decodeEvents(chunk.events).map((r) => r.event_id)).toEqual(valid)
+    expect(chunk.events.eventIds).toEqual(valid)
     expect(chunk.rejected).toHaveLength(101)
-    expect(chunk.dlq).toHaveLength(101)
-    expect(chunk.rejected.map((r) => r.source_ref)).toContain('t/4/3')
-    expect(chunk.rejected.map((r) => r.source_ref)).toContain('t/4/700')
+    expect(chunk.rejected.map((r) => r.row.source_ref)).toContain('t/4/3')
+    expect(chunk.rejected.map((r) => r.row.source_ref)).toContain('t/4/700')
+    expect(chunk.rejected.map((r) => r.index)).toContain(700)
+    expect(chunk.detections).toEqual([])
+  })
+
+  it('are validated in the worker thread the same way, with DLQ messages of the original bytes and keys', async () => {
+    const { messages, valid } = mixed()
+    const validator = startChunkValidator({ retentionDays: 400, logger: createLogger('silent') })
+    try {
+      const chunk = await validator.toChunk(messages, 't', 4)
+      expect(decodeEvents(chunk.events).map((r) => r.event_id)).toEqual(valid)
+      expect(chunk.rejected).toHaveLength(101)
+      expect(chunk.dlq).toHaveLength(101)
+      expect(chunk.dlq[0]!.value).toEqual(messages[3]!.value)
+      expect(chunk.dlq[0]!.key).toEqual(Buffer.from('k3'))
+      expect(chunk.dlq[0]!.headers?.['audtrail-source']).toBe('t/4/3')
+      expect(chunk.dlq[100]!.value).toEqual(Buffer.alloc(0))
+      // Chunks come back in the order they were sent, each with its own events.
+      const again = await Promise.all([
+        validator.toChunk(messages.slice(0, 10), 't', 4),
+        validator.toChunk(messages.slice(10, 30), 't', 4),
+      ])
+      expect(again.map((c) => c.events.eventIds)).toEqual([
+        valid.filter((id) => messages.slice(0, 10).some((m) => m.value?.includes(id))),
+        valid.filter((id) => messages.slice(10, 30).some((m) => m.value?.includes(id))),
+      ])
+    } finally {
+      await validator.close()
+    }
+    await expect(validator.toChunk(messages, 't', 4)).rejects.toThrow(/closed/)
+  })
+
+  it('run the event rules in the worker with the token state handed to it, as they run in process', async () => {
+    // Every event rule's firing examples (those without their own parameters or registry), each
+    // under a tenant of its own: the events before the last are evaluated here, the token state
+    // is handed to the worker, and the last event goes through the worker.
+    const examples = RULES.filter((r): r is EventRule => r.kind === 'event').flatMap((rule) =>
+      rule.examples
+        .filter((e) => e.fires && !e.params && !e.registry)
+        .map((e, i) => ({ rule: rule.id, events: e.events, tenant: `ex-${rule.id}-${i}` })),
+    )
+    expect(examples.length).toBeGreaterThanOrEqual(8)
+    const rowsOf = (events: readonly Record<string, unknown>[], tenant: string) =>
+      events.map((input) => {
+        const parsed = parseEvent({ ...input, tenant })
+        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+        return toEventRow(parsed.event, { receivedAt: Date.now() })
+      })
+    const here = createRuleEvaluator(RULES)
+    const before = examples.flatMap((e) => rowsOf(e.events.slice(0, -1), e.tenant))
+    // (evaluate, not apply: apply sweeps states past their exp, and the examples' tokens are old)
+    here.evaluate(before)
+    const handOff: EvaluationHandOff = {
+      ruleIds: RULES.map((r) => r.id),
+      // A copy: the states are live, and the in-process evaluation below changes them.
+      states: structuredClone(here.entries()),
+    }
+    const lasts = examples.map((e) => ({ ...e.events.at(-1)!, tenant: e.tenant }))
+    const expected = here.evaluate(lasts.map((e) => rowsOf([e], e.tenant)[0]!))
+    const validator = startChunkValidator({
+      retentionDays: 36_500,
+      evaluation: handOff,
+      logger: createLogger('silent'),
+    })
+    let found: RuleDetections
+    try {
+      const chunk = await validator.toChunk(
+        lasts.map((e, i) => message(Buffer.from(JSON.stringify(e)), i)),
+        't',
+        0,
+      )
+      expect(chunk.rejected).toEqual([])
+      found = chunk.detections
+    } finally {
+      await validator.close()
+    }
+    const summary = (d: RuleDetections) =>
+      d
+        .map(([rule, ds]) => [rule, ds.map((x) => [x.tenant, x.keys, x.eventIds])] as const)
+        .sort((a, b) => a[0].localeCompare(b[0]))
+    expect(summary(found)).toEqual(summary(expected))
+    // The stateful rules among them: they fire on the last event only with the earlier ones' state.
+    const fired = found.map(([rule]) => rule)
+    expect(fired).toContain('cross-audience-replay')
+    expect(fired).toContain('aud-mismatch-accepted')
+    expect(fired.length).toBeGreaterThanOrEqual(8)
   })
 })
 
