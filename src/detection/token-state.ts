@@ -66,6 +66,16 @@ export function rowTime(value: string): number {
   return Date.parse(fromDateTime64(value))
 }
 
+/**
+ * `current` (which has no repeats: every audience is built here or from a Set) followed by the
+ * values of `more` it lacks, without repeats; `current` itself when it lacks none (the common
+ * case, a token seen again: no new arrays per event).
+ */
+function union(current: string[], more: readonly string[]): string[] {
+  if (more.every((a) => current.includes(a))) return current
+  return [...new Set([...current, ...more])]
+}
+
 /** The state after `row`; creates it on the token's first event. Rows without a token key: none. */
 export function applyToState(state: TokenState | undefined, row: EventRow): TokenState | undefined {
   if (row.token_key === '') return state
@@ -89,9 +99,9 @@ export function applyToState(state: TokenState | undefined, row: EventRow): Toke
     s.audience = [...new Set(aud)]
     s.issuedSeen = true
   } else if (!s.issuedSeen && row.token_aud_canonical.length > 0) {
-    s.audience = [...new Set([...s.audience, ...row.token_aud_canonical])]
+    s.audience = union(s.audience, row.token_aud_canonical)
   } else if (!s.issuedSeen && row.presented_aud_canonical.length > 0) {
-    s.audience = [...new Set([...s.audience, ...row.presented_aud_canonical])]
+    s.audience = union(s.audience, row.presented_aud_canonical)
   }
   if (row.event_type === 'token.presented' && row.resource_canonical !== '') {
     const p = s.presentations.get(row.resource_canonical) ?? {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { rowTime } from '../../src/detection/token-state.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { applyToState, rowTime } from '../../src/detection/token-state.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { presentedEvent } from '../helpers/events.js'
+
+const presented = () => {
+  const parsed = parseEvent(presentedEvent())
+  if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+  return parsed.event
+}
 
 const slow = (value: string) => Date.parse(`${value.replace(' ', 'T')}Z`)
 
@@ -43,5 +51,29 @@ describe('toDateTime64', () => {
     expect(toDateTime64(ms + 1)).toBe('2026-12-06 05:00:00.124')
     expect(toDateTime64('2026-12-06T05:00:00.123Z')).toBe('2026-12-06 05:00:00.123')
     expect(toDateTime64('2026-12-06T05:00:00Z')).toBe('2026-12-06 05:00:00')
+  })
+})
+
+describe('the audience a token state learns', () => {
+  const row = (aud: string[], field: 'token_aud_canonical' | 'presented_aud_canonical') =>
+    ({
+      ...toEventRow(presented(), { receivedAt: Date.now() }),
+      token_aud_canonical: [],
+      presented_aud_canonical: [],
+      [field]: aud,
+    }) as EventRow
+
+  it('grows by the audiences not seen yet, in order, without repeats, and stays the same list otherwise', () => {
+    const a = applyToState(undefined, row(['https://a', 'https://b'], 'token_aud_canonical'))!
+    expect(a.audience).toEqual(['https://a', 'https://b'])
+    const same = a.audience
+    applyToState(a, row(['https://b'], 'token_aud_canonical'))
+    expect(a.audience).toBe(same)
+    applyToState(a, row(['https://c', 'https://a', 'https://c'], 'token_aud_canonical'))
+    expect(a.audience).toEqual(['https://a', 'https://b', 'https://c'])
+    applyToState(a, row(['https://d'], 'presented_aud_canonical'))
+    expect(a.audience).toEqual(['https://a', 'https://b', 'https://c', 'https://d'])
+    const b = applyToState(undefined, row(['https://x', 'https://x'], 'presented_aud_canonical'))!
+    expect(b.audience).toEqual(['https://x'])
   })
 })
