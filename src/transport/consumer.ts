@@ -267,15 +267,21 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     }
   }
 
-  await producer.connect()
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: options.concurrency ?? 1,
-    eachBatch,
-  })
+  try {
+    await producer.connect()
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.concurrency ?? 1,
+      eachBatch,
+    })
+  } catch (err) {
+    // The worker thread would keep a process that failed to start from exiting.
+    await validator.close()
+    throw err
+  }
   log.info({ groupId: options.groupId }, 'consumer started')
 
   return {
