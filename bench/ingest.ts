@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -134,7 +134,7 @@ function runArm(args: string[]): Promise<Report> {
   })
 }
 
-async function runOurs(topic: string): Promise<Report> {
+async function runOurs(topic: string, dataDir: string): Promise<Report> {
   const groupId = `bench-ours-${randomUUID()}`
   const child = spawn(process.execPath, [BIN, 'consume'], {
     env: {
@@ -142,7 +142,7 @@ async function runOurs(topic: string): Promise<Report> {
       KAFKA_BROKERS: BROKERS.join(','),
       AUDTRAIL_KAFKA_TOPIC: topic,
       AUDTRAIL_CONSUMER_GROUP: groupId,
-      AUDTRAIL_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-ours-')),
+      AUDTRAIL_DATA_DIR: dataDir,
       AUDTRAIL_LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -193,16 +193,41 @@ async function produce(): Promise<string> {
   return topic
 }
 
+/**
+ * A data directory for one arm, removed when the arm is done: each holds the million events (and
+ * the peer's and ours their rollups), gigabytes that piled up in the temporary directory.
+ */
+async function withDataDir<T>(prefix: string, run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  try {
+    return await run(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 async function main() {
   const topic = await produce()
+  try {
+    await measure(topic)
+  } finally {
+    // The topic holds the million events: not left on the broker.
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {})
+    await admin.disconnect()
+  }
+}
+
+async function measure(topic: string) {
   const arms: Record<string, () => Promise<Report>> = {
-    ours: () => runOurs(topic),
-    peer: () => runArm(['--arm', 'peer', topic, mkdtempSync(join(tmpdir(), 'bench-peer-'))]),
+    ours: () => withDataDir('bench-ours-', (dir) => runOurs(topic, dir)),
+    peer: () => withDataDir('bench-peer-', (dir) => runArm(['--arm', 'peer', topic, dir])),
     consume_only: () => runArm(['--arm', 'consume-only', topic]),
     insert_only: () =>
-      runArm(['--arm', 'insert-only', '-', mkdtempSync(join(tmpdir(), 'bench-ins-'))]),
+      withDataDir('bench-ins-', (dir) => runArm(['--arm', 'insert-only', '-', dir])),
   }
   const results: Record<string, Report[]> = {}
   for (let rep = 0; rep < REPS; rep++)
