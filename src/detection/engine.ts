@@ -55,16 +55,15 @@ export interface RuleEvaluator {
 }
 
 /**
- * Where an evaluator can be rebuilt (structured-cloneable): the consumer's validation worker takes
- * the rules' evaluation over from the detector, with its token state.
+ * What an evaluator is rebuilt from elsewhere (structured-cloneable): the consumer's validation
+ * worker takes the rules' evaluation over from the detector, with its token state. The resource
+ * registry is not in it: the worker has the consumer's, which canonicalization reads too.
  */
-export interface EvaluationHandOff {
+export interface EvaluationHandOff extends Pick<
+  EvaluatorOptions,
+  'params' | 'maxStates' | 'graceS' | 'idleS'
+> {
   ruleIds: string[]
-  params?: Record<string, Record<string, unknown>>
-  registry?: ResourceRegistry['entries']
-  maxStates?: number
-  graceS?: number
-  idleS?: number
   states: [string, TokenState][]
 }
 
@@ -184,11 +183,12 @@ export function evaluatorFromHandOff(
   registry: ResourceRegistry | undefined,
   onRuleError?: (ruleId: string, err: unknown) => void,
 ): RuleEvaluator {
+  const { ruleIds, states, ...settings } = handOff
   const evaluator = createRuleEvaluator(
-    rules.filter((r) => handOff.ruleIds.includes(r.id)),
-    { ...handOff, registry, onRuleError },
+    rules.filter((r) => ruleIds.includes(r.id)),
+    { ...settings, registry, onRuleError },
   )
-  evaluator.restore(handOff.states)
+  evaluator.restore(states)
   return evaluator
 }
 
@@ -235,8 +235,7 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
       handedOff = true
       return {
         ruleIds: options.rules.filter((r) => r.kind === 'event').map((r) => r.id),
-        params: options.params ? structuredClone(options.params) : undefined,
-        registry: options.registry?.entries.map((e) => ({ ...e })),
+        params: options.params,
         maxStates: options.maxStates,
         graceS: options.graceS,
         idleS: options.idleS,

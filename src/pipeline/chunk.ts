@@ -1,32 +1,29 @@
 /**
  * A chunk of Kafka messages through the pipeline: the valid ones validated, enriched and encoded
- * for the insert, and evaluated by the event rules; for the others their `rejected_events` rows.
- * This part is pure (it runs in the consumer's validation worker, see chunk-validator.ts); the
- * DLQ messages are built where the original messages are.
+ * for the insert, and evaluated by the event rules; for the others why they were refused. This
+ * part is pure (it runs in the consumer's validation worker, see chunk-validator.ts); the
+ * `rejected_events` rows and DLQ messages are built where the original messages are.
  */
 import type { RuleDetections, RuleEvaluator } from '../detection/engine.js'
 import type { AliasLookup } from '../events/resource.js'
 import { EncodedEventsBuilder, type EncodedEvents } from '../storage/events-store.js'
-import { processPayload } from './process.js'
-import { toRejectedRow, type RejectedRow } from './rejected-row.js'
+import { processPayload, type ProcessResult } from './process.js'
 
 /** The messages of a chunk, packed for a worker: one buffer, moved without a copy. */
 export interface ChunkInput {
-  topic: string
-  partition: number
   /** The message values back to back (a missing value is empty). */
   payloads: Uint8Array
   /** Where each value starts in `payloads`, then its length (one more entry than messages). */
   bounds: Uint32Array
-  /** Each message's offset (the source reference of a rejection). */
-  offsets: string[]
   receivedAt: number
 }
 
+/** A refused message: its index in the chunk, the reasons, and what it claims to be. */
+export type Refusal = Omit<Extract<ProcessResult, { kind: 'dlq' }>, 'kind'> & { index: number }
+
 export interface ValidatedChunk {
   events: EncodedEvents
-  /** Rejected messages: their index in the chunk and their rejected_events row. */
-  rejected: { index: number; row: RejectedRow }[]
+  rejected: Refusal[]
   /** What the event rules found in the valid events (none without an evaluator). */
   detections: RuleDetections
 }
@@ -59,8 +56,9 @@ export function packMessages(
 }
 
 /**
- * Each valid event is evaluated and encoded as soon as it is validated, and its row dropped: rows
- * kept for the whole chunk lived through collections and cost more than the work itself.
+ * Each valid event is evaluated and encoded as soon as it is validated, and its row dropped: with
+ * the chunk's rows kept to the end, they lived through collections, garbage collection took 18 %
+ * of the worker, and 300 000 events went through at 15 900 events/s (18 900 to 19 900 without).
  */
 export function validateChunk(input: ChunkInput, ctx: ValidationContext): ValidatedChunk {
   const rejected: ValidatedChunk['rejected'] = []
@@ -70,7 +68,8 @@ export function validateChunk(input: ChunkInput, ctx: ValidationContext): Valida
     aliases: ctx.aliases,
   }
   const { payloads, bounds } = input
-  // Encoded lines run about 1.5 times their payload.
+  // An encoded line is about as long as its payload (1.00 for the bench events): room for half
+  // as much again spares the body most regrowth.
   const events = new EncodedEventsBuilder(payloads.byteLength * 1.5)
   const rules = ctx.evaluator?.begin()
   for (let i = 0; i + 1 < bounds.length; i++) {
@@ -81,16 +80,8 @@ export function validateChunk(input: ChunkInput, ctx: ValidationContext): Valida
       events.add(result.row)
       continue
     }
-    rejected.push({
-      index: i,
-      row: toRejectedRow({
-        ...result,
-        transport: 'kafka',
-        sourceRef: `${input.topic}/${input.partition}/${input.offsets[i]}`,
-        payload,
-        receivedAt: input.receivedAt,
-      }),
-    })
+    const { kind: _, ...refusal } = result
+    rejected.push({ ...refusal, index: i })
   }
   return { events: events.finish(), rejected, detections: rules?.done() ?? [] }
 }

@@ -3,7 +3,8 @@ import { StorageError } from '../errors.js'
 import type { EventRow } from '../storage/event-row.js'
 import { decodeEvents } from '../storage/events-store.js'
 import type { RejectedRow } from './rejected-row.js'
-import { uniqueRows, type EventSink } from './sink.js'
+import type { EventSink } from './sink.js'
+import { eventKey } from './stored-ids.js'
 
 export interface MemorySink extends EventSink {
   readonly rows: EventRow[]
@@ -30,8 +31,9 @@ export function createMemorySink(): MemorySink {
         })
       let inserted = 0
       const rows = 'body' in batch.rows ? decodeEvents(batch.rows) : batch.rows
-      for (const row of uniqueRows(rows)) {
-        const k = `${row.tenant}\u0000${row.event_id}`
+      // Repeats within the batch are caught here too: the first one's id is already in `ids`.
+      for (const row of rows) {
+        const k = eventKey(row.tenant, row.event_id)
         if (ids.has(k)) continue
         ids.add(k)
         sink.rows.push(row)

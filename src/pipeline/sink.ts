@@ -41,17 +41,6 @@ export function encodedRows(rows: SinkBatch['rows']): EncodedEvents {
   return 'body' in rows ? rows : encodeEvents(rows)
 }
 
-/** Drop repeats within a batch, keeping the first occurrence. */
-export function uniqueRows(rows: readonly EventRow[]): EventRow[] {
-  const seen = new Set<string>()
-  return rows.filter((r) => {
-    const k = eventKey(r.tenant, r.event_id)
-    if (seen.has(k)) return false
-    seen.add(k)
-    return true
-  })
-}
-
 /** The lines without repeats (the first occurrence kept), and each one's event key. */
 function uniqueLines(events: EventIdentities): { lines: number[]; keys: string[] } {
   const seen = new Set<string>()

@@ -11,8 +11,9 @@ export interface InsertOptions {
    */
   dedupToken?: string
   /**
-   * Send `received_at` as at least this DateTime64 text (the rows themselves are not changed): the
-   * sink stamps the time of the insert, see createClickHouseSink.
+   * Send `received_at` as at least this DateTime64 text, written into the encoded body itself (an
+   * insert retried later stamps its own, later time): the sink stamps the time of the insert, see
+   * createClickHouseSink.
    */
   receivedNotBefore?: string
 }
@@ -97,14 +98,13 @@ export class EncodedEventsBuilder {
   }
 
   finish(): EncodedEvents {
-    const starts = Uint32Array.from(this.#starts)
-    const all = new Uint32Array(starts.length + 1)
-    all.set(starts)
-    all[starts.length] = this.#at
+    const starts = new Uint32Array(this.#starts.length + 1)
+    starts.set(this.#starts)
+    starts[this.#starts.length] = this.#at
     return {
       // A view of the whole allocation: moving it to another thread moves the allocation.
       body: new Uint8Array(this.#body.buffer, this.#body.byteOffset, this.#at),
-      starts: all,
+      starts,
       tenants: this.#tenants,
       eventIds: this.#eventIds,
       occurredAt: this.#occurredAt,

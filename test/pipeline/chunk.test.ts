@@ -44,24 +44,18 @@ function mixed(): { messages: KafkaMessage[]; valid: string[] } {
 }
 
 describe('a chunk of Kafka messages', () => {
-  it('keeps the valid events in order and rejects every other message with its offset', () => {
+  it('keeps the valid events in order and refuses every other message by its index', () => {
     const { messages, valid } = mixed()
     const chunk = validateChunk(
-      {
-        topic: 't',
-        partition: 4,
-        ...packMessages(messages.map((m) => m.value)),
-        offsets: messages.map((m) => m.offset),
-        receivedAt: Date.now(),
-      },
+      { ...packMessages(messages.map((m) => m.value)), receivedAt: Date.now() },
       { retentionDays: 400 },
     )
     expect(decodeEvents(chunk.events).map((r) => r.event_id)).toEqual(valid)
     expect(chunk.events.eventIds).toEqual(valid)
     expect(chunk.rejected).toHaveLength(101)
-    expect(chunk.rejected.map((r) => r.row.source_ref)).toContain('t/4/3')
-    expect(chunk.rejected.map((r) => r.row.source_ref)).toContain('t/4/700')
+    expect(chunk.rejected.map((r) => r.index)).toContain(3)
     expect(chunk.rejected.map((r) => r.index)).toContain(700)
+    expect(chunk.rejected.find((r) => r.index === 700)?.reasons).toEqual(['empty payload'])
     expect(chunk.detections).toEqual([])
   })
 
@@ -72,6 +66,8 @@ describe('a chunk of Kafka messages', () => {
       const chunk = await validator.toChunk(messages, 't', 4)
       expect(decodeEvents(chunk.events).map((r) => r.event_id)).toEqual(valid)
       expect(chunk.rejected).toHaveLength(101)
+      expect(chunk.rejected.map((r) => r.source_ref)).toContain('t/4/3')
+      expect(chunk.rejected.map((r) => r.source_ref)).toContain('t/4/700')
       expect(chunk.dlq).toHaveLength(101)
       expect(chunk.dlq[0]!.value).toEqual(messages[3]!.value)
       expect(chunk.dlq[0]!.key).toEqual(Buffer.from('k3'))
