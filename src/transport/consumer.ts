@@ -7,7 +7,12 @@ import { isAudtrailError } from '../errors.js'
 import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
-import { startChunkValidator, type Chunk } from '../pipeline/chunk-validator.js'
+import {
+  startChunkValidator,
+  type Chunk,
+  type ChunkValidator,
+  type ValidatorOptions,
+} from '../pipeline/chunk-validator.js'
 import type { EventSink, SinkResult } from '../pipeline/sink.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import { DLQ_TOPIC, sendAll } from './kafka.js'
@@ -48,6 +53,8 @@ export interface ConsumerOptions {
    * rate of 1), so this only interleaves validation; it already overlaps the writes.
    */
   concurrency?: number
+  /** Where chunks are validated (default startChunkValidator, a worker thread). */
+  startValidator?: (options: ValidatorOptions) => ChunkValidator
 }
 
 export interface RunningConsumer {
@@ -59,9 +66,13 @@ export interface RunningConsumer {
   stop(): Promise<void>
 }
 
+/** Most rows per sink write by default (see ConsumerOptions.maxBatchRows). */
+export const DEFAULT_MAX_BATCH_ROWS = 40_000
+
 /**
- * Chunks validated and not yet settled (stored, detected and committed), across batches and
- * partitions: one settling, one being written, one waiting. This bounds memory whichever step
+ * Chunks sent for validation and not yet settled (stored, detected and committed), across
+ * batches and partitions: one being written (or settling), one waiting for its write, one in the
+ * validation worker. This bounds memory whichever step
  * stalls: a stalled detection or commit holds the chunks behind it like a stalled write.
  */
 const LOOKAHEAD = 3
@@ -71,7 +82,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
   const { kafka, topic, sink, metrics, logger, retentionDays } = options
   const dlqTopic = options.dlqTopic ?? DLQ_TOPIC
-  const maxRows = options.maxBatchRows ?? 40_000
+  const maxRows = options.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS
   const log = logger.child({ component: 'consumer', topic })
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -88,7 +99,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     heartbeatInterval: 1_000,
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-  const validator = startChunkValidator({
+  const validator = (options.startValidator ?? startChunkValidator)({
     retentionDays,
     registry: options.registry,
     evaluation: options.detector?.handOff(),
@@ -147,15 +158,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       if (!batchAlive()) return
       const messages = batch.messages.slice(i, i + size)
       const started = performance.now()
-      // A failure here (the worker died) leaves this chunk unresolved: kafkajs fetches it again.
-      const chunk = await validator.toChunk(messages, topic, partition)
-      if (!batchAlive()) return
-      enqueue(chunk, messages, started)
+      // Queued as soon as it is sent to the worker, so that kafkajs fetches the next batch while
+      // the worker validates this one (it does not fetch before eachBatch returns). A chunk whose
+      // validation fails (the worker died) is abandoned like one whose write fails: its partition
+      // is read again from it.
+      enqueue(validator.toChunk(messages, topic, partition), messages, started)
       resolveOffset(messages[messages.length - 1]!.offset)
     }
     metrics.lag.set(Number(batch.offsetLag()), { partition: String(partition) })
 
-    function enqueue(chunk: Chunk, messages: KafkaMessage[], started: number) {
+    function enqueue(validated: Promise<Chunk>, messages: KafkaMessage[], started: number) {
+      // Awaited by the write once the writes before it are done; a failure is handled there.
+      validated.catch(() => {})
       const gen = generation(partition)
       const epoch = rebalances
       let failed = false
@@ -174,8 +188,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         },
       }
       const write = writeTail.then(async () => {
+        const chunk = await validated
         if (!alive()) throw new Stopped('write')
-        return store(chunk, retry)
+        return { chunk, written: await store(chunk, retry) }
       })
       const ended = write.then(
         () => undefined,
@@ -184,7 +199,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       writeTail = ended
       const settled = settleTail.then(async () => {
         try {
-          await settle(partition, chunk, messages, await write, started, retry)
+          const { chunk, written } = await write
+          await settle(partition, chunk, messages, written, started, retry)
         } catch (err) {
           abandon(partition, gen, epoch, messages[0]!.offset, err, isRunning)
         }

@@ -4,7 +4,8 @@ import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { createClickHouseSink, type EventSink } from '../../src/pipeline/sink.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { startConsumer } from '../../src/transport/consumer.js'
+import { startConsumer, type ConsumerOptions } from '../../src/transport/consumer.js'
+import { startChunkValidator } from '../../src/pipeline/chunk-validator.js'
 import { StorageError } from '../../src/errors.js'
 import { presentedEvent } from '../helpers/events.js'
 import { hostileCorpus } from '../helpers/hostile.js'
@@ -44,11 +45,18 @@ async function produce(topic: string, values: (string | Buffer)[]) {
   await producer.disconnect()
 }
 
-function consumer(topic: string, dlqTopic: string, sink: EventSink, groupId = `g-${randomUUID()}`) {
+function consumer(
+  topic: string,
+  dlqTopic: string,
+  sink: EventSink,
+  groupId = `g-${randomUUID()}`,
+  startValidator?: ConsumerOptions['startValidator'],
+) {
   return {
     groupId,
     start: () =>
       startConsumer({
+        startValidator,
         kafka: pipelineKafka(),
         topic,
         dlqTopic,
@@ -207,6 +215,36 @@ describe('the consumer on a real broker and the embedded engine', () => {
         {},
       ),
     ).toBe(events.length)
+  }, 180_000)
+
+  it('reads a chunk again when its validation fails (the worker died) and stores each event once', async () => {
+    const { topic, dlqTopic, events, storedOnce } = await ingestCase('revalidate-test', 3_000)
+    let calls = 0
+    let failed = false
+    // The real worker, but the third chunk's validation fails as when the worker exits under it
+    // (chunks are sent on before the ones ahead of them are validated, so it is queued already).
+    const failingThird: ConsumerOptions['startValidator'] = (options) => {
+      const real = startChunkValidator(options)
+      return {
+        toChunk: (messages, t, partition) => {
+          if (++calls !== 3) return real.toChunk(messages, t, partition)
+          failed = true
+          return Promise.reject(new Error('validation worker exited (code 1)'))
+        },
+        close: () => real.close(),
+      }
+    }
+    const c = consumer(topic, dlqTopic, createClickHouseSink(storage), undefined, failingThird)
+    const running = await c.start()
+    await until(
+      async () => (await committed(kafka, c.groupId, topic)) === events.length,
+      'every offset committed',
+    )
+    await running.stop()
+    // 3 000 events in chunks of at most 100: 30 chunks or more, and the failed one again.
+    expect(failed).toBe(true)
+    expect(calls).toBeGreaterThanOrEqual(31)
+    await storedOnce()
   }, 180_000)
 
   it('stops without committing ahead of the store, and a restart stores the rest once', async () => {
