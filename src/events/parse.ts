@@ -57,11 +57,19 @@ const SHAPES: Record<EventType, Shape> = {
   }),
 }
 
+export interface ParseOptions {
+  /**
+   * The caller knows every string and key is well-formed Unicode (decoded from valid UTF-8 with
+   * no `\u` escape in the text): the scan for lone surrogates is skipped.
+   */
+  wellFormed?: boolean
+}
+
 /** Parse and validate one event. Never throws on bad data: returns every reason at once. */
-export function parseEvent(input: unknown): ParseResult {
+export function parseEvent(input: unknown, options: ParseOptions = {}): ParseResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input))
     return { ok: false, reasons: ['(root): must be a JSON object'] }
-  const structural = checkStructure(input, 0)
+  const structural = checkStructure(input, 0, !options.wellFormed)
   if (structural) return { ok: false, reasons: [structuralReason(structural)] }
 
   const parsed = AuditEventSchema.safeParse(input)
@@ -110,29 +118,32 @@ export function assertEvent(input: unknown): AuditEvent {
 
 /**
  * The first structural problem of a decoded value, or undefined. Paths are spelled out only for
- * the problem found: building one per key cost every valid event about 30 strings.
+ * the problem found: building one per key cost every valid event about 30 strings. `text`: also
+ * look for lone surrogates in strings and keys.
  */
 function checkStructure(
   value: unknown,
   depth: number,
+  text: boolean,
 ): { at: string[]; problem: string } | undefined {
   if (depth > MAX_DEPTH) return { at: [], problem: `nested deeper than ${MAX_DEPTH} levels` }
   if (typeof value === 'string')
-    return LONE_SURROGATE.test(value)
+    return text && LONE_SURROGATE.test(value)
       ? { at: [], problem: 'not well-formed Unicode (lone surrogate)' }
       : undefined
   if (value === null || typeof value !== 'object') return undefined
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = checkStructure(value[i], depth + 1)
+      const found = checkStructure(value[i], depth + 1, text)
       if (found) return (found.at.push(`[${i}]`), found)
     }
     return undefined
   }
   for (const key in value) {
     if (FORBIDDEN_KEYS.has(key)) return { at: [key], problem: 'forbidden key' }
-    if (LONE_SURROGATE.test(key)) return { at: [], problem: 'a key is not well-formed Unicode' }
-    const found = checkStructure((value as Record<string, unknown>)[key], depth + 1)
+    if (text && LONE_SURROGATE.test(key))
+      return { at: [], problem: 'a key is not well-formed Unicode' }
+    const found = checkStructure((value as Record<string, unknown>)[key], depth + 1, text)
     if (found) return (found.at.push(key), found)
   }
   return undefined

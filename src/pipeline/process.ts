@@ -28,13 +28,20 @@ const DAY_MS = 86_400_000
 export function processPayload(payload: Uint8Array | string, ctx: ProcessContext): ProcessResult {
   const decoded = decodePayload(payload)
   if (!decoded.ok) return { kind: 'dlq', reasons: [decoded.reason] }
-  return processValue(decoded.value, ctx)
+  return processValue(decoded.value, ctx, decoded.wellFormed)
 }
 
-/** The same steps for a value already decoded (HTTP ingest parses the request body once). */
-export function processValue(value: unknown, ctx: ProcessContext): ProcessResult {
+/**
+ * The same steps for a value already decoded (HTTP ingest parses the request body once).
+ * `wellFormed`: every string is known to be well-formed Unicode (see decodePayload).
+ */
+export function processValue(
+  value: unknown,
+  ctx: ProcessContext,
+  wellFormed = false,
+): ProcessResult {
   const hints = describe(value)
-  const parsed = parseEvent(value)
+  const parsed = parseEvent(value, { wellFormed })
   if (!parsed.ok) return { kind: 'dlq', reasons: parsed.reasons, ...hints }
   const event = parsed.event
   const reasons: string[] = []

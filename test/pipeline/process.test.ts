@@ -26,6 +26,39 @@ describe('processPayload', () => {
     },
   )
 
+  // Kafka hands over bytes, where a payload without a \u escape skips the lone-surrogate scan.
+  it.each(
+    corpus.filter((c) => typeof c.payload === 'string').map((c) => [c.name, c.payload] as const),
+  )('refuses %s as UTF-8 bytes too', (_, payload) => {
+    expect(processPayload(Buffer.from(payload, 'utf8'), ctx).kind).toBe('dlq')
+  })
+
+  it('refuses a lone surrogate escaped in bytes, and bytes that encode one', () => {
+    const escaped = JSON.stringify(presentedEvent({ subject: 'a\ud800b' }))
+    expect(escaped).toContain('\\ud800')
+    expect(processPayload(Buffer.from(escaped), ctx)).toMatchObject({
+      kind: 'dlq',
+      reasons: ['subject: not well-formed Unicode (lone surrogate)'],
+    })
+    // U+D800 as UTF-8 would be ED A0 80: not UTF-8 at all.
+    const encoded = Buffer.from(JSON.stringify(presentedEvent({ subject: 'a?b' })))
+    encoded.set([0xed, 0xa0, 0x80], encoded.indexOf('a?b') + 1)
+    expect(processPayload(encoded, ctx)).toEqual({
+      kind: 'dlq',
+      reasons: ['payload is not valid UTF-8'],
+    })
+  })
+
+  it('accepts characters outside the BMP, written out or escaped as a pair', () => {
+    const literal = JSON.stringify(presentedEvent({ subject: 'user-\u{1F600}' }))
+    expect(literal).not.toContain('\\u')
+    expect(processPayload(Buffer.from(literal), ctx).kind).toBe('ok')
+    const escaped = literal.replace('\u{1F600}', '\\ud83d\\ude00')
+    expect(escaped).toContain('\\ud83d')
+    const result = processPayload(Buffer.from(escaped), ctx)
+    expect(result.kind === 'ok' && result.row.subject).toBe('user-\u{1F600}')
+  })
+
   it('refuses a payload over the size cap before parsing it', () => {
     const huge = JSON.stringify({ ...presentedEvent(), blob: 'x'.repeat(MAX_PAYLOAD_BYTES) })
     expect(processPayload(huge, ctx)).toEqual({
