@@ -71,9 +71,9 @@ export const DEFAULT_MAX_BATCH_ROWS = 40_000
 
 /**
  * Chunks sent for validation and not yet settled (stored, detected and committed), across
- * batches and partitions: one being written (or settling), one waiting for its write, one in the
- * validation worker. This bounds memory whichever step
- * stalls: a stalled detection or commit holds the chunks behind it like a stalled write.
+ * batches and partitions, whether in the validation worker, waiting for their write, being
+ * written or settling. This bounds memory whichever step stalls: a stalled detection or commit
+ * holds the chunks behind it like a stalled write.
  */
 const LOOKAHEAD = 3
 
