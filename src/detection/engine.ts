@@ -83,6 +83,9 @@ export interface StreamingDetector {
   readonly suppressed: number
 }
 
+/** Token states kept when EvaluatorOptions.maxStates is not given. */
+const DEFAULT_MAX_STATES = 200_000
+
 export function createRuleEvaluator(
   rules: readonly Rule[],
   options: EvaluatorOptions = {},
@@ -91,7 +94,7 @@ export function createRuleEvaluator(
   const params = new Map(
     eventRules.map((r) => [r.id, r.params.parse(options.params?.[r.id] ?? {})]),
   )
-  const maxStates = options.maxStates ?? 200_000
+  const maxStates = options.maxStates ?? DEFAULT_MAX_STATES
   const graceMs = (options.graceS ?? 3600) * 1000
   const idleMs = (options.idleS ?? 86_400) * 1000
   const states = new Map<string, TokenState>()
@@ -247,7 +250,7 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
         query: loadQuery('recent-token-events', storage.database),
         query_params: {
           since: toDateTime64(Date.now() - windowS * 1000),
-          limit: (options.maxStates ?? 200_000) * 4,
+          limit: (options.maxStates ?? DEFAULT_MAX_STATES) * 4,
         },
         format: 'JSONEachRow',
       })

@@ -37,7 +37,7 @@ export interface EventSink {
 }
 
 /** The batch's events in encoded form. */
-export function encodedRows(rows: SinkBatch['rows']): EncodedEvents {
+function encodedRows(rows: SinkBatch['rows']): EncodedEvents {
   return 'body' in rows ? rows : encodeEvents(rows)
 }
 

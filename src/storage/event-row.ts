@@ -243,8 +243,9 @@ function compact<T extends Record<string, unknown>>(obj: T): T | undefined {
 }
 
 /**
- * Every column of `events`, in the order `encodeEventRow` (events-store.ts) gives their
- * values; a test holds the two, the EventRow type and the table's columns together.
+ * Every column of `events` (encodeEventRow writes them in ENCODED_COLUMNS order, these with
+ * received_at first, see events-store.ts); a test holds this list, the encoded order and the
+ * table's columns together.
  */
 export const EVENT_COLUMNS = [
   'tenant',
