@@ -9,7 +9,14 @@ import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer } from '../transport/consumer.js'
 import { createKafka } from '../transport/kafka.js'
 import { alertOutbox, streamingDetector } from './detection.js'
-import { logger, openStorage, prepareStorage, registry, shutdownSignal } from './runtime.js'
+import {
+  logger,
+  openStorage,
+  sinkOptions,
+  prepareStorage,
+  registry,
+  shutdownSignal,
+} from './runtime.js'
 
 export async function runConsume(config: Config): Promise<number> {
   if (!config.kafka) throw new ConfigError(['KAFKA_BROKERS: required by audtrail consume'])
@@ -29,7 +36,7 @@ export async function runConsume(config: Config): Promise<number> {
       kafka,
       topic: config.kafka.topic,
       groupId: config.kafka.groupId,
-      sink: createClickHouseSink(storage),
+      sink: createClickHouseSink(storage, sinkOptions(config, log)),
       metrics: pipelineMetrics(new Metrics()),
       logger: log,
       retentionDays: config.retention.eventsDays,

@@ -1,18 +1,28 @@
 /** What the long-running commands share: logger, storage, registry, API keys, signals. */
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { join } from 'node:path'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import { createAuthenticator, type Authenticate } from '../api/auth.js'
 import { rateLimited } from '../api/rate-limit.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
+import type { ClickHouseSinkOptions } from '../pipeline/sink.js'
 import { loadResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
 import { createStorage, type Storage } from '../storage/client.js'
 import { migrate, pendingMigrations } from '../storage/migrate.js'
 
 export function openStorage(config: Config): Storage {
   return createStorage({ ...config.clickhouse, dataDir: config.dataDir })
+}
+
+/**
+ * The sink of the commands that ingest: its journal of unacknowledged inserts lives in the data
+ * dir (in both storage modes), so a restarted process replays what the killed one left.
+ */
+export function sinkOptions(config: Config, log: Logger): ClickHouseSinkOptions {
+  return { journalDir: join(config.dataDir, 'insert-journal'), logger: log }
 }
 
 export function logger(config: Config, name: string): Logger {

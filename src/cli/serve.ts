@@ -19,6 +19,7 @@ import {
   prepareStorage,
   registry,
   shutdownSignal,
+  sinkOptions,
 } from './runtime.js'
 
 async function kafkaReachable(kafka: Kafka): Promise<boolean> {
@@ -46,7 +47,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
   let producer: Producer | undefined
   try {
     await prepareStorage(storage, config, log)
-    const sink = createClickHouseSink(storage)
+    const sink = createClickHouseSink(storage, sinkOptions(config, log))
     let kafka: Kafka | undefined
     if (config.kafka) {
       kafka = createKafka({

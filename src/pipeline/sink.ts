@@ -1,7 +1,9 @@
 /**
  * Where processed batches go. The ClickHouse sink makes a write idempotent: events already stored
  * are filtered out first (so rollups never count a redelivered event), and each insert carries a
- * deduplication token derived from its content (so a retried insert lands once).
+ * deduplication token derived from its content (so a retried insert lands once). An insert that
+ * was sent and not acknowledged is sent again, the same bytes with the same token, before any
+ * lookup: its events may be stored while some rollups missed them (see insert-journal).
  */
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
@@ -9,11 +11,15 @@ import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64, type EventRow } from '../storage/event-row.js'
 import {
   encodeEvents,
-  insertEncodedEvents,
+  prepareEventsInsert,
+  resendEventsInsert,
+  sendEventsInsert,
   type EncodedEvents,
   type EventIdentities,
 } from '../storage/events-store.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { Logger } from '../logger.js'
+import { createInsertJournal, type InsertJournal } from './insert-journal.js'
 import type { RejectedRow } from './rejected-row.js'
 import { eventKey, storedIds } from './stored-ids.js'
 
@@ -64,8 +70,23 @@ function contentToken(prefix: string, ids: readonly string[]): string {
   return `${prefix}:${hash.digest('base64url')}`
 }
 
-export function createClickHouseSink(storage: Storage): EventSink {
+export interface ClickHouseSinkOptions {
+  /**
+   * Where unacknowledged inserts are kept across a crash (`<AUDTRAIL_DATA_DIR>/insert-journal` for
+   * the commands that ingest). Without it, only this process's failed inserts are replayed.
+   */
+  journalDir?: string
+  logger?: Logger
+}
+
+export function createClickHouseSink(
+  storage: Storage,
+  options: ClickHouseSinkOptions = {},
+): EventSink {
   const db = quoteIdentifier(storage.database)
+  const journal: InsertJournal = createInsertJournal(options.journalDir, options.logger)
+  /** One replay at a time (concurrent writes share it). */
+  let replaying: Promise<void> | undefined
   // Embedded: new ids are told apart in memory, and only the rest is looked up (see stored-ids).
   const filter = storage.mode === 'embedded' ? storedIds(storage) : undefined
 
@@ -93,8 +114,22 @@ export function createClickHouseSink(storage: Storage): EventSink {
     }
   }
 
+  /** Send every pending insert again; one that fails stays pending and fails the write. */
+  async function replayPending(): Promise<void> {
+    for (const entry of await journal.pending()) {
+      await resendEventsInsert(storage, entry.insert)
+      await journal.end(entry)
+    }
+  }
+  function replay(): Promise<void> {
+    replaying ??= replayPending().finally(() => (replaying = undefined))
+    return replaying
+  }
+
   return {
     async write(batch) {
+      // Before the lookup: the events of an unacknowledged insert would read as stored.
+      await replay()
       const events = encodedRows(batch.rows)
       const unique = uniqueLines(events)
       const stored = await existing(
@@ -126,16 +161,31 @@ export function createClickHouseSink(storage: Storage): EventSink {
       }
       const total = events.tenants.length
       // Every line, or only the fresh ones when some were stored or repeated.
-      await insertEncodedEvents(storage, events, fresh.length === total ? undefined : fresh, {
-        dedupToken: contentToken('events', freshKeys),
-        // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
-        // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
-        // short is the time from the stamp to the row being visible. Stamped when its chunk was
-        // validated, a row waited behind the writes queued before it (and every retry of an
-        // outage), and under load it could land in a window already evaluated: seen by no
-        // scheduled rule.
-        receivedNotBefore: toDateTime64(Date.now()),
-      })
+      const insert = prepareEventsInsert(
+        storage,
+        events,
+        fresh.length === total ? undefined : fresh,
+        {
+          dedupToken: contentToken('events', freshKeys),
+          // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
+          // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
+          // short is the time from the stamp to the row being visible. Stamped when its chunk was
+          // validated, a row waited behind the writes queued before it (and every retry of an
+          // outage), and under load it could land in a window already evaluated: seen by no
+          // scheduled rule.
+          receivedNotBefore: toDateTime64(Date.now()),
+        },
+      )
+      if (insert) {
+        const entry = await journal.begin(insert)
+        try {
+          await sendEventsInsert(storage, insert)
+        } catch (err) {
+          journal.fail(entry)
+          throw err
+        }
+        await journal.end(entry)
+      }
       return {
         inserted: fresh.length,
         duplicates: total - fresh.length,

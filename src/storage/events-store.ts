@@ -140,6 +140,16 @@ export async function insertEventRows(
   await insertEncodedEvents(storage, encodeEvents(rows), undefined, options)
 }
 
+/** An insert into `events` as it is sent: the bytes, their columns and its deduplication token. */
+export interface EventsInsert {
+  /** Column names in the order of each line's values (always names of EVENT_COLUMNS). */
+  columns: readonly string[]
+  /** JSONCompactEachRow lines, each ending with a line feed. */
+  body: Buffer
+  /** '' for none. */
+  token: string
+}
+
 /**
  * Insert the encoded events, or only the `lines` given (in that order). With `receivedNotBefore`,
  * each line's received_at that is earlier is overwritten with it in `events.body` itself.
@@ -150,8 +160,22 @@ export async function insertEncodedEvents(
   lines: readonly number[] | undefined,
   options: InsertOptions = {},
 ): Promise<void> {
+  const insert = prepareEventsInsert(storage, events, lines, options)
+  if (insert) await sendEventsInsert(storage, insert)
+}
+
+/**
+ * The insert insertEncodedEvents sends (undefined when there is nothing to insert), reported to
+ * the observers of inserts as sent already: the sink keeps it to send the very same bytes again.
+ */
+export function prepareEventsInsert(
+  storage: Storage,
+  events: EncodedEvents,
+  lines: readonly number[] | undefined,
+  options: InsertOptions = {},
+): EventsInsert | undefined {
   const count = lines ? lines.length : events.starts.length - 1
-  if (count === 0) return
+  if (count === 0) return undefined
   if (storage.mode === 'embedded')
     for (const observe of observers.get(storage.database) ?? []) observe(events, lines)
   const body = Buffer.from(events.body.buffer, events.body.byteOffset, events.body.byteLength)
@@ -160,16 +184,58 @@ export async function insertEncodedEvents(
   let sent: Buffer = body
   if (lines)
     sent = Buffer.concat(lines.map((i) => body.subarray(events.starts[i], events.starts[i + 1])))
+  return { columns: ENCODED_COLUMNS, body: sent, token: options.dedupToken ?? '' }
+}
+
+/** Send a prepared insert (again: the same token makes a repeat a no-op where it landed). */
+export async function sendEventsInsert(storage: Storage, insert: EventsInsert): Promise<void> {
   try {
     await storage.insertEncoded(
       `${quoteIdentifier(storage.database)}.events`,
-      ENCODED_COLUMNS,
-      sent,
-      { insert_deduplication_token: options.dedupToken ?? '' },
+      insert.columns,
+      insert.body,
+      { insert_deduplication_token: insert.token },
     )
   } catch (err) {
     throw mapStorageError(err, 'insert into events')
   }
+}
+
+/**
+ * Send an insert made by an earlier process again (the sink's journal): its events are reported
+ * to the observers first, like every insert's, so the in-memory filter of stored ids holds them.
+ */
+export async function resendEventsInsert(storage: Storage, insert: EventsInsert): Promise<void> {
+  if (storage.mode === 'embedded') {
+    const observing = observers.get(storage.database) ?? []
+    if (observing.length > 0) {
+      const identities = identitiesOf(insert)
+      for (const observe of observing) observe(identities, undefined)
+    }
+  }
+  await sendEventsInsert(storage, insert)
+}
+
+/** The identities of an insert's lines, read back from its bytes. */
+function identitiesOf(insert: EventsInsert): EventIdentities {
+  const at = (name: string) => {
+    const i = insert.columns.indexOf(name)
+    if (i < 0) throw new Error(`events insert: no ${name} column`)
+    return i
+  }
+  const [t, e, o] = [at('tenant'), at('event_id'), at('occurred_at')]
+  const tenants: string[] = []
+  const eventIds: string[] = []
+  const occurredAt: string[] = []
+  const text = insert.body.toString('utf8')
+  for (const line of text.split('\n')) {
+    if (line === '') continue
+    const values = JSON.parse(line) as unknown[]
+    tenants.push(String(values[t]))
+    eventIds.push(String(values[e]))
+    occurredAt.push(String(values[o]))
+  }
+  return { tenants, eventIds, occurredAt }
 }
 
 function raiseReceivedAt(events: EncodedEvents, body: Buffer, floor: string) {

@@ -1,0 +1,163 @@
+/**
+ * The sink's journal of inserts into `events` that were sent and not acknowledged.
+ *
+ * Why: an insert into `events` is not atomic with the rollups its materialized views feed. The
+ * engine commits the `events` part first, then each view's part; an insert that fails in between
+ * (a view's error, an outage, or the process killed with SIGKILL in the embedded engine) leaves
+ * the events stored and some rollups without them. Looked up again, those events read as stored
+ * and were skipped: the rollups lost them for good (seen in the SIGKILL test: 1 688 events of
+ * 200 000 missing from client_usage_daily, none from `events`).
+ *
+ * The repair is to send the very same insert again: same bytes, same deduplication token. With
+ * `deduplicate_blocks_in_dependent_materialized_views` each view then checks its own blocks, so the
+ * tables that have the part drop the repeat and those that missed it take it (tested against the
+ * embedded engine in test/pipeline/insert-journal.test.ts). So an insert is journaled before it
+ * is sent and forgotten once acknowledged, and a sink replays what is pending before it looks up
+ * stored ids: the inserts of this process that failed, and, read once from the directory, those
+ * of a process that died.
+ *
+ * On disk (`<AUDTRAIL_DATA_DIR>/insert-journal`), an entry is a file written under a temporary
+ * name and renamed, so a file is always whole: one JSON header line, then the insert's bytes. A
+ * process killed before the rename sent nothing. Files are not fsynced: they outlive the process,
+ * not the machine (nor do the embedded engine's own parts). Replaying an entry twice, or while its
+ * first insert is still running in another process sharing the directory, is harmless: the
+ * deduplication tokens make the repeats no-ops. A replay is exact while its token is within the
+ * tables' deduplication window (the last 1 000 inserts per table), which a replay at the next
+ * write, or at start, is.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { z } from 'zod'
+import type { Logger } from '../logger.js'
+import { EVENT_COLUMNS } from '../storage/event-row.js'
+import type { EventsInsert } from '../storage/events-store.js'
+
+export interface JournalEntry {
+  readonly insert: EventsInsert
+  /** The file holding it, when the journal has a directory. */
+  readonly file?: string
+}
+
+export interface InsertJournal {
+  /** Record an insert about to be sent; on disk before it resolves. */
+  begin(insert: EventsInsert): Promise<JournalEntry>
+  /** The insert was acknowledged (or replayed): forget it. */
+  end(entry: JournalEntry): Promise<void>
+  /** The insert failed: replay it before anything else is written. */
+  fail(entry: JournalEntry): void
+  /** What to replay, oldest first: the first call also reads what an earlier process left. */
+  pending(): Promise<JournalEntry[]>
+}
+
+const SUFFIX = '.insert'
+const TEMPORARY = '.tmp'
+/** Renamed to this when its header cannot be read: kept for an operator, never replayed. */
+const UNREADABLE = '.unreadable'
+const STALE_TEMPORARY_MS = 3_600_000
+const LINE_FEED = 0x0a
+/** A header is a few kilobytes (the column names); this bounds what is parsed. */
+const MAX_HEADER_BYTES = 64 * 1024
+
+const KNOWN_COLUMNS = new Set<string>(EVENT_COLUMNS)
+const Header = z.strictObject({
+  v: z.literal(1),
+  table: z.literal('events'),
+  columns: z
+    .array(z.string().refine((c) => KNOWN_COLUMNS.has(c), 'not a column of events'))
+    .min(1)
+    .max(EVENT_COLUMNS.length),
+  token: z.string().max(256),
+})
+
+/** A journal in `dir` (created if missing), or in memory only (a process's own failed inserts). */
+export function createInsertJournal(dir?: string, logger?: Logger): InsertJournal {
+  if (dir !== undefined) mkdirSync(dir, { recursive: true })
+  const failed: JournalEntry[] = []
+  let left: Promise<JournalEntry[]> | undefined
+  let sequence = 0
+  // In this journal's file names: its own entries are never read back as another process's.
+  const instance = randomBytes(6).toString('hex')
+
+  async function readLeft(): Promise<JournalEntry[]> {
+    if (dir === undefined) return []
+    const entries: JournalEntry[] = []
+    for (const name of (await readdir(dir)).sort()) {
+      const file = join(dir, name)
+      if (name.endsWith(TEMPORARY)) {
+        // Left by a process that died before the rename, so before its insert; a recent one may
+        // be another live process's (sharing the directory), still being written.
+        const age = Date.now() - (await stat(file).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
+        if (age > STALE_TEMPORARY_MS) await rm(file, { force: true })
+        continue
+      }
+      if (!name.endsWith(SUFFIX) || name.includes(`-${instance}-`)) continue
+      const insert = parseEntry(await readFile(file))
+      if (insert) entries.push({ insert, file })
+      else {
+        logger?.error(
+          { file: name },
+          'insert journal: an entry cannot be read; renamed, not replayed (its events may be missing from the rollups)',
+        )
+        await rename(file, `${file}${UNREADABLE}`)
+      }
+    }
+    if (entries.length > 0)
+      logger?.warn({ entries: entries.length }, 'insert journal: replaying unacknowledged inserts')
+    return entries
+  }
+
+  return {
+    async begin(insert) {
+      if (dir === undefined) return { insert }
+      // Names sort in the order the inserts were begun (time, then this journal's sequence).
+      const name = `${Date.now().toString().padStart(15, '0')}-${instance}-${String(sequence++).padStart(9, '0')}${SUFFIX}`
+      const file = join(dir, name)
+      const header = JSON.stringify({
+        v: 1,
+        table: 'events',
+        columns: insert.columns,
+        token: insert.token,
+      })
+      await writeFile(`${file}${TEMPORARY}`, [`${header}\n`, insert.body])
+      await rename(`${file}${TEMPORARY}`, file)
+      return { insert, file }
+    },
+    async end(entry) {
+      const i = failed.indexOf(entry)
+      if (i >= 0) failed.splice(i, 1)
+      // Gone already when another process sharing the directory replayed it.
+      if (entry.file !== undefined) await rm(entry.file, { force: true })
+    },
+    fail(entry) {
+      if (!failed.includes(entry)) failed.push(entry)
+    },
+    async pending() {
+      left ??= readLeft().catch((err: unknown) => {
+        left = undefined
+        throw err
+      })
+      const earlier = await left
+      // Read once: what is replayed is ended, and what fails again is among `failed`.
+      left = Promise.resolve([])
+      failed.unshift(...earlier.filter((entry) => !failed.includes(entry)))
+      return [...failed]
+    },
+  }
+}
+
+/** The insert an entry file holds, or undefined when its header is not one this code wrote. */
+function parseEntry(bytes: Buffer): EventsInsert | undefined {
+  const end = bytes.indexOf(LINE_FEED)
+  if (end < 0 || end > MAX_HEADER_BYTES) return undefined
+  let header: unknown
+  try {
+    header = JSON.parse(bytes.toString('utf8', 0, end))
+  } catch {
+    return undefined
+  }
+  const parsed = Header.safeParse(header)
+  if (!parsed.success) return undefined
+  return { columns: parsed.data.columns, body: bytes.subarray(end + 1), token: parsed.data.token }
+}

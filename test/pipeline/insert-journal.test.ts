@@ -1,0 +1,190 @@
+import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEvent } from '../../src/events/index.js'
+import { createInsertJournal } from '../../src/pipeline/insert-journal.js'
+import { createClickHouseSink } from '../../src/pipeline/sink.js'
+import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { presentedEvent } from '../helpers/events.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+
+const DB = 'journal_test'
+const storage = testStorage(DB)
+
+function row(tenant: string): EventRow {
+  const result = parseEvent(presentedEvent({ tenant }))
+  if (!result.ok) throw new Error(result.reasons.join('; '))
+  return toEventRow(result.event, { receivedAt: Date.now() })
+}
+const rows = (tenant: string, n: number) => Array.from({ length: n }, () => row(tenant))
+
+async function command(query: string) {
+  await storage.client.command({ query })
+}
+
+/** Every count of the tenant's events: the table (deduplicated) and each rollup. */
+async function counts(tenant: string) {
+  const rs = await storage.client.query({
+    query: `SELECT
+      (SELECT count() FROM ${DB}.events FINAL WHERE tenant = {t:String}) AS events,
+      (SELECT sum(events) FROM ${DB}.resource_usage_daily
+        WHERE tenant = {t:String} AND role = 'resource_server') AS resource_usage_daily,
+      (SELECT sum(events) FROM ${DB}.client_usage_daily WHERE tenant = {t:String}) AS client_usage_daily,
+      (SELECT sum(events) FROM ${DB}.token_usage_hourly WHERE tenant = {t:String}) AS token_usage_hourly,
+      (SELECT sum(events) FROM ${DB}.client_activity_daily WHERE tenant = {t:String}) AS client_activity_daily`,
+    query_params: { t: tenant },
+    format: 'JSONEachRow',
+  })
+  const [c] = await rs.json<Record<string, string | number>>()
+  return Object.fromEntries(Object.entries(c!).map(([k, v]) => [k, Number(v)]))
+}
+const exactly = (n: number) => ({
+  events: n,
+  resource_usage_daily: n,
+  client_usage_daily: n,
+  token_usage_hourly: n,
+  client_activity_daily: n,
+})
+
+/**
+ * A materialized view of this test on `events` that fails while `failing` holds a row: an insert
+ * then stores its events, and the views the engine runs after this one miss them, as when the
+ * process is killed between the parts of one insert (each test checks that some rollup missed).
+ */
+async function failingView() {
+  await command(`CREATE TABLE ${DB}.failing (on UInt8) ENGINE = Memory`)
+  await command(
+    `CREATE TABLE ${DB}.failing_target (n UInt64) ENGINE = MergeTree ORDER BY n
+     SETTINGS non_replicated_deduplication_window = 1000`,
+  )
+  await command(
+    `CREATE MATERIALIZED VIEW ${DB}.failing_mv TO ${DB}.failing_target AS
+     SELECT count() + throwIf((SELECT count() FROM ${DB}.failing) > 0) AS n FROM ${DB}.events`,
+  )
+}
+const fail = (on: boolean) =>
+  command(on ? `INSERT INTO ${DB}.failing VALUES (1)` : `TRUNCATE TABLE ${DB}.failing`)
+
+beforeAll(async () => {
+  await command(`CREATE DATABASE IF NOT EXISTS ${DB}`)
+  await migrate(storage, { retention: RETENTION })
+  await failingView()
+})
+afterAll(closeTestStorages)
+
+describe('an insert into events that failed after events took it', () => {
+  it('is sent again by the next write, so every rollup counts its events once', async () => {
+    const sink = createClickHouseSink(storage)
+    const first = rows('retried', 40)
+    await fail(true)
+    await expect(sink.write({ rows: first, rejected: [] })).rejects.toThrow(/ClickHouse error/)
+    // The condition this guards against: the events are stored, some rollups lack them.
+    const after = await counts('retried')
+    expect(after.events).toBe(40)
+    expect(Math.min(...Object.values(after))).toBe(0)
+
+    await fail(false)
+    // Read again after the failure, with new neighbours: another content, another token.
+    const again = [...first.slice(5), ...rows('retried', 7)]
+    expect(await sink.write({ rows: again, rejected: [] })).toEqual({
+      inserted: 7,
+      duplicates: 35,
+      rejected: 0,
+    })
+    expect(await counts('retried')).toEqual(exactly(47))
+    // And once more: nothing is pending, nothing counts twice.
+    await sink.write({ rows: first, rejected: [] })
+    expect(await counts('retried')).toEqual(exactly(47))
+  })
+
+  it('is sent again by the next process from the journal directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    const first = rows('restarted', 30)
+    await fail(true)
+    await expect(
+      createClickHouseSink(storage, { journalDir: dir }).write({ rows: first, rejected: [] }),
+    ).rejects.toThrow(/ClickHouse error/)
+    expect(readdirSync(dir)).toHaveLength(1)
+    await fail(false)
+
+    // A new sink (the restarted process) knows the failed insert only from its file.
+    const restarted = createClickHouseSink(storage, { journalDir: dir })
+    const result = await restarted.write({
+      rows: [...first.slice(0, 12), ...rows('restarted', 3)],
+      rejected: [],
+    })
+    expect(result).toEqual({ inserted: 3, duplicates: 12, rejected: 0 })
+    expect(await counts('restarted')).toEqual(exactly(33))
+    expect(readdirSync(dir)).toEqual([])
+  })
+
+  it('holds the writes while its repeat fails, and lands once it succeeds', async () => {
+    const sink = createClickHouseSink(storage)
+    const first = rows('held', 10)
+    await fail(true)
+    await expect(sink.write({ rows: first, rejected: [] })).rejects.toThrow(/ClickHouse error/)
+    const next = rows('held', 4)
+    // The repeat fails too: nothing of the next batch is written before it.
+    await expect(sink.write({ rows: next, rejected: [] })).rejects.toThrow(/ClickHouse error/)
+    expect((await counts('held')).events).toBe(10)
+    await fail(false)
+    expect((await sink.write({ rows: next, rejected: [] })).inserted).toBe(4)
+    expect(await counts('held')).toEqual(exactly(14))
+  })
+})
+
+describe('the insert journal directory', () => {
+  it('drops files a process left before their rename, and renames what it cannot read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    writeFileSync(join(dir, '000000000000001-1-000000000.insert.tmp'), 'half written')
+    const hoursAgo = new Date(Date.now() - 2 * 3_600_000)
+    utimesSync(join(dir, '000000000000001-1-000000000.insert.tmp'), hoursAgo, hoursAgo)
+    // Recent: maybe another process's, still being written.
+    writeFileSync(join(dir, '000000000000004-2-000000000.insert.tmp'), 'being written')
+    writeFileSync(join(dir, '000000000000002-1-000000000.insert'), 'no header line')
+    // A column list naming something other than events' columns is never sent.
+    writeFileSync(
+      join(dir, '000000000000003-1-000000000.insert'),
+      `${JSON.stringify({ v: 1, table: 'events', columns: ['tenant) SELECT 1 --'], token: 't' })}\n[]\n`,
+    )
+    writeFileSync(join(dir, 'notes.txt'), 'not an entry')
+    const journal = createInsertJournal(dir)
+    expect(await journal.pending()).toEqual([])
+    expect(readdirSync(dir).sort()).toEqual([
+      '000000000000002-1-000000000.insert.unreadable',
+      '000000000000003-1-000000000.insert.unreadable',
+      '000000000000004-2-000000000.insert.tmp',
+      'notes.txt',
+    ])
+  })
+
+  it('keeps entries in the order they were begun, and forgets the ended ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    const writer = createInsertJournal(dir)
+    const insert = (token: string) => ({
+      columns: ['tenant', 'event_id'],
+      body: Buffer.from(`["t","${token}"]\n`),
+      token,
+    })
+    const a = await writer.begin(insert('a'))
+    await writer.begin(insert('b'))
+    const c = await writer.begin(insert('c'))
+    await writer.end(a)
+    writer.fail(c)
+    // Its own files are not another process's leftovers: b is in flight, c failed.
+    expect((await writer.pending()).map((e) => e.insert.token)).toEqual(['c'])
+
+    // Another process (a restart) finds both.
+    const reader = createInsertJournal(dir)
+    const left = await reader.pending()
+    expect(left.map((e) => e.insert.token)).toEqual(['b', 'c'])
+    expect(left[0]!.insert.body.toString()).toBe('["t","b"]\n')
+    expect(left[0]!.insert.columns).toEqual(['tenant', 'event_id'])
+    await reader.end(left[0]!)
+    // Read once: later calls list what is still pending in this process.
+    expect((await reader.pending()).map((e) => e.insert.token)).toEqual(['c'])
+    expect(readdirSync(dir)).toHaveLength(1)
+  })
+})
