@@ -73,7 +73,8 @@ const Header = z.strictObject({
 
 /** A journal in `dir` (created if missing), or in memory only (a process's own failed inserts). */
 export function createInsertJournal(dir?: string, logger?: Logger): InsertJournal {
-  if (dir !== undefined) mkdirSync(dir, { recursive: true })
+  // Event data (no raw tokens, but identities and addresses): readable by this user only.
+  if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 })
   const failed: JournalEntry[] = []
   let left: Promise<JournalEntry[]> | undefined
   let sequence = 0
@@ -120,7 +121,7 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
         columns: insert.columns,
         token: insert.token,
       })
-      await writeFile(`${file}${TEMPORARY}`, [`${header}\n`, insert.body])
+      await writeFile(`${file}${TEMPORARY}`, [`${header}\n`, insert.body], { mode: 0o600 })
       await rename(`${file}${TEMPORARY}`, file)
       return { insert, file }
     },
