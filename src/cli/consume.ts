@@ -12,10 +12,10 @@ import { alertOutbox, streamingDetector } from './detection.js'
 import {
   logger,
   openStorage,
-  sinkOptions,
   prepareStorage,
   registry,
   shutdownSignal,
+  sinkOptions,
 } from './runtime.js'
 
 export async function runConsume(config: Config): Promise<number> {

@@ -38,6 +38,8 @@ export interface JournalEntry {
   readonly insert: EventsInsert
   /** The file holding it, when the journal has a directory. */
   readonly file?: string
+  /** Left by an earlier process: its events were never reported to this one's insert observers. */
+  readonly earlier?: boolean
 }
 
 export interface InsertJournal {
@@ -95,7 +97,7 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
       }
       if (!name.endsWith(SUFFIX) || name.includes(`-${instance}-`)) continue
       const insert = parseEntry(await readFile(file))
-      if (insert) entries.push({ insert, file })
+      if (insert) entries.push({ insert, file, earlier: true })
       else {
         logger?.error(
           { file: name },

@@ -117,7 +117,9 @@ export function createClickHouseSink(
   /** Send every pending insert again; one that fails stays pending and fails the write. */
   async function replayPending(): Promise<void> {
     for (const entry of await journal.pending()) {
-      await resendEventsInsert(storage, entry.insert)
+      // This process's own failed inserts were reported to the observers when first prepared.
+      if (entry.earlier) await resendEventsInsert(storage, entry.insert)
+      else await sendEventsInsert(storage, entry.insert)
       await journal.end(entry)
     }
   }
@@ -167,12 +169,12 @@ export function createClickHouseSink(
         fresh.length === total ? undefined : fresh,
         {
           dedupToken: contentToken('events', freshKeys),
-          // received_at is sent as the time of this insert (never earlier than the row's). Scheduled
-          // rules close a window of received_at `latenessMs` (5 s) after its end, so what must stay
-          // short is the time from the stamp to the row being visible. Stamped when its chunk was
-          // validated, a row waited behind the writes queued before it (and every retry of an
-          // outage), and under load it could land in a window already evaluated: seen by no
-          // scheduled rule.
+          // received_at is sent as the time of this insert (never earlier than the row's).
+          // Scheduled rules close a window of received_at `latenessMs` (5 s) after its end, so
+          // what must stay short is the time from the stamp to the row being visible. Stamped
+          // when its chunk was validated, a row waited behind the writes queued before it (and
+          // every retry of an outage), and under load it could land in a window already
+          // evaluated: seen by no scheduled rule.
           receivedNotBefore: toDateTime64(Date.now()),
         },
       )

@@ -3,10 +3,10 @@
  * events skips the lookup in `events` (a scan that grows with the table).
  *
  * The embedded engine belongs to this process, and every insert into `events` goes through
- * prepareEventsInsert or resendEventsInsert (the sink's journal), which report their events here
- * before they are sent. So for every hour of
- * occurred_at from `completeFrom` on, the filters hold a superset of the stored (tenant, event_id)
- * pairs: an id they do not hold is certainly not stored. Everything else (older hours, and ids the
+ * prepareEventsInsert, or resendEventsInsert for what an earlier process left in the sink's
+ * journal, which report their events here before they are sent. So for every hour of occurred_at
+ * from `completeFrom` on, the filters hold a superset of the stored (tenant, event_id) pairs: an
+ * id they do not hold is certainly not stored. Everything else (older hours, and ids the
  * filter may hold) is looked up in ClickHouse as before, so the answer is the same as the lookup's.
  * A ClickHouse server has other writers: this is never used there.
  */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -6,6 +6,12 @@ import { parseEvent } from '../../src/events/index.js'
 import { createInsertJournal } from '../../src/pipeline/insert-journal.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import {
+  ENCODED_COLUMNS,
+  encodeEvents,
+  observeEventInserts,
+  type EventIdentities,
+} from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -135,6 +141,37 @@ describe('an insert into events that failed after events took it', () => {
   })
 })
 
+describe('an insert journaled by a process killed before it was sent', () => {
+  it('is sent on start, its events reported to the stored-id filter like every insert', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    const first = rows('never-sent', 25)
+    const encoded = encodeEvents(first)
+    await createInsertJournal(dir).begin({
+      columns: ENCODED_COLUMNS,
+      body: Buffer.from(encoded.body),
+      token: 'events:never-sent',
+    })
+    const reported: EventIdentities[] = []
+    observeEventInserts(DB, (events, lines) => {
+      if (lines === undefined && events.tenants[0] === 'never-sent') reported.push(events)
+    })
+
+    const restarted = createClickHouseSink(storage, { journalDir: dir })
+    expect(await restarted.write({ rows: first.slice(0, 5), rejected: [] })).toEqual({
+      inserted: 0,
+      duplicates: 5,
+      rejected: 0,
+    })
+    expect(await counts('never-sent')).toEqual(exactly(25))
+    expect(reported).toHaveLength(1)
+    expect(reported[0]).toEqual({
+      tenants: first.map((r) => r.tenant),
+      eventIds: first.map((r) => r.event_id),
+      occurredAt: first.map((r) => r.occurred_at),
+    })
+  })
+})
+
 describe('the insert journal directory', () => {
   it('drops files a process left before their rename, and renames what it cannot read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
@@ -161,7 +198,7 @@ describe('the insert journal directory', () => {
   })
 
   it('keeps entries in the order they were begun, and forgets the ended ones', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    const dir = join(mkdtempSync(join(tmpdir(), 'audtrail-journal-')), 'insert-journal')
     const writer = createInsertJournal(dir)
     const insert = (token: string) => ({
       columns: ['tenant', 'event_id'],
@@ -186,5 +223,8 @@ describe('the insert journal directory', () => {
     // Read once: later calls list what is still pending in this process.
     expect((await reader.pending()).map((e) => e.insert.token)).toEqual(['c'])
     expect(readdirSync(dir)).toHaveLength(1)
+    // Event data: readable by this user only.
+    expect(statSync(dir).mode & 0o777).toBe(0o700)
+    expect(statSync(join(dir, readdirSync(dir)[0]!)).mode & 0o777).toBe(0o600)
   })
 })
