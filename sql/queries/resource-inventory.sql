@@ -1,5 +1,7 @@
 -- The resource inventory of one tenant: per drift key, its canonical forms and raw spellings with
--- roles and counts, and accept/reject counts of presentations at the resource.
+-- roles and counts, and accept/reject counts of presentations at the resource. One page in
+-- drift-key order after {after} (keyset cursor); the caller asks for one row more than it shows,
+-- to know whether another page follows.
 SELECT
     resource_drift_key AS drift_key,
     groupUniqArray(resource_canonical) AS canonical,
@@ -14,7 +16,9 @@ FROM
     SELECT resource_drift_key, resource_canonical, resource_raw, role, decision,
            sum(events) AS events, min(first_seen) AS first_seen, max(last_seen) AS last_seen
     FROM {{db}}.resource_usage_daily
-    WHERE tenant = {tenant:String} AND day >= toDate({since:DateTime64(3, 'UTC')})
+    WHERE tenant = {tenant:String}
+      AND resource_drift_key > {after:String}
+      AND day >= toDate({since:DateTime64(3, 'UTC')})
     GROUP BY resource_drift_key, resource_canonical, resource_raw, role, decision
 )
 GROUP BY resource_drift_key

@@ -4,7 +4,7 @@
  */
 import type { z } from 'zod'
 import { AuditEventSchema } from '../events/schema.js'
-import { ClientQuery, WindowQuery } from './routes/catalog.js'
+import { ClientQuery, ResourceQuery } from './routes/catalog.js'
 import { SearchQuery } from './routes/events.js'
 import { NewException } from './routes/exceptions.js'
 import { ListQuery, Triage } from './routes/findings.js'
@@ -199,9 +199,9 @@ export function openApiDocument(version: string): Schema {
       },
       '/v1/resources': {
         get: {
-          summary: 'Resource inventory with raw variants and drift',
+          summary: 'Resource inventory with raw variants and drift, a page at a time',
           ...role('viewer'),
-          parameters: parameters(WindowQuery),
+          parameters: parameters(ResourceQuery),
           responses: ok(ref('ResourceList')),
         },
       },

@@ -334,6 +334,49 @@ describe('GET /v1/rules, /v1/resources and /v1/clients', () => {
       expect((await get(`/v1/clients?${bad}`, { tenant: 'globex' })).statusCode, bad).toBe(400)
   })
 
+  it('pages through the resources with a cursor, each once and in order, to the last one', async () => {
+    const tenant = 'paged-resources'
+    const resources = Array.from(
+      { length: 7 },
+      (_, i) => `https://rs-${String.fromCharCode(103 - i)}.example.com/mcp`,
+    )
+    const rows = resources.map((resource) => {
+      const parsed = parseEvent(presentedEvent({ tenant, resource }))
+      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+      return toEventRow(parsed.event, { receivedAt: Date.now() })
+    })
+    await insertEventRows(storage, rows)
+    type Page = { items: { drift_key: string; accepted: number }[]; next_cursor: string | null }
+    const whole = (await get('/v1/resources', { tenant })).json() as Page
+    expect(whole.next_cursor).toBeNull()
+    const seen: string[] = []
+    let url = '/v1/resources?limit=3'
+    let pages = 0
+    for (; pages < 5; pages++) {
+      const page = (await get(url, { tenant })).json() as Page
+      expect(page.items.length).toBeLessThanOrEqual(3)
+      seen.push(...page.items.map((i) => i.drift_key))
+      if (!page.next_cursor) break
+      url = `/v1/resources?limit=3&cursor=${page.next_cursor}`
+    }
+    // Three pages (the events' audience is a resource too): the limit no longer cuts the
+    // inventory off silently.
+    expect(pages).toBe(2)
+    expect(seen).toEqual(whole.items.map((i) => i.drift_key))
+    expect(seen).toEqual(expect.arrayContaining(resources))
+    expect([...seen].sort()).toEqual(seen)
+    // Another tenant's cursor is only a position: it shows nothing of that tenant.
+    expect((await get(url, { tenant: 'globex' })).json().items).toEqual([])
+    // A cursor carrying SQL is a literal position too.
+    const hostile = Buffer.from(JSON.stringify(["https://rs-d' OR 1=1 --"])).toString('base64url')
+    const after = await get(`/v1/resources?cursor=${hostile}`, { tenant })
+    expect(after.statusCode).toBe(200)
+    expect(after.json().items.map((i: { drift_key: string }) => i.drift_key)).toEqual(
+      seen.filter((k) => k > "https://rs-d' OR 1=1 --"),
+    )
+    expect((await get('/v1/resources?cursor=%%%', { tenant })).statusCode).toBe(400)
+  })
+
   it('pages through the clients with a cursor, each once and in order', async () => {
     const tenant = 'paged'
     const clients = Array.from({ length: 7 }, (_, i) => `client-${String.fromCharCode(103 - i)}`)

@@ -17,9 +17,16 @@ import {
   type QueryDeps,
 } from './common.js'
 
-export const WindowQuery = z.strictObject({
+/**
+ * /v1/resources pages through resources in drift-key order with an opaque cursor (the last drift
+ * key of the page): 1 000 by default, at most 5 000 a page. (It answered one page with
+ * `next_cursor: null` whatever the limit cut off: a tenant with more resources than the limit
+ * silently saw only the first ones.)
+ */
+export const ResourceQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
+  cursor: z.string().max(1024).optional(),
   tenant: TenantParam,
 })
 
@@ -28,7 +35,7 @@ export const WindowQuery = z.strictObject({
  * the page): 50 by default, at most 500 a page (as the findings list).
  */
 export const ClientQuery = z.strictObject({
-  since: WindowQuery.shape.since,
+  since: ResourceQuery.shape.since,
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(1024).optional(),
   tenant: TenantParam,
@@ -91,16 +98,23 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
     async (request) => {
       const caller = await authenticate(request.headers.authorization)
       requireRole(caller, 'viewer')
-      const parsed = WindowQuery.safeParse(request.query)
+      const parsed = ResourceQuery.safeParse(request.query)
       if (!parsed.success) throw badRequest(parsed.error)
-      type Row = Record<string, unknown> & { first_seen: string; last_seen: string }
-      const found = await rows<Row>('resource-inventory', {
-        tenant: tenantOf(caller, parsed.data.tenant),
-        since: windowStart(parsed.data.since),
-        limit: parsed.data.limit,
+      const q = parsed.data
+      type Row = Record<string, unknown> & {
+        drift_key: string
+        first_seen: string
+        last_seen: string
+      }
+      const fetched = await rows<Row>('resource-inventory', {
+        tenant: tenantOf(caller, q.tenant),
+        since: windowStart(q.since),
+        after: decodeKeyCursor(q.cursor),
+        limit: q.limit + 1,
       })
+      const page = fetched.slice(0, q.limit)
       return {
-        items: found.map((r) => ({
+        items: page.map((r) => ({
           ...r,
           first_seen: fromDateTime64(r.first_seen),
           last_seen: fromDateTime64(r.last_seen),
@@ -110,7 +124,8 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
             events,
           })),
         })),
-        next_cursor: null,
+        next_cursor:
+          fetched.length > q.limit ? encodeKeyCursor(page[page.length - 1]!.drift_key) : null,
       }
     },
   )
