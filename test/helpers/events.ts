@@ -4,6 +4,9 @@ import { fingerprintToken } from '../../src/events/fingerprint.js'
 
 export function presentedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const n = Math.floor(Math.random() * 1e9)
+  // Issued a minute ago, valid for an hour: fixed times expired on 2026-11-22, after which every
+  // event of every test presented an expired token (expired-token-accepted on each).
+  const now = Math.floor(Date.now() / 1000)
   return {
     schema_version: 1,
     event_id: randomUUID(),
@@ -17,8 +20,8 @@ export function presentedEvent(overrides: Record<string, unknown> = {}): Record<
     token: {
       jti: `at-${n}`,
       fingerprint: fingerprintToken(`token-${n}`),
-      iat: 1795341601,
-      exp: 1795345201,
+      iat: now - 60,
+      exp: now + 3600,
       aud: ['https://mcp.example.com/mcp'],
       format: 'jwt',
     },
