@@ -5,7 +5,7 @@
  * one core (no I/O). `BENCH_RATE`, `BENCH_SECONDS` override; ends with one JSON line.
  */
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -58,10 +58,8 @@ async function latency() {
   })
   await admin.disconnect()
 
-  const storage = createStorage({
-    database: 'bench',
-    dataDir: mkdtempSync(join(tmpdir(), 'bench-detect-')),
-  })
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-detect-'))
+  const storage = createStorage({ database: 'bench', dataDir })
   await migrate(storage, { retention: { eventsDays: 400, rejectedDays: 30, findingsDays: 730 } })
   const detector = createStreamingDetector({
     rules: RULES,
@@ -128,6 +126,11 @@ async function latency() {
   await polling
   await consumer.stop()
   await storage.close()
+  // Neither the topic nor the engine's files are left behind.
+  rmSync(dataDir, { recursive: true, force: true })
+  await admin.connect()
+  await admin.deleteTopics({ topics: [topic] }).catch(() => {})
+  await admin.disconnect()
   const delays = [...seenAt].map(([k, t]) => t - producedAt.get(k)!)
   return {
     sent,
