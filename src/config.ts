@@ -72,7 +72,9 @@ export const EnvSchema = z
       .trim()
       .min(1)
       .default('./data')
-      .describe("directory of the embedded ClickHouse engine's data and the collector spool"),
+      .describe(
+        "directory of the embedded ClickHouse engine's data, the collector spool and the ingest's journal of unacknowledged inserts (insert-journal/)",
+      ),
     AUDTRAIL_LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
