@@ -237,10 +237,12 @@ describe('events written to ClickHouse', () => {
     })
     expect(await rs.json()).toEqual([
       {
+        // No token exists yet at the authorization endpoint: no token counted (migration 0010;
+        // the empty key counted as one before).
         event_type: 'authorization.requested',
         resource_canonical: 'https://mcp.example.com/mcp',
         events: 1,
-        tokens: 1,
+        tokens: 0,
       },
       {
         event_type: 'token.exchanged',
