@@ -63,13 +63,15 @@ const LINE_FEED = 0x0a
 const MAX_HEADER_BYTES = 64 * 1024
 
 const KNOWN_COLUMNS = new Set<string>(EVENT_COLUMNS)
+const IDENTITY_COLUMNS = ['tenant', 'event_id', 'occurred_at']
 const Header = z.strictObject({
   v: z.literal(1),
   table: z.literal('events'),
   columns: z
     .array(z.string().refine((c) => KNOWN_COLUMNS.has(c), 'not a column of events'))
-    .min(1)
-    .max(EVENT_COLUMNS.length),
+    .max(EVENT_COLUMNS.length)
+    // What a resend reads back from each line for the stored-id filter.
+    .refine((c) => IDENTITY_COLUMNS.every((name) => c.includes(name)), 'lacks an identity column'),
   token: z.string().max(256),
 })
 
@@ -78,7 +80,7 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
   // Event data (no raw tokens, but identities and addresses): readable by this user only.
   if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 })
   const failed: JournalEntry[] = []
-  let left: Promise<JournalEntry[]> | undefined
+  let readEarlier: Promise<void> | undefined
   let sequence = 0
   // In this journal's file names: its own entries are never read back as another process's.
   const instance = randomBytes(6).toString('hex')
@@ -137,14 +139,15 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
       if (!failed.includes(entry)) failed.push(entry)
     },
     async pending() {
-      left ??= readLeft().catch((err: unknown) => {
-        left = undefined
-        throw err
-      })
-      const earlier = await left
-      // Read once: what is replayed is ended, and what fails again is among `failed`.
-      left = Promise.resolve([])
-      failed.unshift(...earlier.filter((entry) => !failed.includes(entry)))
+      // Read once, in front of this process's own failures (a failed read is tried again).
+      readEarlier ??= readLeft().then(
+        (entries) => void failed.unshift(...entries),
+        (err: unknown) => {
+          readEarlier = undefined
+          throw err
+        },
+      )
+      await readEarlier
       return [...failed]
     },
   }

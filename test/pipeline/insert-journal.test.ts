@@ -186,6 +186,11 @@ describe('the insert journal directory', () => {
       join(dir, '000000000000003-1-000000000.insert'),
       `${JSON.stringify({ v: 1, table: 'events', columns: ['tenant) SELECT 1 --'], token: 't' })}\n[]\n`,
     )
+    // Nor one without the columns a resend reads back (tenant, event_id, occurred_at).
+    writeFileSync(
+      join(dir, '000000000000005-1-000000000.insert'),
+      `${JSON.stringify({ v: 1, table: 'events', columns: ['tenant', 'event_id'], token: 't' })}\n[]\n`,
+    )
     writeFileSync(join(dir, 'notes.txt'), 'not an entry')
     const journal = createInsertJournal(dir)
     expect(await journal.pending()).toEqual([])
@@ -193,6 +198,7 @@ describe('the insert journal directory', () => {
       '000000000000002-1-000000000.insert.unreadable',
       '000000000000003-1-000000000.insert.unreadable',
       '000000000000004-2-000000000.insert.tmp',
+      '000000000000005-1-000000000.insert.unreadable',
       'notes.txt',
     ])
   })
@@ -201,8 +207,8 @@ describe('the insert journal directory', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'audtrail-journal-')), 'insert-journal')
     const writer = createInsertJournal(dir)
     const insert = (token: string) => ({
-      columns: ['tenant', 'event_id'],
-      body: Buffer.from(`["t","${token}"]\n`),
+      columns: ['tenant', 'event_id', 'occurred_at'],
+      body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
       token,
     })
     const a = await writer.begin(insert('a'))
@@ -217,8 +223,8 @@ describe('the insert journal directory', () => {
     const reader = createInsertJournal(dir)
     const left = await reader.pending()
     expect(left.map((e) => e.insert.token)).toEqual(['b', 'c'])
-    expect(left[0]!.insert.body.toString()).toBe('["t","b"]\n')
-    expect(left[0]!.insert.columns).toEqual(['tenant', 'event_id'])
+    expect(left[0]!.insert.body.toString()).toBe('["t","b","2026-12-06 10:00:00.000"]\n')
+    expect(left[0]!.insert.columns).toEqual(['tenant', 'event_id', 'occurred_at'])
     await reader.end(left[0]!)
     // Read once: later calls list what is still pending in this process.
     expect((await reader.pending()).map((e) => e.insert.token)).toEqual(['c'])
