@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { closeTestStorages, testStorage } from '../helpers/storage.js'
+
+// An insert acknowledged by the process that ran migration 0010 (`ALTER ... MODIFY QUERY` on
+// client_usage_daily_mv), then sent again by the next process from the sink's journal, as after
+// a SIGKILL between the acknowledgement and the journal's delete. Each process is a child: the
+// embedded engine opens one data dir per process, and the point is a fresh load of the schema.
+const CHILD = fileURLToPath(new URL('../helpers/restart-child.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const N = 500
+const dataDir = mkdtempSync(join(tmpdir(), 'audtrail-view-restart-'))
+
+afterAll(closeTestStorages)
+
+function child(phase: 'first' | 'second'): Promise<number | null> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, phase, dataDir, 'restart', String(N)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
+  return new Promise((resolve) => proc.once('exit', (code) => resolve(code)))
+}
+
+describe('a view changed by a migration, after a restart', () => {
+  it('drops an insert sent again by the next process, like every other view', async () => {
+    expect(await child('first')).toBe(0)
+    // The entry is left, as a kill would leave it: the next process sends it again.
+    expect(readdirSync(join(dataDir, 'insert-journal'))).toHaveLength(1)
+    expect(await child('second')).toBe(0)
+    expect(readdirSync(join(dataDir, 'insert-journal'))).toEqual([])
+
+    const storage = testStorage('audtrail', dataDir)
+    const rs = await storage.client.query({
+      query: `SELECT
+        (SELECT count() FROM audtrail.events WHERE tenant = 'restart') AS events,
+        (SELECT sum(events) FROM audtrail.resource_usage_daily
+          WHERE tenant = 'restart' AND role = 'resource_server') AS resource_usage_daily,
+        (SELECT sum(events) FROM audtrail.client_usage_daily WHERE tenant = 'restart') AS client_usage_daily,
+        (SELECT sum(events) FROM audtrail.token_usage_hourly WHERE tenant = 'restart') AS token_usage_hourly,
+        (SELECT sum(events) FROM audtrail.client_activity_daily WHERE tenant = 'restart') AS client_activity_daily`,
+      format: 'JSONEachRow',
+    })
+    const [counts] = await rs.json<Record<string, string | number>>()
+    expect(Object.fromEntries(Object.entries(counts!).map(([k, v]) => [k, Number(v)]))).toEqual({
+      events: N,
+      resource_usage_daily: N,
+      client_usage_daily: N,
+      token_usage_hourly: N,
+      client_activity_daily: N,
+    })
+  }, 120_000)
+})
