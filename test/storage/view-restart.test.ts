@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const N = 500
 const dataDir = mkdtempSync(join(tmpdir(), 'audtrail-view-restart-'))
 
-afterAll(closeTestStorages)
+afterAll(async () => {
+  await closeTestStorages()
+  rmSync(dataDir, { recursive: true, force: true })
+})
 
 function child(phase: 'first' | 'second'): Promise<number | null> {
   const proc = spawn(
