@@ -15,6 +15,22 @@ const FILE_NAME = /^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/
 /** A statement that changes a materialized view's query; the view is group 1. */
 const MODIFY_QUERY = /^ALTER\s+TABLE\s+(\S+)(?:\s+ON\s+CLUSTER\s+\S+)?\s+MODIFY\s+QUERY\b/i
 
+/**
+ * What runs right after a migration statement. A view whose query was changed is attached again,
+ * as a restart would load it. The engine that ran `MODIFY QUERY` (chdb 3.4, ClickHouse 26.7)
+ * otherwise gives the view's blocks other deduplication ids than every later process does: an
+ * insert acknowledged before a restart and sent again after it (the sink's journal) was taken
+ * twice by that view's rollup (client_usage_daily of 0010, 2 380 events over in a SIGKILL run),
+ * while the other views dropped the repeat. Detached, the view feeds nothing for a moment:
+ * `consume` migrates before it reads, and on a server an upgrade that changes a view stops
+ * `consume` first (docs/deployment.md).
+ */
+export function followUps(statement: string, vars: Record<string, string>): string[] {
+  const view = MODIFY_QUERY.exec(statement)?.[1]
+  if (!view) return []
+  return [`DETACH TABLE ${view} ${vars.on_cluster}`, `ATTACH TABLE ${view} ${vars.on_cluster}`]
+}
+
 export interface Migration {
   version: number
   name: string
@@ -168,19 +184,7 @@ export async function migrate(storage: Storage, options: MigrateOptions): Promis
     }
     for (const [i, statement] of statements.entries()) {
       await apply(statement, `statement ${i + 1}`)
-      // A view whose query was changed is attached again, as a restart would load it. The engine
-      // that ran `MODIFY QUERY` (chdb 3.4, ClickHouse 26.7) otherwise gives the view's blocks
-      // other deduplication ids than every later process does: an insert acknowledged before a
-      // restart and sent again after it (the sink's journal) was taken twice by that view's
-      // rollup (client_usage_daily of 0010, 2 380 events over in a SIGKILL run), while the other
-      // views dropped the repeat. Detached, the view feeds nothing for a moment: `consume`
-      // migrates before it reads, and on a server an upgrade that changes a view stops `consume`
-      // first (docs/deployment.md).
-      const view = MODIFY_QUERY.exec(statement)?.[1]
-      if (view) {
-        await apply(`DETACH TABLE ${view} ${vars.on_cluster}`, `detach ${view}`)
-        await apply(`ATTACH TABLE ${view} ${vars.on_cluster}`, `attach ${view}`)
-      }
+      for (const next of followUps(statement, vars)) await apply(next, next)
     }
     try {
       await client.insert({
