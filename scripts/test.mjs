@@ -1,7 +1,9 @@
 // `npm test`: installs what is missing, builds, runs lint/format/type checks, starts a real local
 // Kafka, runs the whole vitest suite, prints `N passed, N failed` and stops what it started.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -59,13 +61,21 @@ try {
 step('vitest')
 const report = '.vitest-results.json'
 rmSync(report, { force: true })
+// The tests' temporary files (engine data dirs, spools, journals) go to a directory of this
+// run, removed once every test process has ended (they were left in the system temp dir).
+const scratch = mkdtempSync(join(tmpdir(), 'audtrail-npm-test-'))
 run(
   'npx',
   ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
   {
-    env: { ...process.env, AUDTRAIL_TEST_KAFKA_BROKERS: kafka.brokers },
+    env: { ...process.env, AUDTRAIL_TEST_KAFKA_BROKERS: kafka.brokers, TMPDIR: scratch },
   },
 )
+try {
+  rmSync(scratch, { recursive: true, force: true })
+} catch (err) {
+  console.error(`could not remove ${scratch}: ${err instanceof Error ? err.message : err}`)
+}
 if (kafka.started) {
   step('stopping kafka')
   await stopKafka()
