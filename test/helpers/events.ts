@@ -1,6 +1,8 @@
 /** Contract events for tests: a valid token.presented event with a fresh id, and variants. */
 import { randomUUID } from 'node:crypto'
 import { fingerprintToken } from '../../src/events/fingerprint.js'
+import { parseEvent } from '../../src/events/index.js'
+import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
 
 export function presentedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const n = Math.floor(Math.random() * 1e9)
@@ -34,4 +36,11 @@ export function presentedEvent(overrides: Record<string, unknown> = {}): Record<
     http: { method: 'POST', path: '/mcp', status: 200 },
     ...overrides,
   }
+}
+
+/** The stored row of a presentedEvent, as the pipeline makes it (received now). */
+export function presentedRow(overrides: Record<string, unknown> = {}): EventRow {
+  const result = parseEvent(presentedEvent(overrides))
+  if (!result.ok) throw new Error(result.reasons.join('; '))
+  return toEventRow(result.event, { receivedAt: Date.now() })
 }

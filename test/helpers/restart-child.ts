@@ -8,18 +8,16 @@
  *   sends the earlier process's entry again before anything else.
  */
 import { join } from 'node:path'
-import { parseEvent } from '../../src/events/index.js'
 import { createInsertJournal } from '../../src/pipeline/insert-journal.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { createStorage } from '../../src/storage/client.js'
-import { toEventRow } from '../../src/storage/event-row.js'
 import {
   encodeEvents,
   prepareEventsInsert,
   sendEventsInsert,
 } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { presentedEvent } from './events.js'
+import { presentedRow } from './events.js'
 import { RETENTION } from './storage.js'
 
 const [phase, dir, tenant, n] = process.argv.slice(2)
@@ -30,11 +28,7 @@ const journalDir = join(dir, 'insert-journal')
 await migrate(storage, { retention: RETENTION })
 
 if (phase === 'first') {
-  const rows = Array.from({ length: Number(n) }, () => {
-    const parsed = parseEvent(presentedEvent({ tenant }))
-    if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
-    return toEventRow(parsed.event, { receivedAt: Date.now() })
-  })
+  const rows = Array.from({ length: Number(n) }, () => presentedRow({ tenant }))
   const insert = prepareEventsInsert(storage, encodeEvents(rows), undefined, {
     dedupToken: `events:restart-test-${tenant}`,
   })

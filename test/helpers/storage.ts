@@ -20,3 +20,33 @@ export async function closeTestStorages(): Promise<void> {
 }
 
 export const RETENTION = { eventsDays: 400, rejectedDays: 30, findingsDays: 730 }
+
+/** Every count of a tenant's events: the table (deduplicated with FINAL) and each rollup. */
+export async function eventCounts(
+  storage: Storage,
+  tenant: string,
+): Promise<Record<string, number>> {
+  const db = storage.database
+  const rs = await storage.client.query({
+    query: `SELECT
+      (SELECT count() FROM ${db}.events FINAL WHERE tenant = {t:String}) AS events,
+      (SELECT sum(events) FROM ${db}.resource_usage_daily
+        WHERE tenant = {t:String} AND role = 'resource_server') AS resource_usage_daily,
+      (SELECT sum(events) FROM ${db}.client_usage_daily WHERE tenant = {t:String}) AS client_usage_daily,
+      (SELECT sum(events) FROM ${db}.token_usage_hourly WHERE tenant = {t:String}) AS token_usage_hourly,
+      (SELECT sum(events) FROM ${db}.client_activity_daily WHERE tenant = {t:String}) AS client_activity_daily`,
+    query_params: { t: tenant },
+    format: 'JSONEachRow',
+  })
+  const [c] = await rs.json<Record<string, string | number>>()
+  return Object.fromEntries(Object.entries(c!).map(([k, v]) => [k, Number(v)]))
+}
+
+/** What eventCounts gives when each count is `n`. */
+export const everyCount = (n: number) => ({
+  events: n,
+  resource_usage_daily: n,
+  client_usage_daily: n,
+  token_usage_hourly: n,
+  client_activity_daily: n,
+})

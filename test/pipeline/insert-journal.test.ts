@@ -2,10 +2,8 @@ import { mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseEvent } from '../../src/events/index.js'
 import { createInsertJournal } from '../../src/pipeline/insert-journal.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
-import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
 import {
   ENCODED_COLUMNS,
   encodeEvents,
@@ -13,46 +11,24 @@ import {
   type EventIdentities,
 } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { presentedEvent } from '../helpers/events.js'
-import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+import { presentedRow } from '../helpers/events.js'
+import {
+  closeTestStorages,
+  eventCounts,
+  everyCount,
+  RETENTION,
+  testStorage,
+} from '../helpers/storage.js'
 
 const DB = 'journal_test'
 const storage = testStorage(DB)
 
-function row(tenant: string): EventRow {
-  const result = parseEvent(presentedEvent({ tenant }))
-  if (!result.ok) throw new Error(result.reasons.join('; '))
-  return toEventRow(result.event, { receivedAt: Date.now() })
-}
-const rows = (tenant: string, n: number) => Array.from({ length: n }, () => row(tenant))
+const rows = (tenant: string, n: number) =>
+  Array.from({ length: n }, () => presentedRow({ tenant }))
 
 async function command(query: string) {
   await storage.client.command({ query })
 }
-
-/** Every count of the tenant's events: the table (deduplicated) and each rollup. */
-async function counts(tenant: string) {
-  const rs = await storage.client.query({
-    query: `SELECT
-      (SELECT count() FROM ${DB}.events FINAL WHERE tenant = {t:String}) AS events,
-      (SELECT sum(events) FROM ${DB}.resource_usage_daily
-        WHERE tenant = {t:String} AND role = 'resource_server') AS resource_usage_daily,
-      (SELECT sum(events) FROM ${DB}.client_usage_daily WHERE tenant = {t:String}) AS client_usage_daily,
-      (SELECT sum(events) FROM ${DB}.token_usage_hourly WHERE tenant = {t:String}) AS token_usage_hourly,
-      (SELECT sum(events) FROM ${DB}.client_activity_daily WHERE tenant = {t:String}) AS client_activity_daily`,
-    query_params: { t: tenant },
-    format: 'JSONEachRow',
-  })
-  const [c] = await rs.json<Record<string, string | number>>()
-  return Object.fromEntries(Object.entries(c!).map(([k, v]) => [k, Number(v)]))
-}
-const exactly = (n: number) => ({
-  events: n,
-  resource_usage_daily: n,
-  client_usage_daily: n,
-  token_usage_hourly: n,
-  client_activity_daily: n,
-})
 
 /**
  * A materialized view of this test on `events` that fails while `failing` holds a row: an insert
@@ -87,7 +63,7 @@ describe('an insert into events that failed after events took it', () => {
     await fail(true)
     await expect(sink.write({ rows: first, rejected: [] })).rejects.toThrow(/ClickHouse error/)
     // The condition this guards against: the events are stored, some rollups lack them.
-    const after = await counts('retried')
+    const after = await eventCounts(storage, 'retried')
     expect(after.events).toBe(40)
     expect(Math.min(...Object.values(after))).toBe(0)
 
@@ -99,10 +75,10 @@ describe('an insert into events that failed after events took it', () => {
       duplicates: 35,
       rejected: 0,
     })
-    expect(await counts('retried')).toEqual(exactly(47))
+    expect(await eventCounts(storage, 'retried')).toEqual(everyCount(47))
     // And once more: nothing is pending, nothing counts twice.
     await sink.write({ rows: first, rejected: [] })
-    expect(await counts('retried')).toEqual(exactly(47))
+    expect(await eventCounts(storage, 'retried')).toEqual(everyCount(47))
   })
 
   it('is sent again by the next process from the journal directory', async () => {
@@ -122,7 +98,7 @@ describe('an insert into events that failed after events took it', () => {
       rejected: [],
     })
     expect(result).toEqual({ inserted: 3, duplicates: 12, rejected: 0 })
-    expect(await counts('restarted')).toEqual(exactly(33))
+    expect(await eventCounts(storage, 'restarted')).toEqual(everyCount(33))
     expect(readdirSync(dir)).toEqual([])
   })
 
@@ -134,10 +110,10 @@ describe('an insert into events that failed after events took it', () => {
     const next = rows('held', 4)
     // The repeat fails too: nothing of the next batch is written before it.
     await expect(sink.write({ rows: next, rejected: [] })).rejects.toThrow(/ClickHouse error/)
-    expect((await counts('held')).events).toBe(10)
+    expect((await eventCounts(storage, 'held')).events).toBe(10)
     await fail(false)
     expect((await sink.write({ rows: next, rejected: [] })).inserted).toBe(4)
-    expect(await counts('held')).toEqual(exactly(14))
+    expect(await eventCounts(storage, 'held')).toEqual(everyCount(14))
   })
 })
 
@@ -162,7 +138,7 @@ describe('an insert journaled by a process killed before it was sent', () => {
       duplicates: 5,
       rejected: 0,
     })
-    expect(await counts('never-sent')).toEqual(exactly(25))
+    expect(await eventCounts(storage, 'never-sent')).toEqual(everyCount(25))
     expect(reported).toHaveLength(1)
     expect(reported[0]).toEqual({
       tenants: first.map((r) => r.tenant),

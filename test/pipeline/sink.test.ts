@@ -1,23 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseEvent } from '../../src/events/index.js'
 import { ScalableBloom } from '../../src/pipeline/bloom.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { storedIds } from '../../src/pipeline/stored-ids.js'
-import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { toDateTime64 } from '../../src/storage/event-row.js'
 import { encodeEvents } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { presentedEvent } from '../helpers/events.js'
+import { presentedRow } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 const storage = testStorage('sink_dedup')
 const preloaded = testStorage('sink_preloaded')
 const HOUR_MS = 3_600_000
-
-function row(overrides: Record<string, unknown> = {}): EventRow {
-  const result = parseEvent(presentedEvent(overrides))
-  if (!result.ok) throw new Error(result.reasons.join('; '))
-  return toEventRow(result.event, { receivedAt: Date.now() })
-}
 
 async function counts(db: string, tenant: string): Promise<{ rows: number; rollup: number }> {
   const rs = await storage.client.query({
@@ -41,12 +34,12 @@ afterAll(closeTestStorages)
 describe('the ClickHouse sink', () => {
   it('stores a redelivered batch of recent events once, in events and in the rollups', async () => {
     const sink = createClickHouseSink(storage)
-    const rows = Array.from({ length: 50 }, () => row({ tenant: 'recent' }))
+    const rows = Array.from({ length: 50 }, () => presentedRow({ tenant: 'recent' }))
     expect((await sink.write({ rows, rejected: [] })).inserted).toBe(50)
     // Redelivered after a crash, with new neighbours: another content, another dedup token.
     const again = [
       ...rows.slice(10, 30),
-      ...Array.from({ length: 5 }, () => row({ tenant: 'recent' })),
+      ...Array.from({ length: 5 }, () => presentedRow({ tenant: 'recent' })),
     ]
     const result = await sink.write({ rows: again, rejected: [] })
     expect(result).toEqual({ inserted: 5, duplicates: 20, rejected: 0 })
@@ -56,7 +49,7 @@ describe('the ClickHouse sink', () => {
   it('looks up events older than the hours it holds in memory, and still stores them once', async () => {
     const sink = createClickHouseSink(storage)
     const old = new Date(Date.now() - 30 * HOUR_MS).toISOString()
-    const rows = Array.from({ length: 20 }, () => row({ tenant: 'old', occurred_at: old }))
+    const rows = Array.from({ length: 20 }, () => presentedRow({ tenant: 'old', occurred_at: old }))
     await sink.write({ rows, rejected: [] })
     expect(await sink.write({ rows, rejected: [] })).toEqual({
       inserted: 0,
@@ -68,7 +61,7 @@ describe('the ClickHouse sink', () => {
 
   it('tells the same event id of two tenants apart', async () => {
     const sink = createClickHouseSink(storage)
-    const a = row({ tenant: 'tenant-a' })
+    const a = presentedRow({ tenant: 'tenant-a' })
     const b = { ...a, tenant: 'tenant-b' }
     await sink.write({ rows: [a], rejected: [] })
     expect((await sink.write({ rows: [b, a], rejected: [] })).inserted).toBe(1)
@@ -76,13 +69,13 @@ describe('the ClickHouse sink', () => {
   })
 
   it('knows the ids stored before it started (a restarted consumer)', async () => {
-    const rows = Array.from({ length: 30 }, () => row({ tenant: 'restart' }))
+    const rows = Array.from({ length: 30 }, () => presentedRow({ tenant: 'restart' }))
     // Written behind the filter's back, as a previous process would have.
     await preloaded.insert('sink_preloaded.events', rows)
     const filter = storedIds(preloaded)
     const all = Array.from({ length: 30 }, (_, i) => i)
     expect(await filter.candidates(encodeEvents(rows), all)).toHaveLength(30)
-    const fresh = Array.from({ length: 30 }, () => row({ tenant: 'restart' }))
+    const fresh = Array.from({ length: 30 }, () => presentedRow({ tenant: 'restart' }))
     // A Bloom filter may call a new id stored (then it is looked up); at 1e-5 none of 30 is.
     expect(await filter.candidates(encodeEvents(fresh), all)).toEqual([])
     const sink = createClickHouseSink(preloaded)
@@ -107,7 +100,7 @@ describe('received_at', () => {
 
   it('is stamped again when the rows are inserted, so a queued row lands in an open window', async () => {
     const sink = createClickHouseSink(storage)
-    const queued = { ...row({ tenant: 'stamp' }), received_at: '2026-01-01 00:00:00.000' }
+    const queued = { ...presentedRow({ tenant: 'stamp' }), received_at: '2026-01-01 00:00:00.000' }
     const before = toDateTime64(Date.now())
     await sink.write({ rows: [queued], rejected: [] })
     expect((await storedReceivedAt('stamp')) >= before).toBe(true)
@@ -116,7 +109,10 @@ describe('received_at', () => {
   })
 
   it('never moves back', async () => {
-    const later = { ...row({ tenant: 'stamp-later' }), received_at: '2099-01-01 00:00:00.000' }
+    const later = {
+      ...presentedRow({ tenant: 'stamp-later' }),
+      received_at: '2099-01-01 00:00:00.000',
+    }
     await createClickHouseSink(storage).write({ rows: [later], rejected: [] })
     expect(await storedReceivedAt('stamp-later')).toBe('2099-01-01 00:00:00.000')
   })
