@@ -8,7 +8,7 @@ import { Metrics, pipelineMetrics } from '../metrics.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer } from '../transport/consumer.js'
 import { createKafka } from '../transport/kafka.js'
-import { alertOutbox, streamingDetector } from './detection.js'
+import { alertOutbox, storedStates, streamingDetector } from './detection.js'
 import {
   logger,
   openStorage,
@@ -31,8 +31,10 @@ export async function runConsume(config: Config): Promise<number> {
     await prepareStorage(storage, config, log)
     const resources = registry(config)
     const outbox = alertOutbox(storage, config, log)
+    const detector = await streamingDetector(storage, resources, log, outbox)
     const consumer = await startConsumer({
-      detector: await streamingDetector(storage, resources, log, outbox),
+      detector,
+      restoreStates: storedStates(detector, storage),
       kafka,
       topic: config.kafka.topic,
       groupId: config.kafka.groupId,

@@ -13,6 +13,7 @@ import { createStreamingDetector, type StreamingDetector } from '../detection/en
 import { createExceptionMatcher } from '../detection/exceptions.js'
 import { createFindingsStore } from '../detection/findings-store.js'
 import { RULES } from '../detection/rules/index.js'
+import type { TokenState } from '../detection/token-state.js'
 import { runScheduledRules } from '../detection/scheduler.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
@@ -20,6 +21,17 @@ import type { Storage } from '../storage/client.js'
 
 /** How far back a restarted detector rebuilds token state (tokens rarely live longer). */
 const WARM_UP_WINDOW_S = 3600
+
+/**
+ * The consumer's restoreStates: the token state a restarted detector would rebuild, for a
+ * validation worker started after one died.
+ */
+export function storedStates(
+  detector: StreamingDetector,
+  storage: Storage,
+): () => Promise<[string, TokenState][]> {
+  return () => detector.storedStates(storage, WARM_UP_WINDOW_S)
+}
 
 /**
  * The configured alert channels, or undefined when none is configured. The Kafka channel exists

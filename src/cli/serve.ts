@@ -11,7 +11,13 @@ import { kafkaTarget, sinkTarget } from '../pipeline/ingest.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
 import { startConsumer, type RunningConsumer } from '../transport/consumer.js'
 import { createKafka, ensureTopics } from '../transport/kafka.js'
-import { alertOutbox, deliveryLoop, scheduleLoop, streamingDetector } from './detection.js'
+import {
+  alertOutbox,
+  deliveryLoop,
+  scheduleLoop,
+  storedStates,
+  streamingDetector,
+} from './detection.js'
 import {
   authenticator,
   logger,
@@ -70,6 +76,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
         groupId: config.kafka.groupId,
         sink,
         detector,
+        restoreStates: storedStates(detector, storage),
         metrics: pipeline,
         logger: log,
         retentionDays: config.retention.eventsDays,

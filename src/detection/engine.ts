@@ -75,6 +75,11 @@ export interface StreamingDetector {
   /** Rebuild token state from the events received in the last `windowS` seconds. */
   warmUp(storage: Storage, windowS: number): Promise<number>
   /**
+   * The token states warmUp would build now, in an evaluator of their own (this detector's state
+   * is left alone): for a validation worker started after the one holding them died.
+   */
+  storedStates(storage: Storage, windowS: number): Promise<[string, TokenState][]>
+  /**
    * Give evaluation away: the settings and token state for an evaluator elsewhere. From then on
    * this detector only records; `process` refuses (two token states would drift apart).
    */
@@ -246,17 +251,28 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
       }
     },
     async warmUp(storage, windowS) {
-      const rs = await storage.client.query({
-        query: loadQuery('recent-token-events', storage.database),
-        query_params: {
-          since: toDateTime64(Date.now() - windowS * 1000),
-          limit: (options.maxStates ?? DEFAULT_MAX_STATES) * 4,
-        },
-        format: 'JSONEachRow',
-      })
-      const rows = await rs.json<EventRow>()
+      const rows = await recentTokenRows(storage, windowS, options.maxStates)
       evaluator.apply(rows)
       return rows.length
     },
+    async storedStates(storage, windowS) {
+      const rebuilt = createRuleEvaluator(options.rules, options)
+      rebuilt.apply(await recentTokenRows(storage, windowS, options.maxStates))
+      return rebuilt.entries()
+    },
   }
+}
+
+/** The stored events of the last `windowS` seconds that token state is built from, in order. */
+async function recentTokenRows(
+  storage: Storage,
+  windowS: number,
+  maxStates = DEFAULT_MAX_STATES,
+): Promise<EventRow[]> {
+  const rs = await storage.client.query({
+    query: loadQuery('recent-token-events', storage.database),
+    query_params: { since: toDateTime64(Date.now() - windowS * 1000), limit: maxStates * 4 },
+    format: 'JSONEachRow',
+  })
+  return rs.json<EventRow>()
 }

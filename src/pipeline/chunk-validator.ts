@@ -9,13 +9,21 @@
  * of a row costs about 14 us): the worker sends back the encoded insert body (moved, not copied),
  * each event's tenant, id and occurred_at, why the others were refused, and the rules'
  * detections. The refused messages' rows and DLQ messages are built here, from the messages.
+ *
+ * A worker that dies (out of memory, a fault in native code) takes its chunks in flight
+ * with it: they are refused, and the consumer reads them again. The next worker starts with the
+ * token state `restoreStates` gives (the consumer's: rebuilt from the stored events once the
+ * writes queued before the death are done, as a restarted process rebuilds it), and no chunk is
+ * sent to it before: without it, every token's history was lost, and the next presentation of a
+ * token at another audience passed as its first.
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { Worker, type WorkerOptions } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
+import type { TokenState } from '../detection/token-state.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { EncodedEvents } from '../storage/events-store.js'
@@ -51,8 +59,17 @@ export interface ValidatorOptions {
   registry?: ResourceRegistry
   /** The event rules' settings and token state (StreamingDetector.handOff). */
   evaluation?: EvaluationHandOff
+  /**
+   * The token states a worker started after another died begins with. Called once per death,
+   * when the death is seen; a failure leaves the new worker without state (logged).
+   */
+  restoreStates?: () => Promise<[string, TokenState][]>
   logger: Logger
 }
+
+/** Starts a validation worker (a parameter so that tests can hold the workers they start). */
+export type WorkerFactory = (script: string | URL, options: WorkerOptions) => Worker
+const newWorker: WorkerFactory = (script, options) => new Worker(script, options)
 
 /**
  * The worker's young generation. Each event leaves short-lived objects (the parsed JSON, zod's
@@ -82,7 +99,10 @@ function workerScript(): { script: string | URL; eval: boolean } {
   return { script: code, eval: true }
 }
 
-export function startChunkValidator(options: ValidatorOptions): ChunkValidator {
+export function startChunkValidator(
+  options: ValidatorOptions,
+  startWorker: WorkerFactory = newWorker,
+): ChunkValidator {
   const log = options.logger.child({ component: 'validation-worker' })
   const pending = new Map<
     number,
@@ -90,18 +110,20 @@ export function startChunkValidator(options: ValidatorOptions): ChunkValidator {
   >()
   let nextId = 0
   let closed = false
-  let init: WorkerInit = {
+  const init: WorkerInit = {
     retentionDays: options.retentionDays,
     registry: options.registry?.entries,
     evaluation: options.evaluation,
   }
-  let worker = spawn()
+  let worker = spawn(init)
+  /** Settled when `worker` takes chunks: a replacement waits for its token state. */
+  let ready: Promise<void> = Promise.resolve()
 
-  function spawn(): Worker {
+  function spawn(data: WorkerInit): Worker {
     const { script, eval: isEval } = workerScript()
-    const w = new Worker(script, {
+    const w = startWorker(script, {
       eval: isEval,
-      workerData: init,
+      workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     })
     w.on('message', (reply: WorkerReply) => {
@@ -116,23 +138,48 @@ export function startChunkValidator(options: ValidatorOptions): ChunkValidator {
     w.on('exit', (code) => {
       if (closed || w !== worker) return
       // Whatever was in flight is refused (the consumer leaves those chunks uncommitted), and a
-      // new worker takes the next chunks; the rules start again from an empty token state.
+      // new worker takes the next chunks once its token state is restored.
       for (const { reject } of pending.values())
         reject(new Error(`validation worker exited (code ${code})`))
       pending.clear()
-      log.error({ code }, 'validation worker exited; starting another (rule state is lost)')
-      worker = spawn()
+      ready = replace(code)
     })
     return w
   }
-  // The hand-off's token states were copied into the first worker: not kept here too (a worker
-  // started after a crash begins with none).
-  if (init.evaluation) init = { ...init, evaluation: { ...init.evaluation, states: [] } }
+
+  async function replace(code: number): Promise<void> {
+    let states: [string, TokenState][] = []
+    // Called now, not after a tick: the consumer takes the writes queued so far as those to
+    // wait for.
+    const restoring = init.evaluation ? options.restoreStates?.() : undefined
+    log.error(
+      { code },
+      restoring
+        ? 'validation worker exited; starting another with the token state rebuilt from stored events'
+        : 'validation worker exited; starting another',
+    )
+    if (restoring)
+      try {
+        states = await restoring
+        log.info({ tokens: states.length }, 'token state restored for the new validation worker')
+      } catch (err) {
+        if (!closed)
+          log.error({ err: String(err) }, 'token state not restored; the new worker has none')
+      }
+    if (closed) return
+    worker = spawn({ ...init, evaluation: init.evaluation && { ...init.evaluation, states } })
+  }
+  // The hand-off's token states were copied into the first worker: not kept here too.
+  if (init.evaluation) init.evaluation = { ...init.evaluation, states: [] }
 
   return {
     async toChunk(messages, topic, partition) {
       if (closed) throw new Error('validation worker: closed')
       const { payloads, bounds } = packMessages(messages.map((m) => m.value))
+      // Calls waiting for a replacement resume in the order they were made: chunks still reach
+      // the worker in the order they were read.
+      await ready
+      if (closed) throw new Error('validation worker: closed')
       const receivedAt = Date.now()
       const input: ChunkInput = { payloads, bounds, receivedAt }
       const id = nextId++

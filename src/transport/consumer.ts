@@ -5,6 +5,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
 import { isAudtrailError } from '../errors.js'
 import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
+import type { TokenState } from '../detection/token-state.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
 import {
@@ -35,6 +36,13 @@ export interface ConsumerOptions {
    * they found is recorded here once the chunk is stored, before its offsets are committed.
    */
   detector?: { handOff(): EvaluationHandOff; record(found: RuleDetections): Promise<void> }
+  /**
+   * Token states rebuilt from the stored events (the detector's warm-up), for a validation worker
+   * started after one died. Called once the writes queued before the death are done, so that
+   * the events the dead worker evaluated and that were stored are in it; those not stored are
+   * read again and evaluated by the new worker. Without it, a new worker starts with none.
+   */
+  restoreStates?: () => Promise<[string, TokenState][]>
   /**
    * Most rows per sink write (default 40 000); a larger partition batch is written in chunks of
    * even size. Each write makes a part per table (events and its rollups) for the engine to merge
@@ -103,9 +111,21 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     retentionDays,
     registry: options.registry,
     evaluation: options.detector?.handOff(),
+    restoreStates: options.restoreStates && restoreAfterWrites(options.restoreStates),
     logger: log,
   })
   let stopping = false
+
+  /**
+   * `restore` once the writes queued now are done (chunks validated before a worker died), not
+   * those queued later: those wait for the new worker, which waits for this.
+   */
+  function restoreAfterWrites(restore: () => Promise<[string, TokenState][]>) {
+    return () => {
+      const queued = writeTail
+      return queued.then(restore)
+    }
+  }
 
   // One pipeline for every batch: chunks are written one at a time in the order they were
   // validated, then detected and committed in that same order. eachBatch returns once its last

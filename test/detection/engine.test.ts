@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createStreamingDetector } from '../../src/detection/engine.js'
+import { createStreamingDetector, evaluatorFromHandOff } from '../../src/detection/engine.js'
 import { createException, createExceptionMatcher } from '../../src/detection/exceptions.js'
 import { createFindingsStore, findingId, setTriage } from '../../src/detection/findings-store.js'
 import type { EventRule } from '../../src/detection/rule.js'
@@ -132,6 +132,24 @@ describe('the streaming detector', () => {
     expect(await restarted.warmUp(storage, 3600)).toBeGreaterThan(0)
     await restarted.process([row({ tenant: 't2', token, resource: 'https://b.example' })])
     expect(await finding('t2', 'tok-b')).toMatchObject({ count: 1 })
+  })
+
+  it('rebuilds the stored token state for a worker that replaces a dead one, leaving its own alone', async () => {
+    const token = { jti: 'tok-w', aud: ['https://a.example'] }
+    await insertEventRows(storage, [row({ tenant: 't2w', token, resource: 'https://a.example' })])
+    const d = detector()
+    const handOff = d.handOff()
+    const states = await d.storedStates(storage, 3600)
+    expect(states.map(([key]) => key)).toContainEqual(expect.stringContaining('tok-w'))
+    expect(d.states).toBe(0)
+    // The next presentation at another resource fires with the rebuilt state, and only with it.
+    const next = row({ tenant: 't2w', token, resource: 'https://b.example' })
+    const fired = (restored: typeof states) =>
+      evaluatorFromHandOff({ ...handOff, states: restored }, [secondResource], undefined)
+        .evaluate([next])
+        .flatMap(([, detections]) => detections)
+    expect(fired(states)).toHaveLength(1)
+    expect(fired([])).toHaveLength(0)
   })
 
   it('suppresses a detection matched by an exception until the exception expires', async () => {

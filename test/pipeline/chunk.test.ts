@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import {
@@ -10,7 +11,7 @@ import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
 import { packMessages, validateChunk } from '../../src/pipeline/chunk.js'
-import { startChunkValidator } from '../../src/pipeline/chunk-validator.js'
+import { startChunkValidator, type ChunkValidator } from '../../src/pipeline/chunk-validator.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { decodeEvents } from '../../src/storage/events-store.js'
 import { evenChunks } from '../../src/transport/consumer.js'
@@ -89,53 +90,18 @@ describe('a chunk of Kafka messages', () => {
   })
 
   it('run the event rules in the worker with the token state handed to it, as they run in process', async () => {
-    // Every event rule's firing examples (those without their own parameters or registry), each
-    // under a tenant of its own: the events before the last are evaluated here, the token state
-    // is handed to the worker, and the last event goes through the worker.
-    const examples = RULES.filter((r): r is EventRule => r.kind === 'event').flatMap((rule) =>
-      rule.examples
-        .filter((e) => e.fires && !e.params && !e.registry)
-        .map((e, i) => ({ rule: rule.id, events: e.events, tenant: `ex-${rule.id}-${i}` })),
-    )
-    expect(examples.length).toBeGreaterThanOrEqual(8)
-    const rowsOf = (events: readonly Record<string, unknown>[], tenant: string) =>
-      events.map((input) => {
-        const parsed = parseEvent({ ...input, tenant })
-        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
-        return toEventRow(parsed.event, { receivedAt: Date.now() })
-      })
-    const here = createRuleEvaluator(RULES)
-    const before = examples.flatMap((e) => rowsOf(e.events.slice(0, -1), e.tenant))
-    // (evaluate, not apply: apply sweeps states past their exp, and the examples' tokens are old)
-    here.evaluate(before)
-    const handOff: EvaluationHandOff = {
-      ruleIds: RULES.map((r) => r.id),
-      // A copy: the states are live, and the in-process evaluation below changes them.
-      states: structuredClone(here.entries()),
-    }
-    const lasts = examples.map((e) => ({ ...e.events.at(-1)!, tenant: e.tenant }))
-    const expected = here.evaluate(lasts.map((e) => rowsOf([e], e.tenant)[0]!))
+    const { states, lasts, expected } = rulesHandOff()
     const validator = startChunkValidator({
       retentionDays: 36_500,
-      evaluation: handOff,
+      evaluation: { ruleIds: RULE_IDS, states },
       logger: createLogger('silent'),
     })
     let found: RuleDetections
     try {
-      const chunk = await validator.toChunk(
-        lasts.map((e, i) => message(Buffer.from(JSON.stringify(e)), i)),
-        't',
-        0,
-      )
-      expect(chunk.rejected).toEqual([])
-      found = chunk.detections
+      found = await lastDetections(validator, lasts)
     } finally {
       await validator.close()
     }
-    const summary = (d: RuleDetections) =>
-      d
-        .map(([rule, ds]) => [rule, ds.map((x) => [x.tenant, x.keys, x.eventIds])] as const)
-        .sort((a, b) => a[0].localeCompare(b[0]))
     expect(summary(found)).toEqual(summary(expected))
     // The stateful rules among them: they fire on the last event only with the earlier ones' state.
     const fired = found.map(([rule]) => rule)
@@ -143,7 +109,109 @@ describe('a chunk of Kafka messages', () => {
     expect(fired).toContain('aud-mismatch-accepted')
     expect(fired.length).toBeGreaterThanOrEqual(8)
   })
+
+  it.each([true, false])(
+    'after the worker dies, a new one validates the next chunks (restoring the token state: %s)',
+    async (restoring) => {
+      // The first worker starts with no token state, and dies; the state the earlier events left
+      // reaches the second worker only through restoreStates.
+      const { states, lasts, expected } = rulesHandOff()
+      const workers: Worker[] = []
+      let restores = 0
+      const validator = startChunkValidator(
+        {
+          retentionDays: 36_500,
+          evaluation: { ruleIds: RULE_IDS, states: [] },
+          restoreStates: restoring
+            ? async () => {
+                restores += 1
+                return states
+              }
+            : undefined,
+          logger: createLogger('silent'),
+        },
+        (script, options) => {
+          const worker = new Worker(script, options)
+          workers.push(worker)
+          return worker
+        },
+      )
+      let found: RuleDetections
+      try {
+        await validator.toChunk([message(Buffer.from(JSON.stringify(presentedEvent())), 0)], 't', 0)
+        await workers[0]!.terminate()
+        found = await lastDetections(validator, lasts)
+      } finally {
+        await validator.close()
+      }
+      expect(workers).toHaveLength(2)
+      expect(restores).toBe(restoring ? 1 : 0)
+      const fired = found.map(([rule]) => rule)
+      if (restoring) {
+        expect(summary(found)).toEqual(summary(expected))
+        expect(fired).toContain('cross-audience-replay')
+      } else {
+        // Without the earlier events' state, the stateful rules see each last event as a first.
+        expect(fired).not.toContain('cross-audience-replay')
+        expect(summary(found)).not.toEqual(summary(expected))
+        expect(fired.length).toBeGreaterThan(0)
+      }
+    },
+  )
 })
+
+const RULE_IDS = RULES.map((r) => r.id)
+
+/**
+ * Every event rule's firing examples (those without their own parameters or registry), each
+ * under a tenant of its own: the events before the last are evaluated here, and their token
+ * state is what a worker is given; `expected` is what the last events show with it, in process.
+ */
+function rulesHandOff(): {
+  states: EvaluationHandOff['states']
+  lasts: Record<string, unknown>[]
+  expected: RuleDetections
+} {
+  const examples = RULES.filter((r): r is EventRule => r.kind === 'event').flatMap((rule) =>
+    rule.examples
+      .filter((e) => e.fires && !e.params && !e.registry)
+      .map((e, i) => ({ rule: rule.id, events: e.events, tenant: `ex-${rule.id}-${i}` })),
+  )
+  expect(examples.length).toBeGreaterThanOrEqual(8)
+  const rowsOf = (events: readonly Record<string, unknown>[], tenant: string) =>
+    events.map((input) => {
+      const parsed = parseEvent({ ...input, tenant })
+      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+      return toEventRow(parsed.event, { receivedAt: Date.now() })
+    })
+  const here = createRuleEvaluator(RULES)
+  // (evaluate, not apply: apply sweeps states past their exp, and the examples' tokens are old)
+  here.evaluate(examples.flatMap((e) => rowsOf(e.events.slice(0, -1), e.tenant)))
+  // A copy: the states are live, and the in-process evaluation below changes them.
+  const states = structuredClone(here.entries())
+  const lasts = examples.map((e) => ({ ...e.events.at(-1)!, tenant: e.tenant }))
+  const expected = here.evaluate(lasts.map((e) => rowsOf([e], e.tenant)[0]!))
+  return { states, lasts, expected }
+}
+
+/** What the worker's rules find in the last events, sent as one chunk. */
+async function lastDetections(
+  validator: ChunkValidator,
+  lasts: readonly Record<string, unknown>[],
+): Promise<RuleDetections> {
+  const chunk = await validator.toChunk(
+    lasts.map((e, i) => message(Buffer.from(JSON.stringify(e)), i)),
+    't',
+    0,
+  )
+  expect(chunk.rejected).toEqual([])
+  return chunk.detections
+}
+
+const summary = (d: RuleDetections) =>
+  d
+    .map(([rule, ds]) => [rule, ds.map((x) => [x.tenant, x.keys, x.eventIds])] as const)
+    .sort((a, b) => a[0].localeCompare(b[0]))
 
 describe('evenChunks', () => {
   it.each([

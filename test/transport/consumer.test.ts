@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createStreamingDetector } from '../../src/detection/engine.js'
+import { createFindingsStore } from '../../src/detection/findings-store.js'
+import { RULES } from '../../src/detection/rules/index.js'
 import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { createClickHouseSink, type EventSink } from '../../src/pipeline/sink.js'
@@ -54,8 +58,9 @@ function consumer(
 ) {
   return {
     groupId,
-    start: () =>
+    start: (more: Pick<ConsumerOptions, 'detector' | 'restoreStates'> = {}) =>
       startConsumer({
+        ...more,
         startValidator,
         kafka: pipelineKafka(),
         topic,
@@ -245,6 +250,50 @@ describe('the consumer on a real broker and the embedded engine', () => {
     expect(failed).toBe(true)
     expect(calls).toBeGreaterThanOrEqual(31)
     await storedOnce()
+  }, 180_000)
+
+  it('gives a validation worker that replaces a dead one the stored token state: a replay across the death is found', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const tenant = 'worker-death-test'
+    const token = { jti: `at-${randomUUID()}`, aud: ['https://a.example.com/'] }
+    const at = (resource: string) =>
+      presentedEvent({ tenant, token, resource, presented_aud: token.aud })
+    const detector = createStreamingDetector({
+      rules: RULES,
+      store: createFindingsStore(storage),
+      logger: createLogger('silent'),
+    })
+    const workers: Worker[] = []
+    const c = consumer(topic, dlqTopic, createClickHouseSink(storage), undefined, (options) =>
+      startChunkValidator(options, (script, workerOptions) => {
+        const worker = new Worker(script, workerOptions)
+        workers.push(worker)
+        return worker
+      }),
+    )
+    const running = await c.start({
+      detector,
+      restoreStates: () => detector.storedStates(storage, 3600),
+    })
+    try {
+      // Presented where it belongs, stored and committed; then the worker that saw it dies.
+      await produce(topic, [JSON.stringify(at('https://a.example.com/'))])
+      await until(async () => (await committed(kafka, c.groupId, topic)) === 1, 'the first event')
+      await workers[0]!.terminate()
+      // The same token at another resource, read by the new worker.
+      await produce(topic, [JSON.stringify(at('https://b.example.com/'))])
+      await until(async () => (await committed(kafka, c.groupId, topic)) === 2, 'the second event')
+    } finally {
+      await running.stop()
+    }
+    expect(workers).toHaveLength(2)
+    expect(
+      await count(
+        "SELECT count() c FROM consumer_it.findings FINAL WHERE tenant = {t:String} AND rule_id = 'cross-audience-replay'",
+        { t: tenant },
+      ),
+    ).toBe(1)
   }, 180_000)
 
   it('stops without committing ahead of the store, and a restart stores the rest once', async () => {
