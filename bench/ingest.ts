@@ -30,11 +30,27 @@ const BIN = fileURLToPath(new URL('../bin/audtrail.js', import.meta.url))
 const RETENTION = { eventsDays: 400, rejectedDays: 30, findingsDays: 730 }
 const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLevel.NOTHING })
 
-type Report = { rate: number; peakRssMb: number }
+/**
+ * An arm's rate, peak RSS, and CPU time per event: every thread of its process (the engine's
+ * included) over the timed part, in microseconds. On two cores the arms compete for the same CPU,
+ * so the CPU an arm spends per event is what bounds its rate.
+ */
+type Report = { rate: number; peakRssMb: number; cpuUsPerEvent: number }
 const report = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
 const peakRssMb = (pid: number | 'self') => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024)
+}
+/** CPU microseconds per event since `since` (process.cpuUsage: all threads of this process). */
+const cpuPerEvent = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / N
+}
+/** CPU time of another process so far, in microseconds (/proc/PID/stat, clock ticks of 10 ms). */
+const processCpuUs = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -46,6 +62,7 @@ async function armConsumeOnly(topic: string) {
     maxBytesPerPartition: 4 << 20,
   })
   let seen = 0
+  const cpu = process.cpuUsage()
   const start = performance.now()
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
@@ -60,7 +77,12 @@ async function armConsumeOnly(topic: string) {
     })
   })
   const seconds = (performance.now() - start) / 1000
-  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  report({
+    done: true,
+    rate: N / seconds,
+    peakRssMb: peakRssMb('self'),
+    cpuUsPerEvent: cpuPerEvent(cpu),
+  })
   await consumer.disconnect()
 }
 
@@ -75,13 +97,19 @@ async function armInsertOnly(dataDir: string) {
   })
   // In writes of the consumer's size: 5 000-row writes (what this arm used before) made 8 times
   // the parts to merge and ran at 0.77x to 0.86x the 40 000-row rate: they understated the limit.
+  const cpu = process.cpuUsage()
   const start = performance.now()
   for (let i = 0; i < rows.length; i += DEFAULT_MAX_BATCH_ROWS)
     await insertEventRows(storage, rows.slice(i, i + DEFAULT_MAX_BATCH_ROWS), {
       dedupToken: `bench-${i}`,
     })
   const seconds = (performance.now() - start) / 1000
-  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  report({
+    done: true,
+    rate: N / seconds,
+    peakRssMb: peakRssMb('self'),
+    cpuUsPerEvent: cpuPerEvent(cpu),
+  })
   await storage.close()
 }
 
@@ -97,6 +125,7 @@ async function armPeer(topic: string, dataDir: string) {
       group: `bench-peer-${randomUUID()}`,
     },
   )
+  const cpu = process.cpuUsage()
   const start = performance.now()
   for (const statement of splitStatements(sql)) await storage.client.command({ query: statement })
   for (;;) {
@@ -108,7 +137,12 @@ async function armPeer(topic: string, dataDir: string) {
     if (Number((await rs.json<{ c: string }>())[0]!.c) >= N) break
   }
   const seconds = (performance.now() - start) / 1000
-  report({ done: true, rate: N / seconds, peakRssMb: peakRssMb('self') })
+  report({
+    done: true,
+    rate: N / seconds,
+    peakRssMb: peakRssMb('self'),
+    cpuUsPerEvent: cpuPerEvent(cpu),
+  })
   await storage.client.command({ query: 'DROP TABLE bench.events_queue_mv' })
   await storage.close()
 }
@@ -168,9 +202,11 @@ async function runOurs(topic: string, dataDir: string): Promise<Report> {
   await admin.disconnect()
   const seconds = (performance.now() - start) / 1000
   peak = Math.max(peak, peakRssMb(child.pid!))
+  // Its whole life so far is the timed part (from the spawn), its stop excluded.
+  const cpuUsPerEvent = processCpuUs(child.pid!) / N
   child.kill('SIGTERM')
   await new Promise((r) => child.once('exit', r))
-  return { rate: N / seconds, peakRssMb: peak }
+  return { rate: N / seconds, peakRssMb: peak, cpuUsPerEvent }
 }
 
 async function produce(): Promise<string> {
@@ -241,11 +277,13 @@ async function measure(topic: string) {
       const r = await run()
       ;(results[name] ??= []).push(r)
       console.log(
-        `rep ${rep + 1} ${name.padEnd(12)} ${Math.round(r.rate).toString().padStart(8)} events/s  peak RSS ${r.peakRssMb} MB`,
+        `rep ${rep + 1} ${name.padEnd(12)} ${Math.round(r.rate).toString().padStart(8)} events/s  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuUsPerEvent.toFixed(1)} us/event`,
       )
     }
   const rate = (name: string) => median(results[name]!.map((r) => r.rate))
   const rss = (name: string) => median(results[name]!.map((r) => r.peakRssMb))
+  const cpu = (name: string) =>
+    Number(median(results[name]!.map((r) => r.cpuUsPerEvent)).toFixed(1))
   const slowerLimit = Math.min(rate('consume_only'), rate('insert_only'))
   const figures = {
     bench: 'ingest',
@@ -255,6 +293,9 @@ async function measure(topic: string) {
     ours_peak_rss_mb: rss('ours'),
     peer_events_per_s: Math.round(rate('peer')),
     peer_peak_rss_mb: rss('peer'),
+    ours_cpu_us_per_event: cpu('ours'),
+    peer_cpu_us_per_event: cpu('peer'),
+    insert_only_cpu_us_per_event: cpu('insert_only'),
     consume_only_events_per_s: Math.round(rate('consume_only')),
     insert_only_events_per_s: Math.round(rate('insert_only')),
     ratio_vs_peer: Number((rate('ours') / rate('peer')).toFixed(2)),
