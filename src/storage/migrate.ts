@@ -23,12 +23,17 @@ const MODIFY_QUERY = /^ALTER\s+TABLE\s+(\S+)(?:\s+ON\s+CLUSTER\s+\S+)?\s+MODIFY\
  * twice by that view's rollup (client_usage_daily of 0010, 2 380 events over in a SIGKILL run),
  * while the other views dropped the repeat. Detached, the view feeds nothing for a moment:
  * `consume` migrates before it reads, and on a server an upgrade that changes a view stops
- * `consume` first (docs/deployment.md).
+ * `consume` first (docs/deployment.md). Applied again after a failure between the two, the pair
+ * still ends with the view attached. A database that took 0010 from a build without this gets
+ * the same from 0011.
  */
 export function followUps(statement: string, vars: Record<string, string>): string[] {
   const view = MODIFY_QUERY.exec(statement)?.[1]
   if (!view) return []
-  return [`DETACH TABLE ${view} ${vars.on_cluster}`, `ATTACH TABLE ${view} ${vars.on_cluster}`]
+  return [
+    `DETACH TABLE IF EXISTS ${view} ${vars.on_cluster}`,
+    `ATTACH TABLE IF NOT EXISTS ${view} ${vars.on_cluster}`,
+  ]
 }
 
 export interface Migration {
