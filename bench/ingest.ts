@@ -33,7 +33,9 @@ const kafka = new Kafka({ clientId: 'bench', brokers: BROKERS, logLevel: logLeve
 /**
  * An arm's rate, peak RSS, and CPU time per event: every thread of its process (the engine's
  * included) over the timed part, in microseconds. On two cores the arms compete for the same CPU,
- * so the CPU an arm spends per event is what bounds its rate.
+ * so the CPU an arm spends per event is what bounds its rate. Ours is timed from its spawn, so its
+ * CPU includes its start-up (Node, the engine, the schema check, the group join: about 3 us per
+ * event over a million); the peer's starts after its schema is in place, like its timing.
  */
 type Report = { rate: number; peakRssMb: number; cpuUsPerEvent: number }
 const report = (msg: object) => process.stdout.write(`${JSON.stringify(msg)}\n`)
@@ -46,7 +48,7 @@ const cpuPerEvent = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
   return (used.user + used.system) / N
 }
-/** CPU time of another process so far, in microseconds (/proc/PID/stat, clock ticks of 10 ms). */
+/** CPU time of another process so far, in microseconds (/proc/PID/stat, in ticks: USER_HZ is 100). */
 const processCpuUs = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

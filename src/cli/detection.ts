@@ -9,11 +9,14 @@ import {
 } from '../alerting/notifiers.js'
 import { createOutbox, type Outbox } from '../alerting/outbox.js'
 import type { Config } from '../config.js'
-import { createStreamingDetector, type StreamingDetector } from '../detection/engine.js'
+import {
+  createStreamingDetector,
+  type StreamingDetector,
+  type TokenStates,
+} from '../detection/engine.js'
 import { createExceptionMatcher } from '../detection/exceptions.js'
 import { createFindingsStore } from '../detection/findings-store.js'
 import { RULES } from '../detection/rules/index.js'
-import type { TokenState } from '../detection/token-state.js'
 import { runScheduledRules } from '../detection/scheduler.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
@@ -29,7 +32,7 @@ const WARM_UP_WINDOW_S = 3600
 export function storedStates(
   detector: StreamingDetector,
   storage: Storage,
-): () => Promise<[string, TokenState][]> {
+): () => Promise<TokenStates> {
   return () => detector.storedStates(storage, WARM_UP_WINDOW_S)
 }
 

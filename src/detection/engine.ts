@@ -54,6 +54,9 @@ export interface RuleEvaluator {
   readonly states: number
 }
 
+/** Token states by key, least recently used first (RuleEvaluator.entries). */
+export type TokenStates = [string, TokenState][]
+
 /**
  * What an evaluator is rebuilt from elsewhere (structured-cloneable): the consumer's validation
  * worker takes the rules' evaluation over from the detector, with its token state. The resource
@@ -78,7 +81,7 @@ export interface StreamingDetector {
    * The token states warmUp would build now, in an evaluator of their own (this detector's state
    * is left alone): for a validation worker started after the one holding them died.
    */
-  storedStates(storage: Storage, windowS: number): Promise<[string, TokenState][]>
+  storedStates(storage: Storage, windowS: number): Promise<TokenStates>
   /**
    * Give evaluation away: the settings and token state for an evaluator elsewhere. From then on
    * this detector only records; `process` refuses (two token states would drift apart).
@@ -250,29 +253,47 @@ export function createStreamingDetector(options: DetectorOptions): StreamingDete
         states: evaluator.entries(),
       }
     },
-    async warmUp(storage, windowS) {
-      const rows = await recentTokenRows(storage, windowS, options.maxStates)
-      evaluator.apply(rows)
-      return rows.length
+    warmUp(storage, windowS) {
+      return applyRecent(evaluator, storage, windowS, options.maxStates)
     },
     async storedStates(storage, windowS) {
       const rebuilt = createRuleEvaluator(options.rules, options)
-      rebuilt.apply(await recentTokenRows(storage, windowS, options.maxStates))
+      await applyRecent(rebuilt, storage, windowS, options.maxStates)
       return rebuilt.entries()
     },
   }
 }
 
-/** The stored events of the last `windowS` seconds that token state is built from, in order. */
-async function recentTokenRows(
+/** Rows parsed from the engine's answer before they are applied (each apply ends in a sweep). */
+const APPLY_BATCH = 50_000
+
+/**
+ * Token state from the stored events of the last `windowS` seconds (the newest, 4 per state kept),
+ * applied in order. Read as a stream: the events of an hour at a few hundred per second are more
+ * text than one JavaScript string may hold.
+ */
+async function applyRecent(
+  evaluator: RuleEvaluator,
   storage: Storage,
   windowS: number,
   maxStates = DEFAULT_MAX_STATES,
-): Promise<EventRow[]> {
+): Promise<number> {
   const rs = await storage.client.query({
     query: loadQuery('recent-token-events', storage.database),
     query_params: { since: toDateTime64(Date.now() - windowS * 1000), limit: maxStates * 4 },
     format: 'JSONEachRow',
   })
-  return rs.json<EventRow>()
+  // Only the columns token state reads (see the query): enough for apply, which runs no rule.
+  let batch: EventRow[] = []
+  let count = 0
+  for await (const rows of rs.stream<EventRow>()) {
+    for (const row of rows) batch.push(row.json())
+    if (batch.length >= APPLY_BATCH) {
+      evaluator.apply(batch)
+      count += batch.length
+      batch = []
+    }
+  }
+  evaluator.apply(batch)
+  return count + batch.length
 }

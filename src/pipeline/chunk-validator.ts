@@ -10,20 +10,19 @@
  * each event's tenant, id and occurred_at, why the others were refused, and the rules'
  * detections. The refused messages' rows and DLQ messages are built here, from the messages.
  *
- * A worker that dies (out of memory, a fault in native code) takes its chunks in flight
- * with it: they are refused, and the consumer reads them again. The next worker starts with the
- * token state `restoreStates` gives (the consumer's: rebuilt from the stored events once the
- * writes queued before the death are done, as a restarted process rebuilds it), and no chunk is
- * sent to it before: without it, every token's history was lost, and the next presentation of a
- * token at another audience passed as its first.
+ * A worker that dies (out of memory, a fault in native code) takes its chunks in flight with
+ * it: they are refused, and the consumer reads them again. Chunks sent after a death wait until
+ * a replacement has started with the token state `restoreStates` gives (the consumer's: rebuilt
+ * from the stored events once the writes queued before the death are done, as a restarted
+ * process rebuilds it). A replacement started with no state would take the next presentation of
+ * every token at another audience for its first.
  */
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
-import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
-import type { TokenState } from '../detection/token-state.js'
+import type { EvaluationHandOff, RuleDetections, TokenStates } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { EncodedEvents } from '../storage/events-store.js'
@@ -49,9 +48,25 @@ export type WorkerReply =
   | { id: number; ok: false; error: string }
 
 export interface ChunkValidator {
-  toChunk(messages: readonly KafkaMessage[], topic: string, partition: number): Promise<Chunk>
-  /** Ends the worker; chunks in flight are refused. */
+  /**
+   * The chunk validated. `wanted`, asked just before the chunk is sent to the worker (it may wait
+   * for a replacement), refuses it unsent when false: its partition is to be read again anyway.
+   */
+  toChunk(
+    messages: readonly KafkaMessage[],
+    topic: string,
+    partition: number,
+    wanted?: () => boolean,
+  ): Promise<Chunk>
+  /** Ends the worker; chunks in flight, or waiting for a replacement, are refused. */
   close(): Promise<void>
+}
+
+/** Why a chunk was refused before it reached the worker (see ChunkValidator.toChunk). */
+export class ChunkNotWanted extends Error {
+  constructor() {
+    super('validation worker: chunk not sent (its partition is read again)')
+  }
 }
 
 export interface ValidatorOptions {
@@ -60,12 +75,15 @@ export interface ValidatorOptions {
   /** The event rules' settings and token state (StreamingDetector.handOff). */
   evaluation?: EvaluationHandOff
   /**
-   * The token states a worker started after another died begins with. Called once per death,
-   * when the death is seen; a failure leaves the new worker without state (logged).
+   * The token states for a worker started after another died. Called once per death, when the
+   * death is seen; when it fails, the new worker starts without state (logged).
    */
-  restoreStates?: () => Promise<[string, TokenState][]>
+  restoreStates?: () => Promise<TokenStates>
   logger: Logger
 }
+
+/** A wait that does not keep the process alive. */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
 /** Starts a validation worker (a parameter so that tests can hold the workers they start). */
 export type WorkerFactory = (script: string | URL, options: WorkerOptions) => Worker
@@ -118,6 +136,10 @@ export function startChunkValidator(
   let worker = spawn(init)
   /** Settled when `worker` takes chunks: a replacement waits for its token state. */
   let ready: Promise<void> = Promise.resolve()
+  let lastDeath = 0
+  let backoffMs = 0
+  let signalClosed = () => {}
+  const whenClosed = new Promise<void>((resolve) => (signalClosed = resolve))
 
   function spawn(data: WorkerInit): Worker {
     const { script, eval: isEval } = workerScript()
@@ -148,38 +170,58 @@ export function startChunkValidator(
   }
 
   async function replace(code: number): Promise<void> {
-    let states: [string, TokenState][] = []
-    // Called now, not after a tick: the consumer takes the writes queued so far as those to
-    // wait for.
-    const restoring = init.evaluation ? options.restoreStates?.() : undefined
+    // Deaths in a row wait longer before the next start (1 s doubling to 30 s), so that a worker
+    // that dies at once is not started, with a restore each time, as fast as it dies.
+    const now = Date.now()
+    backoffMs = now - lastDeath < 60_000 ? Math.min(30_000, Math.max(1000, backoffMs * 2)) : 0
+    lastDeath = now
+    let restoring: Promise<TokenStates> | undefined
+    try {
+      // Called now, not after a tick: the consumer takes the writes queued so far as those to
+      // wait for.
+      restoring = init.evaluation ? options.restoreStates?.() : undefined
+    } catch (err) {
+      restoring = Promise.reject(err)
+    }
     log.error(
-      { code },
+      { code, restartInMs: backoffMs },
       restoring
         ? 'validation worker exited; starting another with the token state rebuilt from stored events'
         : 'validation worker exited; starting another',
     )
+    let states: TokenStates = []
     if (restoring)
       try {
         states = await restoring
-        log.info({ tokens: states.length }, 'token state restored for the new validation worker')
+        if (!closed) log.info({ tokens: states.length }, 'token state restored for the new worker')
       } catch (err) {
         if (!closed)
           log.error({ err: String(err) }, 'token state not restored; the new worker has none')
       }
-    if (closed) return
-    worker = spawn({ ...init, evaluation: init.evaluation && { ...init.evaluation, states } })
+    for (let attempt = 0; !closed; attempt++) {
+      if (backoffMs > 0 || attempt > 0)
+        await Promise.race([sleep(Math.max(backoffMs, 1000 * attempt)), whenClosed])
+      if (closed) return
+      try {
+        worker = spawn({ ...init, evaluation: init.evaluation && { ...init.evaluation, states } })
+        return
+      } catch (err) {
+        log.error({ err: String(err), attempt }, 'validation worker could not be started')
+      }
+    }
   }
   // The hand-off's token states were copied into the first worker: not kept here too.
   if (init.evaluation) init.evaluation = { ...init.evaluation, states: [] }
 
   return {
-    async toChunk(messages, topic, partition) {
+    async toChunk(messages, topic, partition, wanted) {
       if (closed) throw new Error('validation worker: closed')
       const { payloads, bounds } = packMessages(messages.map((m) => m.value))
       // Calls waiting for a replacement resume in the order they were made: chunks still reach
       // the worker in the order they were read.
-      await ready
+      await Promise.race([ready, whenClosed])
       if (closed) throw new Error('validation worker: closed')
+      if (wanted && !wanted()) throw new ChunkNotWanted()
       const receivedAt = Date.now()
       const input: ChunkInput = { payloads, bounds, receivedAt }
       const id = nextId++
@@ -205,6 +247,7 @@ export function startChunkValidator(
     },
     async close() {
       closed = true
+      signalClosed()
       for (const { reject } of pending.values()) reject(new Error('validation worker: closed'))
       pending.clear()
       await worker.terminate()

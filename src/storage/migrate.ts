@@ -16,24 +16,26 @@ const FILE_NAME = /^(\d{4})_([a-z0-9]+(?:_[a-z0-9]+)*)\.sql$/
 const MODIFY_QUERY = /^ALTER\s+TABLE\s+(\S+)(?:\s+ON\s+CLUSTER\s+\S+)?\s+MODIFY\s+QUERY\b/i
 
 /**
- * What runs right after a migration statement. A view whose query was changed is attached again,
- * as a restart would load it. The engine that ran `MODIFY QUERY` (chdb 3.4, ClickHouse 26.7)
- * otherwise gives the view's blocks other deduplication ids than every later process does: an
- * insert acknowledged before a restart and sent again after it (the sink's journal) was taken
+ * What runs around a migration statement. A view whose query is changed is attached again right
+ * after, as a restart would load it. The engine that ran `MODIFY QUERY` (chdb 3.4, ClickHouse
+ * 26.7) otherwise gives the view's blocks other deduplication ids than every later process does:
+ * an insert acknowledged before a restart and sent again after it (the sink's journal) was taken
  * twice by that view's rollup (client_usage_daily of 0010, 2 380 events over in a SIGKILL run),
  * while the other views dropped the repeat. Detached, the view feeds nothing for a moment:
  * `consume` migrates before it reads, and on a server an upgrade that changes a view stops
- * `consume` first (docs/deployment.md). Applied again after a failure between the two, the pair
- * still ends with the view attached. A database that took 0010 from a build without this gets
- * the same from 0011.
+ * `consume` first (docs/deployment.md). Before the `ALTER`, the view is attached if it is not
+ * (a no-op otherwise): a first try that stopped between the detach and the attach left it
+ * detached, and the `ALTER` of the retry would not find it. A database that took 0010 from a
+ * build without the reattach gets it from 0011.
  */
-export function followUps(statement: string, vars: Record<string, string>): string[] {
+export function aroundStatement(
+  statement: string,
+  vars: Record<string, string>,
+): { before: string[]; after: string[] } {
   const view = MODIFY_QUERY.exec(statement)?.[1]
-  if (!view) return []
-  return [
-    `DETACH TABLE IF EXISTS ${view} ${vars.on_cluster}`,
-    `ATTACH TABLE IF NOT EXISTS ${view} ${vars.on_cluster}`,
-  ]
+  if (!view) return { before: [], after: [] }
+  const attach = `ATTACH TABLE IF NOT EXISTS ${view} ${vars.on_cluster}`
+  return { before: [attach], after: [`DETACH TABLE IF EXISTS ${view} ${vars.on_cluster}`, attach] }
 }
 
 export interface Migration {
@@ -188,8 +190,10 @@ export async function migrate(storage: Storage, options: MigrateOptions): Promis
       }
     }
     for (const [i, statement] of statements.entries()) {
+      const { before, after } = aroundStatement(statement, vars)
+      for (const step of before) await apply(step, step)
       await apply(statement, `statement ${i + 1}`)
-      for (const next of followUps(statement, vars)) await apply(next, next)
+      for (const step of after) await apply(step, step)
     }
     try {
       await client.insert({

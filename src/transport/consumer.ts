@@ -4,8 +4,7 @@
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
 import { isAudtrailError } from '../errors.js'
-import type { EvaluationHandOff, RuleDetections } from '../detection/engine.js'
-import type { TokenState } from '../detection/token-state.js'
+import type { EvaluationHandOff, RuleDetections, TokenStates } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
 import {
@@ -42,7 +41,7 @@ export interface ConsumerOptions {
    * the events the dead worker evaluated and that were stored are in it; those not stored are
    * read again and evaluated by the new worker. Without it, a new worker starts with none.
    */
-  restoreStates?: () => Promise<[string, TokenState][]>
+  restoreStates?: () => Promise<TokenStates>
   /**
    * Most rows per sink write (default 40 000); a larger partition batch is written in chunks of
    * even size. Each write makes a part per table (events and its rollups) for the engine to merge
@@ -107,6 +106,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     heartbeatInterval: 1_000,
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  // One pipeline for every batch: chunks are written one at a time in the order they were
+  // validated, then detected and committed in that same order. eachBatch returns once its last
+  // chunk is queued (its offsets resolved, so kafkajs fetches on), and the writes of one batch
+  // overlap the fetch and validation of the next: returning only after its last commit left the
+  // engine idle for each fetch and the JavaScript thread idle for each batch's last write.
+  let writeTail: Promise<unknown> = Promise.resolve()
+  let settleTail: Promise<unknown> = Promise.resolve()
   const validator = (options.startValidator ?? startChunkValidator)({
     retentionDays,
     registry: options.registry,
@@ -120,20 +126,13 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
    * `restore` once the writes queued now are done (chunks validated before a worker died), not
    * those queued later: those wait for the new worker, which waits for this.
    */
-  function restoreAfterWrites(restore: () => Promise<[string, TokenState][]>) {
+  function restoreAfterWrites(restore: () => Promise<TokenStates>) {
     return () => {
       const queued = writeTail
       return queued.then(restore)
     }
   }
 
-  // One pipeline for every batch: chunks are written one at a time in the order they were
-  // validated, then detected and committed in that same order. eachBatch returns once its last
-  // chunk is queued (its offsets resolved, so kafkajs fetches on), and the writes of one batch
-  // overlap the fetch and validation of the next: returning only after its last commit left the
-  // engine idle for each fetch and the JavaScript thread idle for each batch's last write.
-  let writeTail: Promise<unknown> = Promise.resolve()
-  let settleTail: Promise<unknown> = Promise.resolve()
   /** Chunks queued and not settled, oldest first (the lookahead bound). */
   const unsettled: Promise<unknown>[] = []
   /**
@@ -144,6 +143,12 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
    */
   const generations = new Map<number, number>()
   const generation = (partition: number) => generations.get(partition) ?? 0
+  /**
+   * Per partition, the last generation (and group epoch) with a chunk whose validation failed.
+   * Its later chunks are not sent to the worker (after a death they wait for the replacement):
+   * the partition is read again from the failed chunk, and the rules would see them twice.
+   */
+  const refusedGenerations = new Map<number, string>()
   /** Partitions paused by a failing step, resumed by the next chunk of theirs that settles. */
   const resumes = new Map<number, () => void>()
   const resumePartition = (partition: number) => {
@@ -182,16 +187,18 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       // the worker validates this one (it does not fetch before eachBatch returns). A chunk whose
       // validation fails (the worker died) is abandoned like one whose write fails: its partition
       // is read again from it.
-      enqueue(validator.toChunk(messages, topic, partition), messages, started)
+      const queuedAs = `${generation(partition)}:${rebalances}`
+      const wanted = () => refusedGenerations.get(partition) !== queuedAs
+      enqueue(validator.toChunk(messages, topic, partition, wanted), messages, started)
       resolveOffset(messages[messages.length - 1]!.offset)
     }
     metrics.lag.set(Number(batch.offsetLag()), { partition: String(partition) })
 
     function enqueue(validated: Promise<Chunk>, messages: KafkaMessage[], started: number) {
-      // Awaited by the write once the writes before it are done; a failure is handled there.
-      validated.catch(() => {})
       const gen = generation(partition)
       const epoch = rebalances
+      // Awaited by the write once the writes before it are done; a failure is handled there.
+      validated.catch(() => refusedGenerations.set(partition, `${gen}:${epoch}`))
       let failed = false
       // A queued chunk is still stored and committed when the consumer stops, unless a step of
       // it fails (or has failed): then it is left for the next reader rather than retried.

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createStreamingDetector, evaluatorFromHandOff } from '../../src/detection/engine.js'
+import {
+  createRuleEvaluator,
+  createStreamingDetector,
+  evaluatorFromHandOff,
+} from '../../src/detection/engine.js'
 import { createException, createExceptionMatcher } from '../../src/detection/exceptions.js'
 import { createFindingsStore, findingId, setTriage } from '../../src/detection/findings-store.js'
 import type { EventRule } from '../../src/detection/rule.js'
@@ -136,12 +140,16 @@ describe('the streaming detector', () => {
 
   it('rebuilds the stored token state for a worker that replaces a dead one, leaving its own alone', async () => {
     const token = { jti: 'tok-w', aud: ['https://a.example'] }
-    await insertEventRows(storage, [row({ tenant: 't2w', token, resource: 'https://a.example' })])
+    const first = row({ tenant: 't2w', token, resource: 'https://a.example' })
+    await insertEventRows(storage, [first])
     const d = detector()
     const handOff = d.handOff()
     const states = await d.storedStates(storage, 3600)
-    expect(states.map(([key]) => key)).toContainEqual(expect.stringContaining('tok-w'))
     expect(d.states).toBe(0)
+    // Read back with only the columns token state reads, it is the state of the row as stored.
+    const inProcess = createRuleEvaluator([secondResource])
+    inProcess.apply([first])
+    expect(states.filter(([key]) => key.startsWith('t2w\u0000'))).toEqual(inProcess.entries())
     // The next presentation at another resource fires with the rebuilt state, and only with it.
     const next = row({ tenant: 't2w', token, resource: 'https://b.example' })
     const fired = (restored: typeof states) =>
@@ -150,6 +158,34 @@ describe('the streaming detector', () => {
         .flatMap(([, detections]) => detections)
     expect(fired(states)).toHaveLength(1)
     expect(fired([])).toHaveLength(0)
+  })
+
+  it('rebuilds token state from the newest stored events when there are more than it reads', async () => {
+    const own = testStorage('engine_newest')
+    await migrate(own, { retention: RETENTION })
+    const token = { jti: 'tok-n', aud: ['https://r0.example'] }
+    const resources = Array.from({ length: 8 }, (_, i) => `https://r${i}.example`)
+    await insertEventRows(
+      own,
+      resources.map((resource, i) =>
+        row({
+          tenant: 't-newest',
+          token,
+          resource,
+          occurred_at: new Date(Date.now() - (8 - i) * 1000).toISOString(),
+        }),
+      ),
+    )
+    // One state kept: four events read, the last four.
+    const d = createStreamingDetector({
+      rules: [secondResource],
+      store: createFindingsStore(own),
+      logger: createLogger('silent'),
+      maxStates: 1,
+    })
+    expect(await d.warmUp(own, 3600)).toBe(4)
+    const [[, state]] = await d.storedStates(own, 3600)
+    expect([...state.presentations.keys()]).toEqual(resources.slice(4))
   })
 
   it('suppresses a detection matched by an exception until the exception expires', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
@@ -5,13 +6,19 @@ import {
   createRuleEvaluator,
   type EvaluationHandOff,
   type RuleDetections,
+  type TokenStates,
 } from '../../src/detection/engine.js'
 import type { EventRule } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
 import { packMessages, validateChunk } from '../../src/pipeline/chunk.js'
-import { startChunkValidator, type ChunkValidator } from '../../src/pipeline/chunk-validator.js'
+import {
+  ChunkNotWanted,
+  startChunkValidator,
+  type ChunkValidator,
+  type WorkerFactory,
+} from '../../src/pipeline/chunk-validator.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { decodeEvents } from '../../src/storage/events-store.js'
 import { evenChunks } from '../../src/transport/consumer.js'
@@ -130,11 +137,7 @@ describe('a chunk of Kafka messages', () => {
             : undefined,
           logger: createLogger('silent'),
         },
-        (script, options) => {
-          const worker = new Worker(script, options)
-          workers.push(worker)
-          return worker
-        },
+        holding(workers),
       )
       let found: RuleDetections
       try {
@@ -158,9 +161,83 @@ describe('a chunk of Kafka messages', () => {
       }
     },
   )
+
+  it('send the chunks made while a replacement waits for its token state in the order they were made', async () => {
+    const workers: Worker[] = []
+    let restore: (states: TokenStates) => void = () => {}
+    const validator = startChunkValidator(
+      {
+        retentionDays: 400,
+        evaluation: { ruleIds: RULE_IDS, states: [] },
+        restoreStates: () => new Promise((resolve) => (restore = resolve)),
+        logger: createLogger('silent'),
+      },
+      holding(workers),
+    )
+    try {
+      await validator.toChunk([message(Buffer.from(JSON.stringify(presentedEvent())), 0)], 't', 0)
+      await workers[0]!.terminate()
+      // One token at its audience, then outside it, then at a third resource: one chunk each,
+      // all made before the state is given. Replay is found at the second only after the first.
+      const token = { jti: `at-${randomUUID()}`, aud: ['https://a.example.com/'] }
+      const chunks = ['https://a.example.com/', 'https://b.example.com/', 'https://c.example.com/']
+        .map((resource) =>
+          presentedEvent({ tenant: 'order', token, resource, presented_aud: token.aud }),
+        )
+        .map((e, i) => validator.toChunk([message(Buffer.from(JSON.stringify(e)), i)], 't', 0))
+      // Nothing starts before the state is given.
+      expect(workers).toHaveLength(1)
+      restore([])
+      const fired = (await Promise.all(chunks)).map((c) => c.detections.map(([rule]) => rule))
+      expect(fired[0]).not.toContain('cross-audience-replay')
+      expect(fired[1]).toContain('cross-audience-replay')
+      expect(workers).toHaveLength(2)
+      // A chunk no longer wanted when its turn comes is refused unsent.
+      await expect(
+        validator.toChunk(
+          [message(Buffer.from(JSON.stringify(presentedEvent())), 9)],
+          't',
+          0,
+          () => false,
+        ),
+      ).rejects.toBeInstanceOf(ChunkNotWanted)
+    } finally {
+      await validator.close()
+    }
+  })
+
+  it('refuse the chunks waiting for a replacement when closed, and start none', async () => {
+    const workers: Worker[] = []
+    const validator = startChunkValidator(
+      {
+        retentionDays: 400,
+        evaluation: { ruleIds: RULE_IDS, states: [] },
+        // A restore that never ends (a ClickHouse that does not answer).
+        restoreStates: () => new Promise(() => {}),
+        logger: createLogger('silent'),
+      },
+      holding(workers),
+    )
+    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
+    await validator.toChunk(one(), 't', 0)
+    await workers[0]!.terminate()
+    const waiting = validator.toChunk(one(), 't', 0)
+    await validator.close()
+    await expect(waiting).rejects.toThrow(/closed/)
+    expect(workers).toHaveLength(1)
+  })
 })
 
 const RULE_IDS = RULES.map((r) => r.id)
+
+/** A worker factory that keeps the workers it starts in `workers`. */
+function holding(workers: Worker[]): WorkerFactory {
+  return (script, options) => {
+    const worker = new Worker(script, options)
+    workers.push(worker)
+    return worker
+  }
+}
 
 /**
  * Every event rule's firing examples (those without their own parameters or registry), each

@@ -231,8 +231,8 @@ describe('the consumer on a real broker and the embedded engine', () => {
     const failingThird: ConsumerOptions['startValidator'] = (options) => {
       const real = startChunkValidator(options)
       return {
-        toChunk: (messages, t, partition) => {
-          if (++calls !== 3) return real.toChunk(messages, t, partition)
+        toChunk: (messages, t, partition, wanted) => {
+          if (++calls !== 3) return real.toChunk(messages, t, partition, wanted)
           failed = true
           return Promise.reject(new Error('validation worker exited (code 1)'))
         },
@@ -252,7 +252,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
     await storedOnce()
   }, 180_000)
 
-  it('gives a validation worker that replaces a dead one the stored token state: a replay across the death is found', async () => {
+  it('gives a worker that replaces a dead one the token state stored by the writes before the death: a replay across it is found', async () => {
     const topic = await createTopic(kafka)
     const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
     const tenant = 'worker-death-test'
@@ -264,8 +264,26 @@ describe('the consumer on a real broker and the embedded engine', () => {
       store: createFindingsStore(storage),
       logger: createLogger('silent'),
     })
+    // The first write is held until the worker that validated it has died.
+    const real = createClickHouseSink(storage)
+    const order: string[] = []
+    let release = () => {}
+    let writing = () => {}
+    const firstWrite = new Promise<void>((resolve) => (writing = resolve))
+    let writes = 0
+    const held: EventSink = {
+      async write(batch) {
+        if (++writes > 1) return real.write(batch)
+        writing()
+        await new Promise<void>((resolve) => (release = resolve))
+        const result = await real.write(batch)
+        order.push('first write')
+        return result
+      },
+      ping: () => real.ping(),
+    }
     const workers: Worker[] = []
-    const c = consumer(topic, dlqTopic, createClickHouseSink(storage), undefined, (options) =>
+    const c = consumer(topic, dlqTopic, held, undefined, (options) =>
       startChunkValidator(options, (script, workerOptions) => {
         const worker = new Worker(script, workerOptions)
         workers.push(worker)
@@ -274,13 +292,18 @@ describe('the consumer on a real broker and the embedded engine', () => {
     )
     const running = await c.start({
       detector,
-      restoreStates: () => detector.storedStates(storage, 3600),
+      restoreStates: () => {
+        order.push('restore')
+        return detector.storedStates(storage, 3600)
+      },
     })
     try {
-      // Presented where it belongs, stored and committed; then the worker that saw it dies.
+      // Presented where it belongs; validated, and its write held while the worker dies.
       await produce(topic, [JSON.stringify(at('https://a.example.com/'))])
-      await until(async () => (await committed(kafka, c.groupId, topic)) === 1, 'the first event')
+      await firstWrite
       await workers[0]!.terminate()
+      release()
+      await until(async () => (await committed(kafka, c.groupId, topic)) === 1, 'the first event')
       // The same token at another resource, read by the new worker.
       await produce(topic, [JSON.stringify(at('https://b.example.com/'))])
       await until(async () => (await committed(kafka, c.groupId, topic)) === 2, 'the second event')
@@ -288,6 +311,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
       await running.stop()
     }
     expect(workers).toHaveLength(2)
+    expect(order).toEqual(['first write', 'restore'])
     expect(
       await count(
         "SELECT count() c FROM consumer_it.findings FINAL WHERE tenant = {t:String} AND rule_id = 'cross-audience-replay'",
