@@ -134,7 +134,7 @@ export function startChunkValidator(
     evaluation: options.evaluation,
   }
   let worker = spawn(init)
-  /** Settled when `worker` takes chunks: a replacement waits for its token state. */
+  /** Settled when `worker` takes chunks (or the validator closed): a replacement waits for its state. */
   let ready: Promise<void> = Promise.resolve()
   let lastDeath = 0
   let backoffMs = 0
@@ -192,7 +192,9 @@ export function startChunkValidator(
     let states: TokenStates = []
     if (restoring)
       try {
-        states = await restoring
+        // Raced with close once per death (not per chunk: a race leaves a reaction on
+        // `whenClosed` until it settles), so that `ready` settles when the validator closes.
+        states = await Promise.race([restoring, whenClosed.then((): TokenStates => [])])
         if (!closed) log.info({ tokens: states.length }, 'token state restored for the new worker')
       } catch (err) {
         if (!closed)
@@ -219,7 +221,7 @@ export function startChunkValidator(
       const { payloads, bounds } = packMessages(messages.map((m) => m.value))
       // Calls waiting for a replacement resume in the order they were made: chunks still reach
       // the worker in the order they were read.
-      await Promise.race([ready, whenClosed])
+      await ready
       if (closed) throw new Error('validation worker: closed')
       if (wanted && !wanted()) throw new ChunkNotWanted()
       const receivedAt = Date.now()

@@ -187,8 +187,15 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       // the worker validates this one (it does not fetch before eachBatch returns). A chunk whose
       // validation fails (the worker died) is abandoned like one whose write fails: its partition
       // is read again from it.
-      const queuedAs = `${generation(partition)}:${rebalances}`
-      const wanted = () => refusedGenerations.get(partition) !== queuedAs
+      // Sent to the worker only if it can still be written: not once its partition is to be read
+      // again (a failed step, a rebalance) or the consumer is stopping.
+      const gen = generation(partition)
+      const epoch = rebalances
+      const wanted = () =>
+        !stopping &&
+        generation(partition) === gen &&
+        rebalances === epoch &&
+        refusedGenerations.get(partition) !== `${gen}:${epoch}`
       enqueue(validator.toChunk(messages, topic, partition, wanted), messages, started)
       resolveOffset(messages[messages.length - 1]!.offset)
     }

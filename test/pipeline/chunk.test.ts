@@ -206,6 +206,38 @@ describe('a chunk of Kafka messages', () => {
     }
   })
 
+  it('start a replacement without state when the restore throws, and again when a start fails', async () => {
+    const workers: Worker[] = []
+    let starts = 0
+    const validator = startChunkValidator(
+      {
+        retentionDays: 400,
+        evaluation: { ruleIds: RULE_IDS, states: [] },
+        restoreStates: () => {
+          throw new Error('restore failed')
+        },
+        logger: createLogger('silent'),
+      },
+      (script, options) => {
+        starts += 1
+        if (starts === 2) throw new Error('no thread for now')
+        return holding(workers)(script, options)
+      },
+    )
+    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
+    try {
+      await validator.toChunk(one(), 't', 0)
+      await workers[0]!.terminate()
+      // Waits for the start that is tried again (after a second).
+      const chunk = await validator.toChunk(one(), 't', 0)
+      expect(chunk.events.eventIds).toHaveLength(1)
+      expect(starts).toBe(3)
+      expect(workers).toHaveLength(2)
+    } finally {
+      await validator.close()
+    }
+  })
+
   it('refuse the chunks waiting for a replacement when closed, and start none', async () => {
     const workers: Worker[] = []
     const validator = startChunkValidator(
