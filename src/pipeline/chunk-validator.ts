@@ -58,6 +58,11 @@ export interface ChunkValidator {
     partition: number,
     wanted?: () => boolean,
   ): Promise<Chunk>
+  /**
+   * Refuses, unsent, the chunks waiting for a replacement now and until it has started (a
+   * consumer that stops does not wait for a restore: they are read again by the next reader).
+   */
+  refuseWaiting(): void
   /** Ends the worker; chunks in flight, or waiting for a replacement, are refused. */
   close(): Promise<void>
 }
@@ -140,6 +145,11 @@ export function startChunkValidator(
   let backoffMs = 0
   let signalClosed = () => {}
   const whenClosed = new Promise<void>((resolve) => (signalClosed = resolve))
+  /** A replacement is being started (its state restored, its backoff waited). */
+  let replacing = false
+  let refusing = false
+  let signalRefusing = () => {}
+  const whenRefusing = new Promise<void>((resolve) => (signalRefusing = resolve))
 
   function spawn(data: WorkerInit): Worker {
     const { script, eval: isEval } = workerScript()
@@ -164,7 +174,8 @@ export function startChunkValidator(
       for (const { reject } of pending.values())
         reject(new Error(`validation worker exited (code ${code})`))
       pending.clear()
-      ready = replace(code)
+      replacing = true
+      ready = replace(code).finally(() => (replacing = false))
     })
     return w
   }
@@ -221,9 +232,12 @@ export function startChunkValidator(
       const { payloads, bounds } = packMessages(messages.map((m) => m.value))
       // Calls waiting for a replacement resume in the order they were made: chunks still reach
       // the worker in the order they were read.
-      await ready
+      // A race only while a replacement is pending: each leaves a reaction on `whenRefusing`,
+      // which may never settle, and at most the consumer's lookahead of chunks waits at once.
+      if (replacing) await Promise.race([ready, whenRefusing])
+      else await ready
       if (closed) throw new Error('validation worker: closed')
-      if (wanted && !wanted()) throw new ChunkNotWanted()
+      if ((refusing && replacing) || (wanted && !wanted())) throw new ChunkNotWanted()
       const receivedAt = Date.now()
       const input: ChunkInput = { payloads, bounds, receivedAt }
       const id = nextId++
@@ -246,6 +260,10 @@ export function startChunkValidator(
         dlq.push(dlqMessage(m.value, row, m.key))
       }
       return { events: validated.events, rejected, dlq, detections: validated.detections }
+    },
+    refuseWaiting() {
+      refusing = true
+      signalRefusing()
     },
     async close() {
       closed = true

@@ -345,7 +345,9 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       }
       // The chunks already validated are stored and committed first (a chunk whose step fails is
       // left to whoever reads the partition next), then the group is left. Each settle awaits its
-      // chunk's write, so the last settle is the end of both.
+      // chunk's write, so the last settle is the end of both. Chunks waiting for a replacement
+      // worker are left too, rather than waiting for its restore.
+      validator.refuseWaiting()
       await settleTail
       await consumer.disconnect()
       await producer.disconnect()

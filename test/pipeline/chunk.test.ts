@@ -238,6 +238,31 @@ describe('a chunk of Kafka messages', () => {
     }
   })
 
+  it('refuse, unsent, the chunks waiting for a replacement when told to (a consumer stopping)', async () => {
+    const workers: Worker[] = []
+    const validator = startChunkValidator(
+      {
+        retentionDays: 400,
+        evaluation: { ruleIds: RULE_IDS, states: [] },
+        restoreStates: () => new Promise(() => {}),
+        logger: createLogger('silent'),
+      },
+      holding(workers),
+    )
+    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
+    try {
+      await validator.toChunk(one(), 't', 0)
+      await workers[0]!.terminate()
+      const waiting = validator.toChunk(one(), 't', 0)
+      validator.refuseWaiting()
+      await expect(waiting).rejects.toBeInstanceOf(ChunkNotWanted)
+      await expect(validator.toChunk(one(), 't', 0)).rejects.toBeInstanceOf(ChunkNotWanted)
+      expect(workers).toHaveLength(1)
+    } finally {
+      await validator.close()
+    }
+  })
+
   it('refuse the chunks waiting for a replacement when closed, and start none', async () => {
     const workers: Worker[] = []
     const validator = startChunkValidator(

@@ -236,6 +236,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
           failed = true
           return Promise.reject(new Error('validation worker exited (code 1)'))
         },
+        refuseWaiting: () => real.refuseWaiting(),
         close: () => real.close(),
       }
     }
@@ -318,6 +319,42 @@ describe('the consumer on a real broker and the embedded engine', () => {
         { t: tenant },
       ),
     ).toBe(1)
+  }, 180_000)
+
+  it('stops without waiting for the restore of a replacement worker, leaving the waiting chunk unread', async () => {
+    const topic = await createTopic(kafka)
+    const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
+    const detector = createStreamingDetector({
+      rules: RULES,
+      store: createFindingsStore(storage),
+      logger: createLogger('silent'),
+    })
+    const workers: Worker[] = []
+    let chunks = 0
+    const c = consumer(topic, dlqTopic, createClickHouseSink(storage), undefined, (options) => {
+      const real = startChunkValidator(options, (script, workerOptions) => {
+        const worker = new Worker(script, workerOptions)
+        workers.push(worker)
+        return worker
+      })
+      return {
+        ...real,
+        toChunk: (...args) => ((chunks += 1), real.toChunk(...args)),
+        refuseWaiting: () => real.refuseWaiting(),
+        close: () => real.close(),
+      }
+    })
+    // A restore that never ends (a ClickHouse that does not answer).
+    const running = await c.start({ detector, restoreStates: () => new Promise(() => {}) })
+    const event = () => JSON.stringify(presentedEvent({ tenant: 'stop-restore-test' }))
+    await produce(topic, [event()])
+    await until(async () => (await committed(kafka, c.groupId, topic)) === 1, 'the first event')
+    await workers[0]!.terminate()
+    await produce(topic, [event()])
+    await until(async () => chunks >= 2, 'the second chunk, waiting for the replacement')
+    await running.stop()
+    expect(await committed(kafka, c.groupId, topic)).toBe(1)
+    expect(workers).toHaveLength(1)
   }, 180_000)
 
   it('stops without committing ahead of the store, and a restart stores the rest once', async () => {
