@@ -48,7 +48,7 @@ const cpuPerEvent = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since)
   return (used.user + used.system) / N
 }
-/** CPU time of another process so far, in microseconds (/proc/PID/stat, in ticks: USER_HZ is 100). */
+/** CPU time of another process so far, in microseconds (/proc/PID/stat counts ticks of 10 ms). */
 const processCpuUs = (pid: number) => {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

@@ -139,7 +139,7 @@ export function startChunkValidator(
     evaluation: options.evaluation,
   }
   let worker = spawn(init)
-  /** Settled when `worker` takes chunks (or the validator closed): a replacement waits for its state. */
+  /** Settled when `worker` takes chunks, or the validator closed (a replacement waits for state). */
   let ready: Promise<void> = Promise.resolve()
   let lastDeath = 0
   let backoffMs = 0
