@@ -187,30 +187,26 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       // the worker validates this one (it does not fetch before eachBatch returns). A chunk whose
       // validation fails (the worker died) is abandoned like one whose write fails: its partition
       // is read again from it.
-      // Sent to the worker only if it can still be written: not once its partition is to be read
-      // again (a failed step, a rebalance) or the consumer is stopping.
-      const gen = generation(partition)
-      const epoch = rebalances
-      const wanted = () =>
-        !stopping &&
-        generation(partition) === gen &&
-        rebalances === epoch &&
-        refusedGenerations.get(partition) !== `${gen}:${epoch}`
-      enqueue(validator.toChunk(messages, topic, partition, wanted), messages, started)
+      enqueue(messages, started)
       resolveOffset(messages[messages.length - 1]!.offset)
     }
     metrics.lag.set(Number(batch.offsetLag()), { partition: String(partition) })
 
-    function enqueue(validated: Promise<Chunk>, messages: KafkaMessage[], started: number) {
+    function enqueue(messages: KafkaMessage[], started: number) {
       const gen = generation(partition)
       const epoch = rebalances
-      // Awaited by the write once the writes before it are done; a failure is handled there.
-      validated.catch(() => refusedGenerations.set(partition, `${gen}:${epoch}`))
       let failed = false
       // A queued chunk is still stored and committed when the consumer stops, unless a step of
       // it fails (or has failed): then it is left for the next reader rather than retried.
       const alive = () =>
         fetched() && generation(partition) === gen && rebalances === epoch && !(stopping && failed)
+      // Sent to the worker only if it can still be written: not once its partition is to be
+      // read again (a failed step, a rebalance, a chunk before it refused) or the consumer stops.
+      const wanted = () =>
+        !stopping && alive() && refusedGenerations.get(partition) !== `${gen}:${epoch}`
+      const validated = validator.toChunk(messages, topic, partition, wanted)
+      // Awaited by the write once the writes before it are done; a failure is handled there.
+      validated.catch(() => refusedGenerations.set(partition, `${gen}:${epoch}`))
       const retry: RetryContext = {
         alive,
         heartbeat,

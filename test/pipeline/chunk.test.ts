@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import {
@@ -17,12 +17,14 @@ import {
   ChunkNotWanted,
   startChunkValidator,
   type ChunkValidator,
+  type ValidatorOptions,
   type WorkerFactory,
 } from '../../src/pipeline/chunk-validator.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { decodeEvents } from '../../src/storage/events-store.js'
 import { evenChunks } from '../../src/transport/consumer.js'
 import { presentedEvent } from '../helpers/events.js'
+import { holding } from '../helpers/workers.js'
 
 const message = (value: Buffer | null, offset: number, key: string | null = null): KafkaMessage =>
   ({
@@ -123,26 +125,17 @@ describe('a chunk of Kafka messages', () => {
       // The first worker starts with no token state, and dies; the state the earlier events left
       // reaches the second worker only through restoreStates.
       const { states, lasts, expected } = rulesHandOff()
-      const workers: Worker[] = []
       let restores = 0
-      const validator = startChunkValidator(
-        {
-          retentionDays: 36_500,
-          evaluation: { ruleIds: RULE_IDS, states: [] },
-          restoreStates: restoring
-            ? async () => {
-                restores += 1
-                return states
-              }
-            : undefined,
-          logger: createLogger('silent'),
-        },
-        holding(workers),
+      const { validator, workers } = await afterDeath(
+        restoring
+          ? async () => {
+              restores += 1
+              return states
+            }
+          : undefined,
       )
       let found: RuleDetections
       try {
-        await validator.toChunk([message(Buffer.from(JSON.stringify(presentedEvent())), 0)], 't', 0)
-        await workers[0]!.terminate()
         found = await lastDetections(validator, lasts)
       } finally {
         await validator.close()
@@ -163,20 +156,11 @@ describe('a chunk of Kafka messages', () => {
   )
 
   it('send the chunks made while a replacement waits for its token state in the order they were made', async () => {
-    const workers: Worker[] = []
     let restore: (states: TokenStates) => void = () => {}
-    const validator = startChunkValidator(
-      {
-        retentionDays: 400,
-        evaluation: { ruleIds: RULE_IDS, states: [] },
-        restoreStates: () => new Promise((resolve) => (restore = resolve)),
-        logger: createLogger('silent'),
-      },
-      holding(workers),
+    const { validator, workers } = await afterDeath(
+      () => new Promise((resolve) => (restore = resolve)),
     )
     try {
-      await validator.toChunk([message(Buffer.from(JSON.stringify(presentedEvent())), 0)], 't', 0)
-      await workers[0]!.terminate()
       // One token at its audience, then outside it, then at a third resource: one chunk each,
       // all made before the state is given. Replay is found at the second only after the first.
       const token = { jti: `at-${randomUUID()}`, aud: ['https://a.example.com/'] }
@@ -193,43 +177,29 @@ describe('a chunk of Kafka messages', () => {
       expect(fired[1]).toContain('cross-audience-replay')
       expect(workers).toHaveLength(2)
       // A chunk no longer wanted when its turn comes is refused unsent.
-      await expect(
-        validator.toChunk(
-          [message(Buffer.from(JSON.stringify(presentedEvent())), 9)],
-          't',
-          0,
-          () => false,
-        ),
-      ).rejects.toBeInstanceOf(ChunkNotWanted)
+      await expect(validator.toChunk(oneEvent(9), 't', 0, () => false)).rejects.toBeInstanceOf(
+        ChunkNotWanted,
+      )
     } finally {
       await validator.close()
     }
   })
 
   it('start a replacement without state when the restore throws, and again when a start fails', async () => {
-    const workers: Worker[] = []
     let starts = 0
-    const validator = startChunkValidator(
-      {
-        retentionDays: 400,
-        evaluation: { ruleIds: RULE_IDS, states: [] },
-        restoreStates: () => {
-          throw new Error('restore failed')
-        },
-        logger: createLogger('silent'),
+    const { validator, workers } = await afterDeath(
+      () => {
+        throw new Error('restore failed')
       },
-      (script, options) => {
+      (workers) => (script, options) => {
         starts += 1
         if (starts === 2) throw new Error('no thread for now')
         return holding(workers)(script, options)
       },
     )
-    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
     try {
-      await validator.toChunk(one(), 't', 0)
-      await workers[0]!.terminate()
       // Waits for the start that is tried again (after a second).
-      const chunk = await validator.toChunk(one(), 't', 0)
+      const chunk = await validator.toChunk(oneEvent(), 't', 0)
       expect(chunk.events.eventIds).toHaveLength(1)
       expect(starts).toBe(3)
       expect(workers).toHaveLength(2)
@@ -239,24 +209,12 @@ describe('a chunk of Kafka messages', () => {
   })
 
   it('refuse, unsent, the chunks waiting for a replacement when told to (a consumer stopping)', async () => {
-    const workers: Worker[] = []
-    const validator = startChunkValidator(
-      {
-        retentionDays: 400,
-        evaluation: { ruleIds: RULE_IDS, states: [] },
-        restoreStates: () => new Promise(() => {}),
-        logger: createLogger('silent'),
-      },
-      holding(workers),
-    )
-    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
+    const { validator, workers } = await afterDeath(() => new Promise(() => {}))
     try {
-      await validator.toChunk(one(), 't', 0)
-      await workers[0]!.terminate()
-      const waiting = validator.toChunk(one(), 't', 0)
+      const waiting = validator.toChunk(oneEvent(), 't', 0)
       validator.refuseWaiting()
       await expect(waiting).rejects.toBeInstanceOf(ChunkNotWanted)
-      await expect(validator.toChunk(one(), 't', 0)).rejects.toBeInstanceOf(ChunkNotWanted)
+      await expect(validator.toChunk(oneEvent(), 't', 0)).rejects.toBeInstanceOf(ChunkNotWanted)
       expect(workers).toHaveLength(1)
     } finally {
       await validator.close()
@@ -264,21 +222,9 @@ describe('a chunk of Kafka messages', () => {
   })
 
   it('refuse the chunks waiting for a replacement when closed, and start none', async () => {
-    const workers: Worker[] = []
-    const validator = startChunkValidator(
-      {
-        retentionDays: 400,
-        evaluation: { ruleIds: RULE_IDS, states: [] },
-        // A restore that never ends (a ClickHouse that does not answer).
-        restoreStates: () => new Promise(() => {}),
-        logger: createLogger('silent'),
-      },
-      holding(workers),
-    )
-    const one = () => [message(Buffer.from(JSON.stringify(presentedEvent())), 0)]
-    await validator.toChunk(one(), 't', 0)
-    await workers[0]!.terminate()
-    const waiting = validator.toChunk(one(), 't', 0)
+    // A restore that never ends (a ClickHouse that does not answer).
+    const { validator, workers } = await afterDeath(() => new Promise(() => {}))
+    const waiting = validator.toChunk(oneEvent(), 't', 0)
     await validator.close()
     await expect(waiting).rejects.toThrow(/closed/)
     expect(workers).toHaveLength(1)
@@ -287,13 +233,31 @@ describe('a chunk of Kafka messages', () => {
 
 const RULE_IDS = RULES.map((r) => r.id)
 
-/** A worker factory that keeps the workers it starts in `workers`. */
-function holding(workers: Worker[]): WorkerFactory {
-  return (script, options) => {
-    const worker = new Worker(script, options)
-    workers.push(worker)
-    return worker
-  }
+/** A one-event chunk. */
+const oneEvent = (offset = 0) => [message(Buffer.from(JSON.stringify(presentedEvent())), offset)]
+
+/**
+ * A validator with the event rules and no token state, whose first worker has validated a chunk
+ * and died: the next chunks wait for the replacement, which waits for `restoreStates`.
+ */
+async function afterDeath(
+  restoreStates: ValidatorOptions['restoreStates'],
+  startWorker: (workers: Worker[]) => WorkerFactory = holding,
+): Promise<{ validator: ChunkValidator; workers: Worker[] }> {
+  const workers: Worker[] = []
+  const validator = startChunkValidator(
+    {
+      // The rules' examples are old events.
+      retentionDays: 36_500,
+      evaluation: { ruleIds: RULE_IDS, states: [] },
+      restoreStates,
+      logger: createLogger('silent'),
+    },
+    startWorker(workers),
+  )
+  await validator.toChunk(oneEvent(), 't', 0)
+  await workers[0]!.terminate()
+  return { validator, workers }
 }
 
 /**

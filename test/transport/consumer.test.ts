@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createFindingsStore } from '../../src/detection/findings-store.js'
@@ -14,6 +14,7 @@ import { StorageError } from '../../src/errors.js'
 import { presentedEvent } from '../helpers/events.js'
 import { hostileCorpus } from '../helpers/hostile.js'
 import { committed, createTopic, pipelineKafka, testKafka, until } from '../helpers/kafka.js'
+import { holding } from '../helpers/workers.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 const kafka = testKafka()
@@ -285,11 +286,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
     }
     const workers: Worker[] = []
     const c = consumer(topic, dlqTopic, held, undefined, (options) =>
-      startChunkValidator(options, (script, workerOptions) => {
-        const worker = new Worker(script, workerOptions)
-        workers.push(worker)
-        return worker
-      }),
+      startChunkValidator(options, holding(workers)),
     )
     const running = await c.start({
       detector,
@@ -332,11 +329,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
     const workers: Worker[] = []
     let chunks = 0
     const c = consumer(topic, dlqTopic, createClickHouseSink(storage), undefined, (options) => {
-      const real = startChunkValidator(options, (script, workerOptions) => {
-        const worker = new Worker(script, workerOptions)
-        workers.push(worker)
-        return worker
-      })
+      const real = startChunkValidator(options, holding(workers))
       return {
         ...real,
         toChunk: (...args) => ((chunks += 1), real.toChunk(...args)),
