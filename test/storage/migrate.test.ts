@@ -15,6 +15,7 @@ import {
   ttlExpressions,
 } from '../../src/storage/migrate.js'
 import { renderTemplate, splitStatements, SQL_DIR } from '../../src/storage/sql.js'
+import { presentedRow } from '../helpers/events.js'
 import { loadExamples } from '../helpers/examples.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -206,6 +207,30 @@ describe('migrate on the embedded engine', () => {
     })
   })
 
+  it("writes a consumer's 40 000-row insert as Compact parts of events and token_usage_hourly", async () => {
+    const storage = testStorage('m_compact')
+    await migrate(storage, { retention: RETENTION })
+    await storage.client.command({ query: 'SYSTEM STOP MERGES m_compact.events' })
+    // Distinct tokens, so that token_usage_hourly gets a row (and a uniqExact state) for each.
+    await insertEventRows(
+      storage,
+      Array.from({ length: 40_000 }, () => presentedRow()),
+    )
+    const rs = await storage.client.query({
+      query: `SELECT table, part_type, sum(data_uncompressed_bytes) AS bytes FROM system.parts
+              WHERE database = 'm_compact' AND active AND table IN ('events', 'token_usage_hourly')
+              GROUP BY table, part_type ORDER BY table`,
+      format: 'JSONEachRow',
+    })
+    const parts = await rs.json<{ table: string; part_type: string; bytes: string }>()
+    expect(parts.map((p) => [p.table, p.part_type])).toEqual([
+      ['events', 'Compact'],
+      ['token_usage_hourly', 'Compact'],
+    ])
+    // Larger than the engine's default threshold (10 MiB), under which a part is Compact anyway.
+    expect(Number(parts[0]!.bytes)).toBeGreaterThan(10 * 1024 * 1024)
+  })
+
   it('reconciles retention when the configuration changes, once', async () => {
     const storage = testStorage('m_ttl')
     await migrate(storage, { retention: RETENTION })
@@ -272,10 +297,11 @@ describe('migration files', () => {
     for (const m of loadMigrations()) {
       for (const statement of splitStatements(m.template)) {
         if (backfill.test(statement)) continue
-        // A view's new query is idempotent too: applied again, it sets the same query; and a
-        // view detached and attached again ends attached, wherever a first try stopped.
+        // A view's new query and a table's setting are idempotent too: applied again, they set
+        // the same; and a view detached and attached again ends attached, wherever a first try
+        // stopped.
         expect(statement, m.file).toMatch(
-          /^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS|TRUNCATE TABLE IF EXISTS|ALTER TABLE \{\{db\}\}\.\w+_mv \{\{on_cluster\}\}\nMODIFY QUERY\n|DETACH TABLE IF EXISTS \{\{db\}\}\.\w+_mv |ATTACH TABLE IF NOT EXISTS \{\{db\}\}\.\w+_mv )/,
+          /^(CREATE (TABLE|MATERIALIZED VIEW) IF NOT EXISTS|TRUNCATE TABLE IF EXISTS|ALTER TABLE \{\{db\}\}\.\w+_mv \{\{on_cluster\}\}\nMODIFY QUERY\n|ALTER TABLE \{\{db\}\}\.\w+ \{\{on_cluster\}\} MODIFY SETTING |DETACH TABLE IF EXISTS \{\{db\}\}\.\w+_mv |ATTACH TABLE IF NOT EXISTS \{\{db\}\}\.\w+_mv )/,
         )
         expect(statement, m.file).toContain('{{on_cluster}}')
       }
