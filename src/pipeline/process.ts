@@ -40,9 +40,9 @@ export function processValue(
   ctx: ProcessContext,
   wellFormed = false,
 ): ProcessResult {
-  const hints = describe(value)
+  // describe() only for a refusal: it took 3 % of the validation worker when run for every event.
   const parsed = parseEvent(value, { wellFormed })
-  if (!parsed.ok) return { kind: 'dlq', reasons: parsed.reasons, ...hints }
+  if (!parsed.ok) return { kind: 'dlq', reasons: parsed.reasons, ...describe(value) }
   const event = parsed.event
   const reasons: string[] = []
   const occurred = Date.parse(event.occurred_at)
@@ -52,7 +52,7 @@ export function processValue(
     reasons.push(`occurred_at: older than the retention period (${ctx.retentionDays} days)`)
   if (ctx.tenant !== undefined && event.tenant !== ctx.tenant)
     reasons.push(`tenant: '${event.tenant}' is not the caller's tenant`)
-  if (reasons.length > 0) return { kind: 'dlq', reasons, ...hints }
+  if (reasons.length > 0) return { kind: 'dlq', reasons, ...describe(value) }
   const row = toEventRow(event, { receivedAt: ctx.receivedAt, aliases: ctx.aliases })
   return { kind: 'ok', event, row }
 }
