@@ -1,6 +1,6 @@
 -- The events token state is rebuilt from (the detector at start, a replaced validation worker):
 -- the newest {limit} of those received since {since} with a token, oldest first, and only the
--- columns the token state reads (src/detection/token-state.ts).
+-- columns the token state reads (TOKEN_STATE_COLUMNS in src/detection/token-state.ts).
 SELECT
     tenant,
     token_key,

@@ -12,7 +12,7 @@ import { loadQuery } from '../storage/sql.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'
 import type { Detection, EventRule, Rule } from './rule.js'
-import { applyToState, type TokenState } from './token-state.js'
+import { applyToState, type TokenState, type TokenStateRow } from './token-state.js'
 
 export interface EvaluatorOptions {
   /** Per-rule parameter overrides (validated by each rule's schema). */
@@ -45,8 +45,8 @@ export interface RuleEvaluator {
   evaluate(rows: readonly EventRow[]): RuleDetections
   /** The same a row at a time (the row need not be kept): `done` gives what all of them showed. */
   begin(): { add(row: EventRow): void; done(): RuleDetections }
-  /** Only update token state (a warm-up from stored events). */
-  apply(rows: readonly EventRow[]): void
+  /** Only update token state (a warm-up from stored events, which need only these columns). */
+  apply(rows: readonly TokenStateRow[]): void
   /** The token states, least recently used first (a hand-off to another evaluator). */
   entries(): [string, TokenState][]
   /** Take over token states given by `entries` of another evaluator. */
@@ -121,27 +121,35 @@ export function createRuleEvaluator(
     }
   }
 
-  function step(row: EventRow, found: Map<string, Detection[]> | undefined) {
-    const key = `${row.tenant}\u0000${row.token_key}`
-    const before = row.token_key === '' ? undefined : states.get(key)
-    if (found)
-      for (const rule of eventRules) {
-        try {
-          const detections = rule.evaluate(row, before, {
-            params: params.get(rule.id),
-            registry: options.registry,
-          })
-          if (detections.length === 0) continue
-          const list = found.get(rule.id)
-          if (list) for (const d of detections) list.push(d)
-          else found.set(rule.id, [...detections])
-        } catch (err) {
-          // A faulty rule must not stop ingestion; it is reported instead.
-          options.onRuleError?.(rule.id, err)
-        }
-      }
+  const keyOf = (row: TokenStateRow) => `${row.tenant}\u0000${row.token_key}`
+  /** The state of the row's token before the row (none without a token key). */
+  const stateOf = (row: TokenStateRow, key: string) =>
+    row.token_key === '' ? undefined : states.get(key)
+
+  function advance(key: string, before: TokenState | undefined, row: TokenStateRow) {
     const after = applyToState(before, row)
     if (after) remember(key, after)
+  }
+
+  function step(row: EventRow, found: Map<string, Detection[]>) {
+    const key = keyOf(row)
+    const before = stateOf(row, key)
+    for (const rule of eventRules) {
+      try {
+        const detections = rule.evaluate(row, before, {
+          params: params.get(rule.id),
+          registry: options.registry,
+        })
+        if (detections.length === 0) continue
+        const list = found.get(rule.id)
+        if (list) for (const d of detections) list.push(d)
+        else found.set(rule.id, [...detections])
+      } catch (err) {
+        // A faulty rule must not stop ingestion; it is reported instead.
+        options.onRuleError?.(rule.id, err)
+      }
+    }
+    advance(key, before, row)
   }
 
   function swept(count: number) {
@@ -175,7 +183,10 @@ export function createRuleEvaluator(
       }
     },
     apply(rows) {
-      for (const row of rows) step(row, undefined)
+      for (const row of rows) {
+        const key = keyOf(row)
+        advance(key, stateOf(row, key), row)
+      }
       sweep(Date.now())
     },
     entries() {
@@ -284,9 +295,9 @@ async function applyRecent(
     format: 'JSONEachRow',
   })
   // Only the columns token state reads (see the query): enough for apply, which runs no rule.
-  let batch: EventRow[] = []
+  let batch: TokenStateRow[] = []
   let count = 0
-  for await (const rows of rs.stream<EventRow>()) {
+  for await (const rows of rs.stream<TokenStateRow>()) {
     for (const row of rows) batch.push(row.json())
     if (batch.length >= APPLY_BATCH) {
       evaluator.apply(batch)

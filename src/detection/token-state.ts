@@ -76,8 +76,35 @@ function union(current: string[], more: readonly string[]): string[] {
   return [...new Set([...current, ...more])]
 }
 
+/**
+ * The columns of an `events` row the token state reads: all that
+ * sql/queries/recent-token-events.sql selects to rebuild it (a test checks the two agree), and
+ * the type applyToState takes, so that reading another column does not compile.
+ */
+export const TOKEN_STATE_COLUMNS = [
+  'tenant',
+  'token_key',
+  'event_id',
+  'event_type',
+  'occurred_at',
+  'client_id',
+  'decision',
+  'token_exp',
+  'token_aud_canonical',
+  'granted_aud_canonical',
+  'presented_aud_canonical',
+  'resource_canonical',
+  'network_ip',
+] as const satisfies readonly (keyof EventRow)[]
+
+/** What the token state reads of a row (a whole EventRow is one). */
+export type TokenStateRow = Pick<EventRow, (typeof TOKEN_STATE_COLUMNS)[number]>
+
 /** The state after `row`; creates it on the token's first event. Rows without a token key: none. */
-export function applyToState(state: TokenState | undefined, row: EventRow): TokenState | undefined {
+export function applyToState(
+  state: TokenState | undefined,
+  row: TokenStateRow,
+): TokenState | undefined {
   if (row.token_key === '') return state
   const at = rowTime(row.occurred_at)
   const s: TokenState = state ?? {

@@ -8,7 +8,7 @@ import {
 import { createException, createExceptionMatcher } from '../../src/detection/exceptions.js'
 import { createFindingsStore, findingId, setTriage } from '../../src/detection/findings-store.js'
 import type { EventRule } from '../../src/detection/rule.js'
-import { rowTime } from '../../src/detection/token-state.js'
+import { rowTime, TOKEN_STATE_COLUMNS } from '../../src/detection/token-state.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
 import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
@@ -158,6 +158,14 @@ describe('the streaming detector', () => {
         .flatMap(([, detections]) => detections)
     expect(fired(states)).toHaveLength(1)
     expect(fired([])).toHaveLength(0)
+  })
+
+  it('reads back exactly the columns the token state is typed to read', () => {
+    // applyToState takes a TokenStateRow: a column it reads beyond these does not compile, and a
+    // column the query does not select would be undefined in the rebuilt state.
+    const query = loadQuery('recent-token-events', 'audtrail')
+    const selected = /^SELECT\s+([\s\S]*?)\s+FROM\s*\(/m.exec(query)![1]!.split(/,\s*/)
+    expect(selected).toEqual([...TOKEN_STATE_COLUMNS])
   })
 
   it('rebuilds token state from the newest stored events when there are more than it reads', async () => {
