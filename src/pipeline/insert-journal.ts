@@ -75,8 +75,15 @@ const Header = z.strictObject({
   token: z.string().max(256),
 })
 
-/** A journal in `dir` (created if missing), or in memory only (a process's own failed inserts). */
-export function createInsertJournal(dir?: string, logger?: Logger): InsertJournal {
+/**
+ * A journal in `dir` (created if missing), or in memory only (a process's own failed inserts).
+ * `clock` is for tests.
+ */
+export function createInsertJournal(
+  dir?: string,
+  logger?: Logger,
+  clock: () => number = Date.now,
+): InsertJournal {
   // Event data (no raw tokens, but identities and addresses): readable by this user only.
   if (dir !== undefined) mkdirSync(dir, { recursive: true, mode: 0o700 })
   const failed: JournalEntry[] = []
@@ -85,16 +92,40 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
   // In this journal's file names: its own entries are never read back as another process's.
   const instance = randomBytes(6).toString('hex')
 
+  let swept = clock()
+
+  /**
+   * A temporary file is left by a process that died before the rename, so before its insert; a
+   * recent one may be another live process's (sharing the directory), still being written.
+   */
+  async function dropIfStale(file: string): Promise<void> {
+    const written = (await stat(file).catch(() => ({ mtimeMs: clock() }))).mtimeMs
+    if (clock() - written > STALE_TEMPORARY_MS) await rm(file, { force: true })
+  }
+
+  /**
+   * Once an hour, at a write: a process restarted soon after a death found the dead one's file
+   * too recent to drop, and would otherwise keep it (up to an insert's size) until its own end.
+   */
+  async function sweepHourly(dir: string): Promise<void> {
+    if (clock() - swept < STALE_TEMPORARY_MS) return
+    swept = clock()
+    try {
+      for (const name of await readdir(dir))
+        if (name.endsWith(TEMPORARY)) await dropIfStale(join(dir, name))
+    } catch (err) {
+      // Housekeeping: the write goes on.
+      logger?.warn({ err: String(err) }, 'insert journal: stale temporary files not swept')
+    }
+  }
+
   async function readLeft(): Promise<JournalEntry[]> {
     if (dir === undefined) return []
     const entries: JournalEntry[] = []
     for (const name of (await readdir(dir)).sort()) {
       const file = join(dir, name)
       if (name.endsWith(TEMPORARY)) {
-        // Left by a process that died before the rename, so before its insert; a recent one may
-        // be another live process's (sharing the directory), still being written.
-        const age = Date.now() - (await stat(file).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
-        if (age > STALE_TEMPORARY_MS) await rm(file, { force: true })
+        await dropIfStale(file)
         continue
       }
       if (!name.endsWith(SUFFIX) || name.includes(`-${instance}-`)) continue
@@ -116,8 +147,9 @@ export function createInsertJournal(dir?: string, logger?: Logger): InsertJourna
   return {
     async begin(insert) {
       if (dir === undefined) return { insert }
+      await sweepHourly(dir)
       // Names sort in the order the inserts were begun (time, then this journal's sequence).
-      const name = `${Date.now().toString().padStart(15, '0')}-${instance}-${String(sequence++).padStart(9, '0')}${SUFFIX}`
+      const name = `${clock().toString().padStart(15, '0')}-${instance}-${String(sequence++).padStart(9, '0')}${SUFFIX}`
       const file = join(dir, name)
       const header = JSON.stringify({
         v: 1,

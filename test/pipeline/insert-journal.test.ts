@@ -179,6 +179,33 @@ describe('the insert journal directory', () => {
     ])
   })
 
+  it("drops a dead process's temporary file at a write once it is an hour old", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    let now = Date.now()
+    const journal = createInsertJournal(dir, undefined, () => now)
+    expect(await journal.pending()).toEqual([])
+    // A process that died while writing its entry, just before this one started: too recent to
+    // drop at the start. Another one, being written when the sweep runs.
+    const dead = join(dir, '000000000000001-1-000000000.insert.tmp')
+    writeFileSync(dead, 'half written')
+    utimesSync(dead, new Date(now), new Date(now))
+    const live = join(dir, '000000000000002-2-000000000.insert.tmp')
+    writeFileSync(live, 'being written')
+    const insert = (token: string) => ({
+      columns: ['tenant', 'event_id', 'occurred_at'],
+      body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
+      token,
+    })
+    const temporaries = () => readdirSync(dir).filter((n) => n.endsWith('.tmp'))
+    await journal.end(await journal.begin(insert('a')))
+    expect(temporaries()).toHaveLength(2)
+    // An hour and a bit later: the dead file is dropped; the one written a moment ago is kept.
+    now += 3_600_000 + 1000
+    utimesSync(live, new Date(now - 1000), new Date(now - 1000))
+    await journal.end(await journal.begin(insert('b')))
+    expect(temporaries()).toEqual(['000000000000002-2-000000000.insert.tmp'])
+  })
+
   it('keeps entries in the order they were begun, and forgets the ended ones', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'audtrail-journal-')), 'insert-journal')
     const writer = createInsertJournal(dir)
