@@ -5,6 +5,7 @@ export interface Presentation {
   /** canonical resource the token was presented at */
   resource: string
   accepted: boolean
+  /** presentations seen (an event seen again counts once while its id is in `eventIds`) */
   count: number
   firstSeen: number
   lastSeen: number
@@ -139,11 +140,16 @@ export function applyToState(
       lastSeen: at,
       eventIds: [],
     }
-    p.count += 1
+    // An event applied before (read again after a crash or a rebalance, or warmed up from storage
+    // and then read again from the last commit) is not counted or listed twice, as long as its
+    // id is among the few kept.
+    if (!p.eventIds.includes(row.event_id)) {
+      p.count += 1
+      if (p.eventIds.length < MAX_EVIDENCE_IDS) p.eventIds.push(row.event_id)
+    }
     p.accepted ||= row.decision === 'accepted'
     p.firstSeen = Math.min(p.firstSeen, at)
     p.lastSeen = Math.max(p.lastSeen, at)
-    if (p.eventIds.length < MAX_EVIDENCE_IDS) p.eventIds.push(row.event_id)
     s.presentations.set(row.resource_canonical, p)
   }
   if (row.network_ip !== '' && (s.ips.has(row.network_ip) || s.ips.size < MAX_IPS))

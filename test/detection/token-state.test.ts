@@ -77,3 +77,18 @@ describe('the audience a token state learns', () => {
     expect(b.audience).toEqual(['https://x'])
   })
 })
+
+describe('the presentations a token state counts', () => {
+  it('counts and lists an event read again once, and a new event at the same resource again', () => {
+    const row = toEventRow(presented(), { receivedAt: Date.now() })
+    const again = applyToState(applyToState(undefined, row), { ...row })
+    const p = again!.presentations.get(row.resource_canonical)!
+    expect({ count: p.count, eventIds: p.eventIds }).toEqual({ count: 1, eventIds: [row.event_id] })
+    const next = { ...row, event_id: crypto.randomUUID() }
+    const after = applyToState(again, next)!.presentations.get(row.resource_canonical)!
+    expect({ count: after.count, eventIds: after.eventIds }).toEqual({
+      count: 2,
+      eventIds: [row.event_id, next.event_id],
+    })
+  })
+})
