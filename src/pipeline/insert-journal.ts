@@ -110,13 +110,17 @@ export function createInsertJournal(
   async function sweepHourly(dir: string): Promise<void> {
     if (clock() - swept < STALE_TEMPORARY_MS) return
     swept = clock()
-    try {
-      for (const name of await readdir(dir))
-        if (name.endsWith(TEMPORARY)) await dropIfStale(join(dir, name))
-    } catch (err) {
-      // Housekeeping: the write goes on.
+    // Housekeeping: a failure is logged and the write goes on. This process's own temporary
+    // files are never swept: a write may be in flight (and one that fails removes its own).
+    const names = await readdir(dir).catch((err: unknown) => {
       logger?.warn({ err: String(err) }, 'insert journal: stale temporary files not swept')
-    }
+      return []
+    })
+    for (const name of names)
+      if (name.endsWith(TEMPORARY) && !name.includes(`-${instance}-`))
+        await dropIfStale(join(dir, name)).catch((err: unknown) =>
+          logger?.warn({ file: name, err: String(err) }, 'insert journal: a stale file stays'),
+        )
   }
 
   async function readLeft(): Promise<JournalEntry[]> {
@@ -157,8 +161,14 @@ export function createInsertJournal(
         columns: insert.columns,
         token: insert.token,
       })
-      await writeFile(`${file}${TEMPORARY}`, [`${header}\n`, insert.body], { mode: 0o600 })
-      await rename(`${file}${TEMPORARY}`, file)
+      try {
+        await writeFile(`${file}${TEMPORARY}`, [`${header}\n`, insert.body], { mode: 0o600 })
+        await rename(`${file}${TEMPORARY}`, file)
+      } catch (err) {
+        // Nothing was sent: the write fails and is retried, under a new name.
+        await rm(`${file}${TEMPORARY}`, { force: true }).catch(() => {})
+        throw err
+      }
       return { insert, file }
     },
     async end(entry) {

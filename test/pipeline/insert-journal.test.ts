@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -196,14 +196,42 @@ describe('the insert journal directory', () => {
       body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
       token,
     })
-    const temporaries = () => readdirSync(dir).filter((n) => n.endsWith('.tmp'))
-    await journal.end(await journal.begin(insert('a')))
+    const temporaries = () =>
+      readdirSync(dir)
+        .filter((n) => n.endsWith('.tmp'))
+        .sort()
+    const a = await journal.begin(insert('a'))
+    await journal.end(a)
     expect(temporaries()).toHaveLength(2)
+    // This process's own temporary file (a write in flight) is never swept, however old.
+    const instance = /-([0-9a-f]+)-[0-9]+\.insert$/.exec(a.file!)![1]!
+    const own = join(dir, `000000000000003-${instance}-000000009.insert.tmp`)
+    writeFileSync(own, 'being written by this process')
     // An hour and a bit later: the dead file is dropped; the one written a moment ago is kept.
     now += 3_600_000 + 1000
     utimesSync(live, new Date(now - 1000), new Date(now - 1000))
+    utimesSync(own, new Date(now - 7_200_000), new Date(now - 7_200_000))
     await journal.end(await journal.begin(insert('b')))
-    expect(temporaries()).toEqual(['000000000000002-2-000000000.insert.tmp'])
+    expect(temporaries()).toEqual([
+      '000000000000002-2-000000000.insert.tmp',
+      `000000000000003-${instance}-000000009.insert.tmp`,
+    ])
+  })
+
+  it('removes its temporary file when an entry cannot be written, and fails the write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
+    const now = Date.now()
+    const journal = createInsertJournal(dir, undefined, () => now)
+    const insert = {
+      columns: ['tenant', 'event_id', 'occurred_at'],
+      body: Buffer.from('["t","a","2026-12-06 10:00:00.000"]\n'),
+      token: 'a',
+    }
+    const first = await journal.begin(insert)
+    // The next entry's name is taken by a directory: its rename fails.
+    mkdirSync(first.file!.replace(/000000000\.insert$/, '000000001.insert'))
+    await expect(journal.begin(insert)).rejects.toThrow()
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([])
   })
 
   it('keeps entries in the order they were begun, and forgets the ended ones', async () => {
