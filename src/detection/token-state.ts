@@ -5,11 +5,11 @@ export interface Presentation {
   /** canonical resource the token was presented at */
   resource: string
   accepted: boolean
-  /** presentations seen (an event seen again counts once while its id is in `eventIds`) */
+  /** presentations seen (an event read again counts once if its id is in `eventIds`) */
   count: number
   firstSeen: number
   lastSeen: number
-  /** up to a few event ids, for evidence */
+  /** the first few event ids, for evidence */
   eventIds: string[]
 }
 
@@ -141,8 +141,9 @@ export function applyToState(
       eventIds: [],
     }
     // An event applied before (read again after a crash or a rebalance, or warmed up from storage
-    // and then read again from the last commit) is not counted or listed twice, as long as its
-    // id is among the few kept.
+    // and then read again from the last commit) is not listed twice, nor counted twice when its
+    // id is among those kept: the first five at the resource. A later one read again counts
+    // twice; no rule decides on the count (cross-audience-replay shows it as evidence).
     if (!p.eventIds.includes(row.event_id)) {
       p.count += 1
       if (p.eventIds.length < MAX_EVIDENCE_IDS) p.eventIds.push(row.event_id)
