@@ -180,6 +180,9 @@ function runArm(args: string[]): Promise<Report> {
 
 async function runOurs(topic: string, dataDir: string): Promise<Report> {
   const groupId = `bench-ours-${randomUUID()}`
+  // Timed from the spawn, like the peer from its engine's opening: start-up (engine, schema, group
+  // join) counts for both.
+  const start = performance.now()
   const child = spawn(process.execPath, [BIN, 'consume'], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -195,9 +198,6 @@ async function runOurs(topic: string, dataDir: string): Promise<Report> {
   // on the two cores the consumer runs on, which the peer's arm (a count query) did not have.
   const admin = kafka.admin()
   await admin.connect()
-  // Timed from the spawn, like the peer from its engine's opening: start-up (engine, schema, group
-  // join) counts for both.
-  const start = performance.now()
   let peak = 0
   for (;;) {
     await sleep(250)
