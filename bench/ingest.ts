@@ -44,10 +44,18 @@ const peakRssMb = (pid: number | 'self') => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024)
 }
-/** CPU microseconds per event since `since` (process.cpuUsage: all threads of this process). */
-const cpuPerEvent = (since: NodeJS.CpuUsage) => {
-  const used = process.cpuUsage(since)
-  return (used.user + used.system) / N
+/** The clock and the CPU (process.cpuUsage: all threads of this process) of an arm's timed part. */
+const startTiming = () => ({ cpu: process.cpuUsage(), start: performance.now() })
+/** An arm in this process reports its rate, peak RSS and CPU microseconds per event. */
+const reportTimed = ({ cpu, start }: ReturnType<typeof startTiming>) => {
+  const seconds = (performance.now() - start) / 1000
+  const used = process.cpuUsage(cpu)
+  report({
+    done: true,
+    rate: N / seconds,
+    peakRssMb: peakRssMb('self'),
+    cpuUsPerEvent: (used.user + used.system) / N,
+  })
 }
 /** CPU time of another process so far, in microseconds (/proc/PID/stat counts ticks of 10 ms). */
 const processCpuUs = (pid: number) => {
@@ -65,8 +73,7 @@ async function armConsumeOnly(topic: string) {
     maxBytesPerPartition: 4 << 20,
   })
   let seen = 0
-  const cpu = process.cpuUsage()
-  const start = performance.now()
+  const timing = startTiming()
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
   await new Promise<void>((resolve) => {
@@ -79,13 +86,7 @@ async function armConsumeOnly(topic: string) {
       },
     })
   })
-  const seconds = (performance.now() - start) / 1000
-  report({
-    done: true,
-    rate: N / seconds,
-    peakRssMb: peakRssMb('self'),
-    cpuUsPerEvent: cpuPerEvent(cpu),
-  })
+  reportTimed(timing)
   await consumer.disconnect()
 }
 
@@ -100,26 +101,18 @@ async function armInsertOnly(dataDir: string) {
   })
   // In writes of the consumer's size: 5 000-row writes (what this arm used before) made 8 times
   // the parts to merge and ran at 0.77x to 0.86x the 40 000-row rate: they understated the limit.
-  const cpu = process.cpuUsage()
-  const start = performance.now()
+  const timing = startTiming()
   for (let i = 0; i < rows.length; i += DEFAULT_MAX_BATCH_ROWS)
     await insertEventRows(storage, rows.slice(i, i + DEFAULT_MAX_BATCH_ROWS), {
       dedupToken: `bench-${i}`,
     })
-  const seconds = (performance.now() - start) / 1000
-  report({
-    done: true,
-    rate: N / seconds,
-    peakRssMb: peakRssMb('self'),
-    cpuUsPerEvent: cpuPerEvent(cpu),
-  })
+  reportTimed(timing)
   await storage.close()
 }
 
 async function armPeer(topic: string, dataDir: string) {
   // Timed from before the engine opens and the schema is made, as ours is (from its spawn).
-  const cpu = process.cpuUsage()
-  const start = performance.now()
+  const timing = startTiming()
   const storage = createStorage({ database: 'bench', dataDir })
   await migrate(storage, { retention: RETENTION })
   const sql = renderTemplate(
@@ -140,13 +133,7 @@ async function armPeer(topic: string, dataDir: string) {
     })
     if (Number((await rs.json<{ c: string }>())[0]!.c) >= N) break
   }
-  const seconds = (performance.now() - start) / 1000
-  report({
-    done: true,
-    rate: N / seconds,
-    peakRssMb: peakRssMb('self'),
-    cpuUsPerEvent: cpuPerEvent(cpu),
-  })
+  reportTimed(timing)
   await storage.client.command({ query: 'DROP TABLE bench.events_queue_mv' })
   await storage.close()
 }

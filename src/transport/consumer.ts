@@ -127,10 +127,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
    * those queued later: those wait for the new worker, which waits for this.
    */
   function restoreAfterWrites(restore: () => Promise<TokenStates>) {
-    return () => {
-      const queued = writeTail
-      return queued.then(restore)
-    }
+    return () => writeTail.then(restore)
   }
 
   /** Chunks queued and not settled, oldest first (the lookahead bound). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { applyToState, rowTime } from '../../src/detection/token-state.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
-import { presentedEvent } from '../helpers/events.js'
+import { presentedEvent, presentedRow } from '../helpers/events.js'
 
 const presented = () => {
   const parsed = parseEvent(presentedEvent())
@@ -80,7 +80,7 @@ describe('the audience a token state learns', () => {
 
 describe('the presentations a token state counts', () => {
   it('counts and lists an event read again once, and a new event at the same resource again', () => {
-    const row = toEventRow(presented(), { receivedAt: Date.now() })
+    const row = presentedRow()
     const again = applyToState(applyToState(undefined, row), { ...row })
     const p = again!.presentations.get(row.resource_canonical)!
     expect({ count: p.count, eventIds: p.eventIds }).toEqual({ count: 1, eventIds: [row.event_id] })

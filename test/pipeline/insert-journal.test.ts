@@ -148,6 +148,13 @@ describe('an insert journaled by a process killed before it was sent', () => {
   })
 })
 
+/** A one-line insert whose token is its event id. */
+const entry = (token: string) => ({
+  columns: ['tenant', 'event_id', 'occurred_at'],
+  body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
+  token,
+})
+
 describe('the insert journal directory', () => {
   it('drops files a process left before their rename, and renames what it cannot read', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
@@ -191,16 +198,11 @@ describe('the insert journal directory', () => {
     utimesSync(dead, new Date(now), new Date(now))
     const live = join(dir, '000000000000002-2-000000000.insert.tmp')
     writeFileSync(live, 'being written')
-    const insert = (token: string) => ({
-      columns: ['tenant', 'event_id', 'occurred_at'],
-      body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
-      token,
-    })
     const temporaries = () =>
       readdirSync(dir)
         .filter((n) => n.endsWith('.tmp'))
         .sort()
-    const a = await journal.begin(insert('a'))
+    const a = await journal.begin(entry('a'))
     await journal.end(a)
     expect(temporaries()).toHaveLength(2)
     // This process's own temporary file (a write in flight) is never swept, however old.
@@ -211,7 +213,7 @@ describe('the insert journal directory', () => {
     now += 3_600_000 + 1000
     utimesSync(live, new Date(now - 1000), new Date(now - 1000))
     utimesSync(own, new Date(now - 7_200_000), new Date(now - 7_200_000))
-    await journal.end(await journal.begin(insert('b')))
+    await journal.end(await journal.begin(entry('b')))
     expect(temporaries()).toEqual([
       '000000000000002-2-000000000.insert.tmp',
       `000000000000003-${instance}-000000009.insert.tmp`,
@@ -222,11 +224,7 @@ describe('the insert journal directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'audtrail-journal-'))
     const now = Date.now()
     const journal = createInsertJournal(dir, undefined, () => now)
-    const insert = {
-      columns: ['tenant', 'event_id', 'occurred_at'],
-      body: Buffer.from('["t","a","2026-12-06 10:00:00.000"]\n'),
-      token: 'a',
-    }
+    const insert = entry('a')
     const first = await journal.begin(insert)
     // The next entry's name is taken by a directory: its rename fails.
     mkdirSync(first.file!.replace(/000000000\.insert$/, '000000001.insert'))
@@ -237,14 +235,9 @@ describe('the insert journal directory', () => {
   it('keeps entries in the order they were begun, and forgets the ended ones', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'audtrail-journal-')), 'insert-journal')
     const writer = createInsertJournal(dir)
-    const insert = (token: string) => ({
-      columns: ['tenant', 'event_id', 'occurred_at'],
-      body: Buffer.from(`["t","${token}","2026-12-06 10:00:00.000"]\n`),
-      token,
-    })
-    const a = await writer.begin(insert('a'))
-    await writer.begin(insert('b'))
-    const c = await writer.begin(insert('c'))
+    const a = await writer.begin(entry('a'))
+    await writer.begin(entry('b'))
+    const c = await writer.begin(entry('c'))
     await writer.end(a)
     writer.fail(c)
     // Its own files are not another process's leftovers: b is in flight, c failed.
