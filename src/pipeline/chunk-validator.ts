@@ -87,8 +87,26 @@ export interface ValidatorOptions {
   logger: Logger
 }
 
-/** A wait that does not keep the process alive. */
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+/** The time and the waits of a validator's restarts (a parameter so that tests can run them). */
+export interface ValidatorClock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+
+const SYSTEM_CLOCK: ValidatorClock = {
+  now: () => Date.now(),
+  // A wait that does not keep the process alive.
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+}
+
+/**
+ * How long to wait before starting the worker after a death at `now`: deaths in a row (each
+ * within a minute of the one before) wait 1 s, then twice as long each time, up to 30 s; a death
+ * after a quiet minute starts the next worker at once.
+ */
+function restartBackoff(now: number, lastDeath: number, previousMs: number): number {
+  return now - lastDeath < 60_000 ? Math.min(30_000, Math.max(1000, previousMs * 2)) : 0
+}
 
 /** Starts a validation worker (a parameter so that tests can hold the workers they start). */
 export type WorkerFactory = (script: string | URL, options: WorkerOptions) => Worker
@@ -125,6 +143,7 @@ function workerScript(): { script: string | URL; eval: boolean } {
 export function startChunkValidator(
   options: ValidatorOptions,
   startWorker: WorkerFactory = newWorker,
+  clock: ValidatorClock = SYSTEM_CLOCK,
 ): ChunkValidator {
   const log = options.logger.child({ component: 'validation-worker' })
   const pending = new Map<
@@ -181,10 +200,10 @@ export function startChunkValidator(
   }
 
   async function replace(code: number): Promise<void> {
-    // Deaths in a row wait longer before the next start (1 s doubling to 30 s), so that a worker
-    // that dies at once is not started, with a restore each time, as fast as it dies.
-    const now = Date.now()
-    backoffMs = now - lastDeath < 60_000 ? Math.min(30_000, Math.max(1000, backoffMs * 2)) : 0
+    // Deaths in a row wait longer before the next start, so that a worker that dies at once is
+    // not started, with a restore each time, as fast as it dies.
+    const now = clock.now()
+    backoffMs = restartBackoff(now, lastDeath, backoffMs)
     lastDeath = now
     let restoring: Promise<TokenStates> | undefined
     try {
@@ -213,7 +232,7 @@ export function startChunkValidator(
       }
     for (let attempt = 0; !closed; attempt++) {
       if (backoffMs > 0 || attempt > 0)
-        await Promise.race([sleep(Math.max(backoffMs, 1000 * attempt)), whenClosed])
+        await Promise.race([clock.sleep(Math.max(backoffMs, 1000 * attempt)), whenClosed])
       if (closed) return
       try {
         worker = spawn({ ...init, evaluation: init.evaluation && { ...init.evaluation, states } })

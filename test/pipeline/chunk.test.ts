@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Worker } from 'node:worker_threads'
+import { Worker } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import {
@@ -17,6 +17,7 @@ import {
   ChunkNotWanted,
   startChunkValidator,
   type ChunkValidator,
+  type ValidatorClock,
   type ValidatorOptions,
   type WorkerFactory,
 } from '../../src/pipeline/chunk-validator.js'
@@ -187,6 +188,7 @@ describe('a chunk of Kafka messages', () => {
 
   it('start a replacement without state when the restore throws, and again when a start fails', async () => {
     let starts = 0
+    const clock = fakeClock()
     const { validator, workers } = await afterDeath(
       () => {
         throw new Error('restore failed')
@@ -196,13 +198,57 @@ describe('a chunk of Kafka messages', () => {
         if (starts === 2) throw new Error('no thread for now')
         return holding(workers)(script, options)
       },
+      clock,
     )
     try {
-      // Waits for the start that is tried again (after a second).
+      // Waits for the start that is tried again, a second after the failed one (the death
+      // itself, the first in a minute, waits for nothing).
       const chunk = await validator.toChunk(oneEvent(), 't', 0)
       expect(chunk.events.eventIds).toHaveLength(1)
       expect(starts).toBe(3)
       expect(workers).toHaveLength(2)
+      expect(clock.waits).toEqual([1000])
+    } finally {
+      await validator.close()
+    }
+  })
+
+  it('wait longer before each start after deaths in a row, up to 30 s, and not after a quiet minute', async () => {
+    const clock = fakeClock()
+    // The first worker lives; the six after it exit as soon as they start.
+    let starts = 0
+    const { validator, workers } = await afterDeath(
+      () => Promise.resolve([]),
+      (workers) => (script, options) =>
+        ++starts >= 2 && starts <= 7
+          ? new Worker('process.exit(3)', { eval: true })
+          : holding(workers)(script, options),
+      clock,
+    )
+    try {
+      // Seven deaths at the same time: the first starts the next worker at once. A chunk sent
+      // to a worker that then exits is refused, as the consumer's would be: sent again here.
+      const validated = async () => {
+        for (;;) {
+          const chunk = await validator.toChunk(oneEvent(), 't', 0).catch((err: Error) => {
+            if (!/exited/.test(err.message)) throw err
+          })
+          if (chunk) return chunk.events.eventIds
+        }
+      }
+      expect(await validated()).toHaveLength(1)
+      expect(starts).toBe(8)
+      expect(clock.waits).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000])
+      expect(workers).toHaveLength(2)
+      // A death a minute after the last one waits for nothing; one right after it, a second.
+      clock.advance(60_000)
+      await workers[1]!.terminate()
+      expect(await validated()).toHaveLength(1)
+      expect(clock.waits).toHaveLength(6)
+      await workers[2]!.terminate()
+      expect(await validated()).toHaveLength(1)
+      expect(clock.waits.slice(6)).toEqual([1000])
+      expect(workers).toHaveLength(4)
     } finally {
       await validator.close()
     }
@@ -233,6 +279,18 @@ describe('a chunk of Kafka messages', () => {
 
 const RULE_IDS = RULES.map((r) => r.id)
 
+/** A clock whose waits end at once and are kept in `waits`; its time moves only by `advance`. */
+function fakeClock(): ValidatorClock & { waits: number[]; advance(ms: number): void } {
+  let now = 1_800_000_000_000
+  const waits: number[] = []
+  return {
+    waits,
+    now: () => now,
+    sleep: async (ms) => void waits.push(ms),
+    advance: (ms) => void (now += ms),
+  }
+}
+
 /** A one-event chunk. */
 const oneEvent = (offset = 0) => [message(Buffer.from(JSON.stringify(presentedEvent())), offset)]
 
@@ -243,6 +301,7 @@ const oneEvent = (offset = 0) => [message(Buffer.from(JSON.stringify(presentedEv
 async function afterDeath(
   restoreStates: ValidatorOptions['restoreStates'],
   startWorker: (workers: Worker[]) => WorkerFactory = holding,
+  clock?: ValidatorClock,
 ): Promise<{ validator: ChunkValidator; workers: Worker[] }> {
   const workers: Worker[] = []
   const validator = startChunkValidator(
@@ -254,6 +313,7 @@ async function afterDeath(
       logger: createLogger('silent'),
     },
     startWorker(workers),
+    clock,
   )
   await validator.toChunk(oneEvent(), 't', 0)
   await workers[0]!.terminate()
