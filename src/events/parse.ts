@@ -1,6 +1,7 @@
 /** Validate one decoded event against the contract; unknown fields move into `attributes`. */
 import type { z } from 'zod'
 import { EventValidationError } from '../errors.js'
+import { holdsRawJwt } from './raw-token.js'
 import {
   Actor,
   AuditEventSchema,
@@ -30,6 +31,9 @@ const MAX_DEPTH = 16
  * string would fail the insert of every valid event written with it.
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** Said of a string or key with a raw JWT in it (see raw-token.ts); never quotes the token. */
+const RAW_JWT_PROBLEM = "holds a raw JWT: send the token's fingerprint, never the token"
 
 type Shape = { keys: ReadonlySet<string>; nested: Readonly<Record<string, Shape>> }
 
@@ -117,9 +121,10 @@ export function assertEvent(input: unknown): AuditEvent {
 }
 
 /**
- * The first structural problem of a decoded value, or undefined. Paths are spelled out only for
- * the problem found: building one per key cost every valid event about 30 strings. `text`: also
- * look for lone surrogates in strings and keys.
+ * The first structural problem of a decoded value, or undefined: too deep, a forbidden key, a
+ * raw JWT in a string or key. Paths are spelled out only for the problem found: building one per
+ * key cost every valid event about 30 strings. `text`: also look for lone surrogates in strings
+ * and keys.
  */
 function checkStructure(
   value: unknown,
@@ -127,10 +132,11 @@ function checkStructure(
   text: boolean,
 ): { at: string[]; problem: string } | undefined {
   if (depth > MAX_DEPTH) return { at: [], problem: `nested deeper than ${MAX_DEPTH} levels` }
-  if (typeof value === 'string')
-    return text && LONE_SURROGATE.test(value)
-      ? { at: [], problem: 'not well-formed Unicode (lone surrogate)' }
-      : undefined
+  if (typeof value === 'string') {
+    if (text && LONE_SURROGATE.test(value))
+      return { at: [], problem: 'not well-formed Unicode (lone surrogate)' }
+    return holdsRawJwt(value) ? { at: [], problem: RAW_JWT_PROBLEM } : undefined
+  }
   if (value === null || typeof value !== 'object') return undefined
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -143,6 +149,8 @@ function checkStructure(
     if (FORBIDDEN_KEYS.has(key)) return { at: [key], problem: 'forbidden key' }
     if (text && LONE_SURROGATE.test(key))
       return { at: [], problem: 'a key is not well-formed Unicode' }
+    // Not named in the reason: the key is the token.
+    if (holdsRawJwt(key)) return { at: [], problem: `a key ${RAW_JWT_PROBLEM}` }
     const found = checkStructure((value as Record<string, unknown>)[key], depth + 1, text)
     if (found) return (found.at.push(key), found)
   }

@@ -3,6 +3,7 @@
  * enrich into an `events` row. Returns `ok` or `dlq` with reasons; never throws on bad data.
  */
 import { parseEvent } from '../events/parse.js'
+import { holdsRawJwt } from '../events/raw-token.js'
 import type { AliasLookup } from '../events/resource.js'
 import type { AuditEvent } from '../events/schema.js'
 import { toEventRow, type EventRow } from '../storage/event-row.js'
@@ -64,7 +65,8 @@ const ID = /^[A-Za-z0-9._:-]{1,64}$/
 function describe(value: unknown): { tenant?: string; eventId?: string; eventType?: string } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return {}
   const v = value as Record<string, unknown>
-  const pick = (x: unknown, re: RegExp) => (typeof x === 'string' && re.test(x) ? x : undefined)
+  const pick = (x: unknown, re: RegExp) =>
+    typeof x === 'string' && re.test(x) && !holdsRawJwt(x) ? x : undefined
   return {
     tenant: pick(v.tenant, TENANT),
     eventId: pick(v.event_id, ID),

@@ -1,5 +1,6 @@
 /** A refused payload as a `rejected_events` row: reasons, where it came from, the capped payload. */
 import { createHash } from 'node:crypto'
+import { withoutRawJwts } from '../events/raw-token.js'
 import { toDateTime64 } from '../storage/event-row.js'
 
 /** Stored payloads are capped: enough to triage, never a way to fill the disk. */
@@ -35,16 +36,20 @@ export interface RejectionInput {
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * The payload is kept as text when it is UTF-8 and as `base64:`-prefixed text otherwise; it is an
- * opaque string to storage and the API, never parsed again. rejection_id is derived from the
- * source, so a redelivered rejection collapses into one row.
+ * The payload is kept as text when it is UTF-8 and as `base64:`-prefixed text otherwise, with
+ * every raw JWT in it replaced (see raw-token.ts); it is an opaque string to storage and the
+ * API, never parsed again. `payload_bytes` and `payload_sha256` are those of the payload as
+ * received. rejection_id is derived from the source, so a redelivered rejection collapses into
+ * one row.
  */
 export function toRejectedRow(input: RejectionInput): RejectedRow {
   const bytes =
     typeof input.payload === 'string'
       ? Buffer.from(input.payload, 'utf8')
       : Buffer.from(input.payload)
-  const capped = bytes.subarray(0, MAX_STORED_PAYLOAD_BYTES)
+  // Kept without its raw JWTs; its size and hash are those of the payload as received.
+  const kept = withoutRawJwts(bytes)
+  const capped = kept.subarray(0, MAX_STORED_PAYLOAD_BYTES)
   let payload: string
   try {
     payload = utf8.decode(capped)
@@ -65,7 +70,7 @@ export function toRejectedRow(input: RejectionInput): RejectedRow {
     event_type: input.eventType ?? '',
     payload,
     payload_bytes: bytes.byteLength,
-    payload_truncated: bytes.byteLength > capped.byteLength,
+    payload_truncated: kept.byteLength > capped.byteLength,
     payload_sha256: createHash('sha256').update(bytes).digest('hex'),
   }
 }

@@ -1,5 +1,6 @@
 /** kafkajs client factory with its logs routed to pino, and the topic names of the contract. */
 import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs'
+import { withoutRawJwts } from '../events/raw-token.js'
 import type { Logger } from '../logger.js'
 
 export const EVENTS_TOPIC = 'audtrail.events.v1'
@@ -107,9 +108,10 @@ export function dlqMessage(
   },
   key: Buffer | string | null = null,
 ): OutgoingMessage {
-  const bytes = payload === null ? Buffer.alloc(0) : Buffer.from(payload)
+  // Without raw JWTs, as in rejected_events; a key is the producer's, and may be a token too.
+  const bytes = payload === null ? Buffer.alloc(0) : withoutRawJwts(Buffer.from(payload))
   return {
-    key,
+    key: key === null ? null : withoutRawJwts(Buffer.from(key)),
     value: bytes.subarray(0, MAX_DLQ_PAYLOAD_BYTES),
     headers: {
       'audtrail-rejection-id': rejection.rejection_id,

@@ -27,6 +27,18 @@ const without = (path: string[]) => {
   return json(e)
 }
 
+const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+
+/**
+ * A signed access token as an authorization server issues it: the corpus puts it where a
+ * careless producer would, and no copy of it may be stored or sent on.
+ */
+export const HOSTILE_JWT = [
+  b64url({ alg: 'RS256', typ: 'at+jwt', kid: 'k1' }),
+  b64url({ iss: 'https://as.example.com', sub: 'alice', aud: 'https://mcp.example.com/' }),
+  Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37) % 256)).toString('base64url'),
+].join('.')
+
 /** Payloads up to about 1 MB (they must fit in a Kafka message with the broker's defaults). */
 export function hostileCorpus(): HostileCase[] {
   const cases: HostileCase[] = []
@@ -198,6 +210,26 @@ export function hostileCorpus(): HostileCase[] {
   )
   add('forged log line in subject', withField(['subject'], 'x\n{"level":50,"msg":"admin login"}'))
   add('CRLF header injection in tool name', withField(['tool', 'name'], 'read\r\nSet-Cookie: a=b'))
+
+  // Raw tokens where only fingerprints belong (they are cut out of the stored payloads too)
+  add('raw JWT as an unknown field', json({ ...presentedEvent(), access_token: HOSTILE_JWT }))
+  add('raw JWT as an attribute', json(presentedEvent({ attributes: { auth: HOSTILE_JWT } })))
+  add(
+    'raw JWT after Bearer in an attribute',
+    withField(['attributes'], { h: `Bearer ${HOSTILE_JWT}` }),
+  )
+  add('raw JWT as token.jti', withField(['token', 'jti'], HOSTILE_JWT))
+  add(
+    'raw JWT in an http path',
+    withField(['http'], { method: 'GET', path: `/x?t=${HOSTILE_JWT}` }),
+  )
+  add('raw JWT as an attribute key', json(presentedEvent({ attributes: { [HOSTILE_JWT]: 'x' } })))
+  add('raw JWT as the event_id', withField(['event_id'], HOSTILE_JWT))
+  add('raw JWT in malformed JSON', `{"token":"${HOSTILE_JWT}",`)
+  add(
+    'raw JWT between bytes that are not UTF-8',
+    Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HOSTILE_JWT), Buffer.from([0xc3])]),
+  )
 
   // SQL injection where the contract forbids the characters
   for (const [i, s] of [

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
+import { RAW_JWT_REMOVED } from '../../src/events/raw-token.js'
 import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { createClickHouseSink, type EventSink } from '../../src/pipeline/sink.js'
@@ -12,7 +13,7 @@ import { startConsumer, type ConsumerOptions } from '../../src/transport/consume
 import { startChunkValidator } from '../../src/pipeline/chunk-validator.js'
 import { StorageError } from '../../src/errors.js'
 import { presentedEvent } from '../helpers/events.js'
-import { hostileCorpus } from '../helpers/hostile.js'
+import { HOSTILE_JWT, hostileCorpus } from '../helpers/hostile.js'
 import { committed, createTopic, pipelineKafka, testKafka, until } from '../helpers/kafka.js'
 import { holding } from '../helpers/workers.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -103,7 +104,24 @@ describe('the consumer on a real broker and the embedded engine', () => {
       ),
     ).toBe(corpus.length)
 
-    const dlq: { reasons: string[]; source: string }[] = []
+    // No copy of a raw JWT in the corpus is kept: each is cut out of the stored payload.
+    const stored = await storage.client.query({
+      query:
+        'SELECT payload FROM consumer_it.rejected_events FINAL WHERE startsWith(source_ref, {t:String})',
+      query_params: { t: `${topic}/` },
+      format: 'JSONEachRow',
+    })
+    const payloads = (await stored.json<{ payload: string }>()).map(({ payload }) =>
+      payload.startsWith('base64:')
+        ? Buffer.from(payload.slice('base64:'.length), 'base64')
+        : Buffer.from(payload),
+    )
+    const withJwt = corpus.filter((c) => Buffer.from(c.payload).includes(HOSTILE_JWT)).length
+    expect(withJwt).toBeGreaterThanOrEqual(9)
+    expect(payloads.filter((p) => p.includes(HOSTILE_JWT))).toEqual([])
+    expect(payloads.filter((p) => p.includes(RAW_JWT_REMOVED))).toHaveLength(withJwt)
+
+    const dlq: { reasons: string[]; source: string; value: Buffer }[] = []
     const reader = kafka.consumer({ groupId: `dlq-${randomUUID()}` })
     await reader.connect()
     await reader.subscribe({ topic: dlqTopic, fromBeginning: true })
@@ -112,6 +130,7 @@ describe('the consumer on a real broker and the embedded engine', () => {
         dlq.push({
           reasons: JSON.parse(message.headers!['audtrail-reasons']!.toString()),
           source: message.headers!['audtrail-source']!.toString(),
+          value: message.value ?? Buffer.alloc(0),
         })
       },
     })
@@ -122,6 +141,8 @@ describe('the consumer on a real broker and the embedded engine', () => {
       expect(m.source.startsWith(`${topic}/`)).toBe(true)
       expect(m.reasons.length).toBeGreaterThan(0)
     }
+    expect(dlq.filter((m) => m.value.includes(HOSTILE_JWT))).toEqual([])
+    expect(dlq.filter((m) => m.value.includes(RAW_JWT_REMOVED))).toHaveLength(withJwt)
   })
 
   it('rides out a ClickHouse outage of 20 s without losing or committing anything early', async () => {

@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto'
+import { CompactEncrypt, SignJWT } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { fingerprintToken } from '../../src/events/fingerprint.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { holdsRawJwt, RAW_JWT_REMOVED, withoutRawJwts } from '../../src/events/raw-token.js'
+import { processPayload } from '../../src/pipeline/process.js'
+import { toRejectedRow } from '../../src/pipeline/rejected-row.js'
+import { dlqMessage } from '../../src/transport/kafka.js'
+import { presentedEvent } from '../helpers/events.js'
+import { HOSTILE_JWT } from '../helpers/hostile.js'
+
+const key = new TextEncoder().encode('k'.repeat(32))
+const signed = await new SignJWT({ sub: 'alice', client_id: 'agent' })
+  .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
+  .setAudience('https://mcp.example.com/')
+  .setExpirationTime('5m')
+  .sign(key)
+const encrypted = await new CompactEncrypt(new TextEncoder().encode(signed))
+  .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+  .encrypt(key)
+const unsecured = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'
+
+describe('holdsRawJwt', () => {
+  it.each([
+    ['a signed JWT', signed],
+    ['an encrypted JWT (five segments)', encrypted],
+    ['an unsecured JWT (empty signature)', unsecured],
+    ['a JWT after Bearer', `Bearer ${signed}`],
+    ['a JWT in a query string', `/mcp?access_token=${signed}&x=1`],
+  ])('finds %s', (_, text) => {
+    expect(holdsRawJwt(text)).toBe(true)
+  })
+
+  it.each([
+    ['a fingerprint', fingerprintToken(signed)],
+    ['a UUID', randomUUID()],
+    ['base64url JSON without dots', signed.split('.')[0]!],
+    ['one dot only', signed.split('.').slice(0, 2).join('.')],
+    ['a URL', 'https://eyJ.example.com/a.b.c'],
+    ['a header too short to be one', 'eyJhbGci.x.y'],
+  ])('does not take %s for one', (_, text) => {
+    expect(holdsRawJwt(text)).toBe(false)
+  })
+})
+
+describe('withoutRawJwts', () => {
+  it('replaces every JWT and keeps every other byte, UTF-8 or not', () => {
+    const bytes = Buffer.concat([
+      Buffer.from([0xff, 0x00]),
+      Buffer.from(`a ${signed} b ${unsecured} é`),
+      Buffer.from([0xc3]),
+    ])
+    const kept = withoutRawJwts(bytes)
+    expect(kept.includes(signed)).toBe(false)
+    expect(kept.includes(unsecured)).toBe(false)
+    expect(kept).toEqual(
+      Buffer.concat([
+        Buffer.from([0xff, 0x00]),
+        Buffer.from(`a ${RAW_JWT_REMOVED} b ${RAW_JWT_REMOVED} é`),
+        Buffer.from([0xc3]),
+      ]),
+    )
+  })
+
+  it('returns the bytes themselves when they hold none', () => {
+    const bytes = Buffer.from(JSON.stringify(presentedEvent()))
+    expect(withoutRawJwts(bytes)).toBe(bytes)
+    const almost = Buffer.from('{"x":"eyJhbGciOiJub25lIn0"}')
+    expect(withoutRawJwts(almost)).toBe(almost)
+  })
+})
+
+describe('an event with a raw JWT', () => {
+  it.each([
+    ['an unknown field', { ...presentedEvent(), id_token: signed }, 'id_token'],
+    [
+      'an attribute',
+      presentedEvent({ attributes: { auth: `Bearer ${signed}` } }),
+      'attributes.auth',
+    ],
+    ['token.jti', presentedEvent({ token: { jti: encrypted } }), 'token.jti'],
+    [
+      'an audience',
+      presentedEvent({ presented_aud: ['https://a/', unsecured] }),
+      'presented_aud[1]',
+    ],
+  ])('is refused with the path, never the token, when it is in %s', (_, event, path) => {
+    const result = parseEvent(event)
+    expect(result.ok).toBe(false)
+    if (result.ok) return
+    expect(result.reasons).toEqual([
+      `${path}: holds a raw JWT: send the token's fingerprint, never the token`,
+    ])
+  })
+
+  it('is refused without naming a key that is the token', () => {
+    const result = parseEvent(presentedEvent({ attributes: { [signed]: 'x' } }))
+    expect(result).toEqual({
+      ok: false,
+      reasons: ["attributes: a key holds a raw JWT: send the token's fingerprint, never the token"],
+    })
+  })
+
+  it('is stored as a rejection and sent to the DLQ without the token', () => {
+    const payload = JSON.stringify({ ...presentedEvent(), access_token: signed })
+    const result = processPayload(Buffer.from(payload), { receivedAt: 0, retentionDays: 36_500 })
+    expect(result.kind).toBe('dlq')
+    if (result.kind !== 'dlq') return
+    const row = toRejectedRow({
+      ...result,
+      transport: 'kafka',
+      sourceRef: 'audtrail.events.v1/0/1',
+      payload: Buffer.from(payload),
+      receivedAt: 0,
+    })
+    expect(row.payload).toBe(payload.replace(signed, RAW_JWT_REMOVED))
+    // Size and digest are those of the payload as received (to match the producer's copy).
+    expect(row.payload_bytes).toBe(Buffer.byteLength(payload))
+    expect(row.payload_truncated).toBe(false)
+    const message = dlqMessage(Buffer.from(payload), row, signed)
+    expect(message.value!.toString()).toBe(row.payload)
+    expect(message.key!.toString()).toBe(RAW_JWT_REMOVED)
+    expect(JSON.stringify(message.headers)).not.toContain(signed.slice(0, 40))
+  })
+
+  it('in a payload that is not UTF-8 is cut out before it is kept as base64', () => {
+    const payload = Buffer.concat([Buffer.from([0xff]), Buffer.from(HOSTILE_JWT)])
+    const row = toRejectedRow({
+      transport: 'http',
+      sourceRef: 'http/r/0',
+      payload,
+      reasons: ['payload is not valid UTF-8'],
+      receivedAt: 0,
+    })
+    expect(row.payload.startsWith('base64:')).toBe(true)
+    const kept = Buffer.from(row.payload.slice('base64:'.length), 'base64')
+    expect(kept).toEqual(Buffer.concat([Buffer.from([0xff]), Buffer.from(RAW_JWT_REMOVED)]))
+  })
+})
