@@ -207,8 +207,15 @@ describe('programmer mistakes', () => {
     expect(() => tokenExchanged({ source, accessToken: jwt })).toThrow(
       new TypeError('tokenExchanged: subjectToken or subjectTokenRef is required'),
     )
+    // A JWT is refused by the contract itself, wherever it is; any other token by the guard.
     expect(() =>
       tokenIssued({ source, grantType: 'x', accessToken: jwt, attributes: { leaked: jwt } }),
+    ).toThrow(
+      "invalid event: attributes.leaked: holds a raw JWT: send the token's fingerprint, never the token",
+    )
+    const opaque = 'opaque-access-token-0123456789'
+    expect(() =>
+      tokenIssued({ source, grantType: 'x', accessToken: opaque, attributes: { leaked: opaque } }),
     ).toThrow(new TypeError('a raw token would be emitted: remove it from the input'))
     let error: unknown
     try {

@@ -60,14 +60,22 @@ describe('emit', () => {
   })
 
   it('never logs a token, even one a careless producer put in an attribute key', async () => {
-    const token = `eyJhbGciOiJFUzI1NiJ9.${'a'.repeat(150)}.signature_part_0123456789`
-    const { logger, lines } = captureLogs('trace')
-    const emitter = createEmitter({ transport: { type: 'memory' }, logger })
-    emitter.emit({ ...presented(1), attributes: { [token]: true } })
-    await emitter.close()
-    expect(emitter.stats().dropReasons.invalid).toBe(1)
-    expect(lines.some((l) => l.includes('[redacted]'))).toBe(true)
-    for (const line of lines) expect(line).not.toContain(token.slice(0, 40))
+    // A JWT is refused without being named; an opaque token, a key too long for the contract,
+    // is named by the reason and redacted in the log line.
+    const jwt = `eyJhbGciOiJFUzI1NiJ9.${'a'.repeat(150)}.signature_part_0123456789`
+    const opaque = `tk_${'Z9'.repeat(150)}`
+    for (const [token, logged] of [
+      [jwt, 'attributes: a key holds a raw JWT'],
+      [opaque, '[redacted]'],
+    ] as const) {
+      const { logger, lines } = captureLogs('trace')
+      const emitter = createEmitter({ transport: { type: 'memory' }, logger })
+      emitter.emit({ ...presented(1), attributes: { [token]: true } })
+      await emitter.close()
+      expect(emitter.stats().dropReasons.invalid).toBe(1)
+      expect(lines.some((l) => l.includes(logged))).toBe(true)
+      for (const line of lines) expect(line).not.toContain(token.slice(0, 40))
+    }
   })
 
   it('keeps the producer fields: event_id and occurred_at are never stamped by the emitter', async () => {
