@@ -63,6 +63,16 @@ describe('withoutRawJwts', () => {
     )
   })
 
+  it('reads a megabyte of near misses in one pass (each eyJ inside a run is not a start)', () => {
+    const nearMisses = ['eyJ'.repeat(330_000), '-eyJaaaaaaaaaaaa'.repeat(60_000)]
+    for (const text of nearMisses) {
+      expect(holdsRawJwt(text)).toBe(false)
+      const bytes = Buffer.from(text)
+      expect(withoutRawJwts(bytes)).toBe(bytes)
+    }
+    expect(holdsRawJwt(`${nearMisses[1]} ${signed}`)).toBe(true)
+  })
+
   it('returns the bytes themselves when they hold none', () => {
     const bytes = Buffer.from(JSON.stringify(presentedEvent()))
     expect(withoutRawJwts(bytes)).toBe(bytes)

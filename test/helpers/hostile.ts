@@ -231,6 +231,16 @@ export function hostileCorpus(): HostileCase[] {
     Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HOSTILE_JWT), Buffer.from([0xc3])]),
   )
 
+  // Text that makes a careless search for JWTs take quadratic time
+  add(
+    'eyJ repeated over 1 MB in an attribute',
+    withField(['attributes'], { n: 'eyJ'.repeat(330_000) }),
+  )
+  add(
+    'dash and JWT header repeated over 1 MB in subject',
+    withField(['subject'], '-eyJaaaaaaaaaaaa'.repeat(60_000)),
+  )
+
   // SQL injection where the contract forbids the characters
   for (const [i, s] of [
     "' OR 1=1 --",
