@@ -160,7 +160,7 @@ export function startChunkValidator(
   let worker = spawn(init)
   /** Settled when `worker` takes chunks, or the validator closed (a replacement waits for state). */
   let ready: Promise<void> = Promise.resolve()
-  let lastDeath = 0
+  let lastDeath = -Infinity
   let backoffMs = 0
   let signalClosed = () => {}
   const whenClosed = new Promise<void>((resolve) => (signalClosed = resolve))

@@ -20,6 +20,12 @@ const encrypted = await new CompactEncrypt(new TextEncoder().encode(signed))
   .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
   .encrypt(key)
 const unsecured = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'
+/** A header written with a space after its brace (`eyA`, not `eyJ`). */
+const spaced = [
+  Buffer.from('{ "alg": "HS256" }').toString('base64url'),
+  signed.split('.')[1],
+  signed.split('.')[2],
+].join('.')
 
 describe('holdsRawJwt', () => {
   it.each([
@@ -28,16 +34,24 @@ describe('holdsRawJwt', () => {
     ['an unsecured JWT (empty signature)', unsecured],
     ['a JWT after Bearer', `Bearer ${signed}`],
     ['a JWT in a query string', `/mcp?access_token=${signed}&x=1`],
+    ['a JWT after a percent-encoded space', `/cb?h=Bearer%20${signed}`],
+    ['a JWT after a percent-encoded equals sign', `access_token%3D${signed}`],
+    ['a JWT glued to other base64url characters', `at_${signed}`],
+    ['a JWT glued after a dash', `x-${signed}`],
+    ['a JWT with percent-encoded dots', `/mcp?t=${signed.replaceAll('.', '%2E')}`],
+    ['a JWT whose header has a space after its brace', spaced],
   ])('finds %s', (_, text) => {
     expect(holdsRawJwt(text)).toBe(true)
   })
 
   it.each([
-    ['a fingerprint', fingerprintToken(signed)],
-    ['a UUID', randomUUID()],
+    ['fingerprints joined by dots', [1, 2, 3].map((i) => fingerprintToken(`t${i}`)).join('.')],
+    ['UUIDs joined by dots', [1, 2, 3].map(() => randomUUID()).join('.')],
     ['base64url JSON without dots', signed.split('.')[0]!],
     ['one dot only', signed.split('.').slice(0, 2).join('.')],
-    ['a URL', 'https://eyJ.example.com/a.b.c'],
+    ['a word with eyJ in it, then two dots', 'monkeyJumpingLibraryModule.v1.x'],
+    ['a word with eyA in it, then two dots', 'apiKeyAuthenticationService.v2.beta'],
+    ['a host with ewo in it', 'reviewootoolsapp.example.com'],
     ['a header too short to be one', 'eyJhbGci.x.y'],
   ])('does not take %s for one', (_, text) => {
     expect(holdsRawJwt(text)).toBe(false)
@@ -73,6 +87,30 @@ describe('withoutRawJwts', () => {
     expect(holdsRawJwt(`${nearMisses[1]} ${signed}`)).toBe(true)
   })
 
+  it('looks at a JSON payload as parseEvent does: escapes decoded', () => {
+    for (const hidden of [
+      `Authorization:\\n${signed}`,
+      signed.replaceAll('.', '\\u002e'),
+      `\\u0065${signed.slice(1)}`,
+    ]) {
+      const payload = Buffer.from(`{"event_type":1,"attributes":{"h":"${hidden}","k":"v"}}`)
+      const kept = withoutRawJwts(payload)
+      const value = JSON.parse(kept.toString()) as { attributes: Record<string, string> }
+      expect(value.attributes.h).not.toContain(signed.split('.')[1]!.slice(0, 20))
+      expect(value.attributes.h).toContain(RAW_JWT_REMOVED)
+      expect(value.attributes.k).toBe('v')
+    }
+  })
+
+  it('keeps both of two keys that are cut to the same text', () => {
+    const payload = Buffer.from(JSON.stringify({ [signed]: 1, [unsecured]: 2, n: [signed] }))
+    expect(JSON.parse(withoutRawJwts(payload).toString())).toEqual({
+      n: [RAW_JWT_REMOVED],
+      [RAW_JWT_REMOVED]: 1,
+      [`${RAW_JWT_REMOVED} #2`]: 2,
+    })
+  })
+
   it('returns the bytes themselves when they hold none', () => {
     const bytes = Buffer.from(JSON.stringify(presentedEvent()))
     expect(withoutRawJwts(bytes)).toBe(bytes)
@@ -102,6 +140,32 @@ describe('an event with a raw JWT', () => {
     expect(result.reasons).toEqual([
       `${path}: holds a raw JWT: send the token's fingerprint, never the token`,
     ])
+  })
+
+  it('is refused when it is spelled with percent-escapes (as the resource forms decode them)', () => {
+    const escaped = `%65${signed.slice(1).replaceAll('.', '%2E')}`
+    const result = parseEvent(
+      presentedEvent({ resource: `https://mcp.example.com/mcp?t=${escaped}` }),
+    )
+    expect(result).toEqual({
+      ok: false,
+      reasons: ["resource: holds a raw JWT: send the token's fingerprint, never the token"],
+    })
+    // The stored copy of a refusal loses the whole string, the token's place in it unknown.
+    const kept = withoutRawJwts(Buffer.from(JSON.stringify({ r: `x?t=${escaped}`, n: 'a' })))
+    expect(JSON.parse(kept.toString())).toEqual({ r: RAW_JWT_REMOVED, n: 'a' })
+  })
+
+  it('does not give a short one as the event_id or tenant of its refusal', () => {
+    const short = 'eyJhbGciOiJub25lIn0.e30.'
+    const result = processPayload(
+      JSON.stringify({ ...presentedEvent(), event_id: short, tenant: short }),
+      { receivedAt: 0, retentionDays: 36_500 },
+    )
+    expect(result).toMatchObject({ kind: 'dlq' })
+    expect(result).not.toHaveProperty('eventId', short)
+    expect(result).not.toHaveProperty('tenant', short)
+    expect(JSON.stringify(result)).not.toContain(short)
   })
 
   it('is refused without naming a key that is the token', () => {

@@ -39,6 +39,9 @@ export const HOSTILE_JWT = [
   Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 37) % 256)).toString('base64url'),
 ].join('.')
 
+/** Parts of HOSTILE_JWT that no stored or sent copy of a refused payload may hold. */
+export const HOSTILE_JWT_PARTS = HOSTILE_JWT.split('.').map((part) => part.slice(4, 40))
+
 /** Payloads up to about 1 MB (they must fit in a Kafka message with the broker's defaults). */
 export function hostileCorpus(): HostileCase[] {
   const cases: HostileCase[] = []
@@ -225,6 +228,32 @@ export function hostileCorpus(): HostileCase[] {
   )
   add('raw JWT as an attribute key', json(presentedEvent({ attributes: { [HOSTILE_JWT]: 'x' } })))
   add('raw JWT as the event_id', withField(['event_id'], HOSTILE_JWT))
+  add(
+    'raw JWT after an escaped line feed',
+    json(presentedEvent({ attributes: { h: `Authorization:\n${HOSTILE_JWT}` } })),
+  )
+  add(
+    'raw JWT with escaped dots',
+    json(presentedEvent({ attributes: { h: HOSTILE_JWT } })).replace(
+      HOSTILE_JWT,
+      HOSTILE_JWT.replaceAll('.', '\\u002e'),
+    ),
+  )
+  add(
+    'raw JWT glued to base64url characters',
+    json(presentedEvent({ attributes: { h: `at_${HOSTILE_JWT}` } })),
+  )
+  add(
+    'raw JWT after a percent-encoded Bearer',
+    withField(['http'], { method: 'GET', path: `/cb?h=Bearer%20${HOSTILE_JWT}` }),
+  )
+  add(
+    'raw JWT percent-encoded in the resource',
+    withField(
+      ['resource'],
+      `https://mcp.example.com/mcp?t=%65${HOSTILE_JWT.slice(1).replaceAll('.', '%2E')}`,
+    ),
+  )
   add('raw JWT in malformed JSON', `{"token":"${HOSTILE_JWT}",`)
   add(
     'raw JWT between bytes that are not UTF-8',
