@@ -26,7 +26,10 @@ export const RAW_JWT_REMOVED = '[raw JWT removed]'
 const MIN_HEADER = 16
 /** The shortest text that can hold a JWT: a header and two dots. */
 const MIN_LENGTH = MIN_HEADER + 2
-/** Where a base64url-encoded JSON object starts (see the module comment). */
+/**
+ * Where a base64url-encoded JSON object starts (see the module comment). One object for every
+ * search (set `lastIndex` first): a new one per string cost every valid event thirty.
+ */
 const CANDIDATE = /e(?:y[JA]|w[o0])/g
 
 const isBase64url = (c: number) =>
@@ -90,13 +93,13 @@ function isHeader(s: string, start: number, end: number): boolean {
 function findRawJwts(s: string, first: boolean): [number, number][] {
   const found: [number, number][] = []
   if (s.length < MIN_LENGTH) return found
-  const candidates = new RegExp(CANDIDATE.source, 'g')
+  CANDIDATE.lastIndex = 0
   // The segment of the last candidate looked at, and where a token starting in it would end:
   // every candidate in the same segment shares them.
   let segmentEnd = -1
   let tokenEnd = -1
   let dots = 0
-  for (let m = candidates.exec(s); m !== null; m = candidates.exec(s)) {
+  for (let m = CANDIDATE.exec(s); m !== null; m = CANDIDATE.exec(s)) {
     const at = m.index
     if (at >= segmentEnd) {
       segmentEnd = runEnd(s, at)
@@ -110,7 +113,7 @@ function findRawJwts(s: string, first: boolean): [number, number][] {
     if (dots >= 2 && segmentEnd - at >= MIN_HEADER && isHeader(s, at, segmentEnd)) {
       found.push([at, tokenEnd])
       if (first) break
-      candidates.lastIndex = tokenEnd
+      CANDIDATE.lastIndex = tokenEnd
       segmentEnd = -1
     }
   }
@@ -124,11 +127,13 @@ function percentDecoded(text: string): string {
   )
 }
 
+/** The text holds a raw JWT once its percent-escapes are decoded. */
+const holdsOnceDecoded = (text: string) =>
+  text.includes('%') && findRawJwts(percentDecoded(text), true).length > 0
+
 /** The text holds a raw JWT, as it is or with its percent-escapes decoded. */
 export function holdsRawJwt(text: string): boolean {
-  if (text.length < MIN_LENGTH) return false
-  if (findRawJwts(text, true).length > 0) return true
-  return text.includes('%') && findRawJwts(percentDecoded(text), true).length > 0
+  return findRawJwts(text, true).length > 0 || holdsOnceDecoded(text)
 }
 
 /**
@@ -137,7 +142,7 @@ export function holdsRawJwt(text: string): boolean {
  */
 export function withoutRawJwtText(text: string): string {
   const found = findRawJwts(text, false)
-  if (found.length === 0) return holdsRawJwt(text) ? RAW_JWT_REMOVED : text
+  if (found.length === 0) return holdsOnceDecoded(text) ? RAW_JWT_REMOVED : text
   let out = ''
   let from = 0
   for (const [start, end] of found) {
@@ -158,7 +163,8 @@ export function withoutRawJwts(bytes: Buffer): Buffer {
   // latin1 maps each byte to one character and back, so the bytes around a match are unchanged.
   const text = bytes.toString('latin1')
   // Neither a header's start nor an escape that could spell one: nothing to look for.
-  if (!new RegExp(CANDIDATE.source).test(text) && !text.includes('\\u')) return bytes
+  CANDIDATE.lastIndex = 0
+  if (!CANDIDATE.test(text) && !text.includes('\\u') && !text.includes('%')) return bytes
   const json = parseJson(bytes)
   if (json.ok) {
     if (typeof json.value === 'string') {

@@ -251,7 +251,8 @@ export function hostileCorpus(): HostileCase[] {
     'raw JWT percent-encoded in the resource',
     withField(
       ['resource'],
-      `https://mcp.example.com/mcp?t=%65${HOSTILE_JWT.slice(1).replaceAll('.', '%2E')}`,
+      // Every `e` escaped: no header start shows before the escapes are decoded.
+      `https://mcp.example.com/mcp?t=${HOSTILE_JWT.replaceAll('e', '%65').replaceAll('.', '%2E')}`,
     ),
   )
   add('raw JWT in malformed JSON', `{"token":"${HOSTILE_JWT}",`)
