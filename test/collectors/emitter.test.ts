@@ -60,21 +60,22 @@ describe('emit', () => {
   })
 
   it('never logs a token, even one a careless producer put in an attribute key', async () => {
-    // A JWT is refused without being named; an opaque token, a key too long for the contract,
-    // is named by the reason and redacted in the log line.
+    // A JWT key, and an opaque token as a key too long for the contract: the event is sent
+    // without it, and neither the log nor the event names it.
     const jwt = `eyJhbGciOiJFUzI1NiJ9.${'a'.repeat(150)}.signature_part_0123456789`
     const opaque = `tk_${'Z9'.repeat(150)}`
-    for (const [token, logged] of [
-      [jwt, 'attributes: a key holds a raw JWT'],
-      [opaque, '[redacted]'],
-    ] as const) {
+    for (const token of [jwt, opaque]) {
       const { logger, lines } = captureLogs('trace')
-      const emitter = createEmitter({ transport: { type: 'memory' }, logger })
+      const events: AuditEvent[] = []
+      const emitter = createEmitter({ transport: { type: 'memory', events }, logger })
       emitter.emit({ ...presented(1), attributes: { [token]: true } })
       await emitter.close()
-      expect(emitter.stats().dropReasons.invalid).toBe(1)
-      expect(lines.some((l) => l.includes(logged))).toBe(true)
-      for (const line of lines) expect(line).not.toContain(token.slice(0, 40))
+      // Sent without the key, marked, counted; never dropped.
+      expect(emitter.stats()).toMatchObject({ reduced: 1, dropped: 0, sent: 1 })
+      expect(events[0]!.attributes).toEqual({ reduced: ['attributes.(a key)'] })
+      expect(lines.some((l) => l.includes('audit event reduced'))).toBe(true)
+      for (const line of [...lines, JSON.stringify(events)])
+        expect(line).not.toContain(token.slice(0, 40))
     }
   })
 
@@ -88,14 +89,16 @@ describe('emit', () => {
     expect(events[0]!.occurred_at).toBe(input.occurred_at)
   })
 
-  it('drops an event whose JSON exceeds maxEventBytes and counts it', async () => {
+  it('sends an event whose JSON exceeds maxEventBytes reduced to fit, marked and counted', async () => {
     const events: AuditEvent[] = []
     const emitter = createEmitter({ transport: { type: 'memory', events }, maxEventBytes: 2_048 })
     emitter.emit({ ...presented(1), attributes: { note: 'x'.repeat(4_000) } })
     emitter.emit(presented(2))
     await emitter.close()
-    expect(events).toHaveLength(1)
-    expect(emitter.stats().dropReasons.too_large).toBe(1)
+    expect(events).toHaveLength(2)
+    expect(Buffer.byteLength(JSON.stringify(events[0]))).toBeLessThanOrEqual(2_048)
+    expect(events[0]!.attributes!.reduced).toContain('attributes.note')
+    expect(emitter.stats()).toMatchObject({ reduced: 1, dropped: 0 })
   })
 })
 

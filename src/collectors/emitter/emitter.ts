@@ -1,13 +1,20 @@
 /** createEmitter: validate at emit, batch by size and time, spool to disk while the transport is down. */
 import { parseEvent } from '../../events/parse.js'
-import type { AuditEventInput } from '../../events/schema.js'
+import { reduceEvent } from '../../events/reduce.js'
+import type { AuditEvent, AuditEventInput } from '../../events/schema.js'
 import type { Emitter } from '../types.js'
 import { onProcessExit } from './exit.js'
 import { errorMessage, TransportHealth } from './health.js'
 import { isTransport, resolveOptions, type EmitterOptions } from './options.js'
 import { BoundedQueue } from './queue.js'
 import { Spool } from './spool.js'
-import { DropLog, redactTokens, type Counters, type EmitterStatsDetail } from './stats.js'
+import {
+  DropLog,
+  ReducedLog,
+  redactTokens,
+  type Counters,
+  type EmitterStatsDetail,
+} from './stats.js'
 import { attempt, settleWithin, withTimeout } from './timing.js'
 import { createTransport } from './transports/index.js'
 import type { OutboundEvent, Transport } from './transports/types.js'
@@ -41,8 +48,10 @@ export function createEmitter(options: EmitterOptions): AudtrailEmitter {
     dropped: 0,
     failures: 0,
     rejected: 0,
+    reduced: 0,
   }
   const drops = new DropLog(log, counters)
+  const reducedLog = new ReducedLog(log)
   let spool: Spool | undefined
   let closed = false
   let closing: Promise<void> | undefined
@@ -71,24 +80,42 @@ export function createEmitter(options: EmitterOptions): AudtrailEmitter {
       counters.emitted += 1
       if (closed) return drops.drop('closed')
       const result = parseEvent(input)
-      if (!result.ok)
-        return drops.drop('invalid', 1, { reasons: result.reasons.slice(0, 5).map(redactTokens) })
+      if (!result.ok) return emitReduced(input, result.reasons)
       const json = JSON.stringify(result.event)
       if (json.length * 3 > o.maxEventBytes && Buffer.byteLength(json) > o.maxEventBytes)
-        return drops.drop('too_large', 1, { event_id: result.event.event_id })
-      if (!queue.push({ event: result.event, json, at: Date.now() }))
-        return drops.drop('queue_full')
-      const now = Date.now()
-      if (health.down) arm(Math.min(now + o.flushIntervalMs, health.retryAt))
-      else arm(queue.length >= o.batchSize ? now : now + o.flushIntervalMs)
+        return emitReduced(input, ['(root): larger than maxEventBytes'])
+      enqueue(result.event, json)
     } catch (err) {
       // Hostile input (a throwing getter, a Proxy) must not reach the host.
       try {
-        drops.drop('invalid', 1, { err: redactTokens(errorMessage(err)) })
+        emitReduced(input, [errorMessage(err)])
       } catch {
         // never throw from emit
       }
     }
+  }
+
+  function enqueue(event: AuditEvent, json: string): void {
+    if (!queue.push({ event, json, at: Date.now() })) return drops.drop('queue_full')
+    const now = Date.now()
+    if (health.down) arm(Math.min(now + o.flushIntervalMs, health.retryAt))
+    else arm(queue.length >= o.batchSize ? now : now + o.flushIntervalMs)
+  }
+
+  /**
+   * What a client wrote into a request never decides whether it is recorded: an event the contract
+   * refuses whole is sent reduced to what passes, marked `attributes.reduced` and counted. Only an
+   * event whose identity itself is refused (a collector's bug) is dropped as `invalid`.
+   */
+  function emitReduced(input: unknown, reasons: readonly string[]): void {
+    const result = reduceEvent(input, { maxBytes: o.maxEventBytes })
+    if (!result.ok) {
+      const all = [...reasons, ...result.reasons].slice(0, 5).map(redactTokens)
+      return drops.drop('invalid', 1, { reasons: all })
+    }
+    counters.reduced += 1
+    reducedLog.note(result.event.event_id, result.reduced)
+    enqueue(result.event, JSON.stringify(result.event))
   }
 
   function arm(at: number): void {

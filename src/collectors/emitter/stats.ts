@@ -8,6 +8,11 @@ export type DropReason = 'invalid' | 'too_large' | 'queue_full' | 'spool_corrupt
 export interface EmitterStatsDetail extends EmitterStats {
   /** events the transport refused permanently (HTTP 4xx for that event, Kafka size limits) */
   rejected: number
+  /**
+   * events the contract refused whole (or too large to send) that were sent reduced to what
+   * passes, the paths changed listed in `attributes.reduced`; also counted in `emitted`
+   */
+  reduced: number
   /** `dropped`, by reason */
   dropReasons: Record<DropReason, number>
   /** bytes of the disk spool now (0 without a spool) */
@@ -58,5 +63,30 @@ export class DropLog {
     if (last !== undefined && now - last < LOG_EVERY_MS) return
     this.#lastLogged.set(reason, now)
     this.#log.warn({ reason, dropped: this.reasons[reason], ...detail }, 'audit events dropped')
+  }
+}
+
+/** Warns about reduced events: the first, then at most every 10 s, with the paths (never values). */
+export class ReducedLog {
+  #lastLogged = -Infinity
+  #since = 0
+  #log: Logger
+
+  constructor(log: Logger) {
+    this.#log = log
+  }
+
+  note(eventId: string, paths: readonly string[]): void {
+    this.#since += 1
+    const now = Date.now()
+    if (now - this.#lastLogged < LOG_EVERY_MS) return
+    this.#lastLogged = now
+    const detail = {
+      event_id: eventId,
+      paths: paths.slice(0, 10).map(redactTokens),
+      since: this.#since,
+    }
+    this.#since = 0
+    this.#log.warn(detail, 'audit event reduced to the fields the contract accepts')
   }
 }
