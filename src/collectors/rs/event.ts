@@ -4,6 +4,7 @@ import type { z } from 'zod'
 import type { Decision, Reason, SourceKind, TokenPresented } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import type { McpFacts } from './mcp.js'
+import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
 
 /** Fixed per collector. */
 export interface EventBase {
@@ -41,6 +42,8 @@ export interface PresentedRecord {
 }
 
 const METHOD = /^[A-Za-z]{1,16}$/
+/** Characters of one batch list (methods or tools) in `attributes`, of their 16 384 in all. */
+const LIST_CHARS = 4_096
 
 export type PresentedEventInput = z.input<typeof TokenPresented>
 
@@ -51,8 +54,9 @@ export function presentedEvent(base: EventBase, r: PresentedRecord): PresentedEv
   if (r.rejectedBy !== undefined) attributes.rejected_by = r.rejectedBy
   if (r.facts !== undefined && r.facts.oversized.length > 0)
     attributes.oversized_claims = r.facts.oversized
-  if (r.mcp.methods !== undefined) attributes.jsonrpc_methods = r.mcp.methods
-  if (r.mcp.tools !== undefined && r.mcp.tools.length > 0) attributes.jsonrpc_tools = r.mcp.tools
+  if (r.mcp.methods !== undefined) attributes.jsonrpc_methods = within(r.mcp.methods)
+  if (r.mcp.tools !== undefined && r.mcp.tools.length > 0)
+    attributes.jsonrpc_tools = within(r.mcp.tools)
   if (r.mcp.batchSize !== undefined) attributes.jsonrpc_batch_size = r.mcp.batchSize
   if (r.mcpSessionId !== undefined) attributes.mcp_session_id = r.mcpSessionId
   if (r.aborted === true) attributes.aborted = true
@@ -92,7 +96,49 @@ export function presentedEvent(base: EventBase, r: PresentedRecord): PresentedEv
     if (r.ip !== undefined) event.network.ip = r.ip
     if (r.userAgent !== undefined) event.network.user_agent = r.userAgent
   }
+  const sanitized = cutFields(event)
+  if (sanitized.length > 0) attributes.sanitized = sanitized
   return event
+}
+
+/** A batch's list, cut so the attributes stay within the contract's bound whatever the names. */
+function within(items: readonly string[]): string[] {
+  const out: string[] = []
+  let chars = 0
+  for (const item of items) {
+    chars += item.length + 3
+    if (chars > LIST_CHARS) break
+    out.push(item)
+  }
+  return out
+}
+
+/** The fields a raw JWT was cut from (the request's own text, or a decoded token's claims). */
+function cutFields(e: PresentedEventInput): string[] {
+  const out: string[] = []
+  const check = (name: string, v: string | undefined) => {
+    if (v !== undefined && v.includes(RAW_JWT_REMOVED)) out.push(name)
+  }
+  const checkList = (name: string, list: readonly unknown[] | undefined) => {
+    if (list?.some((v) => typeof v === 'string' && v.includes(RAW_JWT_REMOVED))) out.push(name)
+  }
+  check('http.path', e.http?.path)
+  check('network.user_agent', e.network?.user_agent)
+  check('issuer', e.issuer)
+  check('client_id', e.client_id)
+  check('subject', e.subject)
+  check('session_id', e.session_id)
+  check('token.jti', e.token?.jti)
+  checkList('token.aud', e.token?.aud)
+  checkList('token.scopes', e.token?.scopes)
+  checkList('presented_aud', e.presented_aud)
+  for (const key of ['method', 'name', 'header_method', 'header_name'] as const)
+    check(`tool.${key}`, e.tool?.[key])
+  const a = e.attributes ?? {}
+  check('attributes.mcp_session_id', a.mcp_session_id as string | undefined)
+  checkList('attributes.jsonrpc_methods', a.jsonrpc_methods as unknown[] | undefined)
+  checkList('attributes.jsonrpc_tools', a.jsonrpc_tools as unknown[] | undefined)
+  return out
 }
 
 function toolOf(m: McpFacts): Record<string, string> | undefined {

@@ -1,23 +1,17 @@
 /** Bounded, control-free values for events: what a hostile token or header may put in an audit record. */
+import { cleanText } from '../../events/clean.js'
 import { LIMITS, Network } from '../../events/schema.js'
 
-// eslint-disable-next-line no-control-regex -- replacing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/g
 const IP = Network.shape.ip.unwrap()
 
 /**
- * A non-empty string cut to `max` UTF-16 units (never ending in half a surrogate pair), with
- * control characters replaced by U+FFFD so an event never fails the contract because of them.
+ * A non-empty string cut to `max` UTF-16 units (never ending in half a surrogate pair), cleaned
+ * as every copied text is (clean.ts): raw JWTs cut out, lone surrogates and control characters
+ * replaced by U+FFFD. What a client writes never makes the contract refuse its own request.
  */
 export function clip(value: unknown, max: number): string | undefined {
   if (typeof value !== 'string' || value.length === 0) return undefined
-  let s = value
-  if (s.length > max) {
-    s = s.slice(0, max)
-    const last = s.charCodeAt(s.length - 1)
-    if (last >= 0xd800 && last <= 0xdbff) s = s.slice(0, -1)
-  }
-  return s.replace(CONTROL, '\uFFFD')
+  return cleanText(value, max) || undefined
 }
 
 /**

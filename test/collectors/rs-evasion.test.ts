@@ -1,0 +1,201 @@
+/**
+ * Attacker-controlled text never decides whether a presentation is recorded: JWT shapes, lone
+ * surrogates and oversized values in every field a client writes (headers, path, JSON-RPC body,
+ * an unverified token's claims) are cleaned, and the one event of each request reaches the
+ * emitter valid, holding no raw token, with the fields it changed named.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createEmitter } from '../../src/collectors/emitter/index.js'
+import { audtrailExpress } from '../../src/collectors/express.js'
+import type { AuditEvent } from '../../src/events/schema.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { RAW_JWT_REMOVED } from '../../src/events/raw-token.js'
+import { bearer, fastifyApis } from './rs/fastify-api.js'
+import { ISSUER, mint, signingKey, TestEmitter, unsecured, type SigningKey } from './rs/fixtures.js'
+import { listen, mcpApp, type Listening } from './rs/mcp-peer.js'
+
+const JWT = 'eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.'
+const SIGNED = `eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.${'Q'.repeat(43)}`
+const PERCENT = SIGNED.replace(/e/g, '%65')
+const MCP = 'https://mcp-a.example/mcp'
+/** Pieces of the hostile tokens that must appear nowhere in an event. */
+const SECRETS = [JWT.slice(0, 19), SIGNED.slice(0, 30), SIGNED.slice(-43), 'ZXlKaGJH']
+
+const apis = fastifyApis()
+let key: SigningKey
+let servers: Listening[] = []
+beforeAll(async () => {
+  key = await signingKey('k1')
+})
+afterEach(async () => {
+  await apis.closeAll()
+  await Promise.all(servers.map((s) => s.close()))
+  servers = []
+})
+
+function expectClean(emitter: TestEmitter, requests: number) {
+  expect(emitter.invalid).toEqual([])
+  expect(emitter.events).toHaveLength(requests)
+  const json = JSON.stringify(emitter.raw)
+  for (const s of SECRETS) expect(json).not.toContain(s)
+}
+
+describe('a hostile client on a Fastify resource server', () => {
+  const headerCases: [string, Record<string, string>, string][] = [
+    ['user agent with a JWT', { 'user-agent': `curl/8 ${JWT}` }, 'network.user_agent'],
+    ['percent-escaped JWT in the user agent', { 'user-agent': PERCENT }, 'network.user_agent'],
+    ['Mcp-Name with a JWT', { 'mcp-name': SIGNED }, 'tool.header_name'],
+    ['Mcp-Method with a JWT', { 'mcp-method': `x ${JWT}` }, 'tool.header_method'],
+    [
+      'Mcp-Name base64-encoded JWT',
+      { 'mcp-name': `=?base64?${Buffer.from(SIGNED).toString('base64')}?=` },
+      'tool.header_name',
+    ],
+    ['Mcp-Session-Id with a JWT', { 'mcp-session-id': SIGNED }, 'attributes.mcp_session_id'],
+  ]
+
+  for (const mode of ['enforce', 'observe'] as const)
+    for (const [name, headers, field] of headerCases)
+      it(`${mode}: ${name} is recorded, cleaned and named in attributes.sanitized`, async () => {
+        const { app, emitter } = await apis.api(key, { mode })
+        const token = await mint({ key })
+        const replay = await mint({ key, claims: { aud: 'https://elsewhere.example' } })
+        const answers = [
+          await app.inject({ url: '/items', headers }),
+          await app.inject({ url: '/items', headers: { ...bearer(token), ...headers } }),
+          await app.inject({ url: '/items', headers: { ...bearer(replay), ...headers } }),
+        ]
+        expect(answers[1]!.statusCode).toBe(200)
+        const recorded = mode === 'enforce' ? 3 : 2 // observe: no token, host served: no event
+        expectClean(emitter, recorded)
+        for (const event of emitter.events)
+          expect(event.attributes?.sanitized, JSON.stringify(event)).toContain(field)
+        if (mode === 'enforce')
+          expect(emitter.events.map((e) => e.reason)).toEqual([
+            'missing_token',
+            'ok',
+            'aud_mismatch',
+          ])
+      })
+
+  it('a JWT in the path is cut from http.path, and the request still recorded', async () => {
+    const { app, emitter } = await apis.api(key, {}, (a) => a.get('/files/:id', async () => 'ok'))
+    const token = await mint({ key })
+    await app.inject({ url: `/files/${SIGNED}?q=1`, headers: bearer(token) })
+    await app.inject({ url: `/files/${PERCENT}`, headers: bearer(token) })
+    expectClean(emitter, 2)
+    expect(emitter.events[0]!.http?.path).toBe(`/files/${RAW_JWT_REMOVED}`)
+    expect(emitter.events[1]!.attributes?.sanitized).toContain('http.path')
+  })
+
+  it('observe mode: an unverified token whose claims hold JWTs and lone surrogates is recorded', async () => {
+    const { app, emitter } = await apis.api(key, { mode: 'observe' })
+    const now = Math.floor(Date.now() / 1000)
+    const forged = unsecured({
+      iss: `https://as.example/${SIGNED}`,
+      aud: [SIGNED, 'https://api-b.example', 'x\ud800'],
+      sub: `a\udc00b`,
+      client_id: JWT,
+      jti: PERCENT,
+      scope: `read ${JWT}`,
+      exp: now + 60,
+    })
+    const res = await app.inject({ url: '/items', headers: bearer(forged) })
+    expect(res.statusCode).toBe(200)
+    expectClean(emitter, 1)
+    const [event] = emitter.events
+    expect(event!.attributes?.sanitized).toEqual(
+      expect.arrayContaining(['issuer', 'client_id', 'token.jti', 'token.aud', 'token.scopes']),
+    )
+    expect(event!.subject).toBe('a\ufffdb')
+  })
+})
+
+describe('a hostile client on an Express MCP server (real MCP SDK)', () => {
+  async function server(
+    mode: 'enforce' | 'observe',
+    emitter: TestEmitter | ReturnType<typeof createEmitter>,
+  ) {
+    const collector = audtrailExpress({
+      resource: MCP,
+      issuer: ISSUER,
+      jwks: { keys: [key.publicJwk] },
+      mode,
+      emitter,
+      source: { kind: 'mcp_server', id: 'mcp-a' },
+      protectedResourceMetadata: true,
+    })
+    const s = await listen(mcpApp(collector), 64 << 10)
+    servers.push(s)
+    return s
+  }
+
+  const post = (url: string, body: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...headers,
+      },
+      body,
+    })
+
+  for (const mode of ['enforce', 'observe'] as const)
+    it(`${mode}: JWTs and lone surrogates in the JSON-RPC body are recorded, cleaned`, async () => {
+      const emitter = new TestEmitter()
+      const s = await server(mode, emitter)
+      const token = await mint({ key, claims: { aud: MCP } })
+      const auth = { authorization: `Bearer ${token}` }
+      const bodies = [
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: SIGNED } }),
+        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo\\ud800"}}',
+        JSON.stringify({ jsonrpc: '2.0', id: 3, method: `${JWT}/x`, params: {} }),
+        JSON.stringify(
+          Array.from({ length: 64 }, (_, i) => ({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'tools/call',
+            params: { name: `${'n'.repeat(200)}${i}` },
+          })),
+        ),
+      ]
+      for (const body of bodies) await post(s.url, body, auth)
+      await post(s.url, bodies[0]!, { 'user-agent': `agent ${JWT}` })
+      const recorded = mode === 'enforce' ? 5 : 4
+      expectClean(emitter, recorded)
+      const [named, surrogate, method, batch] = emitter.events
+      expect(named!.tool?.name).toBe(RAW_JWT_REMOVED)
+      expect(named!.attributes?.sanitized).toContain('tool.name')
+      expect(surrogate!.tool?.name).toBe('echo\ufffd')
+      expect(method!.attributes?.sanitized).toContain('tool.method')
+      expect(batch!.attributes?.jsonrpc_batch_size).toBe(64)
+      expect(JSON.stringify(batch!.attributes).length).toBeLessThan(16_384)
+    })
+
+  it('an event too large to send is sent reduced by the real emitter, never dropped', async () => {
+    const events: AuditEvent[] = []
+    const emitter = createEmitter({
+      transport: { type: 'memory', events },
+      maxEventBytes: 16 << 10,
+    })
+    const s = await server('observe', emitter)
+    const now = Math.floor(Date.now() / 1000)
+    const wide = unsecured({
+      iss: ISSUER,
+      aud: Array.from({ length: 8 }, (_, i) => `${'語'.repeat(450)}${i}`),
+      exp: now + 60,
+    })
+    const res = await post(s.url, '{"jsonrpc":"2.0","id":1,"method":"tools/list"}', {
+      authorization: `Bearer ${wide}`,
+    })
+    expect(res.status).toBeLessThan(500)
+    await emitter.flush()
+    expect(events).toHaveLength(1)
+    expect(parseEvent(JSON.parse(JSON.stringify(events[0]))).ok).toBe(true)
+    expect(Buffer.byteLength(JSON.stringify(events[0]))).toBeLessThanOrEqual(16 << 10)
+    expect(events[0]!.attributes?.reduced).toEqual(expect.arrayContaining(['presented_aud']))
+    expect(emitter.stats()).toMatchObject({ reduced: 1, dropped: 0 })
+    await emitter.close()
+  })
+})
