@@ -1,6 +1,7 @@
 /** `audtrail/collectors/oidc-provider`: authorization.requested and token.issued from node-oidc-provider. */
 import { decodeJwt } from 'jose'
 import { pino, type Logger } from 'pino'
+import { Source, Tenant, type AuditEvent } from '../events/schema.js'
 import { authorizationRequested, tokenExchanged, tokenIssued, type RawValues } from './as.js'
 import { redactTokens } from './emitter/stats.js'
 import type { Emitter } from './types.js'
@@ -30,24 +31,91 @@ export interface OidcProviderCollectorOptions {
   maxTrackedGrants?: number
 }
 
+/** Each event emitted counts in one of the first four; `rejected` and `reduced` count across them. */
+export interface OidcProviderStats {
+  /** requests at the authorization, PAR, device and CIBA endpoints, refused ones too */
+  authorizations: number
+  /** token.issued events */
+  tokens: number
+  /** token.exchanged events */
+  exchanges: number
+  /** token requests answered without an access token (failed grants), as authorization.requested */
+  failedGrants: number
+  /** of the events emitted, those of a request the provider refused (at any endpoint) */
+  rejected: number
+  /** of the events emitted, those reduced: marked `attributes.reduced` */
+  reduced: number
+  /** requests that could not be recorded at all (logged, never with a token) */
+  errors: number
+}
+
 export interface OidcProviderCollector {
   /** Stops collecting: removes the listeners; the middleware stays in the stack, doing nothing. */
   detach(): void
-  stats(): { authorizations: number; tokens: number; exchanges: number; errors: number }
+  stats(): OidcProviderStats
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
-type Outcome = { outcome: string; error?: string }
+/** Routes that take an authorization request (its `resource` and `scope`). */
+const AUTHORIZATION_ROUTES = new Set([
+  'authorization',
+  'pushed_authorization_request',
+  'device_authorization',
+  'backchannel_authentication',
+])
+/** Routes where the client authenticates: a refused request says whether it did. */
+const AUTHENTICATED_ROUTES = new Set(['token', 'pushed_authorization_request'])
+/** Request parameters that are credentials: cut from any field a client copies them into. */
+const SECRET_PARAMS = [
+  'client_secret',
+  'client_assertion',
+  'code',
+  'code_verifier',
+  'refresh_token',
+  'subject_token',
+  'actor_token',
+  'device_code',
+  'auth_req_id',
+  'assertion',
+  'id_token_hint',
+  'login_hint_token',
+  'request',
+]
+/** Credentials of a token response. */
+const SECRET_RESPONSE = ['access_token', 'refresh_token', 'id_token']
+
+type Outcome = { outcome: string; error?: string; error_description?: string }
 type Ctx = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Counter = 'authorizations' | 'tokens' | 'exchanges' | 'failedGrants'
+type Built = { event: AuditEvent; counter: Counter; rejected: boolean }
 
 /**
- * Hooks a Koa middleware in front of the provider's router and reads, after the provider has
- * answered: at the authorization endpoint (and PAR), the raw `resource` and `scope` parameters as
- * the client sent them (query, form body, or the signed request object), with the outcome from the
- * provider's events; at the token endpoint, the access token in the response (fingerprinted, never
- * emitted; decoded when a JWT) and the `AccessToken` / `ClientCredentials` entity. Opaque tokens
- * get no `jti`: an opaque token's `jti` is the token itself. Nothing here throws into the provider
- * or awaits anything: a failure is logged (never with a token) and counted in `stats().errors`.
+ * Hooks a Koa middleware in front of the provider's router and records one event per request at
+ * the authorization-like endpoints and the token endpoint, read after the provider has answered
+ * (and when its handler threw):
+ *
+ * - authorization, PAR, device and CIBA requests: `authorization.requested` with the raw
+ *   `resource` and `scope` parameters as the client sent them (query, form body, or the signed
+ *   request object) and the outcome from the provider's events. A request naming a `request_uri`
+ *   from PAR was recorded when it was pushed; one the provider refuses (a bogus, expired or used
+ *   `request_uri`) is recorded here. An unknown client's request is recorded with the `client_id`
+ *   it claimed and `client_known: false`.
+ * - a token response with an access token: `token.issued` (or `token.exchanged` for RFC 8693),
+ *   the access token fingerprinted (never emitted; decoded when a JWT) with the `AccessToken` /
+ *   `ClientCredentials` entity. Opaque tokens get no `jti`: an opaque token's `jti` is the token.
+ * - any other token response (a failed grant: `invalid_client`, `invalid_grant`,
+ *   `invalid_target`, ...): `authorization.requested` with `attributes.endpoint: 'token'`,
+ *   `outcome: 'rejected'`, the OAuth `error` (and `error_description`), the `grant_type`, the HTTP
+ *   `status`, `client_authenticated` and the requested resources and scopes, so that a client
+ *   probing audiences leaves a trace. `client_id` is the one the client claimed (form, Basic
+ *   header or client assertion); `client_authenticated: false` says the AS did not verify it.
+ *
+ * Every value a client controls is cleaned by the builders (as.ts), and the credentials of the
+ * request (client secret, code, refresh, subject and actor tokens, the issued tokens) are cut
+ * from any field they were copied into. Nothing here throws into the provider or awaits
+ * anything: an event the builders cannot make is emitted reduced to the provider's own facts
+ * (`attributes.reduced`), and one that cannot be made at all is logged (never with a token) and
+ * counted in `stats().errors`.
  */
 export function attachOidcProvider(
   provider: OidcProviderLike,
@@ -63,33 +131,46 @@ export function attachOidcProvider(
     id: options.source?.id ?? provider.issuer,
     kind: 'authorization_server' as const,
   }
+  if (!Source.shape.id.safeParse(source.id).success)
+    throw new TypeError('attachOidcProvider: source.id must be 1 to 256 characters, no controls')
+  if (tenant !== undefined && !Tenant.safeParse(tenant).success)
+    throw new TypeError('attachOidcProvider: tenant is not a valid tenant name')
   const grants = new GrantMemory(options.maxTrackedGrants ?? 10_000)
   const outcomes = new WeakMap<object, Outcome>()
-  const counts = { authorizations: 0, tokens: 0, exchanges: 0, errors: 0 }
+  const counts: OidcProviderStats = {
+    authorizations: 0,
+    tokens: 0,
+    exchanges: 0,
+    failedGrants: 0,
+    rejected: 0,
+    reduced: 0,
+    errors: 0,
+  }
   let detached = false
 
-  const listeners: [string, (ctx: Ctx, err?: { error?: unknown }) => void][] = [
+  const refused = (ctx: Ctx, err?: Record<string, unknown>) => outcomes.set(ctx, rejected(err))
+  const listeners: [string, (ctx: Ctx, err?: Record<string, unknown>) => void][] = [
     ['authorization.accepted', (ctx) => outcomes.set(ctx, { outcome: 'accepted' })],
     ['interaction.started', (ctx) => outcomes.set(ctx, { outcome: 'interaction_required' })],
     ['pushed_authorization_request.success', (ctx) => outcomes.set(ctx, { outcome: 'pushed' })],
-    ['authorization.error', (ctx, err) => outcomes.set(ctx, rejected(err))],
-    ['pushed_authorization_request.error', (ctx, err) => outcomes.set(ctx, rejected(err))],
+    ['authorization.error', refused],
+    ['pushed_authorization_request.error', refused],
+    ['device_authorization.error', refused],
+    ['backchannel_authentication.error', refused],
+    ['grant.error', refused],
+    ['server_error', (ctx) => outcomes.set(ctx, { outcome: 'rejected', error: 'server_error' })],
   ]
   const attached = listeners.map(([name, fn]) => [name, guarded(fn)] as const)
   for (const [name, fn] of attached) provider.on(name, fn)
 
   provider.use(async (ctx: Ctx, next) => {
-    await next()
-    if (detached) return
     try {
-      const route = ctx.oidc?.route
-      if (route === 'authorization' || route === 'pushed_authorization_request')
-        onAuthorization(ctx)
-      else if (route === 'token') onToken(ctx)
+      await next()
     } catch (err) {
-      counts.errors += 1
-      log.warn({ err: describe(err), route: ctx.oidc?.route }, 'audit event not built')
+      observe(ctx, err)
+      throw err
     }
+    observe(ctx)
   })
 
   function guarded<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
@@ -102,46 +183,85 @@ export function attachOidcProvider(
     }
   }
 
-  function onAuthorization(ctx: Ctx): void {
-    const { oidc } = ctx
-    // An unknown client_id is nobody's authorization request (the provider logs it as an error).
-    if (oidc.client?.clientId === undefined) return
-    const raw: Ctx = (ctx.method === 'POST' ? oidc.body : ctx.query) ?? {}
-    // A request_uri from PAR was already recorded when it was pushed.
-    if (oidc.route === 'authorization' && raw.request_uri !== undefined) return
-    let { resource, scope } = raw
-    const attributes: Record<string, unknown> = { endpoint: oidc.route, ...outcomes.get(ctx) }
-    if (typeof raw.request === 'string') {
-      const claims = requestObject(raw.request)
-      attributes.request_object = claims === undefined ? 'encrypted' : 'signed'
-      ;({ resource, scope } = claims ?? {
-        resource: oidc.params?.resource,
-        scope: oidc.params?.scope,
-      })
+  /** Records the request `ctx` answered (or threw `thrown` for): one event, or a count. */
+  function observe(ctx: Ctx, thrown?: unknown): void {
+    if (detached) return
+    let route: unknown
+    try {
+      route = ctx.oidc?.route
+    } catch {
+      return
     }
-    emitter.emit(
-      authorizationRequested({
-        ...common(ctx),
-        requestedResources: resource as RawValues,
-        requestedScopes: scope as RawValues,
-        attributes,
-      }),
-    )
-    counts.authorizations += 1
+    if (typeof route !== 'string') return
+    const isToken = route === 'token'
+    if (!isToken && !AUTHORIZATION_ROUTES.has(route)) return
+    let built: Built | undefined
+    try {
+      built = isToken ? onToken(ctx, thrown) : onAuthorization(ctx, route, thrown)
+    } catch (err) {
+      log.warn({ err: describe(err), route }, 'audit event built reduced to the provider facts')
+      built = reducedEvent(ctx, route, thrown)
+    }
+    if (built === undefined) return
+    try {
+      emitter.emit(built.event)
+    } catch (err) {
+      counts.errors += 1
+      log.warn({ err: describe(err), route }, 'audit event not emitted')
+      return
+    }
+    counts[built.counter] += 1
+    if (built.rejected) counts.rejected += 1
+    if (built.event.attributes?.reduced !== undefined) counts.reduced += 1
   }
 
-  function onToken(ctx: Ctx): void {
-    const body = ctx.body as Ctx | undefined
-    const accessToken = body?.access_token
-    if (ctx.status !== 200 || typeof accessToken !== 'string' || accessToken === '') return
+  function onAuthorization(ctx: Ctx, route: string, thrown: unknown): Built | undefined {
     const { oidc } = ctx
-    const raw: Ctx = oidc.body ?? {}
+    const raw = record(ctx.method === 'POST' ? oidc.body : ctx.query)
+    const outcome = outcomes.get(ctx) ?? answered(ctx, thrown, route !== 'authorization')
+    const refusedNow = outcome?.outcome === 'rejected'
+    // A request_uri from PAR was recorded when it was pushed; one refused is recorded here.
+    if (route === 'authorization' && raw.request_uri !== undefined && !refusedNow) return
+    let { resource, scope } = raw
+    const attributes: Record<string, unknown> = { endpoint: route, ...outcome }
+    if (raw.request_uri !== undefined) {
+      // The pushed request's parameters when the provider loaded them, else those sent with it.
+      attributes.request_uri = true
+      const params = record(oidc.params)
+      resource = params.resource ?? resource
+      scope = params.scope ?? scope
+    } else if (typeof raw.request === 'string') {
+      const claims = requestObject(raw.request)
+      attributes.request_object = claims === undefined ? 'encrypted' : 'signed'
+      ;({ resource, scope } = claims ?? record(oidc.params))
+    }
+    const known = oidc.client?.clientId
+    if (AUTHENTICATED_ROUTES.has(route) && refusedNow)
+      attributes.client_authenticated = known !== undefined && outcome?.error !== 'invalid_client'
+    else if (known === undefined) attributes.client_known = false
+    if (refusedNow) attributes.status = thrown === undefined ? ctx.status : statusOf(thrown)
+    const event = authorizationRequested({
+      ...common(ctx, raw, thrown),
+      requestedResources: resource as RawValues,
+      requestedScopes: scope as RawValues,
+      attributes,
+    })
+    return { event, counter: 'authorizations', rejected: refusedNow }
+  }
+
+  function onToken(ctx: Ctx, thrown: unknown): Built {
+    const body = thrown === undefined ? record(ctx.body) : {}
+    const accessToken = body.access_token
+    const raw = record(ctx.oidc.body)
+    if (ctx.status !== 200 || typeof accessToken !== 'string' || accessToken === '')
+      return refusedToken(ctx, raw, thrown)
+    const { oidc } = ctx
     const grantType = String(oidc.params?.grant_type)
     const entity = oidc.entities?.AccessToken ?? oidc.entities?.ClientCredentials
     const format = entity?.format ?? (accessToken.split('.').length === 3 ? 'jwt' : 'opaque')
     const now = Math.floor(Date.now() / 1000)
-    const expiresIn = typeof body?.expires_in === 'number' ? body.expires_in : undefined
-    const grantedScopes = typeof entity?.scope === 'string' ? entity.scope : body?.scope
+    const expiresIn = typeof body.expires_in === 'number' ? body.expires_in : undefined
+    const grantedScopes = typeof entity?.scope === 'string' ? entity.scope : body.scope
     // A JWT's claims are decoded from the token itself. An opaque token's come from its entity,
     // which has no iat: the response's expires_in gives the lifetime (to the second).
     const token =
@@ -157,7 +277,7 @@ export function attachOidcProvider(
           }
     const jwtSub = format === 'jwt' ? decodeSub(accessToken) : undefined
     const base = {
-      ...common(ctx),
+      ...common(ctx, raw, thrown),
       subject:
         jwtSub ??
         entity?.accountId ??
@@ -169,15 +289,12 @@ export function attachOidcProvider(
       requestedResources: raw.resource as RawValues,
     }
     if (grantType === TOKEN_EXCHANGE && typeof raw.subject_token === 'string') {
-      emitter.emit(
-        tokenExchanged({
-          ...base,
-          subjectToken: raw.subject_token,
-          attributes: { grant_type: grantType },
-        }),
-      )
-      counts.exchanges += 1
-      return
+      const event = tokenExchanged({
+        ...base,
+        subjectToken: raw.subject_token,
+        attributes: { grant_type: grantType },
+      })
+      return { event, counter: 'exchanges', rejected: false }
     }
     const source = oidc.entities?.AuthorizationCode ?? oidc.entities?.RefreshToken
     const grantId = typeof entity?.grantId === 'string' ? entity.grantId : undefined
@@ -194,25 +311,79 @@ export function attachOidcProvider(
         requested_scopes_source:
           raw.scope === undefined && source !== undefined ? 'grant' : 'request',
         ...(grantId !== undefined && { grant_id: grantId }),
-        ...(body?.token_type !== undefined && { token_type: String(body.token_type) }),
+        ...(body.token_type !== undefined && { token_type: String(body.token_type) }),
       },
     })
+    // As emitted (cleaned): tokenIssued compares the next audience the same way.
     if (grantId !== undefined) grants.set(grantId, event.granted_aud)
-    emitter.emit(event)
-    counts.tokens += 1
+    return { event, counter: 'tokens', rejected: false }
   }
 
-  function common(ctx: Ctx) {
+  /** A token request that got no access token: who asked for what, and the provider's answer. */
+  function refusedToken(ctx: Ctx, raw: Ctx, thrown: unknown): Built {
+    const outcome = outcomes.get(ctx) ??
+      answered(ctx, thrown, false) ?? { outcome: 'no_access_token' }
+    const refusedNow = outcome.outcome === 'rejected'
+    const event = authorizationRequested({
+      ...common(ctx, raw, thrown),
+      requestedResources: raw.resource as RawValues,
+      requestedScopes: raw.scope as RawValues,
+      attributes: {
+        endpoint: 'token',
+        ...outcome,
+        status: thrown === undefined ? ctx.status : statusOf(thrown),
+        ...(raw.grant_type !== undefined && { grant_type: raw.grant_type }),
+        client_authenticated:
+          ctx.oidc.client?.clientId !== undefined && outcome.error !== 'invalid_client',
+      },
+    })
+    return { event, counter: 'failedGrants', rejected: refusedNow }
+  }
+
+  /**
+   * The event of a request whose full event could not be built (a bug, or a context that cannot
+   * be read): only what the provider itself knows, every request field left out and named.
+   */
+  function reducedEvent(ctx: Ctx, route: string, thrown: unknown): Built | undefined {
+    try {
+      const accessToken = thrown === undefined ? readSafely(() => ctx.body?.access_token) : null
+      const left = ['client_id', 'subject', 'network', 'requested_resources', 'requested_scopes']
+      const facts = { source, tenant, issuer: provider.issuer }
+      if (route === 'token' && typeof accessToken === 'string' && accessToken !== '') {
+        const event = tokenIssued({
+          ...facts,
+          grantType: 'unknown',
+          accessToken,
+          fingerprintKey,
+          attributes: { reduced: [...left, 'grant_type', 'granted_aud', 'granted_scopes'] },
+        })
+        return { event, counter: 'tokens', rejected: false }
+      }
+      const event = authorizationRequested({
+        ...facts,
+        attributes: { endpoint: route, outcome: 'unknown', reduced: left },
+      })
+      return { event, counter: 'authorizations', rejected: false }
+    } catch (err) {
+      counts.errors += 1
+      log.warn({ err: describe(err), route }, 'audit event not built')
+      return undefined
+    }
+  }
+
+  /** What every event of a request has: the provider's facts, and the client's as it sent them. */
+  function common(ctx: Ctx, raw: Ctx, thrown: unknown) {
     const { oidc } = ctx
     return {
       source,
       tenant,
       issuer: provider.issuer,
-      clientId: oidc.client?.clientId as string | undefined,
+      clientId: (oidc.client?.clientId ?? claimedClientId(ctx, raw)) as string | undefined,
       network: {
         ip: ctx.ip as string | undefined,
         userAgent: ctx.get?.('user-agent') as string | undefined,
       },
+      secrets: requestSecrets(ctx, raw, thrown === undefined ? record(ctx.body) : {}),
     }
   }
 
@@ -225,8 +396,100 @@ export function attachOidcProvider(
   }
 }
 
-function rejected(err: { error?: unknown } | undefined): Outcome {
-  return { outcome: 'rejected', ...(typeof err?.error === 'string' && { error: err.error }) }
+function rejected(err: Record<string, unknown> | undefined): Outcome {
+  return {
+    outcome: 'rejected',
+    ...(typeof err?.error === 'string' && { error: err.error }),
+    ...(typeof err?.error_description === 'string' && {
+      error_description: err.error_description,
+    }),
+  }
+}
+
+/**
+ * The outcome the response itself tells, when no provider event did: an error status (or a
+ * thrown error) is a refusal with the error of its body; `success` names a 2xx answer.
+ */
+function answered(ctx: Ctx, thrown: unknown, success: boolean): Outcome | undefined {
+  if (thrown !== undefined) {
+    const code = (thrown as { error?: unknown })?.error
+    return { outcome: 'rejected', error: typeof code === 'string' ? code : 'server_error' }
+  }
+  const status = ctx.status
+  if (typeof status === 'number' && status >= 400) {
+    const body = record(ctx.body)
+    return {
+      outcome: 'rejected',
+      error: typeof body.error === 'string' ? body.error : status >= 500 ? 'server_error' : 'error',
+      ...(typeof body.error_description === 'string' && {
+        error_description: body.error_description,
+      }),
+    }
+  }
+  return success ? { outcome: 'accepted' } : undefined
+}
+
+function statusOf(err: unknown): number {
+  const e = err as { statusCode?: unknown; status?: unknown }
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : e?.status
+  return typeof status === 'number' && status >= 100 && status <= 599 ? status : 500
+}
+
+/** The client id a client claimed without the provider resolving it: form, Basic or assertion. */
+function claimedClientId(ctx: Ctx, raw: Ctx): unknown {
+  if (raw.client_id !== undefined) return raw.client_id
+  const basic = basicCredentials(ctx)
+  if (basic !== undefined) return basic.id
+  if (typeof raw.client_assertion === 'string') {
+    try {
+      const { sub, iss } = decodeJwt(raw.client_assertion)
+      return sub ?? iss
+    } catch {
+      return undefined
+    }
+  }
+  return undefined
+}
+
+function basicCredentials(ctx: Ctx): { id: string; secret: string } | undefined {
+  const header = readSafely(() => ctx.get?.('authorization'))
+  if (typeof header !== 'string' || !/^basic /i.test(header)) return undefined
+  try {
+    const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+    const at = decoded.indexOf(':')
+    if (at === -1) return undefined
+    const form = (v: string) => decodeURIComponent(v.replace(/\+/g, '%20'))
+    return { id: form(decoded.slice(0, at)), secret: form(decoded.slice(at + 1)) }
+  } catch {
+    return undefined
+  }
+}
+
+/** Every credential of the request and its response, as the strings a client could copy. */
+function requestSecrets(ctx: Ctx, raw: Ctx, body: Ctx): string[] {
+  const out: string[] = []
+  const add = (v: unknown) => {
+    for (const one of [v].flat()) if (typeof one === 'string' && one.length >= 8) out.push(one)
+  }
+  for (const name of SECRET_PARAMS) add(raw[name])
+  for (const name of SECRET_RESPONSE) add(body[name])
+  add(basicCredentials(ctx)?.secret)
+  return out
+}
+
+/** `value` when it is a plain object (a parsed body or query), else an empty one. */
+function record(value: unknown): Ctx {
+  return value !== null && typeof value === 'object' && !Buffer.isBuffer(value)
+    ? (value as Ctx)
+    : {}
+}
+
+function readSafely<T>(read: () => T): T | undefined {
+  try {
+    return read()
+  } catch {
+    return undefined
+  }
 }
 
 /** `resource` and `scope` of a signed request object (RFC 9101); undefined when encrypted. */

@@ -144,15 +144,41 @@ describe('client_credentials', () => {
     expect(event.granted_scopes).toEqual(['read'])
   })
 
-  it('emits nothing for a refused token request', async () => {
+  it('records a refused token request as authorization.requested at the token endpoint, with the OAuth error', async () => {
     let status = 0
+    const before = collector.stats()
     const emitted = await during(async () => {
       status = (
-        await token({ grant_type: 'client_credentials', resource: 'https://unknown.example' })
+        await token({
+          grant_type: 'client_credentials',
+          resource: 'https://unknown.example',
+          scope: 'read',
+        })
       ).status
     })
     expect(status).toBe(400)
-    expect(emitted).toEqual([])
+    expect(emitted).toHaveLength(1)
+    const event = emitted[0] as AuthorizationRequestedEvent
+    expect(event.event_type).toBe('authorization.requested')
+    expect(event.client_id).toBe(CLIENT.id)
+    expect(event.requested_resources).toEqual(['https://unknown.example'])
+    expect(event.requested_scopes).toEqual(['read'])
+    expect(event.token).toBeUndefined()
+    expect(event.network?.ip).toBe('127.0.0.1')
+    expect(event.attributes).toEqual({
+      endpoint: 'token',
+      outcome: 'rejected',
+      error: 'invalid_target',
+      error_description: 'resource indicator is missing, or unknown',
+      status: 400,
+      grant_type: 'client_credentials',
+      client_authenticated: true,
+    })
+    expect(collector.stats()).toMatchObject({
+      failedGrants: before.failedGrants + 1,
+      rejected: before.rejected + 1,
+      tokens: before.tokens,
+    })
   })
 })
 
