@@ -44,8 +44,12 @@ export type AudtrailMiddleware = (
 /**
  * Mount it before the routes it protects and after `express.json()` so MCP JSON-RPC bodies are
  * read from `req.body` (the collector never reads the request stream itself, which the MCP SDK's
- * `transport.handleRequest(req, res, req.body)` may still need). With `protectedResourceMetadata`
- * it answers the RFC 9728 well-known paths itself; mount it at the application root for that.
+ * `transport.handleRequest(req, res, req.body)` may still need). Recommended: mount it on the
+ * protected paths, `app.use(['/mcp', '/.well-known/oauth-protected-resource'], collector)`, so
+ * Express itself decides what it sees (as it routes: any case, trailing slash, absolute form);
+ * with `protectedResourceMetadata` it answers the RFC 9728 well-known paths it is mounted on.
+ * Mounted at the root, `protect` prefixes are judged on the canonical path (rs/protect.ts),
+ * taken from `originalUrl`, the target as received, never the mount-stripped `url`.
  */
 export function audtrailExpress(options: ExpressCollectorOptions): AudtrailMiddleware {
   const core = createCore(options, { kind: 'resource_server' })

@@ -34,7 +34,11 @@ function apply(gate: Gate, request: FastifyRequest, reply: FastifyReply): boolea
  * Verifies (enforce) or decodes (observe) in `onRequest`, before the body is parsed, so a request
  * without a valid token costs no body parsing; the event is recorded when the response head is
  * written (never from `onResponse`, where a throw would reach nothing that catches it). The
- * plugin is wrapped with fastify-plugin, so its hook covers the host's routes.
+ * plugin is wrapped with fastify-plugin, so its hook covers the routes of the context it is
+ * registered in and its children: at the root, every route; inside `fastify.register(async
+ * (scope) => ...)`, that scope's routes only (the recommended way to protect part of a server).
+ * Routing precedes `onRequest`, so `protect` prefixes judge the matched route pattern as well as
+ * the canonical request target (rs/protect.ts).
  */
 const plugin: FastifyPluginCallback<FastifyCollectorOptions> = (fastify, options, done) => {
   let core: ReturnType<typeof createCore<FastifyRequest>>
@@ -53,6 +57,8 @@ const plugin: FastifyPluginCallback<FastifyCollectorOptions> = (fastify, options
       raw: request.raw,
       res: reply.raw,
       url: request.raw.url,
+      // The router has already matched (routing precedes onRequest): its route is judged too.
+      route: request.routeOptions.url,
       ip: request.ip,
       body: () => request.body,
     })

@@ -32,6 +32,11 @@ export interface RequestView<Req> {
   res: ServerResponse
   /** the request target as received at the server (before any router stripped a mount path) */
   url: string | undefined
+  /**
+   * the pattern of the route the host's router matched (Fastify `routeOptions.url`, e.g.
+   * `/orders/:id`), undefined when unknown or unmatched: a second input to `protect` prefixes
+   */
+  route?: string | undefined
   /** the client address as the framework resolved it (trust-proxy aware) */
   ip: string | undefined
   /** the parsed body, read when the response starts (MCP JSON-RPC) */
@@ -119,7 +124,8 @@ export function createCore<Req>(
       const { raw, req } = view
       const path = requestPath(view.url)
       const method = raw.method ?? 'GET'
-      if (!cfg.isProtected(req, path, method)) return PASS
+      const target = { path, url: view.url, method, headers: raw.headers, route: view.route }
+      if (!cfg.isProtected(req, target)) return PASS
       const now = Date.now()
       const ip = ipAddress(view.ip ?? raw.socket?.remoteAddress)
       state = { occurredAt: new Date(now).toISOString(), now, method, path, ip, malformed: false }

@@ -7,6 +7,7 @@ import type { Decoded } from './decode.js'
 import type { EventBase } from './event.js'
 import { throttledWarn, type Warn } from './log.js'
 import { metadataRoute, metadataUrlFor, type MetadataRoute } from './metadata.js'
+import { isCorsPreflight, prefixMatcher, type ProtectTarget } from './protect.js'
 import { ASYMMETRIC_ALGORITHMS } from '../../jwt-algorithms.js'
 import {
   RFC9068_CLAIMS,
@@ -27,7 +28,8 @@ export interface ResolvedConfig<Req> {
   clockToleranceSec: number
   maxTokenLength: number
   fingerprint(token: string): string
-  isProtected(req: Req, path: string, method: string): boolean
+  /** see protect.ts: canonical, case-insensitive prefixes; an unnormalisable target is protected */
+  isProtected(req: Req, target: ProtectTarget): boolean
   requiredScopes(req: Req): readonly string[]
   metadata: MetadataRoute | undefined
   resourceMetadataUrl: string
@@ -57,9 +59,11 @@ export function resolveConfig<Req>(
           o.protectedResourceMetadata === true ? {} : o.protectedResourceMetadata,
           staticScopes,
         )
+  // Served to GET and HEAD of the exact path only (any other spelling is judged like the rest).
   const metadataPaths = new Set(metadata?.paths ?? [])
   const protect = o.protect
   const prefixes = typeof protect === 'string' ? [protect] : Array.isArray(protect) ? protect : []
+  const underPrefix = prefixes.length === 0 ? undefined : prefixMatcher(prefixes)
   const key = o.fingerprintKey
 
   return {
@@ -79,11 +83,12 @@ export function resolveConfig<Req>(
     maxTokenLength: o.maxTokenLength ?? 16_384,
     fingerprint: (token) => fingerprintToken(token, key),
     // CORS preflights never carry credentials; the metadata must stay reachable without a token.
-    isProtected(req, path, method) {
-      if (method === 'OPTIONS' || metadataPaths.has(path)) return false
+    isProtected(req, target) {
+      const { method } = target
+      if (isCorsPreflight(method, target.headers)) return false
+      if ((method === 'GET' || method === 'HEAD') && metadataPaths.has(target.path)) return false
       if (typeof protect === 'function') return (protect as (r: Req) => boolean)(req)
-      if (prefixes.length === 0) return true
-      return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`))
+      return underPrefix === undefined || underPrefix(target)
     },
     requiredScopes: (req) =>
       scopesFn !== undefined ? (scopesFn(req) ?? []) : (staticScopes ?? []),
