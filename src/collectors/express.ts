@@ -68,14 +68,20 @@ export function audtrailExpress(options: ExpressCollectorOptions): AudtrailMiddl
     if (gate.info !== undefined) {
       req.audtrail = gate.info
       if (gate.info.verified && gate.token !== undefined && req.auth === undefined) {
-        const exp = gate.info.claims?.exp
+        const info = gate.info
+        const exp = info.expiresAt
         req.auth = {
           token: gate.token,
-          clientId: gate.info.clientId ?? '',
-          scopes: [...gate.info.scopes],
+          clientId: info.clientId ?? '',
+          scopes: [...info.scopes],
           expiresAt: typeof exp === 'number' ? exp : undefined,
           resource: new URL(resource),
-          extra: { claims: gate.info.claims },
+          // Read when the host reads it (a cached token's claims are decoded only then).
+          extra: {
+            get claims() {
+              return info.claims
+            },
+          },
         }
       }
     }

@@ -262,12 +262,22 @@ describe('the Fastify collector in enforce mode', () => {
     )
   })
 
-  it('protects only the configured path prefixes and never challenges a CORS preflight', async () => {
+  it('protects only the configured path prefixes and never challenges a real CORS preflight', async () => {
     const { app, emitter } = await api({ protect: ['/items'] })
     expect((await app.inject({ url: '/health' })).statusCode).toBe(200)
     expect((await app.inject({ url: '/items' })).statusCode).toBe(401)
-    expect((await app.inject({ method: 'OPTIONS', url: '/items' })).statusCode).not.toBe(401)
-    expect(emitter.events.map((e) => e.http?.path)).toEqual(['/items'])
+    const preflight = {
+      origin: 'https://app.example',
+      'access-control-request-method': 'POST',
+    }
+    const cors = await app.inject({ method: 'OPTIONS', url: '/items', headers: preflight })
+    expect(cors.statusCode).not.toBe(401)
+    // Any other OPTIONS is an ordinary request: a host route may answer it.
+    expect((await app.inject({ method: 'OPTIONS', url: '/items' })).statusCode).toBe(401)
+    expect(emitter.events.map((e) => `${e.http?.method} ${e.http?.path}`)).toEqual([
+      'GET /items',
+      'OPTIONS /items',
+    ])
   })
 
   it('records a rejection by the host application after the collector accepted the token', async () => {

@@ -2,25 +2,41 @@
 
 /** Upper bound on an entry's life, whatever the token's `exp` (see `ExpiringLru.set`). */
 export const MAX_ENTRY_AGE_MS = 10 * 60_000
+/** Default byte budget of one cache (see `weighFacts` for how an entry is weighed). */
+export const DEFAULT_CACHE_BYTES = 32 << 20
 
 export class ExpiringLru<V> {
   readonly #max: number
-  readonly #entries = new Map<string, { value: V; until: number }>()
+  readonly #maxBytes: number
+  #bytes = 0
+  readonly #entries = new Map<string, { value: V; until: number; bytes: number }>()
 
-  /** `max` 0 disables the cache: nothing is stored, every lookup misses. */
-  constructor(max: number) {
+  /**
+   * At most `max` entries (0 disables the cache: nothing is stored, every lookup misses) and at
+   * most `maxBytes` of weight, as `set` is told each entry weighs; least recently used out first.
+   */
+  constructor(max: number, maxBytes = Infinity) {
     this.#max = max
+    this.#maxBytes = maxBytes
   }
 
   get size(): number {
     return this.#entries.size
   }
 
+  /** The weight of the entries held now. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
   get(key: string, now: number): V | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
     this.#entries.delete(key)
-    if (entry.until <= now) return undefined
+    if (entry.until <= now) {
+      this.#bytes -= entry.bytes
+      return undefined
+    }
     this.#entries.set(key, entry)
     return entry.value
   }
@@ -28,17 +44,41 @@ export class ExpiringLru<V> {
   /**
    * Keeps `value` until `until` (ms since the epoch) but never longer than MAX_ENTRY_AGE_MS: the
    * same horizon as jose's JWKS cache, so a key withdrawn from the JWKS stops vouching for cached
-   * tokens within that time rather than at their `exp`.
+   * tokens within that time rather than at their `exp`. An entry heavier than a tenth of the
+   * byte budget is not kept: one hostile token never empties the cache of the others.
    */
-  set(key: string, value: V, until: number, now: number): void {
-    if (this.#max === 0) return
+  set(key: string, value: V, until: number, now: number, bytes = 0): void {
+    if (this.#max === 0 || bytes > this.#maxBytes / 10) return
     const bounded = Math.min(until, now + MAX_ENTRY_AGE_MS)
     if (bounded <= now) return
-    this.#entries.delete(key)
-    if (this.#entries.size >= this.#max) {
-      const oldest = this.#entries.keys().next()
-      if (!oldest.done) this.#entries.delete(oldest.value)
+    const old = this.#entries.get(key)
+    if (old !== undefined) {
+      this.#entries.delete(key)
+      this.#bytes -= old.bytes
     }
-    this.#entries.set(key, { value, until: bounded })
+    while (
+      this.#entries.size > 0 &&
+      (this.#entries.size >= this.#max || this.#bytes + bytes > this.#maxBytes)
+    ) {
+      const [oldestKey, oldest] = this.#entries.entries().next().value!
+      this.#entries.delete(oldestKey)
+      this.#bytes -= oldest.bytes
+    }
+    this.#entries.set(key, { value, until: bounded, bytes })
+    this.#bytes += bytes
   }
+}
+
+/** Bytes of a string as V8 holds it at worst (two a character), plus an object's header. */
+const STRING_OVERHEAD = 32
+const ENTRY_OVERHEAD = 512
+
+/**
+ * An upper estimate of what an entry holding these strings costs the heap: every string at two
+ * bytes a character plus a header, plus a fixed cost for the entry's objects and map slot.
+ */
+export function weighStrings(strings: Iterable<string | undefined>): number {
+  let bytes = ENTRY_OVERHEAD
+  for (const s of strings) if (s !== undefined) bytes += STRING_OVERHEAD + 2 * s.length
+  return bytes
 }

@@ -1,6 +1,7 @@
 /** What an event records about a token, taken from its JWT claims (verified or merely decoded). */
 import type { JWTPayload } from 'jose'
 import { LIMITS, type TokenInfo } from '../../events/schema.js'
+import { weighStrings } from './cache.js'
 import { clip, ident, numericDate, stringList } from './sanitize.js'
 
 /** Event-ready facts about one presented token; every string already bounded and control-free. */
@@ -33,10 +34,20 @@ export function audOf(claims: JWTPayload): string[] {
   return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : []
 }
 
+/**
+ * What is kept of a token's raw `aud` and scopes for comparisons: the first MAX_RAW_ITEMS values
+ * no longer than MAX_RAW_LENGTH (longer ones can match no configured audience or scope), so the
+ * facts of any token, however large, are bounded (and so the caches that keep them).
+ */
+const MAX_RAW_ITEMS = 256
+const MAX_RAW_LENGTH = 4 * LIMITS.uri
+const bounded = (values: string[]) =>
+  values.filter((v) => v.length <= MAX_RAW_LENGTH).slice(0, MAX_RAW_ITEMS)
+
 export function factsFromClaims(claims: JWTPayload, fingerprint: string): TokenFacts {
   const oversized: string[] = []
-  const rawAud = audOf(claims)
-  const scopes = scopesOf(claims)
+  const rawAud = bounded(audOf(claims))
+  const scopes = bounded(scopesOf(claims))
   const token: TokenInfo = {
     fingerprint,
     format: 'jwt',
@@ -67,4 +78,22 @@ export function opaqueFacts(fingerprint: string, inspected: boolean): TokenFacts
   const token: TokenInfo = { fingerprint }
   if (inspected) token.format = 'opaque'
   return { token, rawAud: [], scopes: [], oversized: [] }
+}
+
+/** An upper estimate of the heap a cached copy of these facts holds (see `weighStrings`). */
+export function weighFacts(f: TokenFacts): number {
+  const t = f.token
+  return weighStrings([
+    ...f.rawAud,
+    ...f.scopes,
+    ...(t.aud ?? []),
+    ...(t.scopes ?? []),
+    ...f.oversized,
+    t.fingerprint,
+    t.jti,
+    f.issuer,
+    f.clientId,
+    f.subject,
+    f.sessionId,
+  ])
 }

@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
 import type { SourceKind } from '../../events/schema.js'
 import { presentedToken } from './bearer.js'
-import { opaqueFacts } from './claims.js'
-import { decodeToken, type Decoded } from './decode.js'
+import { opaqueFacts, weighFacts, type TokenFacts } from './claims.js'
+import { decodeToken, essentialClaims, lazyClaims, type Decoded } from './decode.js'
 import type { MetadataRoute } from './metadata.js'
 import type { CollectorLogger, CollectorOptions } from './options.js'
 import { rejectionReply, type Rejection, type Reply } from './rejection.js'
@@ -21,6 +21,8 @@ export interface AudtrailRequestInfo {
   claims: JWTPayload | undefined
   fingerprint: string
   scopes: readonly string[]
+  /** the token's `exp` (NumericDate), when it has one */
+  expiresAt?: number
   clientId?: string
   subject?: string
 }
@@ -57,8 +59,12 @@ const PASS: Gate = { kind: 'pass' }
 
 /**
  * Decisions shared by both frameworks:
- * - Protected: every request but OPTIONS (CORS preflights carry no credentials) and the metadata
- *   paths, unless `protect` narrows it. Unprotected requests are ignored (no event).
+ * - Protected: every request but real CORS preflights (they carry no credentials) and GET/HEAD
+ *   of the metadata paths, unless `protect` narrows it (prefixes judged as protect.ts says:
+ *   canonical, route-aware, fail-closed). Unprotected requests are ignored (no event).
+ * - Observe-mode and verified-token caches keep a token's bounded facts and `exp`/`iss` only,
+ *   within `cacheSize` entries and `cacheBytes`; `req.audtrail.claims` of a cached token are
+ *   decoded again when read.
  * - Token: `Authorization: Bearer` only (RFC 6750 2.1; MCP forbids query tokens). Another scheme
  *   counts as no token. Longer than `maxTokenLength` or not b64token syntax: `malformed`, never
  *   decoded. Only the fingerprint (HMAC with `fingerprintKey`) leaves the collector.
@@ -93,7 +99,8 @@ export function createCore<Req>(
       return reject(state, { reason: 'insufficient_scope', failure }, req)
     }
     state.decided = { decision: 'accepted', reason: 'ok', verified: true }
-    return { kind: 'pass', info: requestInfo(verdict, true), token }
+    const claims = verdict.remembered ? lazyClaims(token) : () => verdict.claims
+    return { kind: 'pass', info: requestInfo(verdict.facts, claims, true), token }
   }
 
   function fail(err: unknown, state: RequestState | undefined, req: Req): Gate {
@@ -109,13 +116,25 @@ export function createCore<Req>(
     }
   }
 
-  function decodeCached(token: string, fingerprint: string, now: number): Decoded {
+  /**
+   * Observe mode: the facts of a token, decoded once while it is cached. The cache keeps the
+   * bounded facts and `exp`/`iss` only, within its byte budget; `claims` of a cached token are
+   * decoded again if the host reads them.
+   */
+  function decodeCached(
+    token: string,
+    fingerprint: string,
+    now: number,
+  ): { decoded: Decoded; claims: () => JWTPayload | undefined } {
     const hit = cfg.decoded.get(fingerprint, now)
-    if (hit !== undefined) return hit
+    if (hit !== undefined) return { decoded: hit, claims: lazyClaims(token) }
     const decoded = decodeToken(token, fingerprint)
     const exp = decoded.claims?.exp
-    if (typeof exp === 'number') cfg.decoded.set(fingerprint, decoded, exp * 1000, now)
-    return decoded
+    if (typeof exp === 'number') {
+      const kept = { facts: decoded.facts, claims: essentialClaims(decoded.claims) }
+      cfg.decoded.set(fingerprint, kept, exp * 1000, now, weighFacts(decoded.facts))
+    }
+    return { decoded, claims: () => decoded.claims }
   }
 
   function handle(view: RequestView<Req>): Gate | Promise<Gate> {
@@ -141,15 +160,16 @@ export function createCore<Req>(
       if (presented.malformed) {
         state.malformed = true
         state.facts = opaqueFacts(fingerprint, !presented.oversized)
-        if (cfg.mode === 'observe') return { kind: 'pass', info: requestInfo(state, false) }
+        if (cfg.mode === 'observe')
+          return { kind: 'pass', info: requestInfo(state.facts, NO_CLAIMS, false) }
         const failure = presented.oversized ? 'token_too_large' : 'token_syntax'
         return reject(state, { reason: 'malformed', failure }, req)
       }
       if (cfg.verifier === undefined) {
-        const decoded = decodeCached(token, fingerprint, now)
+        const { decoded, claims } = decodeCached(token, fingerprint, now)
         state.facts = decoded.facts
         state.claims = decoded.claims
-        return { kind: 'pass', info: requestInfo(decoded, false) }
+        return { kind: 'pass', info: requestInfo(decoded.facts, claims, false) }
       }
       const verdict = cfg.verifier.verify(token, fingerprint, now)
       if (!(verdict instanceof Promise)) return settle(state, verdict, token, req)
@@ -172,14 +192,21 @@ export function createCore<Req>(
   return { config: cfg, metadata: cfg.metadata, handle }
 }
 
-function requestInfo(d: { facts?: Decoded['facts']; claims?: JWTPayload }, verified: boolean) {
-  const facts = d.facts!
-  const out: AudtrailRequestInfo = {
+const NO_CLAIMS = () => undefined
+
+/** `claims` is read when the host reads it: a cached token's are decoded again only then. */
+function requestInfo(
+  facts: TokenFacts,
+  claims: () => JWTPayload | undefined,
+  verified: boolean,
+): AudtrailRequestInfo {
+  const out = {
     verified,
-    claims: d.claims,
     fingerprint: facts.token.fingerprint!,
     scopes: facts.scopes,
-  }
+  } as AudtrailRequestInfo
+  Object.defineProperty(out, 'claims', { get: claims, enumerable: true, configurable: true })
+  if (facts.token.exp !== undefined) out.expiresAt = facts.token.exp
   if (facts.clientId !== undefined) out.clientId = facts.clientId
   if (facts.subject !== undefined) out.subject = facts.subject
   return out

@@ -66,8 +66,17 @@ export interface CollectorOptions<Req> {
   protect?: ((req: Req) => boolean) | string | readonly string[]
   /** longer bearer tokens are `malformed` without being decoded (default 16384) */
   maxTokenLength?: number
-  /** verified tokens remembered by fingerprint, at most this many (default 10000; 0 disables) */
+  /**
+   * tokens remembered by fingerprint (verified ones in enforce mode, decoded ones in observe
+   * mode), at most this many (default 10000; 0 disables)
+   */
   cacheSize?: number
+  /**
+   * and at most this many bytes of heap, as estimated from the strings each entry keeps (default
+   * 32 MiB; an entry over a tenth of it is not kept). Entries hold a token's bounded facts and
+   * `exp`/`iss`, never its payload, so this bounds the cache whatever tokens are sent.
+   */
+  cacheBytes?: number
   logger?: CollectorLogger
 }
 
@@ -141,6 +150,12 @@ const Schema = z.strictObject({
     .optional(),
   maxTokenLength: z.number().int().min(256).max(1_048_576).optional(),
   cacheSize: z.number().int().min(0).max(10_000_000).optional(),
+  cacheBytes: z
+    .number()
+    .int()
+    .min(64 << 10)
+    .max(16 * 2 ** 30)
+    .optional(),
   logger: z
     .custom<CollectorLogger>((v) => isFn((v as CollectorLogger | undefined)?.warn))
     .optional(),

@@ -2,7 +2,7 @@
 import { fingerprintToken } from '../../events/fingerprint.js'
 import type { SourceKind } from '../../events/schema.js'
 import type { Emitter } from '../types.js'
-import { ExpiringLru } from './cache.js'
+import { DEFAULT_CACHE_BYTES, ExpiringLru } from './cache.js'
 import type { Decoded } from './decode.js'
 import type { EventBase } from './event.js'
 import { throttledWarn, type Warn } from './log.js'
@@ -47,6 +47,7 @@ export function resolveConfig<Req>(
   const o = validateOptions(input)
   const clockToleranceSec = o.clockToleranceSec ?? 60
   const cacheSize = o.cacheSize ?? 10_000
+  const cacheBytes = o.cacheBytes ?? DEFAULT_CACHE_BYTES
   const audiences = [o.resource, ...(o.audiences ?? []).filter((a) => a !== o.resource)]
   const staticScopes = typeof o.requiredScopes === 'function' ? undefined : o.requiredScopes
   const scopesFn = typeof o.requiredScopes === 'function' ? o.requiredScopes : undefined
@@ -104,9 +105,10 @@ export function resolveConfig<Req>(
             requiredClaims: o.requiredClaims ?? RFC9068_CLAIMS,
             clockToleranceSec,
             cacheSize,
+            cacheBytes,
           })
         : undefined,
-    decoded: new ExpiringLru<Decoded>(o.mode === 'observe' ? cacheSize : 0),
+    decoded: new ExpiringLru<Decoded>(o.mode === 'observe' ? cacheSize : 0, cacheBytes),
     warn: throttledWarn(o.logger ?? defaults.logger),
   }
 }

@@ -8,14 +8,15 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose'
-import { ExpiringLru } from './cache.js'
-import { factsFromClaims, type TokenFacts } from './claims.js'
-import { decodeToken } from './decode.js'
+import { DEFAULT_CACHE_BYTES, ExpiringLru } from './cache.js'
+import { factsFromClaims, weighFacts, type TokenFacts } from './claims.js'
+import { decodeToken, essentialClaims } from './decode.js'
 import { failureFromJose, KeySetUnavailable, type Failure } from './jose-errors.js'
 import type { CollectorOptions } from './options.js'
 
 export type Verdict =
-  | { ok: true; facts: TokenFacts; claims: JWTPayload }
+  /** `remembered`: from the cache, `claims` holds only `exp` and `iss` (see essentialClaims) */
+  | { ok: true; facts: TokenFacts; claims: JWTPayload; remembered?: true }
   | ({ ok: false; facts: TokenFacts; claims?: JWTPayload } & Failure)
 
 export interface Verifier {
@@ -64,10 +65,12 @@ export interface VerifierConfig {
   requiredClaims: readonly string[]
   clockToleranceSec: number
   cacheSize: number
+  /** byte budget of the cache (see weighFacts; default DEFAULT_CACHE_BYTES) */
+  cacheBytes?: number
 }
 
 export function createVerifier(config: VerifierConfig): Verifier {
-  const cache = new ExpiringLru<Verdict>(config.cacheSize)
+  const cache = new ExpiringLru<Verdict>(config.cacheSize, config.cacheBytes ?? DEFAULT_CACHE_BYTES)
   const options: JWTVerifyOptions = {
     issuer: config.issuer,
     audience: [...config.audiences],
@@ -90,15 +93,17 @@ export function createVerifier(config: VerifierConfig): Verifier {
       if (running !== undefined) return running
       const verdict = jwtVerify(token, config.keySet, options).then(
         ({ payload }): Verdict => {
-          const ok: Verdict = {
-            ok: true,
-            facts: factsFromClaims(payload, fingerprint),
-            claims: payload,
-          }
+          const facts = factsFromClaims(payload, fingerprint)
           // Without `exp` (only if not required), the entry age bound alone applies.
           const until = typeof payload.exp === 'number' ? payload.exp * 1000 + leewayMs : Infinity
-          cache.set(fingerprint, ok, until, now)
-          return ok
+          const kept: Verdict = {
+            ok: true,
+            facts,
+            claims: essentialClaims(payload)!,
+            remembered: true,
+          }
+          cache.set(fingerprint, kept, until, now, weighFacts(facts))
+          return { ok: true, facts, claims: payload }
         },
         (err: unknown): Verdict => ({
           ok: false,

@@ -4,7 +4,7 @@ import type { EventRule } from '../rule.js'
 import { exampleEvents, API, MCP, token } from './lib/example-events.js'
 import { REF } from './lib/references.js'
 import { registryEntry } from './lib/resources.js'
-import { detect, isIssuance } from './lib/rows.js'
+import { attribute, detect, isIssuance } from './lib/rows.js'
 
 const params = z.object({
   ignoreGrantTypes: z
@@ -45,6 +45,7 @@ export const missingResourceIndicator: EventRule<typeof params> = {
     'Clients of APIs outside the MCP world whose AS assigns a correct default audience per client.',
     'A collector that cannot see the request parameters and reports an empty list.',
     'A token exchange that names its target with the RFC 8693 `audience` parameter instead.',
+    'Not raised for refused requests whose client the AS did not authenticate (`client_authenticated: false`) or did not know (`client_known: false`): anyone can claim a client id.',
   ],
   runbook: [
     'Identify the client (`client_id`) and its library; RFC 8707 support is usually a configuration flag.',
@@ -57,6 +58,9 @@ export const missingResourceIndicator: EventRule<typeof params> = {
   evaluate(row, _state, ctx) {
     const request = row.event_type === 'authorization.requested' || isIssuance(row)
     if (!request || row.requested_resources.length > 0) return []
+    // A refused request whose client the AS could not verify names a client_id anyone can claim.
+    if (attribute(row, 'client_authenticated') === false) return []
+    if (attribute(row, 'client_known') === false) return []
     if (ctx.params.ignoreGrantTypes.includes(row.grant_type)) return []
     const aud = row.granted_aud.length > 0 ? row.granted_aud : row.token_aud
     const mcp = aud.filter((a) => registryEntry(a, ctx.registry)?.kind === 'mcp')
@@ -108,6 +112,36 @@ export const missingResourceIndicator: EventRule<typeof params> = {
       name: 'authorization and token requests that name the resource',
       fires: false,
       events: [ev.authorization(), ev.issued(), ev.presented()],
+    },
+    {
+      name: 'a refused token request without resource from a client that proved who it is',
+      fires: true,
+      severity: 'medium',
+      events: [
+        ev.authorization({
+          requested_resources: [],
+          attributes: {
+            endpoint: 'token',
+            outcome: 'rejected',
+            error: 'invalid_grant',
+            client_authenticated: true,
+          },
+        }),
+      ],
+    },
+    {
+      name: 'refused requests in the name of a client nobody authenticated, or of an unknown one',
+      fires: false,
+      events: [
+        ev.authorization({
+          requested_resources: [],
+          attributes: { endpoint: 'token', outcome: 'rejected', client_authenticated: false },
+        }),
+        ev.authorization({
+          requested_resources: [],
+          attributes: { endpoint: 'authorization', outcome: 'rejected', client_known: false },
+        }),
+      ],
     },
     {
       name: 'an ignored grant type',
