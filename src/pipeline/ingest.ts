@@ -8,11 +8,18 @@ import type { AuditEvent } from '../events/schema.js'
 import { tokenKey } from '../events/token-key.js'
 import type { EventRow } from '../storage/event-row.js'
 import { dlqMessage, DLQ_TOPIC, sendAll } from '../transport/kafka.js'
-import { processPayload, processValue } from './process.js'
+import { processPayload, processValue, type ProcessResult } from './process.js'
 import { toRejectedRow, type RejectedRow } from './rejected-row.js'
 import type { EventSink } from './sink.js'
 
-export type IngestItem = { value: unknown } | { line: string }
+/**
+ * One event of a request: its bytes as received (HTTP ingest: decoded here, by the rule Kafka
+ * messages follow), an NDJSON line, or a value already decoded (in-process callers). `index`: its
+ * position in the request (array index or NDJSON line), by default its position in `items`.
+ */
+export type IngestItem = ({ payload: Uint8Array } | { line: string } | { value: unknown }) & {
+  index?: number
+}
 
 export type IngestResult =
   | { index: number; status: 'accepted'; event_id: string }
@@ -24,7 +31,7 @@ export interface Accepted {
 }
 export interface Rejected {
   row: RejectedRow
-  payload: string
+  payload: Uint8Array | string
 }
 
 /** Where accepted and rejected events go. */
@@ -61,7 +68,9 @@ export function kafkaTarget(producer: Producer, topic: string, sink?: EventSink)
       await sendAll(
         producer,
         DLQ_TOPIC,
-        rejected.map((r) => dlqMessage(r.payload, r.row)),
+        rejected.map((r) =>
+          dlqMessage(typeof r.payload === 'string' ? r.payload : asBuffer(r.payload), r.row),
+        ),
       )
       if (sink) await sink.write({ rows: [], rejected: rejected.map((r) => r.row) })
     },
@@ -77,6 +86,10 @@ export interface IngestContext {
   aliases?: AliasLookup
 }
 
+/**
+ * Each item answered on its own: a per-item refusal whatever the item holds (a step that throws on
+ * one is a refusal of that one), and the valid neighbours written.
+ */
 export async function ingest(
   items: readonly IngestItem[],
   ctx: IngestContext,
@@ -85,14 +98,15 @@ export async function ingest(
   const accepted: Accepted[] = []
   const rejected: Rejected[] = []
   const results: IngestResult[] = []
-  items.forEach((item, index) => {
-    const result = 'line' in item ? processPayload(item.line, ctx) : processValue(item.value, ctx)
+  items.forEach((item, position) => {
+    const index = item.index ?? position
+    const result = processItem(item, ctx)
     if (result.kind === 'ok') {
       accepted.push({ event: result.event, row: result.row })
       results.push({ index, status: 'accepted', event_id: result.event.event_id })
       return
     }
-    const payload = 'line' in item ? item.line : safeStringify(item.value)
+    const payload = 'payload' in item ? item.payload : 'line' in item ? item.line : kept(item.value)
     const row = toRejectedRow({
       ...result,
       tenant: ctx.tenant ?? result.tenant,
@@ -108,10 +122,48 @@ export async function ingest(
   return results
 }
 
-function safeStringify(value: unknown): string {
+function processItem(item: IngestItem, ctx: IngestContext): ProcessResult {
   try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
+    if ('payload' in item) return processPayload(item.payload, ctx)
+    return 'line' in item ? processPayload(item.line, ctx) : processValue(item.value, ctx)
+  } catch (err) {
+    // The steps never throw on data they were written for; one that does refuses only this item.
+    const what = err instanceof Error ? err.name : typeof err
+    return { kind: 'dlq', reasons: [`could not be validated (internal error: ${what})`] }
   }
+}
+
+const asBuffer = (bytes: Uint8Array) =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** Deeper than this, a refused value is not kept as JSON (JSON.stringify recurses per level). */
+export const MAX_KEPT_DEPTH = 64
+
+/**
+ * A refused in-process value as the JSON kept for triage, or a note of why it is not kept: never
+ * a recursion as deep as the value (JSON.stringify and String() of a deep array overflow the
+ * stack), never a throw (a cycle, a BigInt, a getter that throws, an object without prototype).
+ */
+export function kept(value: unknown): string {
+  try {
+    if (deeperThan(value, MAX_KEPT_DEPTH))
+      return `(not kept: nested deeper than ${MAX_KEPT_DEPTH} levels)`
+    return JSON.stringify(value) ?? `(not kept: ${typeof value} is not JSON)`
+  } catch (err) {
+    return `(not kept: not JSON: ${err instanceof Error ? err.name : typeof err})`
+  }
+}
+
+/** Whether objects and arrays nest deeper than `limit` in `value`, looked at without recursion. */
+function deeperThan(value: unknown, limit: number): boolean {
+  const seen = new Set<object>()
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue
+    if (depth >= limit) return true
+    seen.add(v)
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return false
 }

@@ -35,6 +35,24 @@ export interface RejectionInput {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** Kept instead of a payload whose raw JWTs could not be cut out (see withoutPayloadJwts). */
+export const PAYLOAD_NOT_KEPT = '(not kept: its raw JWTs could not be cut out)'
+
+/**
+ * `bytes` without raw JWTs (withoutRawJwts), for every payload and key a refusal keeps (stored
+ * rows, DLQ messages). A payload that cannot be cleaned is not kept at all: one nested thousands
+ * of levels deep with a token in it overflows the stack of the JSON.stringify that writes it
+ * again, and that throw would otherwise fail its whole batch (and its neighbours, or a Kafka
+ * partition read again and again).
+ */
+export function withoutPayloadJwts(bytes: Buffer): Buffer {
+  try {
+    return withoutRawJwts(bytes)
+  } catch {
+    return Buffer.from(PAYLOAD_NOT_KEPT)
+  }
+}
+
 /**
  * The payload is kept as text when it is UTF-8 and as `base64:`-prefixed text otherwise, with
  * every raw JWT in it replaced (see raw-token.ts); it is an opaque string to storage and the
@@ -48,7 +66,7 @@ export function toRejectedRow(input: RejectionInput): RejectedRow {
       ? Buffer.from(input.payload, 'utf8')
       : Buffer.from(input.payload)
   // Kept without its raw JWTs; its size and hash are those of the payload as received.
-  const kept = withoutRawJwts(bytes)
+  const kept = withoutPayloadJwts(bytes)
   const capped = kept.subarray(0, MAX_STORED_PAYLOAD_BYTES)
   let payload: string
   try {

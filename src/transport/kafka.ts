@@ -1,6 +1,6 @@
 /** kafkajs client factory with its logs routed to pino, and the topic names of the contract. */
 import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs'
-import { withoutRawJwts } from '../events/raw-token.js'
+import { withoutPayloadJwts } from '../pipeline/rejected-row.js'
 import type { Logger } from '../logger.js'
 
 export const EVENTS_TOPIC = 'audtrail.events.v1'
@@ -109,9 +109,9 @@ export function dlqMessage(
   key: Buffer | string | null = null,
 ): OutgoingMessage {
   // Without raw JWTs, as in rejected_events; a key is the producer's, and may be a token too.
-  const bytes = payload === null ? Buffer.alloc(0) : withoutRawJwts(Buffer.from(payload))
+  const bytes = payload === null ? Buffer.alloc(0) : withoutPayloadJwts(Buffer.from(payload))
   return {
-    key: key === null ? null : withoutRawJwts(Buffer.from(key)),
+    key: key === null ? null : withoutPayloadJwts(Buffer.from(key)),
     value: bytes.subarray(0, MAX_DLQ_PAYLOAD_BYTES),
     headers: {
       'audtrail-rejection-id': rejection.rejection_id,

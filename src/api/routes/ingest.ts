@@ -5,6 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { AliasLookup } from '../../events/resource.js'
 import type { PipelineMetrics } from '../../metrics.js'
+import { splitJson, splitNdjson } from '../../pipeline/body.js'
+import { decodePayload, NOT_JSON } from '../../pipeline/decode.js'
 import { ingest, type IngestItem, type IngestTarget } from '../../pipeline/ingest.js'
 import { requireRole, type Authenticate } from '../auth.js'
 import { ApiError } from '../errors.js'
@@ -20,35 +22,42 @@ export interface IngestDeps {
   aliases?: AliasLookup
 }
 
-function toItems(body: string, contentType: string): IngestItem[] {
-  if (contentType.startsWith('application/x-ndjson')) {
-    return body
-      .split('\n')
-      .map((line) => line.replace(/\r$/, ''))
-      .filter((line) => line.trim() !== '')
-      .map((line) => ({ line }))
-  }
-  let value: unknown
-  try {
-    value = JSON.parse(body)
-  } catch {
+const NOT_JSON_BODY = 'the body is not valid JSON (use NDJSON for per-line answers)'
+
+/**
+ * The body's events as bytes, each decoded on its own by the pipeline (decodePayload, the rule of
+ * the Kafka path): an event that is not UTF-8, not JSON or too large is refused by itself.
+ */
+function toItems(body: Buffer, contentType: string): IngestItem[] {
+  const split = contentType.startsWith('application/x-ndjson')
+    ? splitNdjson(body, MAX_EVENTS_PER_REQUEST)
+    : splitJson(body, MAX_EVENTS_PER_REQUEST)
+  if ('ok' in split) throw new ApiError(400, 'ERR_BAD_REQUEST', NOT_JSON_BODY)
+  if (split.count > MAX_EVENTS_PER_REQUEST)
     throw new ApiError(
-      400,
-      'ERR_BAD_REQUEST',
-      'the body is not valid JSON (use NDJSON for per-line answers)',
+      413,
+      'ERR_PAYLOAD_TOO_LARGE',
+      `at most ${MAX_EVENTS_PER_REQUEST} events per request (got ${split.count})`,
     )
+  // A body that is one value and not JSON is refused whole, as it was before it was cut up.
+  if ('single' in split && split.single) {
+    const decoded = decodePayload(split.items[0]!.payload)
+    if (!decoded.ok && decoded.reason === NOT_JSON)
+      throw new ApiError(400, 'ERR_BAD_REQUEST', NOT_JSON_BODY)
   }
-  return Array.isArray(value) ? value.map((v) => ({ value: v })) : [{ value }]
+  return split.items
 }
 
 export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authenticate }> = async (
   app,
   deps,
 ) => {
-  // Bodies arrive as text: JSON is parsed here so one bad element cannot fail the whole request.
+  // Bodies arrive as bytes: decoding them as text here would put U+FFFD for bytes that are not
+  // UTF-8 (the events are decoded one by one, and refused); parsing the whole body would fail
+  // every event for one bad element.
   app.addContentTypeParser(
     ['application/json', 'application/x-ndjson'],
-    { parseAs: 'string' },
+    { parseAs: 'buffer' },
     (_, body, done) => done(null, body),
   )
 
@@ -69,14 +78,9 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
           'ERR_UNSUPPORTED_MEDIA_TYPE',
           'use application/json or application/x-ndjson',
         )
-      const items = toItems(String(request.body ?? ''), contentType)
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      const items = toItems(body, contentType)
       if (items.length === 0) throw new ApiError(400, 'ERR_BAD_REQUEST', 'no events in the body')
-      if (items.length > MAX_EVENTS_PER_REQUEST)
-        throw new ApiError(
-          413,
-          'ERR_PAYLOAD_TOO_LARGE',
-          `at most ${MAX_EVENTS_PER_REQUEST} events per request (got ${items.length})`,
-        )
       const results = await ingest(
         items,
         {

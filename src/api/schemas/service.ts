@@ -4,7 +4,9 @@ import { Count } from './common.js'
 
 /** Per-event answer of POST /v1/ingest. */
 export const IngestResultSchema = z.object({
-  index: Count.describe('position of the event in the request (array index or NDJSON line)'),
+  index: Count.describe(
+    'position of the event in the request: its array index, or its 0-based NDJSON line (blank lines have no result, and are counted)',
+  ),
   status: z.enum(['accepted', 'rejected']),
   event_id: z.string().optional(),
   reasons: z.array(z.string()).optional().describe('why the event was rejected'),
