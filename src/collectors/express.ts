@@ -97,6 +97,8 @@ export function audtrailExpress(options: ExpressCollectorOptions): AudtrailMiddl
         raw: req,
         res,
         url: req.originalUrl ?? req.url,
+        // Express routes on `url`, which a host middleware may have rewritten.
+        alternates: [req.url, `${(req as { baseUrl?: string }).baseUrl ?? ''}${req.url ?? ''}`],
         ip: req.ip,
         body: () => req.body,
       })

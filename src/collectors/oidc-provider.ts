@@ -65,22 +65,24 @@ const AUTHORIZATION_ROUTES = new Set([
 ])
 /** Routes where the client authenticates: a refused request says whether it did. */
 const AUTHENTICATED_ROUTES = new Set(['token', 'pushed_authorization_request'])
-/** Request parameters that are credentials: cut from any field a client copies them into. */
-const SECRET_PARAMS = [
-  'client_secret',
-  'client_assertion',
-  'code',
-  'code_verifier',
-  'refresh_token',
-  'subject_token',
-  'actor_token',
-  'device_code',
-  'auth_req_id',
-  'assertion',
-  'id_token_hint',
-  'login_hint_token',
-  'request',
-]
+/**
+ * Request parameters that are credentials, by grant: cut from any field a client copies them
+ * into, but only once the provider has accepted the grant (so they are real credentials, not
+ * values a client chose to erase its own fields with: `assertion=<my client_id>` would otherwise
+ * blank `client_id` wherever it appears). Raw JWTs are cut whatever the outcome (clean.ts).
+ */
+const GRANT_SECRETS: Readonly<Record<string, readonly string[]>> = {
+  authorization_code: ['code'],
+  refresh_token: ['refresh_token'],
+  'urn:ietf:params:oauth:grant-type:token-exchange': ['subject_token', 'actor_token'],
+  'urn:ietf:params:oauth:grant-type:device_code': ['device_code'],
+  'urn:openid:params:grant-type:ciba': ['auth_req_id'],
+}
+/** Shorter values are never treated as secrets: no credential the provider issues is this short. */
+const MIN_SECRET = 16
+/** RFC 6750 section 2.1 `b64token`: the syntax of a bearer credential. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
+const PAR_URI = 'urn:ietf:params:oauth:request_uri:'
 /** Credentials of a token response. */
 const SECRET_RESPONSE = ['access_token', 'refresh_token', 'id_token']
 
@@ -221,10 +223,13 @@ export function attachOidcProvider(
     const outcome = outcomes.get(ctx) ?? answered(ctx, thrown, route !== 'authorization')
     const refusedNow = outcome?.outcome === 'rejected'
     // A request_uri from PAR was recorded when it was pushed; one refused is recorded here.
-    if (route === 'authorization' && raw.request_uri !== undefined && !refusedNow) return
+    // Only a pushed request's URI counts (an empty or other one is ignored by the provider or
+    // names a request object fetched from elsewhere: recorded here).
+    const pushed = typeof raw.request_uri === 'string' && raw.request_uri.startsWith(PAR_URI)
+    if (route === 'authorization' && pushed && !refusedNow) return
     let { resource, scope } = raw
     const attributes: Record<string, unknown> = { endpoint: route, ...outcome }
-    if (raw.request_uri !== undefined) {
+    if (raw.request_uri !== undefined && raw.request_uri !== '') {
       // The pushed request's parameters when the provider loaded them, else those sent with it.
       attributes.request_uri = true
       const params = record(oidc.params)
@@ -465,15 +470,32 @@ function basicCredentials(ctx: Ctx): { id: string; secret: string } | undefined 
   }
 }
 
-/** Every credential of the request and its response, as the strings a client could copy. */
+/**
+ * The credentials of a token request a client could copy into a field: the tokens just issued;
+ * when the provider accepted the grant, the grant's own credentials and the client secret it
+ * authenticated with; when it refused it, the same parameters only where they have a bearer
+ * token's syntax (RFC 6750 b64token) and are not the client id, since they are only the client's
+ * word: a URL, a scope list or the client's own id can never be made a "secret" to erase it.
+ */
 function requestSecrets(ctx: Ctx, raw: Ctx, body: Ctx): string[] {
   const out: string[] = []
-  const add = (v: unknown) => {
-    for (const one of [v].flat()) if (typeof one === 'string' && one.length >= 8) out.push(one)
+  const add = (v: unknown, check?: (s: string) => boolean) => {
+    for (const one of [v].flat())
+      if (typeof one === 'string' && one.length >= MIN_SECRET && (check?.(one) ?? true))
+        out.push(one)
   }
-  for (const name of SECRET_PARAMS) add(raw[name])
   for (const name of SECRET_RESPONSE) add(body[name])
-  add(basicCredentials(ctx)?.secret)
+  const accepted = typeof body.access_token === 'string' && readSafely(() => ctx.status) === 200
+  const clientId = readSafely(() => claimedClientId(ctx, raw))
+  const check = accepted ? undefined : (v: string) => B64TOKEN.test(v) && v !== clientId
+  const grantType = readSafely(() => ctx.oidc?.params?.grant_type ?? raw.grant_type)
+  for (const name of (typeof grantType === 'string' && GRANT_SECRETS[grantType]) || [])
+    add(raw[name], check)
+  add(raw.client_secret, check)
+  add(
+    readSafely(() => basicCredentials(ctx)?.secret),
+    check,
+  )
   return out
 }
 

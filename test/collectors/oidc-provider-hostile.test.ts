@@ -391,6 +391,46 @@ describe('token exchange', () => {
   })
 })
 
+describe('parameters a grant does not use are never taken for secrets', () => {
+  it('keeps the client id and resources of an issuance whatever unused credentials it names', async () => {
+    const resource = `${JWT_PREFIX}payroll-ledger`
+    const cases: Record<string, string>[] = [
+      { assertion: CLIENT.id, code_verifier: resource },
+      { device_code: 'https://t.example.com', refresh_token: CLIENT.id },
+      { subject_token: resource, auth_req_id: 'tenant-agent-tenant-agent' },
+    ]
+    for (const extra of cases) {
+      const sent = await send(() =>
+        tokenPost({ grant_type: 'client_credentials', resource, ...extra }),
+      )
+      expect(sent.status).toBe(200)
+      expect(sent.emitted).toHaveLength(1)
+      const event = sent.emitted[0] as TokenIssuedEvent
+      expect(event.client_id).toBe(CLIENT.id)
+      expect(event.requested_resources).toEqual([resource])
+      expect(event.granted_aud).toEqual([resource])
+      expect(JSON.stringify(event)).not.toContain(RAW_JWT_REMOVED)
+    }
+  })
+
+  it('on a refused grant, only values shaped like bearer credentials are cut, never the client id', async () => {
+    const resource = `${JWT_PREFIX}probe-unused`
+    const sent = await send(() =>
+      tokenPost(
+        { grant_type: 'refresh_token', refresh_token: resource, resource },
+        {},
+        { id: CLIENT.id, secret: CLIENT.secret },
+      ),
+    )
+    expect(sent.status).toBe(400)
+    expect(sent.emitted[0]).toMatchObject({
+      client_id: CLIENT.id,
+      requested_resources: [resource],
+      attributes: { error: 'invalid_grant' },
+    })
+  })
+})
+
 describe('failed grants at the token endpoint', () => {
   const cases: {
     name: string
@@ -538,6 +578,16 @@ describe('the authorization endpoint', () => {
       },
     })
     expect(delta(sent)).toEqual({ authorizations: 1, rejected: 1 })
+  })
+
+  it('records a request whose request_uri is empty (the provider ignores it) or not a pushed one', async () => {
+    for (const requestUri of ['', 'https://client.example/request-object']) {
+      const sent = await send(() =>
+        authorize(codeRequest({ request_uri: requestUri, resource: `${JWT_PREFIX}hidden` })),
+      )
+      expect(sent.emitted, JSON.stringify(requestUri)).toHaveLength(1)
+      expect(sent.emitted[0]).toMatchObject({ event_type: 'authorization.requested' })
+    }
   })
 
   it('records an unknown client once, with the client id it claimed', async () => {

@@ -4,14 +4,27 @@
  * an unverified token's claims) are cleaned, and the one event of each request reaches the
  * emitter valid, holding no raw token, with the fields it changed named.
  */
+import { createServer } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
+import express from 'express'
+import Fastify from 'fastify'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import audtrail from '../../src/collectors/fastify.js'
 import { createEmitter } from '../../src/collectors/emitter/index.js'
 import { audtrailExpress } from '../../src/collectors/express.js'
 import type { AuditEvent } from '../../src/events/schema.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { RAW_JWT_REMOVED } from '../../src/events/raw-token.js'
 import { bearer, fastifyApis } from './rs/fastify-api.js'
-import { ISSUER, mint, signingKey, TestEmitter, unsecured, type SigningKey } from './rs/fixtures.js'
+import {
+  ISSUER,
+  mint,
+  RESOURCE as RESOURCE_B,
+  signingKey,
+  TestEmitter,
+  unsecured,
+  type SigningKey,
+} from './rs/fixtures.js'
 import { listen, mcpApp, type Listening } from './rs/mcp-peer.js'
 
 const JWT = 'eyJhbGciOiJub25lIn0.eyJ4IjoxfQ.'
@@ -197,5 +210,138 @@ describe('a hostile client on an Express MCP server (real MCP SDK)', () => {
     expect(events[0]!.attributes?.reduced).toEqual(expect.arrayContaining(['presented_aud']))
     expect(emitter.stats()).toMatchObject({ reduced: 1, dropped: 0 })
     await emitter.close()
+  })
+})
+
+describe('a client that leaves, or a batch the collector cannot spell', () => {
+  /** Writes the request, then closes the socket at once (`destroy`) or half-closes it (`end`). */
+  function leave(port: number, request: string, style: 'destroy' | 'end') {
+    return new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        if (style === 'destroy') socket.write(request, () => (socket.destroy(), resolve()))
+        else socket.end(request)
+      })
+      socket.on('close', () => resolve())
+      socket.on('error', () => resolve())
+    })
+  }
+
+  async function settled(emitter: TestEmitter, at: number) {
+    for (let i = 0; i < 200 && emitter.events.length <= at; i++)
+      await new Promise((r) => setTimeout(r, 10))
+    // A second event, were one to come, would follow the handler: give it the same chance.
+    await new Promise((r) => setTimeout(r, 100))
+    return emitter.events.slice(at)
+  }
+
+  it('records a request whose client left while its new token was being verified', async () => {
+    const emitter = new TestEmitter()
+    const forged = await signingKey('k1') // same kid, another key
+    const options = {
+      resource: RESOURCE_B,
+      issuer: ISSUER,
+      jwks: { keys: [key.publicJwk] },
+      mode: 'enforce' as const,
+      emitter,
+    }
+    const fastify = Fastify()
+    await fastify.register(audtrail, options)
+    fastify.post('/admin/delete', async () => 'deleted')
+    await fastify.listen({ port: 0, host: '127.0.0.1' })
+    const app = express()
+    app.use(audtrailExpress(options))
+    app.post('/admin/delete', (_req, res) => void res.send('deleted'))
+    const server = createServer(app)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const ports = [fastify.server.address(), server.address()].map((a) => (a as AddressInfo).port)
+      for (const port of ports)
+        for (const signer of [key, forged])
+          for (const style of ['destroy', 'end'] as const) {
+            const token = await mint({ key: signer, claims: { aud: RESOURCE_B } }) // never cached
+            const at = emitter.events.length
+            await leave(
+              port,
+              `POST /admin/delete HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 0\r\n\r\n`,
+              style,
+            )
+            const recorded = await settled(emitter, at)
+            const label = `${port} ${signer === key ? 'valid' : 'forged'} ${style}`
+            expect(recorded, label).toHaveLength(1)
+            expect(recorded[0]!.reason, label).toBe(signer === key ? 'ok' : 'invalid_signature')
+          }
+      expect(emitter.invalid).toEqual([])
+    } finally {
+      await fastify.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('records a batch holding an empty method or name (with and without a token, both modes)', async () => {
+    for (const mode of ['enforce', 'observe'] as const) {
+      const emitter = new TestEmitter()
+      const collector = audtrailExpress({
+        resource: MCP,
+        issuer: ISSUER,
+        jwks: { keys: [key.publicJwk] },
+        mode,
+        emitter,
+        source: { kind: 'mcp_server', id: 'mcp-a' },
+      })
+      const s = await listen(mcpApp(collector))
+      servers.push(s)
+      const token = await mint({ key, claims: { aud: MCP } })
+      const batch = JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+        { jsonrpc: '2.0', method: '' },
+        { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: '' } },
+      ])
+      const auths: Record<string, string>[] = [{ authorization: `Bearer ${token}` }, {}]
+      for (const auth of auths)
+        await fetch(`${s.url}/mcp`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            ...auth,
+          },
+          body: batch,
+        })
+      expectClean(emitter, mode === 'enforce' ? 2 : 1)
+      expect(emitter.events[0]!.attributes?.jsonrpc_methods).toEqual([
+        'tools/call',
+        '""',
+        'tools/call',
+      ])
+    }
+  })
+
+  it('Express: protects a path a host middleware rewrote into a protected one', async () => {
+    const emitter = new TestEmitter()
+    const app = express()
+    app.use((req, _res, next) => {
+      if (req.url.startsWith('/legacy/')) req.url = req.url.slice('/legacy'.length)
+      next()
+    })
+    app.use(
+      audtrailExpress({
+        resource: RESOURCE_B,
+        issuer: ISSUER,
+        jwks: { keys: [key.publicJwk] },
+        mode: 'enforce',
+        emitter,
+        protect: '/admin',
+      }),
+    )
+    app.get('/admin/users', (_req, res) => void res.send('users'))
+    app.get('/public', (_req, res) => void res.send('public'))
+    const s = await listen(app)
+    servers.push(s)
+    for (const path of ['/legacy/admin/users', '/LEGACY/admin/users', '/admin/users'])
+      expect((await fetch(`${s.url}${path}`)).status, path).toBe(
+        path === '/LEGACY/admin/users' ? 404 : 401,
+      )
+    expect((await fetch(`${s.url}/legacy/public`)).status).toBe(200)
+    expect(emitter.events.map((e) => e.http?.path)).toEqual(['/legacy/admin/users', '/admin/users'])
   })
 })

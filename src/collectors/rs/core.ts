@@ -39,6 +39,8 @@ export interface RequestView<Req> {
    * `/orders/:id`), undefined when unknown or unmatched: a second input to `protect` prefixes
    */
   route?: string | undefined
+  /** other targets the host routes on (see ProtectTarget.alternates) */
+  alternates?: readonly (string | undefined)[] | undefined
   /** the client address as the framework resolved it (trust-proxy aware) */
   ip: string | undefined
   /** the parsed body, read when the response starts (MCP JSON-RPC) */
@@ -131,7 +133,11 @@ export function createCore<Req>(
     const decoded = decodeToken(token, fingerprint)
     const exp = decoded.claims?.exp
     if (typeof exp === 'number') {
-      const kept = { facts: decoded.facts, claims: essentialClaims(decoded.claims) }
+      // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
+      const kept = structuredClone({
+        facts: decoded.facts,
+        claims: essentialClaims(decoded.claims),
+      })
       cfg.decoded.set(fingerprint, kept, exp * 1000, now, weighFacts(decoded.facts))
     }
     return { decoded, claims: () => decoded.claims }
@@ -143,7 +149,14 @@ export function createCore<Req>(
       const { raw, req } = view
       const path = requestPath(view.url)
       const method = raw.method ?? 'GET'
-      const target = { path, url: view.url, method, headers: raw.headers, route: view.route }
+      const target = {
+        path,
+        url: view.url,
+        method,
+        headers: raw.headers,
+        route: view.route,
+        alternates: view.alternates,
+      }
       if (!cfg.isProtected(req, target)) return PASS
       const now = Date.now()
       const ip = ipAddress(view.ip ?? raw.socket?.remoteAddress)
@@ -174,15 +187,23 @@ export function createCore<Req>(
       const verdict = cfg.verifier.verify(token, fingerprint, now)
       if (!(verdict instanceof Promise)) return settle(state, verdict, token, req)
       const s = state
+      s.pending = true
+      // Until the verdict, a client that leaves is recorded with what it presented.
+      s.facts = opaqueFacts(fingerprint, false)
+      const decided = (gate: Gate) => {
+        s.pending = false
+        if (s.leftWhilePending) s.recordAborted?.()
+        return gate
+      }
       return verdict.then(
         (v) => {
           try {
-            return settle(s, v, token, req)
+            return decided(settle(s, v, token, req))
           } catch (err) {
-            return fail(err, s, req)
+            return decided(fail(err, s, req))
           }
         },
-        (err: unknown) => fail(err, s, req),
+        (err: unknown) => decided(fail(err, s, req)),
       )
     } catch (err) {
       return fail(err, state, view.req)

@@ -106,6 +106,7 @@ function within(items: readonly string[]): string[] {
   const out: string[] = []
   let chars = 0
   for (const item of items) {
+    if (typeof item !== 'string') continue
     chars += item.length + 3
     if (chars > LIST_CHARS) break
     out.push(item)

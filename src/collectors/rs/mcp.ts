@@ -65,10 +65,12 @@ export function mcpFromBody(body: unknown): McpFacts {
   return {
     method: clip(primary.method, LIMITS.id),
     name: clip(primary.name, LIMITS.id),
-    methods: items.map((c) => clip(c.method, LIMITS.id)!),
+    // An empty method or name (clip gives undefined) is spelled `""` rather than dropped, so
+    // the list keeps the batch's order.
+    methods: items.map((c) => clip(c.method, LIMITS.id) ?? '""'),
     tools: items
       .filter((c) => c.method === 'tools/call' && c.name)
-      .map((c) => clip(c.name, LIMITS.id)!),
+      .map((c) => clip(c.name, LIMITS.id) ?? '""'),
     batchSize: body.length,
   }
 }

@@ -47,6 +47,11 @@ export interface ProtectTarget {
   headers: IncomingHttpHeaders
   /** the pattern of the route the host's router matched (Fastify), when known */
   route?: string | undefined
+  /**
+   * other targets the host routes on (Express: `req.url` after a host middleware rewrote it, and
+   * `baseUrl + url`), judged like `url`: protected when any of them is under a prefix
+   */
+  alternates?: readonly (string | undefined)[] | undefined
 }
 
 export type CanonicalPaths =
@@ -247,7 +252,7 @@ function under(path: string, prefix: string): boolean {
  */
 export function prefixMatcher(
   prefixes: readonly string[],
-): (target: Pick<ProtectTarget, 'path' | 'url' | 'route'>) => boolean {
+): (target: Pick<ProtectTarget, 'path' | 'url' | 'route' | 'alternates'>) => boolean {
   const canonical = new Set<string>()
   const problems: string[] = []
   for (const p of prefixes) {
@@ -258,7 +263,13 @@ export function prefixMatcher(
   if (problems.length > 0) throw new ConfigError(problems)
   const forms = [...canonical]
 
-  return ({ path, url, route }) => {
+  const judge = (url: string | undefined) => {
+    const c = canonicalPaths(url)
+    if (!c.ok) return true
+    return c.paths.some((s) => forms.some((p) => under(s, p)))
+  }
+
+  return ({ path, url, route, alternates }) => {
     // The raw comparison of earlier versions, kept: normalisation only ever adds protection.
     if (prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`)))
       return true
@@ -266,9 +277,8 @@ export function prefixMatcher(
       const r = routeForm(route)
       if (forms.some((p) => under(r, p))) return true
     }
-    const c = canonicalPaths(url)
-    if (!c.ok) return true
-    return c.paths.some((s) => forms.some((p) => under(s, p)))
+    if (judge(url)) return true
+    return alternates?.some((a) => a !== undefined && a !== url && judge(a)) ?? false
   }
 }
 

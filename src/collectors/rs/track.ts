@@ -4,7 +4,7 @@ import type { JWTPayload } from 'jose'
 import { LIMITS, type Decision, type Reason } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import { decisionFromStatus, rejectedReason } from './decision.js'
-import { presentedEvent } from './event.js'
+import { presentedEvent, type PresentedEventInput, type PresentedRecord } from './event.js'
 import { mcpFromBody, mcpFromHeaders } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
 import { clip } from './sanitize.js'
@@ -23,6 +23,12 @@ export interface RequestState {
   malformed: boolean
   /** set in enforce mode: what the collector decided */
   decided?: { decision: Decision; reason: Reason; failure?: string; verified: boolean }
+  /** enforce mode: the token is being verified (the collector has not decided yet) */
+  pending?: boolean
+  /** the client left while the token was being verified: recorded once the verdict is in */
+  leftWhilePending?: boolean
+  /** records the request now, as aborted (set by trackResponse) */
+  recordAborted?: () => void
 }
 
 /**
@@ -40,6 +46,12 @@ export function trackResponse<Req>(
   let done = false
   const end = (aborted: boolean) => {
     if (done) return
+    // Gone before the collector decided: the event waits for the verdict (it says what the
+    // client presented and whether it would have been let in), never lost.
+    if (aborted && state.pending) {
+      state.leftWhilePending = true
+      return
+    }
     done = true
     try {
       record(cfg, raw, res, body, state, aborted)
@@ -55,6 +67,7 @@ export function trackResponse<Req>(
     return result
   } as typeof res.writeHead
   res.once('close', () => end(!res.headersSent))
+  state.recordAborted = () => end(true)
 }
 
 function record<Req>(
@@ -94,7 +107,7 @@ function record<Req>(
           })
   }
 
-  const event = presentedEvent(cfg.base, {
+  const fields: PresentedRecord = {
     occurredAt: state.occurredAt,
     facts: state.facts,
     verified: d?.verified ?? false,
@@ -111,7 +124,22 @@ function record<Req>(
     rejectedBy,
     mcpSessionId: clip(raw.headers['mcp-session-id'], LIMITS.id),
     aborted,
-  })
+  }
+  let event: PresentedEventInput
+  try {
+    event = presentedEvent(cfg.base, fields)
+  } catch (err) {
+    // What the request carried could not be built into the event: it is recorded without the
+    // request's own text (tool, user agent, session), marked, rather than lost.
+    cfg.warn('internal_error', err)
+    event = presentedEvent(cfg.base, {
+      ...fields,
+      mcp: {},
+      userAgent: undefined,
+      mcpSessionId: undefined,
+    })
+    event.attributes = { ...event.attributes, reduced: ['tool', 'network.user_agent'] }
+  }
   try {
     cfg.emitter.emit(event)
   } catch (err) {

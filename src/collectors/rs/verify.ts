@@ -96,12 +96,13 @@ export function createVerifier(config: VerifierConfig): Verifier {
           const facts = factsFromClaims(payload, fingerprint)
           // Without `exp` (only if not required), the entry age bound alone applies.
           const until = typeof payload.exp === 'number' ? payload.exp * 1000 + leewayMs : Infinity
-          const kept: Verdict = {
+          // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
+          const kept: Verdict = structuredClone({
             ok: true,
             facts,
             claims: essentialClaims(payload)!,
             remembered: true,
-          }
+          })
           cache.set(fingerprint, kept, until, now, weighFacts(facts))
           return { ok: true, facts, claims: payload }
         },
