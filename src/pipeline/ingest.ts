@@ -21,8 +21,13 @@ export type IngestItem = ({ payload: Uint8Array } | { line: string } | { value: 
   index?: number
 }
 
+/**
+ * The answer for one event. `duplicate`: valid, but an event with its tenant and event_id is
+ * already stored (or came earlier in the same write), so it was not stored again: a retry of an
+ * event that was stored, or another event under an id already used.
+ */
 export type IngestResult =
-  | { index: number; status: 'accepted'; event_id: string }
+  | { index: number; status: 'accepted' | 'duplicate'; event_id: string }
   | { index: number; status: 'rejected'; reasons: string[]; event_id?: string }
 
 export interface Accepted {
@@ -34,9 +39,14 @@ export interface Rejected {
   payload: Uint8Array | string
 }
 
+/** What a target tells of a write: the accepted events (indexes into `accepted`) already stored. */
+export interface IngestWritten {
+  duplicates: readonly number[]
+}
+
 /** Where accepted and rejected events go. */
 export interface IngestTarget {
-  write(accepted: readonly Accepted[], rejected: readonly Rejected[]): Promise<void>
+  write(accepted: readonly Accepted[], rejected: readonly Rejected[]): Promise<IngestWritten | void>
 }
 
 export function sinkTarget(
@@ -46,13 +56,17 @@ export function sinkTarget(
   return {
     async write(accepted, rejected) {
       const rows = accepted.map((a) => a.row)
-      await sink.write({ rows, rejected: rejected.map((r) => r.row) })
+      const written = await sink.write({ rows, rejected: rejected.map((r) => r.row) })
       if (detector && rows.length > 0) await detector.process(rows)
+      return { duplicates: written.duplicateLines }
     },
   }
 }
 
-/** Valid events to the events topic (keyed by token key); rejected ones to the DLQ and storage. */
+/**
+ * Valid events to the events topic (keyed by token key); rejected ones to the DLQ and storage.
+ * Duplicates are dropped by the consumer, after the answer: every valid event is `accepted` here.
+ */
 export function kafkaTarget(producer: Producer, topic: string, sink?: EventSink): IngestTarget {
   return {
     async write(accepted, rejected) {
@@ -96,6 +110,7 @@ export async function ingest(
   target: IngestTarget,
 ): Promise<IngestResult[]> {
   const accepted: Accepted[] = []
+  const acceptedAt: number[] = []
   const rejected: Rejected[] = []
   const results: IngestResult[] = []
   items.forEach((item, position) => {
@@ -103,6 +118,7 @@ export async function ingest(
     const result = processItem(item, ctx)
     if (result.kind === 'ok') {
       accepted.push({ event: result.event, row: result.row })
+      acceptedAt.push(results.length)
       results.push({ index, status: 'accepted', event_id: result.event.event_id })
       return
     }
@@ -118,7 +134,11 @@ export async function ingest(
     rejected.push({ row, payload })
     results.push({ index, status: 'rejected', reasons: result.reasons, event_id: result.eventId })
   })
-  await target.write(accepted, rejected)
+  const written = await target.write(accepted, rejected)
+  for (const i of written?.duplicates ?? []) {
+    const at = acceptedAt[i]
+    if (at !== undefined) results[at]!.status = 'duplicate'
+  }
   return results
 }
 

@@ -30,11 +30,15 @@ export function createMemorySink(): MemorySink {
           retriable: true,
         })
       let inserted = 0
+      const duplicateLines: number[] = []
       const rows = 'body' in batch.rows ? decodeEvents(batch.rows) : batch.rows
       // Repeats within the batch are caught here too: the first one's id is already in `ids`.
-      for (const row of rows) {
+      for (const [line, row] of rows.entries()) {
         const k = eventKey(row.tenant, row.event_id)
-        if (ids.has(k)) continue
+        if (ids.has(k)) {
+          duplicateLines.push(line)
+          continue
+        }
         ids.add(k)
         sink.rows.push(row)
         inserted += 1
@@ -44,7 +48,12 @@ export function createMemorySink(): MemorySink {
         rejectionIds.add(r.rejection_id)
         sink.rejected.push(r)
       }
-      return { inserted, duplicates: rows.length - inserted, rejected: batch.rejected.length }
+      return {
+        inserted,
+        duplicates: rows.length - inserted,
+        duplicateLines,
+        rejected: batch.rejected.length,
+      }
     },
     async ping() {
       return sink.available

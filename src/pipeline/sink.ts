@@ -33,6 +33,8 @@ export interface SinkResult {
   inserted: number
   /** events of the batch that were already stored, or repeated within it */
   duplicates: number
+  /** Those events' positions in the batch's rows, in order (a repeat's first occurrence is not one). */
+  duplicateLines: number[]
   rejected: number
 }
 
@@ -60,6 +62,15 @@ function uniqueLines(events: EventIdentities): { lines: number[]; keys: string[]
     keys.push(k)
   }
   return { lines, keys }
+}
+
+/** The lines of 0..total-1 that are not in `lines` (ascending). */
+function missing(lines: readonly number[], total: number): number[] {
+  const kept = new Uint8Array(total)
+  for (const line of lines) kept[line] = 1
+  const out: number[] = []
+  for (let i = 0; i < total; i++) if (kept[i] === 0) out.push(i)
+  return out
 }
 
 /** A deduplication token for a set of ids: the same set gives the same token, in any order. */
@@ -191,6 +202,7 @@ export function createClickHouseSink(
       return {
         inserted: fresh.length,
         duplicates: total - fresh.length,
+        duplicateLines: fresh.length === total ? [] : missing(fresh, total),
         rejected: batch.rejected.length,
       }
     },

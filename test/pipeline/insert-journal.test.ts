@@ -73,6 +73,7 @@ describe('an insert into events that failed after events took it', () => {
     expect(await sink.write({ rows: again, rejected: [] })).toEqual({
       inserted: 7,
       duplicates: 35,
+      duplicateLines: Array.from({ length: 35 }, (_, i) => i),
       rejected: 0,
     })
     expect(await eventCounts(storage, 'retried')).toEqual(everyCount(47))
@@ -97,7 +98,12 @@ describe('an insert into events that failed after events took it', () => {
       rows: [...first.slice(0, 12), ...rows('restarted', 3)],
       rejected: [],
     })
-    expect(result).toEqual({ inserted: 3, duplicates: 12, rejected: 0 })
+    expect(result).toEqual({
+      inserted: 3,
+      duplicates: 12,
+      duplicateLines: Array.from({ length: 12 }, (_, i) => i),
+      rejected: 0,
+    })
     expect(await eventCounts(storage, 'restarted')).toEqual(everyCount(33))
     expect(readdirSync(dir)).toEqual([])
   })
@@ -136,6 +142,7 @@ describe('an insert journaled by a process killed before it was sent', () => {
     expect(await restarted.write({ rows: first.slice(0, 5), rejected: [] })).toEqual({
       inserted: 0,
       duplicates: 5,
+      duplicateLines: [0, 1, 2, 3, 4],
       rejected: 0,
     })
     expect(await eventCounts(storage, 'never-sent')).toEqual(everyCount(25))

@@ -42,7 +42,12 @@ describe('the ClickHouse sink', () => {
       ...Array.from({ length: 5 }, () => presentedRow({ tenant: 'recent' })),
     ]
     const result = await sink.write({ rows: again, rejected: [] })
-    expect(result).toEqual({ inserted: 5, duplicates: 20, rejected: 0 })
+    expect(result).toEqual({
+      inserted: 5,
+      duplicates: 20,
+      duplicateLines: Array.from({ length: 20 }, (_, i) => i),
+      rejected: 0,
+    })
     expect(await counts('sink_dedup', 'recent')).toEqual({ rows: 55, rollup: 55 })
   })
 
@@ -54,6 +59,7 @@ describe('the ClickHouse sink', () => {
     expect(await sink.write({ rows, rejected: [] })).toEqual({
       inserted: 0,
       duplicates: 20,
+      duplicateLines: Array.from({ length: 20 }, (_, i) => i),
       rejected: 0,
     })
     expect(await counts('sink_dedup', 'old')).toEqual({ rows: 20, rollup: 20 })
@@ -82,6 +88,7 @@ describe('the ClickHouse sink', () => {
     expect(await sink.write({ rows: [...rows, ...fresh], rejected: [] })).toEqual({
       inserted: 30,
       duplicates: 30,
+      duplicateLines: Array.from({ length: 30 }, (_, i) => i),
       rejected: 0,
     })
     expect(filter.held()).toBe(60)

@@ -1,13 +1,19 @@
 /**
  * POST /v1/ingest: a JSON array (or one object) or NDJSON of events. Answers per event; invalid
- * events are rejected with their reasons and kept in the DLQ, valid ones are kept.
+ * events are rejected with their reasons and kept in the DLQ, valid ones are kept, and a valid
+ * event whose id is already stored is answered `duplicate` (and not stored again).
  */
 import type { FastifyPluginAsync } from 'fastify'
 import type { AliasLookup } from '../../events/resource.js'
 import type { PipelineMetrics } from '../../metrics.js'
 import { splitJson, splitNdjson } from '../../pipeline/body.js'
 import { decodePayload, NOT_JSON } from '../../pipeline/decode.js'
-import { ingest, type IngestItem, type IngestTarget } from '../../pipeline/ingest.js'
+import {
+  ingest,
+  type IngestItem,
+  type IngestResult,
+  type IngestTarget,
+} from '../../pipeline/ingest.js'
 import { requireRole, type Authenticate } from '../auth.js'
 import { ApiError } from '../errors.js'
 import { IngestResponseSchema } from '../schemas/service.js'
@@ -92,10 +98,18 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
         },
         deps.target,
       )
-      const accepted = results.filter((r) => r.status === 'accepted').length
+      const count = (status: IngestResult['status']) =>
+        results.filter((r) => r.status === status).length
+      const answer = {
+        accepted: count('accepted'),
+        duplicates: count('duplicate'),
+        rejected: count('rejected'),
+        results,
+      }
       deps.pipeline.consumed.inc(items.length)
-      deps.pipeline.rejected.inc(items.length - accepted)
-      return { accepted, rejected: items.length - accepted, results }
+      deps.pipeline.duplicates.inc(answer.duplicates)
+      deps.pipeline.rejected.inc(answer.rejected)
+      return answer
     },
   )
 }

@@ -7,14 +7,19 @@ export const IngestResultSchema = z.object({
   index: Count.describe(
     'position of the event in the request: its array index, or its 0-based NDJSON line (blank lines have no result, and are counted)',
   ),
-  status: z.enum(['accepted', 'rejected']),
+  status: z
+    .enum(['accepted', 'duplicate', 'rejected'])
+    .describe(
+      'accepted: valid and stored (with Kafka as the transport: produced; the consumer drops duplicates). duplicate: valid, but an event with this tenant and event_id came earlier in the request or is already stored (looked up around its occurred_at), so this one was not stored: a retry of a stored event, or another event under an id already used (a producer bug). rejected: refused, see reasons; kept in rejected_events and the DLQ',
+    ),
   event_id: z.string().optional(),
   reasons: z.array(z.string()).optional().describe('why the event was rejected'),
 })
 
 export const IngestResponseSchema = z.object({
-  accepted: Count,
-  rejected: Count,
+  accepted: Count.describe('events stored'),
+  duplicates: Count.describe('valid events not stored because their event_id is already stored'),
+  rejected: Count.describe('events refused'),
   results: z.array(IngestResultSchema),
 })
 
