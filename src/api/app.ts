@@ -2,10 +2,17 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import type { Logger } from '../logger.js'
+import { LOG_SERIALIZERS, type Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { Authenticate } from './auth.js'
-import { clientErrorHandler, installErrorHandler } from './errors.js'
+import {
+  ApiLogController,
+  clientErrorHandler,
+  frameworkErrors,
+  installErrorHandler,
+  installRawTokenGuard,
+  MAX_PARAM_LENGTH,
+} from './errors.js'
 import { openApiDocument } from './openapi.js'
 import type { Storage } from '../storage/client.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -31,20 +38,32 @@ export interface AppDeps {
   storage?: Storage
   /** Largest request body in bytes (default 10 MiB). */
   bodyLimit?: number
+  /** Most milliseconds to receive a whole request, then 408 (default 300 000, Node's). */
+  requestTimeout?: number
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const requestTimeout = deps.requestTimeout ?? 300_000
   const app = Fastify({
-    // pino's Logger and Fastify's logger interface differ only in generic parameters.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    // pino's Logger and Fastify's logger interface differ only in generic parameters. Requests
+    // and errors are logged without headers and raw JWTs, whichever logger is given.
+    loggerInstance: deps.logger.child({}, { serializers: LOG_SERIALIZERS }) as FastifyBaseLogger,
+    logController: new ApiLogController(),
     bodyLimit: deps.bodyLimit ?? 10 * 1024 * 1024,
+    // Every id the event contract accepts fits in a path parameter, percent-encoded.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    requestTimeout,
+    // Node checks request timeouts at this interval (30 s by default: longer than short ones).
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(10, requestTimeout / 4)) },
     genReqId: () => randomUUID(),
     trustProxy: false,
     clientErrorHandler,
+    frameworkErrors,
   })
-  installErrorHandler(app)
   // Every route, as registered (the OpenAPI test checks the document against this list).
   const routes: string[] = []
+  installErrorHandler(app, routes)
+  installRawTokenGuard(app)
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`)
   })

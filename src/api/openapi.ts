@@ -164,7 +164,7 @@ export function openApiDocument(version: string): Schema {
         get: {
           summary: 'One token: issuance, presentations, resources, findings',
           ...role('viewer'),
-          parameters: [pathParam('key', '^[A-Za-z0-9._:~-]{1,256}$')],
+          parameters: [pathParam('key', '^[^\\u0000-\\u001f\\u007f]{1,256}$')],
           responses: {
             ...ok(ref('TokenTimeline')),
             ...notFound('no events for this token'),

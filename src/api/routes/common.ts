@@ -1,6 +1,7 @@
 /** What the query routes share: the tenant a caller may see, and 400s from zod problems. */
 import { z } from 'zod'
 import type { Storage } from '../../storage/client.js'
+import { TokenRef } from '../../events/schema.js'
 import { toDateTime64 } from '../../storage/event-row.js'
 import type { Authenticate, Caller } from '../auth.js'
 import { ApiError, ErrorBody } from '../errors.js'
@@ -48,6 +49,12 @@ export function responses(ok: Record<number, z.ZodType | null>): Record<string, 
     out[status] = schema ? responseJsonSchema(schema, 'serializer') : { type: 'null' }
   return out
 }
+
+/**
+ * A token key (a jti, or a fingerprint when the token has none) as the event contract accepts it:
+ * every key an event may carry can be looked up, whatever characters it holds.
+ */
+export const TokenKeyParam = TokenRef.shape.jti.unwrap()
 
 export const TenantParam = z
   .string()

@@ -22,11 +22,10 @@ import {
   responses,
   TenantParam,
   tenantOf,
+  TokenKeyParam,
   type QueryDeps,
 } from './common.js'
 import { presentFinding, type FindingRow } from './findings.js'
-
-const KEY = /^[A-Za-z0-9._:~-]{1,256}$/
 
 export const SearchQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -35,7 +34,7 @@ export const SearchQuery = z.strictObject({
   client: z.string().min(1).max(256).optional(),
   subject: z.string().min(1).max(256).optional(),
   resource: z.string().min(1).max(2048).optional(),
-  token: z.string().regex(KEY).optional(),
+  token: TokenKeyParam.optional(),
   decision: z.enum(DECISIONS).optional(),
   tool: z.string().min(1).max(256).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -168,7 +167,7 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
       const caller = await authenticate(request.headers.authorization)
       requireRole(caller, 'viewer')
       const key = (request.params as { key: string }).key
-      if (!KEY.test(key))
+      if (!TokenKeyParam.safeParse(key).success)
         throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
       const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
       try {
