@@ -4,7 +4,7 @@
  * claims (decoded again when the token came from the cache).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ExpiringLru, weighStrings } from '../../src/collectors/rs/cache.js'
+import { detached, ExpiringLru, weighStrings } from '../../src/collectors/rs/cache.js'
 import { factsFromClaims, weighFacts } from '../../src/collectors/rs/claims.js'
 import { createCore } from '../../src/collectors/rs/core.js'
 import { bearer, fastifyApis } from './rs/fastify-api.js'
@@ -63,6 +63,22 @@ describe('ExpiringLru byte budget', () => {
     lru.set('a', 'v', 100, 0, 700)
     expect(lru.get('a', 200)).toBeUndefined()
     expect(lru.bytes).toBe(0)
+  })
+})
+
+describe('detached', () => {
+  it('copies a value exactly: strings (lone surrogates too), lists, nested objects, numbers', () => {
+    const value = {
+      issuer: `https://${'x'.repeat(5000)}`.slice(0, 2048),
+      rawAud: ['a', 'b\ud800c'.repeat(10), ''],
+      token: { exp: 1, aud: ['https://a.example'], fingerprint: 'f'.repeat(43) },
+      missing: undefined,
+      none: null,
+    }
+    const copy = detached(value)
+    expect(copy).toEqual(value)
+    expect(copy).not.toBe(value)
+    expect(copy.rawAud).not.toBe(value.rawAud)
   })
 })
 

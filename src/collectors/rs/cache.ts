@@ -82,3 +82,23 @@ export function weighStrings(strings: Iterable<string | undefined>): number {
   for (const s of strings) if (s !== undefined) bytes += STRING_OVERHEAD + 2 * s.length
   return bytes
 }
+
+/**
+ * A copy of a cached value in which every string long enough to be a V8 slice of a larger one
+ * (13 characters and more) is a string of its own: a piece cut from a long claim would otherwise
+ * keep the whole claim alive for as long as the entry lives, past the weight it was given.
+ * Shorter strings are copies already, and shared (as JSON.parse internalises them).
+ */
+export function detached<T>(value: T): T {
+  if (typeof value === 'string') return (value.length < 13 ? value : copyString(value)) as T
+  if (Array.isArray(value)) return value.map(detached) as T
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[k] = detached(v)
+  return out as T
+}
+
+/** A flat copy, lone surrogates included (JSON escapes and restores them). */
+function copyString(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string
+}

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
 import type { SourceKind } from '../../events/schema.js'
 import { presentedToken } from './bearer.js'
+import { detached } from './cache.js'
 import { opaqueFacts, weighFacts, type TokenFacts } from './claims.js'
 import { decodeToken, essentialClaims, lazyClaims, type Decoded } from './decode.js'
 import type { MetadataRoute } from './metadata.js'
@@ -134,10 +135,7 @@ export function createCore<Req>(
     const exp = decoded.claims?.exp
     if (typeof exp === 'number') {
       // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
-      const kept = structuredClone({
-        facts: decoded.facts,
-        claims: essentialClaims(decoded.claims),
-      })
+      const kept = detached({ facts: decoded.facts, claims: essentialClaims(decoded.claims) })
       cfg.decoded.set(fingerprint, kept, exp * 1000, now, weighFacts(decoded.facts))
     }
     return { decoded, claims: () => decoded.claims }

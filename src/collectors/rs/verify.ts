@@ -8,7 +8,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose'
-import { DEFAULT_CACHE_BYTES, ExpiringLru } from './cache.js'
+import { DEFAULT_CACHE_BYTES, detached, ExpiringLru } from './cache.js'
 import { factsFromClaims, weighFacts, type TokenFacts } from './claims.js'
 import { decodeToken, essentialClaims } from './decode.js'
 import { failureFromJose, KeySetUnavailable, type Failure } from './jose-errors.js'
@@ -97,7 +97,7 @@ export function createVerifier(config: VerifierConfig): Verifier {
           // Without `exp` (only if not required), the entry age bound alone applies.
           const until = typeof payload.exp === 'number' ? payload.exp * 1000 + leewayMs : Infinity
           // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
-          const kept: Verdict = structuredClone({
+          const kept: Verdict = detached({
             ok: true,
             facts,
             claims: essentialClaims(payload)!,
