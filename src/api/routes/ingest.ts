@@ -107,6 +107,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
         results,
       }
       deps.pipeline.consumed.inc(items.length)
+      deps.pipeline.inserted.inc(answer.accepted)
       deps.pipeline.duplicates.inc(answer.duplicates)
       deps.pipeline.rejected.inc(answer.rejected)
       return answer
