@@ -132,7 +132,7 @@ export const EnvSchema = z
         'API requests per second per caller (bursts up to twice that); 429 with Retry-After beyond',
       ),
     AUDTRAIL_RESOURCES_FILE: optionalText.describe(
-      'JSON resource registry: resource identifiers with aliases, scopes and kind (mcp, api)',
+      'JSON resource registry (docs/registry.md): resources with aliases, scopes, kind, multi-audience',
     ),
     AUDTRAIL_FINGERPRINT_KEY: z
       .string()
