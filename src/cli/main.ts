@@ -7,13 +7,15 @@ import { runConsume } from './consume.js'
 import { runDemoCommand } from './demo.js'
 import { runDetect } from './detect.js'
 import { runMigrate } from './migrate.js'
-import { runReplay } from './replay.js'
+import { REPLAY_HELP, runReplay } from './replay.js'
 import { REPORT_USAGE, runReport } from './report.js'
 import { runServe } from './serve.js'
 
 type Command = {
   summary: string
   usage: string
+  /** More of `audtrail <command> --help`: options, output, exit codes. */
+  details?: string
   run: (args: string[], env: NodeJS.ProcessEnv) => Promise<number>
 }
 
@@ -66,19 +68,29 @@ const COMMANDS: Record<string, Command> = {
   },
   replay: {
     summary: 'send an NDJSON file of events to the configured transport, with progress',
-    usage: 'audtrail replay FILE [--url http://host:port/v1/ingest]',
+    usage: 'audtrail replay FILE [--url http://host:port/v1/ingest] [--rejects OUT]',
+    details: REPLAY_HELP,
     run: async (args, env) => {
       const { values, positionals } = parseArgs({
         args,
         allowPositionals: true,
-        options: { url: { type: 'string' } },
+        options: { url: { type: 'string' }, rejects: { type: 'string' } },
       })
       if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE')
       const tty = process.stderr.isTTY
+      // On a terminal the progress line is rewritten in place: a report line clears it first.
+      let pending = false
       return runReplay(loadConfig(env), positionals[0]!, {
         url: values.url,
-        progress: (line, final) =>
-          process.stderr.write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`),
+        rejects: values.rejects,
+        progress: (line, final) => {
+          process.stderr.write(tty ? `\r${line}${final ? '\n' : ''}` : `${line}\n`)
+          pending = tty && !final
+        },
+        report: (line) => {
+          process.stderr.write(`${pending ? '\r\x1b[K' : ''}${line}\n`)
+          pending = false
+        },
       })
     },
   },
@@ -136,7 +148,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     return 2
   }
   if (rest.includes('-h') || rest.includes('--help')) {
-    process.stdout.write(`Usage: ${command.usage}\n\n${command.summary}\n`)
+    process.stdout.write(
+      `Usage: ${command.usage}\n\n${command.summary}\n${command.details ? `\n${command.details}\n` : ''}`,
+    )
     return 0
   }
   try {

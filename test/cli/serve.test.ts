@@ -57,8 +57,11 @@ describe('audtrail serve and replay', () => {
       env: { PATH: process.env.PATH ?? '' },
       encoding: 'utf8',
     })
-    expect(replay.status).toBe(0)
-    expect(replay.stderr).toMatch(/replay: 2501 events \(100\.0%\), \d+\/s, 1 rejected\n$/)
+    // The refused line is named, and makes the exit code 3 (see test/cli/replay.test.ts).
+    expect(replay.status).toBe(3)
+    expect(replay.stderr).toContain(`${file}:2501: rejected: payload is not valid JSON\n`)
+    expect(replay.stderr).toMatch(/replay: 2501 events \(100\.0%\), \d+\/s, 1 rejected\n/)
+    expect(replay.stderr).toMatch(/replay: 1 of 2501 lines rejected\n$/)
 
     const metrics = await (await fetch(`${url}/metrics`)).text()
     expect(metrics).toMatch(/^audtrail_events_consumed_total 2501$/m)
