@@ -46,6 +46,8 @@ export interface IngestWritten {
 
 /** Where accepted and rejected events go. */
 export interface IngestTarget {
+  /** true when `write` stores the events itself (not when a consumer stores them later) */
+  readonly stores?: boolean
   write(accepted: readonly Accepted[], rejected: readonly Rejected[]): Promise<IngestWritten | void>
 }
 
@@ -54,6 +56,7 @@ export function sinkTarget(
   detector?: { process(rows: readonly EventRow[]): Promise<void> },
 ): IngestTarget {
   return {
+    stores: true,
     async write(accepted, rejected) {
       const rows = accepted.map((a) => a.row)
       const written = await sink.write({ rows, rejected: rejected.map((r) => r.row) })

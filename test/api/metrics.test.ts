@@ -70,4 +70,33 @@ describe('/metrics', () => {
     expect(moved('audtrail_events_duplicate_total')).toBe(1)
     expect(moved('audtrail_events_rejected_total')).toBe(1)
   })
+
+  it('behind Kafka, leaves inserted to the consumer that stores the events', async () => {
+    const own = new Metrics()
+    const produced: unknown[] = []
+    const kafkaLike = await testApp(keys, {
+      metrics: own,
+      readiness: async () => ({ storage: true }),
+      ingest: {
+        target: { write: async (accepted) => void produced.push(...accepted) },
+        retentionDays: 400,
+        pipeline: pipelineMetrics(own),
+      },
+    })
+    try {
+      const res = await kafkaLike.inject({
+        method: 'POST',
+        url: '/v1/ingest',
+        headers: { authorization: `Bearer ${await keys.token({ roles: ['ingest'] })}` },
+        payload: [presentedEvent(), presentedEvent()],
+      })
+      expect(res.json()).toMatchObject({ accepted: 2 })
+      expect(produced).toHaveLength(2)
+      const text = (await kafkaLike.inject({ url: '/metrics' })).body
+      expect(value(text, 'audtrail_events_consumed_total')).toBe(2)
+      expect(value(text, 'audtrail_events_inserted_total')).toBe(0)
+    } finally {
+      await kafkaLike.close()
+    }
+  })
 })

@@ -107,7 +107,8 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
         results,
       }
       deps.pipeline.consumed.inc(items.length)
-      deps.pipeline.inserted.inc(answer.accepted)
+      // Behind Kafka, the consumer stores (and counts) the accepted events.
+      if (deps.target.stores === true) deps.pipeline.inserted.inc(answer.accepted)
       deps.pipeline.duplicates.inc(answer.duplicates)
       deps.pipeline.rejected.inc(answer.rejected)
       return answer
