@@ -1,5 +1,5 @@
 /**
- * Configuration from environment variables (PRODUCT.md section 7), validated once by zod.
+ * Configuration from environment variables (docs/spec/product.md), validated once by zod.
  * Every problem is reported together, as `VARIABLE: what is wrong`; defaults suit the embedded mode.
  */
 import { z } from 'zod'

@@ -1,6 +1,6 @@
 /**
  * The demo's cast and script: resource identifiers, the agent's client, and for every attack the
- * rule ids (PRODUCT.md section 4) it must trigger. The peers listen on loopback ephemeral ports;
+ * rule ids (docs/spec/rule-catalog.md) it must trigger. The peers listen on loopback ephemeral ports;
  * the identifiers are the public URLs they stand for (as behind a reverse proxy), which is what the
  * AS puts in `aud` and what each resource server is configured with.
  */

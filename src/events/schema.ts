@@ -1,4 +1,4 @@
-/** zod schemas of the audit event contract v1 (PRODUCT.md section 2): the one source of truth. */
+/** zod schemas of the audit event contract v1 (docs/spec/events.md): the one source of truth. */
 import { z } from 'zod'
 
 /** Size caps: an event is a small record; anything larger is hostile or broken input. */

@@ -1,7 +1,7 @@
 /**
- * The shape of a framework in the report catalog: controls with ids and titles exactly as
- * `shared/spec/standards.md` writes them, the metrics that are their evidence, and the rules
- * whose findings count against them.
+ * The shape of a framework in the report catalog: controls with ids and titles exactly as the
+ * framework's public document writes them (catalogued in docs/spec/frameworks.md), the metrics
+ * that are their evidence, and the rules whose findings count against them.
  */
 import type { Mappings } from '../detection/rule.js'
 import { RULES } from '../detection/rules/index.js'
@@ -17,7 +17,10 @@ export const FRAMEWORK_IDS = [
 ] as const
 export type FrameworkId = (typeof FRAMEWORK_IDS)[number]
 
-/** Where a clause is cited from: the specification revision, its URL and, when standards.md gives it verbatim, the text. */
+/**
+ * Where a clause is cited from: the specification revision, its section's URL and, when given,
+ * its text verbatim.
+ */
 export interface Citation {
   revision: string
   url: string
@@ -30,7 +33,7 @@ export interface ControlDef {
   /** The standard's title or outcome text, verbatim. */
   title: string
   metrics: readonly MetricId[]
-  /** MCP clauses only: the rules, by the last column of standards.md's mapping table. */
+  /** MCP clauses only: the rules that count against the clause (docs/spec/mcp-authorization.md). */
   rules?: readonly string[]
   citation?: Citation
   /** Why the control is in the catalog when no rule maps to it (cross-cutting ones). */
@@ -41,12 +44,27 @@ export interface Control extends ControlDef {
   rules: readonly string[]
 }
 
+/** The public document a framework's ids and titles come from, as reports cite it. */
+export interface Source {
+  /** The document's title, with its series number where it has one (`NIST SP 800-207, ...`). */
+  title: string
+  publisher: string
+  /** The edition, revision or publication date that the ids and titles are taken from. */
+  version: string
+  url: string
+}
+
 export interface Framework {
   id: FrameworkId
   title: string
-  /** The section of standards.md the ids and titles come from. */
-  source: string
+  /** The public document the ids and titles come from. */
+  source: Source
   controls: readonly Control[]
+}
+
+/** A source in one line, as the CSV and HTML renderings print it. */
+export function citeSource(source: Source): string {
+  return `${source.title} (${source.publisher}, ${source.version}), ${source.url}`
 }
 
 /** The id a rule's `mappings` uses for a control: `NHI4` for `NHI4:2025`, else the id itself. */

@@ -1,9 +1,15 @@
 /**
- * Compliance reports (PRODUCT.md section 6): the six frameworks' controls with their evidence
+ * Compliance reports (docs/spec/product.md): the six frameworks' controls with their evidence
  * metrics and findings, decided pass / fail / no_evidence, rendered as JSON, CSV or HTML.
  */
 export { buildComplianceReport, type ReportOptions, type ReportProgress } from './build.js'
-export { FRAMEWORK_IDS, type Control, type Framework, type FrameworkId } from './control.js'
+export {
+  FRAMEWORK_IDS,
+  type Control,
+  type Framework,
+  type FrameworkId,
+  type Source,
+} from './control.js'
 export { FRAMEWORKS } from './frameworks/index.js'
 export {
   DEFAULT_THRESHOLDS,

@@ -1,8 +1,10 @@
 /**
  * The CSV rendering: one row per control (RFC 4180: CRLF line ends, fields with a comma, quote,
  * CR or LF quoted, quotes doubled). Every cell that a spreadsheet would read as a formula (one
- * starting with = + - @, a tab or CR) is prefixed with a single quote first.
+ * starting with = + - @, a tab or CR) is prefixed with a single quote first. The citation of a
+ * control is its clause (revision and URL) when it has one, else its framework's public source.
  */
+import { citeSource } from './control.js'
 import { metricSummary } from './format.js'
 import type { ComplianceReport } from './schema.js'
 
@@ -47,7 +49,7 @@ export function renderCsv(report: ComplianceReport): string {
         c.rules.join(' '),
         c.finding_count,
         c.findings.join(' '),
-        c.citation ? `${c.citation.revision} ${c.citation.url}` : '',
+        c.citation ? `${c.citation.revision} ${c.citation.url}` : citeSource(fw.source),
       ])
   return rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
 }

@@ -3,6 +3,7 @@
  * scripts, no external resources or links; a CSP meta tag forbids loading anything), every value
  * HTML-escaped. Findings are linked by id within the document.
  */
+import { citeSource } from './control.js'
 import { formatThreshold, formatValue } from './format.js'
 import type { ComplianceReport, ReportControl, ReportMetric } from './schema.js'
 
@@ -76,7 +77,7 @@ export function renderHtml(report: ComplianceReport): string {
   const frameworks = report.frameworks
     .map(
       (f) => `<section class="framework" id="${anchor('framework', f.id)}"><h2>${e(f.title)}</h2>
-<p class="muted">${e(f.id)} · ids and titles from ${e(f.source)} · ${e(f.summary.pass)} pass, ${e(f.summary.fail)} fail, ${e(f.summary.no_evidence)} no evidence</p>
+<p class="muted">${e(f.id)} · ids and titles from ${e(citeSource(f.source))} · ${e(f.summary.pass)} pass, ${e(f.summary.fail)} fail, ${e(f.summary.no_evidence)} no evidence</p>
 <table><thead><tr><th>Control</th><th>Title</th><th>Status</th><th>Evidence metrics</th><th>Rules</th><th>Findings</th></tr></thead>
 <tbody>${f.controls.map((c) => controlRow(c, metrics)).join('\n')}</tbody></table></section>`,
     )

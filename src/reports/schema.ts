@@ -43,10 +43,20 @@ export const ReportControl = z.object({
   finding_count: z.number().int(),
 })
 
+/** The public document a framework's ids and titles come from. */
+export const ReportSource = z
+  .object({
+    title: z.string(),
+    publisher: z.string(),
+    version: z.string().describe('the edition, revision or publication date cited'),
+    url: z.string(),
+  })
+  .describe("the public document the framework's control ids and titles are cited from")
+
 export const ReportFramework = z.object({
   id: z.enum(FRAMEWORK_IDS),
   title: z.string(),
-  source: z.string(),
+  source: ReportSource,
   summary: z.object({
     controls: z.number().int(),
     pass: z.number().int(),

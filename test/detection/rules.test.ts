@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent } from '../../src/events/index.js'
 import { runExample } from '../../src/detection/examples.js'
-import { FRAMEWORK_IDS } from '../../src/detection/frameworks.js'
+import { FRAMEWORK_IDS, MITRE_ATTACK } from '../../src/detection/frameworks.js'
 import { SEVERITIES, type Mappings, type Rule } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { parseResourceRegistry } from '../../src/resource-registry.js'
@@ -10,42 +10,59 @@ import { migrate } from '../../src/storage/migrate.js'
 import { loadSql } from '../../src/storage/sql.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
-// The product's contract lives beside the repository (shared/spec), as CI lays it out;
-// AUDTRAIL_SPEC_DIR points elsewhere. The catalog is checked against it, never skipped.
-const SPEC = process.env.AUDTRAIL_SPEC_DIR
-  ? new URL(`file://${process.env.AUDTRAIL_SPEC_DIR.replace(/\/?$/, '/')}`)
-  : new URL('../../../shared/spec/', import.meta.url)
-function spec(name: string): string {
-  try {
-    return readFileSync(new URL(name, SPEC), 'utf8')
-  } catch {
-    throw new Error(
-      `${name} not found in ${SPEC.pathname}: lay shared/spec beside the repository or set AUDTRAIL_SPEC_DIR`,
+// The repository's own contract (docs/spec): the rule catalog and the framework catalogs.
+const SPEC = new URL('../../docs/spec/', import.meta.url)
+const spec = (name: string) => readFileSync(new URL(name, SPEC), 'utf8')
+const RULE_CATALOG = spec('rule-catalog.md')
+const FRAMEWORKS = spec('frameworks.md')
+
+/** The text of the `## heading` section of a document, up to the next `## `. */
+function section(doc: string, heading: string): string {
+  const start = doc.indexOf(`\n## ${heading}\n`)
+  if (start < 0) throw new Error(`no section ## ${heading}`)
+  const rest = doc.slice(start + heading.length + 5)
+  const end = rest.search(/^## /m)
+  return end < 0 ? rest : rest.slice(0, end)
+}
+
+/** The body rows of the Markdown table whose header row is `| first | ...`, as trimmed cells. */
+function table(text: string, first: string): string[][] {
+  const lines = text.split('\n')
+  const at = lines.findIndex((l) => new RegExp(`^\\| ${first} +\\|`).test(l))
+  if (at < 0) throw new Error(`no table headed ${first}`)
+  const rows: string[][] = []
+  for (const line of lines.slice(at + 2)) {
+    if (!line.startsWith('|')) break
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
     )
   }
+  return rows
 }
-const PRODUCT = spec('PRODUCT.md')
-const STANDARDS = spec('standards.md')
 
-/** The catalog table of PRODUCT.md section 4: id -> default severity. */
+/** The table of docs/spec/rule-catalog.md: id -> default severity. */
 function catalog(): Map<string, string> {
-  const section = PRODUCT.slice(PRODUCT.indexOf('## 4.'), PRODUCT.indexOf('## 5.'))
-  const rows = [...section.matchAll(/^\| `([a-z0-9-]+)` \|.*\| (low|medium|high|critical) \|$/gm)]
-  return new Map(rows.map((m) => [m[1]!, m[2]!]))
+  const rows = table(section(RULE_CATALOG, 'Rules'), 'id')
+  return new Map(rows.map(([id, , severity]) => [id!.replace(/^`(.*)`$/, '$1'), severity!]))
 }
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** The section of docs/spec/frameworks.md each mapping field takes its ids from. */
+const SECTIONS: Record<keyof Mappings, string> = {
+  owasp_nhi: 'owasp-nhi-2025',
+  owasp_asi: 'owasp-asi-2026',
+  nist_csf: 'nist-csf-2.0',
+  nist_800_53: 'nist-800-53r5',
+  nist_800_207: 'nist-800-207',
+  mitre: 'mitre-attack',
 }
 
-/** Whether standards.md lists a framework id (tenets as the numbered list of section 8.1). */
-function inStandards(field: keyof Mappings, id: string): boolean {
-  if (field === 'mitre') return /^T\d{4}(\.\d{3})?$/.test(id)
-  if (field === 'nist_800_207') {
-    const tenets = STANDARDS.slice(STANDARDS.indexOf('### 8.1'), STANDARDS.indexOf('### 8.2'))
-    return new RegExp(`^${id.replace('tenet-', '')}\\. "`, 'm').test(tenets)
-  }
-  return new RegExp(`(?<![\\w.-])${escape(id)}(?![\\w(-])`).test(STANDARDS)
+/** A section's "id | title" table: id -> title, ids as rules write them (NHI without `:2025`). */
+function catalogued(field: keyof Mappings): Map<string, string> {
+  const rows = table(section(FRAMEWORKS, SECTIONS[field]), 'id')
+  return new Map(rows.map(([id, title]) => [id!.replace(/:2025$/, ''), title!]))
 }
 
 const storage = testStorage('rules_examples')
@@ -53,7 +70,7 @@ beforeAll(() => migrate(storage, { retention: RETENTION }).then(() => undefined)
 afterAll(closeTestStorages)
 
 describe('the rule catalog', () => {
-  it('holds exactly the rules of PRODUCT.md section 4, each once, with its default severity', () => {
+  it('holds exactly the rules of docs/spec/rule-catalog.md, each once, with its default severity', () => {
     const expected = catalog()
     expect(expected.size).toBe(16)
     const problems: string[] = []
@@ -70,10 +87,17 @@ describe('the rule catalog', () => {
     expect(problems).toEqual([])
   })
 
-  it('lists only framework ids that standards.md has', () => {
+  it('allows exactly the framework ids docs/spec/frameworks.md catalogs, per mapping field', () => {
     const problems: string[] = []
-    for (const [field, ids] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][])
-      for (const id of ids) if (!inStandards(field, id)) problems.push(`${field}: ${id}`)
+    for (const [field, ids] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][]) {
+      const listed = catalogued(field)
+      expect(listed.size, field).toBeGreaterThan(0)
+      for (const id of ids) if (!listed.has(id)) problems.push(`${field}: ${id} not catalogued`)
+      for (const id of listed.keys())
+        if (!ids.includes(id)) problems.push(`${field}: ${id} not allowed`)
+    }
+    for (const [id, title] of Object.entries(MITRE_ATTACK))
+      if (catalogued('mitre').get(id) !== title) problems.push(`mitre: ${id} ${title}`)
     expect(problems).toEqual([])
   })
 

@@ -5,51 +5,46 @@ import { mappingId } from '../../src/reports/control.js'
 import { FRAMEWORKS } from '../../src/reports/frameworks/index.js'
 import { FRAMEWORK_IDS } from '../../src/reports/index.js'
 
-// The contract lives beside the repository (shared/spec); AUDTRAIL_SPEC_DIR points elsewhere.
-const SPEC = process.env.AUDTRAIL_SPEC_DIR
-  ? new URL(`file://${process.env.AUDTRAIL_SPEC_DIR.replace(/\/?$/, '/')}`)
-  : new URL('../../../shared/spec/', import.meta.url)
-const STANDARDS = (() => {
-  try {
-    return readFileSync(new URL('standards.md', SPEC), 'utf8')
-  } catch {
-    throw new Error(
-      `standards.md not found in ${SPEC.pathname}: lay shared/spec beside the repository or set AUDTRAIL_SPEC_DIR`,
+// The repository's own contract (docs/spec): the framework catalogs and the MCP clauses.
+const SPEC = new URL('../../docs/spec/', import.meta.url)
+const CATALOG = readFileSync(new URL('frameworks.md', SPEC), 'utf8')
+const MCP = readFileSync(new URL('mcp-authorization.md', SPEC), 'utf8')
+
+/** The text of a `## ` or `### ` section of a document, up to the next heading of its level or above. */
+function section(doc: string, heading: string): string {
+  const start = doc.indexOf(`\n${heading}\n`)
+  if (start < 0) throw new Error(`no section ${heading}`)
+  const level = heading.split(' ')[0]!.length
+  const rest = doc.slice(start + heading.length + 2)
+  const end = rest.search(new RegExp(`^#{2,${level}} `, 'm'))
+  return end < 0 ? rest : rest.slice(0, end)
+}
+
+/** The body rows of the Markdown table whose header row is `| first | ...`, as trimmed cells. */
+function table(text: string, first: string): string[][] {
+  const lines = text.split('\n')
+  const at = lines.findIndex((l) => new RegExp(`^\\| ${first} +\\|`).test(l))
+  if (at < 0) throw new Error(`no table headed ${first}`)
+  const rows: string[][] = []
+  for (const line of lines.slice(at + 2)) {
+    if (!line.startsWith('|')) break
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
     )
   }
-})()
-
-/** The text of one `## n.` / `### n.n` section of standards.md, bold markers removed. */
-function section(heading: string): string {
-  const start = STANDARDS.indexOf(`\n${heading}`)
-  if (start < 0) throw new Error(`no section ${heading}`)
-  const level = heading.split(' ')[0]!
-  const rest = STANDARDS.slice(start + heading.length + 1)
-  const end = rest.search(new RegExp(`\\n#{2,${level.length}} `))
-  return (end < 0 ? rest : rest.slice(0, end)).replace(/\*\*/g, '')
+  return rows
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+/** A two-column `| field | value |` table as a record. */
+const fields = (text: string) => Object.fromEntries(table(text, 'field').map(([k, v]) => [k!, v!]))
 
-/** How each framework's section writes an id next to its title. */
-const CITED: Record<string, (id: string, title: string) => RegExp> = {
-  'owasp-nhi-2025': (id, t) => new RegExp(`^\\| ${escape(id)} \\| ${escape(t)} \\|`, 'm'),
-  'owasp-asi-2026': (id, t) => new RegExp(`^\\| ${escape(id)} \\| ${escape(t)}( \\(|\\s*\\|)`, 'm'),
-  'nist-csf-2.0': (id, t) =>
-    new RegExp(`(^- |; |: )${escape(id)}:? ${escape(t)}(\\s*$|;|\\s*\\()`, 'm'),
-  'nist-800-53r5': (id, t) =>
-    new RegExp(`(^|· |\\()${escape(id)} ${escape(t)}( ·|\\)| \\(|\\.?$)`, 'm'),
-  'nist-800-207': (id, t) =>
-    new RegExp(`^${escape(id.replace('tenet-', ''))}\\. "${escape(t)}"`, 'm'),
-}
-const SECTIONS: Record<string, string> = {
-  'owasp-nhi-2025': '### 7.1',
-  'owasp-asi-2026': '### 7.2',
-  'nist-csf-2.0': '### 8.2',
-  'nist-800-53r5': '### 8.3',
-  'nist-800-207': '### 8.1',
-  'mcp-authorization': '## 4.',
-}
+/** The quoted text of a section: its `> ` lines, one paragraph or list item each. */
+const quoted = (text: string) =>
+  [...text.matchAll(/^> ?(.*)$/gm)].map((m) => m[1]!).filter((line) => line !== '')
+
 const FIELD = {
   'owasp-nhi-2025': 'owasp_nhi',
   'owasp-asi-2026': 'owasp_asi',
@@ -59,7 +54,9 @@ const FIELD = {
 } as const
 
 describe('the report catalog', () => {
-  it('covers the six frameworks of PRODUCT.md section 6, each with unique control ids', () => {
+  it('covers the six frameworks docs/spec/frameworks.md lists, each with unique control ids', () => {
+    const listed = [...CATALOG.matchAll(/^## ([a-z0-9.-]+)$/gm)].map((m) => m[1]!)
+    expect(listed.filter((id) => id !== 'mitre-attack')).toEqual([...FRAMEWORK_IDS])
     expect(Object.keys(FRAMEWORKS)).toEqual([...FRAMEWORK_IDS])
     for (const fw of Object.values(FRAMEWORKS)) {
       const ids = fw.controls.map((c) => c.id)
@@ -68,36 +65,67 @@ describe('the report catalog', () => {
     }
   })
 
-  it('cites every id and title exactly as standards.md writes them', () => {
+  it('cites each framework by the public document, version and URL docs/spec/frameworks.md gives', () => {
     const problems: string[] = []
     for (const fw of Object.values(FRAMEWORKS)) {
-      if (fw.id === 'mcp-authorization') continue
-      const text = section(SECTIONS[fw.id]!)
-      for (const c of fw.controls)
-        if (!CITED[fw.id]!(c.id, c.title).test(text)) problems.push(`${fw.id} ${c.id} ${c.title}`)
+      const text = section(CATALOG, `## ${fw.id}`)
+      const doc = fields(text)
+      if (!text.includes(`\nReport title: ${fw.title}\n`))
+        problems.push(`${fw.id}: title ${fw.title}`)
+      const expected = {
+        title: doc.Document,
+        publisher: doc.Publisher,
+        version: doc.Version,
+        url: doc.URL,
+      }
+      if (JSON.stringify(fw.source) !== JSON.stringify(expected))
+        problems.push(`${fw.id}: source ${JSON.stringify(fw.source)}`)
+      if (!fw.source.url.startsWith('https://')) problems.push(`${fw.id}: url ${fw.source.url}`)
+      // Reports cite the public document, never a file of this repository or beside it.
+      if (/\.md\b/.test(JSON.stringify(fw))) problems.push(`${fw.id}: cites a file`)
     }
     expect(problems).toEqual([])
   })
 
-  it('quotes MCP clauses verbatim, with a title, a revision and an anchor standards.md names', () => {
-    const text = section('## 4.')
+  it('cites every id and title exactly as docs/spec/frameworks.md catalogs them', () => {
     const problems: string[] = []
-    for (const c of FRAMEWORKS['mcp-authorization'].controls) {
+    for (const fw of Object.values(FRAMEWORKS)) {
+      if (fw.id === 'mcp-authorization') continue
+      const titles = new Map(
+        table(section(CATALOG, `## ${fw.id}`), 'id').map(([id, title]) => [id!, title!]),
+      )
+      for (const c of fw.controls)
+        if (titles.get(c.id) !== c.title) problems.push(`${fw.id} ${c.id} ${c.title}`)
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('quotes MCP clauses verbatim, with the id, revision, URL and rules docs/spec/mcp-authorization.md gives', () => {
+    const fw = FRAMEWORKS['mcp-authorization']
+    const headings = [...MCP.matchAll(/^### (.+)$/gm)].map((m) => m[1]!)
+    expect(headings).toEqual(fw.controls.map((c) => c.title))
+    const problems: string[] = []
+    for (const c of fw.controls) {
       const cite = c.citation
       if (!cite) {
         problems.push(`${c.id}: no citation`)
         continue
       }
+      const text = section(MCP, `### ${c.title}`)
+      const doc = fields(text)
       if (!/^mcp-authz\/[a-z-]+$/.test(c.id)) problems.push(`${c.id}: not a stable id`)
-      if (!text.includes(c.title)) problems.push(`${c.id}: title ${c.title}`)
-      if (!text.includes(cite.revision)) problems.push(`${c.id}: revision ${cite.revision}`)
-      const url = new URL(cite.url)
-      const path = url.pathname.replace(cite.revision, '<rev>')
-      if (!text.includes(url.pathname) && !text.includes(path)) problems.push(`${c.id}: ${path}`)
+      if (doc.Id !== `\`${c.id}\``) problems.push(`${c.id}: id ${doc.Id}`)
+      if (doc.URL !== cite.url) problems.push(`${c.id}: url ${cite.url}`)
+      if (cite.revision !== fw.source.version) problems.push(`${c.id}: revision ${cite.revision}`)
+      if (!new URL(cite.url).pathname.startsWith(`/specification/${cite.revision}/`))
+        problems.push(`${c.id}: ${cite.url} is not of revision ${cite.revision}`)
+      const rules = [...(doc.Rules ?? '').matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!)
+      if (JSON.stringify(rules) !== JSON.stringify(c.rules))
+        problems.push(`${c.id}: rules ${c.rules.join(' ')}, documented ${rules.join(' ')}`)
       // MCP documents anchor a section by its heading's slug.
       const slug = c.title.toLowerCase().replace(/[^a-z0-9]+/g, '-')
-      if (url.hash !== `#${slug}`) problems.push(`${c.id}: anchor ${url.hash} is not #${slug}`)
-      if (cite.quote !== undefined && !text.includes(cite.quote))
+      if (new URL(cite.url).hash !== `#${slug}`) problems.push(`${c.id}: anchor is not #${slug}`)
+      if (cite.quote !== undefined && !quoted(text).some((line) => line.includes(cite.quote!)))
         problems.push(`${c.id}: quote is not verbatim`)
     }
     expect(problems).toEqual([])

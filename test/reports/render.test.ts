@@ -5,6 +5,7 @@ import {
   renderReport,
   renderReportFile,
 } from '../../src/reports/index.js'
+import { citeSource } from '../../src/reports/control.js'
 import { csvCell, CSV_COLUMNS } from '../../src/reports/render-csv.js'
 import { escapeHtml } from '../../src/reports/render-html.js'
 
@@ -35,7 +36,7 @@ function hostileReport(): ComplianceReport {
       {
         id: 'mcp-authorization',
         title: h(2),
-        source: h(3),
+        source: { title: h(3), publisher: h(4), version: h(5), url: `https://x.example/${h(6)}` },
         summary: { controls: HOSTILE.length, pass: 0, fail: HOSTILE.length, no_evidence: 0 },
         controls: HOSTILE.map((text, i) => ({
           id: text,
@@ -148,6 +149,20 @@ describe('the CSV rendering', () => {
       expect(unquote(row[0]!)).toBe(report.tenant)
     }
   })
+
+  it("cites a control's clause, or else its framework's public document, version and URL", () => {
+    const report = hostileReport()
+    const framework = report.frameworks[0]!
+    delete framework.controls[1]!.citation
+    const rows = parseCsv(renderReport(report, 'csv')).slice(1)
+    const column = CSV_COLUMNS.indexOf('citation')
+    const unquote = (s: string) => (/^'[=+\-@\t\r]/.test(s) ? s.slice(1) : s)
+    const first = framework.controls[0]!.citation!
+    expect(unquote(rows[0]![column]!)).toBe(`${first.revision} ${first.url}`)
+    expect(unquote(rows[1]![column]!)).toBe(citeSource(framework.source))
+    expect(citeSource(framework.source)).toContain(framework.source.version)
+    expect(citeSource(framework.source)).toContain(framework.source.url)
+  })
 })
 
 describe('the HTML rendering', () => {
@@ -178,6 +193,13 @@ describe('the HTML rendering', () => {
     expect(html).toMatch(/<style>[\s\S]*@media print[\s\S]*<\/style>/)
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`)
     for (const [, href] of html.matchAll(/href="([^"]*)"/g)) expect(href.startsWith('#')).toBe(true)
+  })
+
+  it("names each framework's public document, publisher, version and URL as plain text", () => {
+    const source = hostileReport().frameworks[0]!.source
+    const cited = escapeHtml(citeSource(source))
+    expect(html).toContain(`ids and titles from ${cited} ·`)
+    for (const part of Object.values(source)) expect(cited).toContain(escapeHtml(part))
   })
 
   it('links each listed finding of a control to its row by id', () => {

@@ -6,7 +6,7 @@ export const Instant = z.iso.datetime({ precision: 3 })
 
 export const Count = z.number().int().min(0)
 
-/** Framework mappings of a rule (ids as standards.md lists them). */
+/** Framework mappings of a rule (ids as docs/spec/frameworks.md lists them). */
 export const MappingsSchema = z.object({
   owasp_nhi: z.array(z.string()),
   owasp_asi: z.array(z.string()),

@@ -1,4 +1,4 @@
-/** A finding as analysts see it (PRODUCT.md section 5), with its triage. */
+/** A finding as analysts see it (docs/spec/rule-catalog.md, Findings), with its triage. */
 import { z } from 'zod'
 import { TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'

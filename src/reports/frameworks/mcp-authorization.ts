@@ -1,10 +1,9 @@
 /**
- * MCP Authorization clauses (standards.md section 4), cited from revision 2025-11-25 (the text of
- * these clauses is identical in 2025-06-18 except Token Handling's "Authorization servers" slip,
- * and unchanged in 2026-07-28). Ids are audtrail's own and stable. A clause's rules are those the
- * last column of standards.md's mapping table puts under it; unvalidated-audience, which has no
- * row of its own, is listed under the two clauses its rationale cites. Quotes are verbatim from
- * standards.md (its bold markers removed).
+ * MCP Authorization clauses, cited from specification revision 2025-11-25 (the quoted text is the
+ * same in 2025-06-18 and unchanged in 2026-07-28, where the sections moved). Ids are audtrail's own
+ * and stable. Each clause, its rules and its text are in docs/spec/mcp-authorization.md;
+ * unvalidated-audience is listed under the two clauses its rationale cites. Quotes are verbatim
+ * from the specification (its bold markers removed).
  */
 import { listedFramework } from '../control.js'
 
@@ -16,7 +15,12 @@ export const mcpAuthorization = listedFramework(
   {
     id: 'mcp-authorization',
     title: `MCP Authorization specification (revision ${REVISION})`,
-    source: 'standards.md 4 and 10',
+    source: {
+      title: 'Model Context Protocol specification, Authorization',
+      publisher: 'Model Context Protocol',
+      version: REVISION,
+      url: AUTH,
+    },
   },
   [
     {

@@ -1,7 +1,7 @@
 /**
- * NIST SP 800-207 §2.1 zero-trust tenets (standards.md 8.1), with the tenet's text as its title;
- * ids are `tenet-N` as in the rules' mappings. Tenet 3's last sentence is the zero-trust
- * statement of audience restriction.
+ * NIST SP 800-207 §2.1 zero-trust tenets (docs/spec/frameworks.md), with the tenet's first
+ * sentence as its title; ids are `tenet-N` as in the rules' mappings. Tenet 3's last sentence is
+ * the zero-trust statement of audience restriction.
  */
 import { mappedFramework } from '../control.js'
 
@@ -9,7 +9,12 @@ export const nist800207 = mappedFramework(
   {
     id: 'nist-800-207',
     title: 'NIST SP 800-207 Zero Trust Architecture, §2.1 tenets',
-    source: 'standards.md 8.1',
+    source: {
+      title: 'NIST SP 800-207, Zero Trust Architecture',
+      publisher: 'National Institute of Standards and Technology',
+      version: 'August 2020',
+      url: 'https://doi.org/10.6028/NIST.SP.800-207',
+    },
   },
   'nist_800_207',
   [

@@ -1,4 +1,4 @@
-/** NIST SP 800-53 Rev. 5: the controls audtrail gives evidence for, with their titles (standards.md 8.3). */
+/** NIST SP 800-53 Rev. 5: the controls audtrail gives evidence for, with their titles (docs/spec/frameworks.md). */
 import { mappedFramework } from '../control.js'
 
 const AUDIENCE = ['aud_validation_coverage', 'accepted_mismatches'] as const
@@ -6,7 +6,17 @@ const LIFETIME = ['token_lifetime_p50_s', 'token_lifetime_p95_s'] as const
 const DRIFT = ['drifted_resources'] as const
 
 export const nist80053 = mappedFramework(
-  { id: 'nist-800-53r5', title: 'NIST SP 800-53 Rev. 5', source: 'standards.md 8.3' },
+  {
+    id: 'nist-800-53r5',
+    title: 'NIST SP 800-53 Rev. 5',
+    source: {
+      title:
+        'NIST SP 800-53 Rev. 5, Security and Privacy Controls for Information Systems and Organizations',
+      publisher: 'National Institute of Standards and Technology',
+      version: 'Revision 5, September 2020',
+      url: 'https://doi.org/10.6028/NIST.SP.800-53r5',
+    },
+  },
   'nist_800_53',
   [
     {

@@ -1,4 +1,4 @@
-/** NIST CSF 2.0 (CSWP 29): the subcategories audtrail gives evidence for, with their outcome text (standards.md 8.2). */
+/** NIST CSF 2.0 (CSWP 29): the subcategories audtrail gives evidence for, with their outcome text (docs/spec/frameworks.md). */
 import { mappedFramework } from '../control.js'
 
 const AUDIENCE = ['aud_validation_coverage', 'accepted_mismatches'] as const
@@ -8,7 +8,12 @@ export const nistCsf = mappedFramework(
   {
     id: 'nist-csf-2.0',
     title: 'NIST Cybersecurity Framework (CSF) 2.0',
-    source: 'standards.md 8.2',
+    source: {
+      title: 'NIST CSWP 29, The NIST Cybersecurity Framework (CSF) 2.0',
+      publisher: 'National Institute of Standards and Technology',
+      version: 'February 26, 2024',
+      url: 'https://doi.org/10.6028/NIST.CSWP.29',
+    },
   },
   'nist_csf',
   [

@@ -1,7 +1,8 @@
 /**
- * OWASP Top 10 Non-Human Identities Risks 2025 (standards.md 7.1) and OWASP Top 10 for Agentic
- * Applications 2026 (standards.md 7.2): the items audtrail's rules map to. The OWASP mappings
- * are interpretive (no NHI item names `aud`); standards.md's mapping table gives them.
+ * OWASP Top 10 Non-Human Identities Risks 2025 and OWASP Top 10 for Agentic Applications 2026:
+ * the items audtrail's rules map to, with ids and titles as OWASP writes them (catalogued with
+ * their sources in docs/spec/frameworks.md). The OWASP mappings are interpretive: no NHI item
+ * names `aud`.
  */
 import { mappedFramework } from '../control.js'
 
@@ -9,7 +10,12 @@ export const owaspNhi = mappedFramework(
   {
     id: 'owasp-nhi-2025',
     title: 'OWASP Top 10 Non-Human Identities Risks – 2025',
-    source: 'standards.md 7.1',
+    source: {
+      title: 'OWASP Top 10 Non-Human Identities Risks – 2025',
+      publisher: 'OWASP Foundation',
+      version: '2025',
+      url: 'https://owasp.org/www-project-non-human-identities-top-10/2025/',
+    },
   },
   'owasp_nhi',
   [
@@ -60,7 +66,12 @@ export const owaspAsi = mappedFramework(
   {
     id: 'owasp-asi-2026',
     title: 'OWASP Top 10 for Agentic Applications 2026',
-    source: 'standards.md 7.2',
+    source: {
+      title: 'OWASP Top 10 for Agentic Applications 2026',
+      publisher: 'OWASP GenAI Security Project',
+      version: 'December 2025',
+      url: 'https://genai.owasp.org/resource/owasp-top-10-for-agentic-applications-for-2026/',
+    },
   },
   'owasp_asi',
   [
