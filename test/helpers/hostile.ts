@@ -260,6 +260,39 @@ export function hostileCorpus(): HostileCase[] {
     'raw JWT between bytes that are not UTF-8',
     Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HOSTILE_JWT), Buffer.from([0xc3])]),
   )
+  // Headers a JOSE library reads that do not start `eyJ`, and unusual first members: each keeps
+  // HOSTILE_JWT's payload and signature, so that no part of them may be stored.
+  for (const [name, header] of [
+    ['a tab after its brace', '{\t"alg":"RS256","typ":"at+jwt"}'],
+    ['whitespace before its brace', ' \r\n {"alg":"RS256"}'],
+    ['a byte order mark', '\ufeff{"alg":"RS256"}'],
+    ['x5t#S256 as its first member', '{"x5t#S256":"bm90LWEtdGh1bWJwcmludA","alg":"RS256"}'],
+    ['a 40-character first key', `{"${'x'.repeat(40)}":1,"alg":"RS256"}`],
+    ['an escaped first key', '{"\\u0061lg":"RS256"}'],
+    ['a UTF-8 first key', '{"schlüssel":"v","alg":"RS256"}'],
+  ]) {
+    const token = [Buffer.from(header!).toString('base64url'), ...HOSTILE_JWT.split('.').slice(1)]
+    add(
+      `raw JWT whose header has ${name}`,
+      json(presentedEvent({ attributes: { h: token.join('.') } })),
+    )
+  }
+  // Not JSON (an NDJSON line cut short), so stored as it came: escapes a JSON or URL decoder
+  // undoes must not hide the token there.
+  for (const [name, spelled] of [
+    ['\\u002e for its dots', HOSTILE_JWT.replaceAll('.', '\\u002e')],
+    ['\\u0065 for its first letter', `\\u0065${HOSTILE_JWT.slice(1)}`],
+    ['%2E for its dots', HOSTILE_JWT.replaceAll('.', '%2E')],
+    ['%252E for its dots', HOSTILE_JWT.replaceAll('.', '%252E')],
+    ['%5Cu002e for its dots', HOSTILE_JWT.replaceAll('.', '%5Cu002e')],
+    ['\\u00252E for its dots', HOSTILE_JWT.replaceAll('.', '\\u00252E')],
+    ['every e as %65', HOSTILE_JWT.replaceAll('e', '%65')],
+  ])
+    add(`raw JWT with ${name} in malformed JSON`, `{"u":"https:\\/\\/x\\/?t=${spelled}","n":`)
+  add(
+    'raw JWT spelled with JSON escapes inside a string',
+    json(presentedEvent({ attributes: { h: HOSTILE_JWT.replaceAll('.', '\\u002e') } })),
+  )
 
   // Text that makes a careless search for JWTs take quadratic time
   add(
