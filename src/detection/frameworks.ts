@@ -1,7 +1,7 @@
-/** The framework ids a rule may map to: exactly those `shared/spec/standards.md` lists (a test checks). */
+/** The framework ids a rule may map to: exactly those docs/spec/frameworks.md catalogs (a test checks). */
 import type { Mappings } from './rule.js'
 
-/** OWASP Top 10 Non-Human Identities Risks 2025 (standards.md 7.1), cited without `:2025`. */
+/** OWASP Top 10 Non-Human Identities Risks 2025, cited without `:2025`. */
 export const OWASP_NHI = [
   'NHI1',
   'NHI2',
@@ -15,7 +15,7 @@ export const OWASP_NHI = [
   'NHI10',
 ] as const
 
-/** OWASP Top 10 for Agentic Applications 2026 (standards.md 7.2). */
+/** OWASP Top 10 for Agentic Applications 2026. */
 export const OWASP_ASI = [
   'ASI01',
   'ASI02',
@@ -29,7 +29,7 @@ export const OWASP_ASI = [
   'ASI10',
 ] as const
 
-/** NIST CSF 2.0 subcategories listed in standards.md 8.2. */
+/** NIST CSF 2.0 (CSWP 29) subcategories. */
 export const NIST_CSF = [
   'ID.AM-01',
   'ID.AM-02',
@@ -62,7 +62,7 @@ export const NIST_CSF = [
   'RS.MA-03',
 ] as const
 
-/** NIST SP 800-53 Rev. 5 controls and enhancements listed in standards.md 8.3. */
+/** NIST SP 800-53 Rev. 5 controls and enhancements. */
 export const NIST_800_53 = [
   'AC-2',
   'AC-3',
@@ -100,7 +100,7 @@ export const NIST_800_53 = [
   'SI-10',
 ] as const
 
-/** NIST SP 800-207 section 2.1 tenets (standards.md 8.1). */
+/** NIST SP 800-207 section 2.1 tenets. */
 export const NIST_800_207 = [
   'tenet-1',
   'tenet-2',
@@ -111,7 +111,7 @@ export const NIST_800_207 = [
   'tenet-7',
 ] as const
 
-/** MITRE ATT&CK (Enterprise) techniques the rules cite; standards.md does not cover ATT&CK. */
+/** MITRE ATT&CK (Enterprise) techniques the rules cite. */
 export const MITRE_ATTACK: Readonly<Record<string, string>> = {
   T1078: 'Valid Accounts',
   T1528: 'Steal Application Access Token',

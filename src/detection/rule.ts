@@ -1,5 +1,5 @@
 /**
- * The rule format: metadata as data (PRODUCT.md section 4), typed parameters with defaults, and
+ * The rule format: metadata as data (docs/spec/rule-catalog.md), typed parameters with defaults, and
  * one of two kinds of logic: `event` rules see one enriched event with the token's state;
  * `scheduled` rules run SQL over a window of `received_at`.
  */
@@ -11,7 +11,7 @@ import type { TokenState } from './token-state.js'
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const
 export type Severity = (typeof SEVERITIES)[number]
 
-/** Framework mappings; every id must be one that standards.md lists (a test checks). */
+/** Framework mappings; every id must be one that docs/spec/frameworks.md lists (a test checks). */
 export interface Mappings {
   owasp_nhi: readonly string[]
   owasp_asi: readonly string[]

@@ -1,4 +1,4 @@
-/** The rule registry: every rule of the catalog (PRODUCT.md section 4), explicitly listed. */
+/** The rule registry: every rule of the catalog (docs/spec/rule-catalog.md), explicitly listed. */
 import type { Rule } from '../rule.js'
 import { audMismatchAccepted } from './aud-mismatch-accepted.js'
 import { audMismatchRejected } from './aud-mismatch-rejected.js'

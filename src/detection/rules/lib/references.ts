@@ -1,4 +1,4 @@
-/** The clauses rules cite, spelled once (as `shared/spec/standards.md` cites them). */
+/** The clauses rules cite, spelled once (MCP clauses as docs/spec/mcp-authorization.md cites them). */
 const MCP_AUTH = 'https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization'
 
 export const REF = {
