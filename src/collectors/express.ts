@@ -113,7 +113,8 @@ export function audtrailExpress(options: ExpressCollectorOptions): AudtrailMiddl
     // handle() never rejects; a throwing `next` (plain Node) must not become an unhandled rejection.
     gate
       .then((g) => {
-        if (safeApply(g, req, res)) next()
+        // Answered by the host while the token was being verified: nothing more may run for it.
+        if (safeApply(g, req, res) && !res.headersSent) next()
       })
       .catch((err: unknown) => core.config.warn('internal_error', err))
   }

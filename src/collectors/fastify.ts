@@ -68,7 +68,8 @@ const plugin: FastifyPluginCallback<FastifyCollectorOptions> = (fastify, options
     }
     gate.then(
       (g) => {
-        if (safeApply(g, request, reply)) next()
+        // Answered by the host while the token was being verified: nothing more may run for it.
+        if (safeApply(g, request, reply) && !reply.sent && !reply.raw.headersSent) next()
       },
       (err: unknown) => next(err as Error),
     )

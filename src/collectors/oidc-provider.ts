@@ -80,8 +80,6 @@ const GRANT_SECRETS: Readonly<Record<string, readonly string[]>> = {
 }
 /** Shorter values are never treated as secrets: no credential the provider issues is this short. */
 const MIN_SECRET = 16
-/** RFC 6750 section 2.1 `b64token`: the syntax of a bearer credential. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 const PAR_URI = 'urn:ietf:params:oauth:request_uri:'
 /** Credentials of a token response. */
 const SECRET_RESPONSE = ['access_token', 'refresh_token', 'id_token']
@@ -471,31 +469,28 @@ function basicCredentials(ctx: Ctx): { id: string; secret: string } | undefined 
 }
 
 /**
- * The credentials of a token request a client could copy into a field: the tokens just issued;
- * when the provider accepted the grant, the grant's own credentials and the client secret it
- * authenticated with; when it refused it, the same parameters only where they have a bearer
- * token's syntax (RFC 6750 b64token) and are not the client id, since they are only the client's
- * word: a URL, a scope list or the client's own id can never be made a "secret" to erase it.
+ * The credentials of a token request a client could copy into a field: the tokens just issued
+ * and, when the provider accepted the grant, the grant's own credentials and the client secret it
+ * authenticated with. Nothing of a refused request is taken for a secret: its values are only the
+ * client's word, and cutting them from other fields would let a client erase what it probed
+ * (`client_secret=//t.example.com/payroll` blanked that resource from the event). A raw JWT is
+ * cut whatever the outcome (clean.ts); an opaque value a client copies into another field of a
+ * refused request is recorded as sent.
  */
 function requestSecrets(ctx: Ctx, raw: Ctx, body: Ctx): string[] {
   const out: string[] = []
-  const add = (v: unknown, check?: (s: string) => boolean) => {
+  const add = (v: unknown) => {
     for (const one of [v].flat())
-      if (typeof one === 'string' && one.length >= MIN_SECRET && (check?.(one) ?? true))
-        out.push(one)
+      if (typeof one === 'string' && one.length >= MIN_SECRET) out.push(one)
   }
   for (const name of SECRET_RESPONSE) add(body[name])
   const accepted = typeof body.access_token === 'string' && readSafely(() => ctx.status) === 200
-  const clientId = readSafely(() => claimedClientId(ctx, raw))
-  const check = accepted ? undefined : (v: string) => B64TOKEN.test(v) && v !== clientId
+  if (!accepted) return out
   const grantType = readSafely(() => ctx.oidc?.params?.grant_type ?? raw.grant_type)
   for (const name of (typeof grantType === 'string' && GRANT_SECRETS[grantType]) || [])
-    add(raw[name], check)
-  add(raw.client_secret, check)
-  add(
-    readSafely(() => basicCredentials(ctx)?.secret),
-    check,
-  )
+    add(raw[name])
+  add(raw.client_secret)
+  add(readSafely(() => basicCredentials(ctx)?.secret))
   return out
 }
 

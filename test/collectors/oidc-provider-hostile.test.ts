@@ -370,9 +370,8 @@ describe('token exchange', () => {
     expect(delta(sent)).toEqual({ exchanges: 1 })
   })
 
-  it('records a refused exchange without the subject token it carried', async () => {
+  it('records a refused exchange as sent: a value it copies is only its word, never a secret', async () => {
     const subjectToken = 'opaque-subject-token-that-is-not-ours-0123456789'
-    secrets.add(subjectToken)
     const sent = await send(() =>
       tokenPost({
         grant_type: TOKEN_EXCHANGE,
@@ -385,7 +384,7 @@ describe('token exchange', () => {
     expect(sent.emitted).toHaveLength(1)
     expect(sent.emitted[0]).toMatchObject({
       event_type: 'authorization.requested',
-      requested_resources: [`https://elsewhere.example/${RAW_JWT_REMOVED}`],
+      requested_resources: [`https://elsewhere.example/${subjectToken}`],
       attributes: { endpoint: 'token', error: 'invalid_target', grant_type: TOKEN_EXCHANGE },
     })
   })
@@ -413,21 +412,42 @@ describe('parameters a grant does not use are never taken for secrets', () => {
     }
   })
 
-  it('on a refused grant, only values shaped like bearer credentials are cut, never the client id', async () => {
-    const resource = `${JWT_PREFIX}probe-unused`
-    const sent = await send(() =>
-      tokenPost(
-        { grant_type: 'refresh_token', refresh_token: resource, resource },
-        {},
-        { id: CLIENT.id, secret: CLIENT.secret },
-      ),
-    )
-    expect(sent.status).toBe(400)
-    expect(sent.emitted[0]).toMatchObject({
-      client_id: CLIENT.id,
-      requested_resources: [resource],
-      attributes: { error: 'invalid_grant' },
-    })
+  it('on a refused grant, nothing the client sent erases any part of its event', async () => {
+    const resource = `${JWT_PREFIX}payroll-admin-reports`
+    const probes: [Record<string, string>, { id: string; secret: string }, string][] = [
+      [{ grant_type: 'refresh_token', refresh_token: resource }, CLIENT, 'invalid_grant'],
+      [
+        { grant_type: 'authorization_code', code: '//t.example.com/payroll-admin-reports' },
+        CLIENT,
+        'invalid_grant',
+      ],
+      [
+        { grant_type: 'client_credentials' },
+        { id: CLIENT.id, secret: '//t.example.com/payroll-admin' },
+        'invalid_client',
+      ],
+      [
+        { grant_type: 'client_credentials' },
+        { id: CLIENT.id, secret: 'client_credentials' },
+        'invalid_client',
+      ],
+      [
+        { grant_type: 'client_credentials' },
+        { id: CLIENT.id, secret: 'payroll-admin-reports' },
+        'invalid_client',
+      ],
+    ]
+    for (const [params, client, error] of probes) {
+      const sent = await send(() => tokenPost({ ...params, resource, scope: 'read' }, {}, client))
+      expect(sent.emitted, JSON.stringify(params)).toHaveLength(1)
+      expect(sent.emitted[0]).toMatchObject({
+        client_id: CLIENT.id,
+        requested_resources: [resource],
+        requested_scopes: ['read'],
+        attributes: { endpoint: 'token', error, grant_type: params.grant_type },
+      })
+      expect(JSON.stringify(sent.emitted[0])).not.toContain(RAW_JWT_REMOVED)
+    }
   })
 })
 

@@ -8,6 +8,7 @@ import { createServer } from 'node:http'
 import { connect, type AddressInfo } from 'node:net'
 import express from 'express'
 import Fastify from 'fastify'
+import { createLocalJWKSet, type FlattenedJWSInput, type JWSHeaderParameters } from 'jose'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import audtrail from '../../src/collectors/fastify.js'
 import { createEmitter } from '../../src/collectors/emitter/index.js'
@@ -343,5 +344,121 @@ describe('a client that leaves, or a batch the collector cannot spell', () => {
       )
     expect((await fetch(`${s.url}/legacy/public`)).status).toBe(200)
     expect(emitter.events.map((e) => e.http?.path)).toEqual(['/legacy/admin/users', '/admin/users'])
+  })
+
+  it('a host that answers while the token is being verified: the verdict is recorded, nothing more runs', async () => {
+    const emitter = new TestEmitter()
+    const forged = await signingKey('k1')
+    const local = createLocalJWKSet({ keys: [key.publicJwk] })
+    let release!: () => void
+    let gate = new Promise<void>((r) => (release = r))
+    const jwks = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+      await gate
+      return local(header, token)
+    }
+    const options = {
+      resource: RESOURCE_B,
+      issuer: ISSUER,
+      jwks,
+      mode: 'enforce' as const,
+      emitter,
+    }
+    let ran = 0
+    const fastify = Fastify()
+    fastify.addHook('onRequest', (_req, reply, done) => {
+      done()
+      setImmediate(() => void reply.code(503).send('busy'))
+    })
+    await fastify.register(audtrail, options)
+    fastify.post('/admin', async () => (ran++, 'done'))
+    await fastify.listen({ port: 0, host: '127.0.0.1' })
+    const app = express()
+    app.use((_req, res, next) => {
+      next()
+      setImmediate(() => void res.status(503).send('busy'))
+    })
+    app.use(audtrailExpress(options))
+    app.post('/admin', (_req, res) => void (ran++, res.headersSent || res.send('done')))
+    const server = createServer(app)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const urls = [fastify.server.address(), server.address()].map(
+        (a) => `http://127.0.0.1:${(a as AddressInfo).port}/admin`,
+      )
+      const cases = [
+        { signer: key, expiresIn: 300, decision: 'accepted', reason: 'ok' },
+        { signer: forged, expiresIn: 300, decision: 'rejected', reason: 'invalid_signature' },
+        { signer: key, expiresIn: -3600, decision: 'rejected', reason: 'expired' },
+      ] as const
+      for (const url of urls)
+        for (const c of cases) {
+          const token = await mint({
+            key: c.signer,
+            expiresIn: c.expiresIn,
+            claims: { aud: RESOURCE_B },
+          })
+          const at = emitter.events.length
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}` },
+          })
+          expect(res.status).toBe(503)
+          release()
+          const recorded = await settled(emitter, at)
+          gate = new Promise<void>((r) => (release = r))
+          expect(recorded, `${url} ${c.reason}`).toHaveLength(1)
+          expect(recorded[0]).toMatchObject({
+            decision: c.decision,
+            reason: c.reason,
+            http: { status: 503 },
+          })
+        }
+      expect(ran).toBe(0)
+    } finally {
+      release()
+      await fastify.close()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('cuts the presented token, opaque or not, from every text the client copied it into', async () => {
+    const opaque = 'at_Q7x9Lm2Pz4Kd8Rt1Vb6Nc3Yw5Hs0Jf'
+    // (a signed token is longer than Fastify's default path parameter: only opaque ones in paths)
+    const escaped = `${opaque.slice(0, 12)}%${opaque.charCodeAt(12).toString(16)}${opaque.slice(13)}`
+    for (const mode of ['enforce', 'observe'] as const) {
+      const emitter = new TestEmitter()
+      const { app } = await apis.api(
+        key,
+        { mode },
+        (a) => a.get('/files/:id', async () => 'ok'),
+        emitter,
+      )
+      const signed = await mint({ key })
+      const requests: [string, string][] = [
+        [opaque, `/files/${opaque}`],
+        [opaque, `/files/${escaped}`],
+        [signed, '/files/x'],
+      ]
+      for (const [token, url] of requests)
+        await app.inject({
+          url,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'user-agent': `agent/1 ${token}`,
+            'mcp-session-id': token,
+            'mcp-name': `x${token.slice(0, 200)}`,
+          },
+        })
+      expect(emitter.invalid).toEqual([])
+      expect(emitter.events).toHaveLength(3)
+      const json = JSON.stringify(emitter.raw)
+      for (const token of [opaque, signed]) expect(json).not.toContain(token.slice(0, 24))
+      emitter.events.forEach((event, i) => {
+        const cut = ['network.user_agent', 'attributes.mcp_session_id', 'tool.header_name']
+        expect(event.attributes?.sanitized).toEqual(
+          expect.arrayContaining(i < 2 ? [...cut, 'http.path'] : cut),
+        )
+      })
+    }
   })
 })

@@ -80,10 +80,14 @@ export function opaqueFacts(fingerprint: string, inspected: boolean): TokenFacts
   return { token, rawAud: [], scopes: [], oversized: [] }
 }
 
-/** An upper estimate of the heap a cached copy of these facts holds (see `weighStrings`). */
-export function weighFacts(f: TokenFacts): number {
+/**
+ * An upper estimate of the heap a cached copy of these facts holds, with the claims kept beside
+ * them (see `weighStrings`): every string an entry keeps is weighed.
+ */
+export function weighFacts(f: TokenFacts, claims?: JWTPayload): number {
   const t = f.token
   return weighStrings([
+    typeof claims?.iss === 'string' ? claims.iss : undefined,
     ...f.rawAud,
     ...f.scopes,
     ...(t.aud ?? []),

@@ -136,7 +136,7 @@ export function createCore<Req>(
     if (typeof exp === 'number') {
       // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
       const kept = detached({ facts: decoded.facts, claims: essentialClaims(decoded.claims) })
-      cfg.decoded.set(fingerprint, kept, exp * 1000, now, weighFacts(decoded.facts))
+      cfg.decoded.set(fingerprint, kept, exp * 1000, now, weighFacts(kept.facts, kept.claims))
     }
     return { decoded, claims: () => decoded.claims }
   }
@@ -167,6 +167,7 @@ export function createCore<Req>(
         return reject(state, { reason: 'missing_token', failure: 'no_bearer_token' }, req)
       }
       const { token } = presented
+      state.token = token
       const fingerprint = cfg.fingerprint(token)
       if (presented.malformed) {
         state.malformed = true
@@ -190,7 +191,7 @@ export function createCore<Req>(
       s.facts = opaqueFacts(fingerprint, false)
       const decided = (gate: Gate) => {
         s.pending = false
-        if (s.leftWhilePending) s.recordAborted?.()
+        if (s.endedWhilePending) s.recordNow?.()
         return gate
       }
       return verdict.then(

@@ -7,6 +7,7 @@ import { decisionFromStatus, rejectedReason } from './decision.js'
 import { presentedEvent, type PresentedEventInput, type PresentedRecord } from './event.js'
 import { mcpFromBody, mcpFromHeaders } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
+import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
 import { clip } from './sanitize.js'
 import { challengeError } from './www-authenticate.js'
 
@@ -25,10 +26,15 @@ export interface RequestState {
   decided?: { decision: Decision; reason: Reason; failure?: string; verified: boolean }
   /** enforce mode: the token is being verified (the collector has not decided yet) */
   pending?: boolean
-  /** the client left while the token was being verified: recorded once the verdict is in */
-  leftWhilePending?: boolean
-  /** records the request now, as aborted (set by trackResponse) */
-  recordAborted?: () => void
+  /**
+   * the host answered, or the client left, while the token was being verified: the request is
+   * recorded once the verdict is in
+   */
+  endedWhilePending?: boolean
+  /** records the request now (set by trackResponse) */
+  recordNow?: () => void
+  /** the presented token: cut from every text copied into the event (an opaque one too) */
+  token?: string
 }
 
 /**
@@ -46,10 +52,10 @@ export function trackResponse<Req>(
   let done = false
   const end = (aborted: boolean) => {
     if (done) return
-    // Gone before the collector decided: the event waits for the verdict (it says what the
-    // client presented and whether it would have been let in), never lost.
-    if (aborted && state.pending) {
-      state.leftWhilePending = true
+    // Answered by the host, or gone, before the collector decided: the event waits for the
+    // verdict (what the client presented and whether it would have been let in), never lost.
+    if (state.pending) {
+      state.endedWhilePending = true
       return
     }
     done = true
@@ -67,7 +73,7 @@ export function trackResponse<Req>(
     return result
   } as typeof res.writeHead
   res.once('close', () => end(!res.headersSent))
-  state.recordAborted = () => end(true)
+  state.recordNow = () => end(!res.headersSent)
 }
 
 function record<Req>(
@@ -125,6 +131,7 @@ function record<Req>(
     mcpSessionId: clip(raw.headers['mcp-session-id'], LIMITS.id),
     aborted,
   }
+  if (state.token !== undefined) withoutToken(fields, state.token)
   let event: PresentedEventInput
   try {
     event = presentedEvent(cfg.base, fields)
@@ -154,4 +161,52 @@ function readBody(body: () => unknown): unknown {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The presented token cut from every text of the request copied into the event: a client that
+ * copies its own token (an opaque one, which the JWT screen cannot recognise) into its user
+ * agent, path, session id or a tool name never has it stored.
+ */
+function withoutToken(fields: PresentedRecord, token: string): void {
+  if (token.length < MIN_TOKEN) return
+  const cut = (s: string | undefined) => (s === undefined ? s : cutToken(s, token))
+  fields.path = cutToken(fields.path, token)
+  fields.userAgent = cut(fields.userAgent)
+  fields.mcpSessionId = cut(fields.mcpSessionId)
+  const m = fields.mcp
+  fields.mcp = {
+    ...m,
+    method: cut(m.method),
+    name: cut(m.name),
+    header_method: cut(m.header_method),
+    header_name: cut(m.header_name),
+    ...(m.methods !== undefined && { methods: m.methods.map((v) => cutToken(v, token)) }),
+    ...(m.tools !== undefined && { tools: m.tools.map((v) => cutToken(v, token)) }),
+  }
+  for (const key of ['method', 'name', 'header_method', 'header_name'] as const)
+    if (fields.mcp[key] === undefined) delete fields.mcp[key]
+}
+
+/** Shorter tokens are not looked for (a few characters would cut ordinary words). */
+const MIN_TOKEN = 8
+
+/**
+ * `s` with `token` replaced by the marker: where it appears whole, where a length bound cut the
+ * copy inside it (the copy ends with the token's start), and all of `s` when it shows only with
+ * percent-escapes decoded.
+ */
+function cutToken(s: string, token: string): string {
+  let out = s.includes(token) ? s.replaceAll(token, RAW_JWT_REMOVED) : s
+  const start = out.lastIndexOf(token.slice(0, MIN_TOKEN))
+  if (start !== -1 && token.startsWith(out.slice(start)))
+    out = out.slice(0, start) + RAW_JWT_REMOVED
+  if (out.includes('%')) {
+    try {
+      if (decodeURIComponent(out).includes(token)) return RAW_JWT_REMOVED
+    } catch {
+      // not percent-encoded text
+    }
+  }
+  return out
 }

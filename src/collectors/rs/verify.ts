@@ -103,7 +103,7 @@ export function createVerifier(config: VerifierConfig): Verifier {
             claims: essentialClaims(payload)!,
             remembered: true,
           })
-          cache.set(fingerprint, kept, until, now, weighFacts(facts))
+          cache.set(fingerprint, kept, until, now, weighFacts(facts, kept.claims))
           return { ok: true, facts, claims: payload }
         },
         (err: unknown): Verdict => ({
