@@ -58,7 +58,8 @@ function hostileClaims(i: number, kib: number, shape = 'items'): Record<string, 
   const pad = 'x'.repeat(Math.floor(kib * 1024 * 0.7))
   if (shape === 'long-scope' || shape === 'long-iss')
     return {
-      iss: shape === 'long-iss' ? `https://${pad}` : ISSUER,
+      // 8 192 characters: the longest `iss` a cache entry keeps beside the facts.
+      iss: shape === 'long-iss' ? `https://${'x'.repeat(8184)}` : ISSUER,
       aud: RESOURCE,
       sub: `user-${i}`,
       client_id: 'agent-1',
