@@ -3,7 +3,7 @@
 // directly). The demo needs no Kafka and no ClickHouse server: `audtrail serve` runs on the
 // embedded engine. See src/cli/demo.ts for what it starts.
 import { spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -13,11 +13,29 @@ function run(cmd, args) {
   return spawnSync(cmd, args, { stdio: 'inherit' }).status ?? 1
 }
 
-// npm packages: install when node_modules is missing or older than the lockfile.
+/** The packages of package.json (dependencies and development ones) not in node_modules. */
+function missingPackages() {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter(
+    (name) => !existsSync(`node_modules/${name}/package.json`),
+  )
+}
+
+// npm packages: install when node_modules is missing or older than the lockfile, or lacks a
+// package of package.json. The demo's packages (ClickHouse engine, Fastify, Express,
+// oidc-provider, the MCP SDK) are development dependencies (optional peers, or none, of the
+// published package), so development dependencies are installed even where npm omits them.
 const hidden = 'node_modules/.package-lock.json'
-if (!existsSync(hidden) || statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs) {
-  console.log('installing npm packages (npm install) ...')
-  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) process.exit(1)
+const missing = existsSync('node_modules') ? missingPackages() : []
+if (
+  !existsSync(hidden) ||
+  statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs ||
+  missing.length > 0
+) {
+  console.log(
+    `installing npm packages (npm install${missing.length ? `: ${missing.join(', ')} missing` : ''}) ...`,
+  )
+  if (run('npm', ['install', '--include=dev', '--no-audit', '--no-fund']) !== 0) process.exit(1)
 }
 if (!existsSync('node_modules/@chdb/lib-linux-x64-gnu') && process.platform === 'linux') {
   console.error(

@@ -15,15 +15,33 @@ function run(cmd, args, options = {}) {
   return result.status ?? 1
 }
 
+/** The packages of package.json (dependencies and development ones) not in node_modules. */
+function missingPackages() {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'))
+  return Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter(
+    (name) => !existsSync(`node_modules/${name}/package.json`),
+  )
+}
+
 function step(message) {
   console.log(`\n== ${message} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
 }
 
-// 1. npm packages: install when node_modules is missing or older than the lockfile.
+// 1. npm packages: install when node_modules is missing or older than the lockfile, or lacks a
+// package of package.json. The server's packages (ClickHouse engine and client, Kafka, Fastify)
+// and the demo's are development dependencies (optional peers of the published package), so
+// development dependencies are installed even where npm is configured to omit them.
 const hidden = 'node_modules/.package-lock.json'
-if (!existsSync(hidden) || statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs) {
-  step('installing npm packages (npm install)')
-  if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) process.exit(1)
+const missing = existsSync('node_modules') ? missingPackages() : []
+if (
+  !existsSync(hidden) ||
+  statSync(hidden).mtimeMs < statSync('package-lock.json').mtimeMs ||
+  missing.length > 0
+) {
+  step(
+    `installing npm packages (npm install)${missing.length ? `: ${missing.join(', ')} missing` : ''}`,
+  )
+  if (run('npm', ['install', '--include=dev', '--no-audit', '--no-fund']) !== 0) process.exit(1)
 }
 if (!existsSync('node_modules/@chdb/lib-linux-x64-gnu') && process.platform === 'linux') {
   console.error(

@@ -1,14 +1,36 @@
 /** Kafka transport: an idempotent kafkajs producer, acks from all replicas, keyed by token key. */
-import { Kafka, Partitioners, logLevel, type LogEntry, type Producer } from 'kafkajs'
+import { createRequire } from 'node:module'
+import type * as Kafkajs from 'kafkajs'
+import type { LogEntry, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
-import { AudtrailError } from '../../../errors.js'
+import { AudtrailError, ConfigError } from '../../../errors.js'
 import { tokenKey } from '../../../events/token-key.js'
-import { EVENTS_TOPIC } from '../../../transport/kafka.js'
 import { chunkByBytes, sendBisecting } from './split.js'
 import type { AttemptResult, OutboundEvent, Rejection, Transport } from './types.js'
 
-/** The contract's topic (one definition, in src/transport/kafka.ts). */
-export const DEFAULT_TOPIC = EVENTS_TOPIC
+/**
+ * The contract's topic: `EVENTS_TOPIC` of src/transport/kafka.ts, written out here because that
+ * module loads kafkajs, which an emitter without a Kafka transport must not (test/package checks
+ * that both are the same).
+ */
+export const DEFAULT_TOPIC = 'audtrail.events.v1'
+
+/**
+ * kafkajs, loaded when a Kafka transport is created and not before: it is an optional peer
+ * dependency, so a collector that sends over HTTP works without it installed. A missing kafkajs
+ * is a configuration error, named with the command that installs it.
+ */
+function loadKafkajs(): typeof Kafkajs {
+  const require = createRequire(import.meta.url)
+  try {
+    require.resolve('kafkajs')
+  } catch {
+    throw new ConfigError([
+      "transport kafka: the package kafkajs is not installed (it is an optional peer dependency of audtrail): run 'npm install kafkajs'",
+    ])
+  }
+  return require('kafkajs') as typeof Kafkajs
+}
 
 export interface KafkaTransportConfig {
   brokers: string[]
@@ -32,6 +54,7 @@ export function createKafkaTransport(config: KafkaTransportConfig, logger: Logge
   const topic = config.topic ?? DEFAULT_TOPIC
   const maxRequestBytes = config.maxRequestBytes ?? 900_000
   const retry = { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 }
+  const { Kafka, Partitioners, logLevel } = loadKafkajs()
   const log = logger.child({ component: 'kafkajs' })
   const kafka = new Kafka({
     clientId: config.clientId ?? 'audtrail-emitter',
