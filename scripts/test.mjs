@@ -1,7 +1,7 @@
 // `npm test`: installs what is missing, builds, runs lint/format/type checks, starts a real local
 // Kafka, runs the whole vitest suite, prints `N passed, N failed` and stops what it started.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -89,6 +89,31 @@ run(
     env: { ...process.env, AUDTRAIL_TEST_KAFKA_BROKERS: kafka.brokers, TMPDIR: scratch },
   },
 )
+// 5. No raw JWT where none may be: every file the tests left in the scratch directory (each
+// embedded engine's data directory, spools, journals) and the local broker's dead-letter topics.
+step('raw-token scan')
+const { scanForRawJwts } = await import('./raw-token-scan.mjs')
+const kafkaData = join(root, '.cache', 'kafka')
+const dlqDirs = [join(kafkaData, 'data')]
+try {
+  for (const port of readdirSync(join(kafkaData, 'instances')))
+    dlqDirs.push(join(kafkaData, 'instances', port, 'data'))
+} catch {
+  // no broker of its own was started by a test
+}
+try {
+  const scanned = [
+    await scanForRawJwts([scratch]),
+    await scanForRawJwts(dlqDirs, { only: (name) => /dlq/i.test(name) }),
+  ]
+  const hits = scanned.flatMap((s) => s.hits)
+  for (const hit of hits) console.error(`raw JWT found in ${hit}`)
+  console.log(`${scanned.reduce((n, s) => n + s.files, 0)} files scanned for raw JWTs`)
+  checks.push(['raw-token scan', hits.length === 0])
+} catch (err) {
+  console.error(`raw-token scan failed: ${err instanceof Error ? err.message : err}`)
+  checks.push(['raw-token scan', false])
+}
 try {
   rmSync(scratch, { recursive: true, force: true })
 } catch (err) {
