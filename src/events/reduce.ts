@@ -13,18 +13,15 @@
  * tenant, source, resource, decision) is never invented: an event that needs one of them changed
  * stays refused.
  */
-import { cleanText, cutAt } from './clean.js'
+import { cutAt } from './clean.js'
 import { parseEvent } from './parse.js'
-import { holdsRawJwt } from './raw-token.js'
+import { cleanCopy } from './reduce-copy.js'
+import { at, spell, type Path } from './reduce-path.js'
 import { AuditEventSchema, LIMITS, type AuditEvent } from './schema.js'
 
 export type ReduceResult =
   { ok: true; event: AuditEvent; reduced: string[] } | { ok: false; reasons: string[] }
 
-const MAX_DEPTH = 16
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
-/** Longer than any bound of the contract: cut further by the schema's own `too_big` issues. */
-const MAX_TEXT = 16_384
 const MAX_ROUNDS = 6
 /** The marker lists at most this many paths (and says how many there were). */
 const MAX_LISTED = 20
@@ -44,13 +41,6 @@ const IDENTITY = new Set([
   'subject_token',
   'grant_type',
 ])
-
-type Path = (string | number)[]
-
-const spell = (path: readonly PropertyKey[]) =>
-  path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
-    .join('') || '(root)'
 
 export interface ReduceOptions {
   /** the largest event, in bytes of UTF-8 JSON, the caller can send */
@@ -132,77 +122,6 @@ function shrinkTo(event: Record<string, unknown>, maxBytes: number, reduced: Set
   }
 }
 
-/**
- * A plain copy of `value` with every string and key cleaned; members that cannot be read, are
- * too deep, or have a forbidden or token-bearing key are left out. Paths changed go to `reduced`.
- */
-function cleanCopy(value: unknown, path: Path, reduced: Set<string>): unknown {
-  if (typeof value === 'string') {
-    const cleaned = cleanText(value, MAX_TEXT)
-    if (cleaned !== value) reduced.add(spell(path))
-    return cleaned
-  }
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
-      reduced.add(spell(path))
-      return undefined
-    }
-    return value
-  }
-  if (path.length >= MAX_DEPTH) {
-    reduced.add(spell(path))
-    return undefined
-  }
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString()
-  if (Array.isArray(value)) {
-    const out: unknown[] = []
-    const n = Math.min(value.length, 1024)
-    if (value.length > n) reduced.add(spell(path))
-    for (let i = 0; i < n; i++) {
-      let item: unknown
-      try {
-        item = value[i]
-      } catch {
-        reduced.add(spell([...path, i]))
-        continue
-      }
-      const c = cleanCopy(item, [...path, out.length], reduced)
-      if (c !== undefined) out.push(c)
-    }
-    return out
-  }
-  const out: Record<string, unknown> = {}
-  let keys: string[]
-  try {
-    keys = Object.keys(value)
-  } catch {
-    reduced.add(spell(path))
-    return undefined
-  }
-  for (const key of keys.slice(0, 256)) {
-    if (FORBIDDEN_KEYS.has(key) || holdsRawJwt(key) || key.length > LIMITS.attributeKey) {
-      // The key itself may be the token: never spelled out.
-      reduced.add(spell([...path, '(a key)']))
-      continue
-    }
-    let item: unknown
-    try {
-      item = (value as Record<string, unknown>)[key]
-    } catch {
-      reduced.add(spell([...path, key]))
-      continue
-    }
-    const cleanKey = cleanText(key, LIMITS.attributeKey)
-    if (cleanKey !== key || cleanKey === '') {
-      reduced.add(spell([...path, '(a key)']))
-      continue
-    }
-    const c = cleanCopy(item, [...path, key], reduced)
-    if (c !== undefined) out[key] = c
-  }
-  return out
-}
-
 /** Makes the member at `path` pass: cut when too long, else removed. Says whether it changed. */
 function fix(
   event: Record<string, unknown>,
@@ -233,15 +152,6 @@ function fix(
   if (Array.isArray(parent)) parent.splice(key as number, 1)
   else delete container[key]
   return true
-}
-
-function at(root: unknown, path: Path): unknown {
-  let node = root
-  for (const p of path) {
-    if (node === null || typeof node !== 'object') return undefined
-    node = (node as Record<string | number, unknown>)[p]
-  }
-  return node
 }
 
 /** Attributes (and unknown members, which parseEvent moves there) within their bounds. */
