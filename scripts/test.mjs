@@ -103,7 +103,8 @@ try {
 }
 try {
   const scanned = [
-    await scanForRawJwts([scratch]),
+    // tsx's transform cache holds the compiled tests themselves (their hostile samples).
+    await scanForRawJwts([scratch], { only: (name) => !/^tsx-/.test(name) }),
     await scanForRawJwts(dlqDirs, { only: (name) => /dlq/i.test(name) }),
   ]
   const hits = scanned.flatMap((s) => s.hits)
