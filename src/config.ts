@@ -131,6 +131,26 @@ export const EnvSchema = z
       .describe(
         'API requests per second per caller (bursts up to twice that); 429 with Retry-After beyond',
       ),
+    AUDTRAIL_INGEST_EVENT_RATE: positiveInt(0, 1_000_000)
+      .default(5000)
+      .describe(
+        'events per second per tenant HTTP ingest takes, one per event or per KiB of body if more (bursts to twice that, at least 10 000); 429 with Retry-After beyond; 0 = no limit',
+      ),
+    AUDTRAIL_REPORT_DAY_RATE: positiveInt(0, 1_000_000)
+      .default(180)
+      .describe(
+        'days of report period per minute per tenant a compliance report takes (bursts to twice that, at least 366); 429 with Retry-After beyond; 0 = no limit',
+      ),
+    AUDTRAIL_TENANT_CONCURRENCY: positiveInt(0, 1000)
+      .default(2)
+      .describe(
+        'expensive API requests (reports, ingests of 1 000+ events or 1+ MiB) at once per tenant; 429 ERR_CONCURRENCY_LIMITED beyond; 0 = no cap',
+      ),
+    AUDTRAIL_AUTH_FAILURE_LIMIT: positiveInt(0, 1_000_000)
+      .default(30)
+      .describe(
+        'failed API authentications per minute per source address (bursts to that many); then 429 ERR_AUTH_RATE_LIMITED before the token is verified; 0 = no limit',
+      ),
     AUDTRAIL_RESOURCES_FILE: optionalText.describe(
       'JSON resource registry (docs/registry.md): resources with aliases, scopes, kind, multi-audience',
     ),
@@ -212,6 +232,14 @@ export interface Config {
     audience?: string
     /** requests per second per caller (burst twice that) */
     rateLimit: number
+    /** events per second per tenant HTTP ingest takes; 0: no limit */
+    ingestEventRate: number
+    /** days of report period per minute per tenant; 0: no limit */
+    reportDayRate: number
+    /** expensive requests at once per tenant; 0: no cap */
+    tenantConcurrency: number
+    /** failed authentications per minute per source address; 0: no limit */
+    authFailureLimit: number
   }
   resourcesFile?: string
   fingerprintKey?: string
@@ -273,6 +301,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       issuer: e.AUDTRAIL_API_ISSUER,
       audience: e.AUDTRAIL_API_AUDIENCE,
       rateLimit: e.AUDTRAIL_API_RATE_LIMIT,
+      ingestEventRate: e.AUDTRAIL_INGEST_EVENT_RATE,
+      reportDayRate: e.AUDTRAIL_REPORT_DAY_RATE,
+      tenantConcurrency: e.AUDTRAIL_TENANT_CONCURRENCY,
+      authFailureLimit: e.AUDTRAIL_AUTH_FAILURE_LIMIT,
     },
     resourcesFile: e.AUDTRAIL_RESOURCES_FILE,
     fingerprintKey: e.AUDTRAIL_FINGERPRINT_KEY,

@@ -13,6 +13,7 @@ import {
   installRawTokenGuard,
   MAX_PARAM_LENGTH,
 } from './errors.js'
+import { installAuthFailureLimit } from './fairness.js'
 import { openApiDocument } from './openapi.js'
 import type { Storage } from '../storage/client.js'
 import { catalogRoutes } from './routes/catalog.js'
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routes: string[] = []
   installErrorHandler(app, routes)
   installRawTokenGuard(app)
+  installAuthFailureLimit(app, deps.authenticate)
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`)
   })

@@ -4,6 +4,7 @@ import { isIP } from 'node:net'
 import { join } from 'node:path'
 import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import { createAuthenticator, type Authenticate } from '../api/auth.js'
+import { fairnessFromConfig, withFairness } from '../api/fairness.js'
 import { rateLimited } from '../api/rate-limit.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
@@ -65,7 +66,10 @@ export function authenticator(config: Config, log: Logger): Authenticate {
         `AUDTRAIL_HOST: ${config.host} is not a loopback address and no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL is set: the API would be open to the network`,
       ])
     log.warn('no AUDTRAIL_JWKS_FILE or AUDTRAIL_JWKS_URL: the API is open on loopback only')
-    return rateLimited(createAuthenticator({}), { perSecond: config.api.rateLimit })
+    return withFairness(
+      rateLimited(createAuthenticator({}), { perSecond: config.api.rateLimit }),
+      fairnessFromConfig(config.api),
+    )
   }
   const problems: string[] = []
   if (!issuer) problems.push('AUDTRAIL_API_ISSUER: required when API authentication is configured')
@@ -80,9 +84,12 @@ export function authenticator(config: Config, log: Logger): Authenticate {
     }
   } else keys = createRemoteJWKSet(new URL(jwksUrl!))
   if (problems.length > 0) throw new ConfigError(problems)
-  return rateLimited(createAuthenticator({ keys, issuer, audience }), {
-    perSecond: config.api.rateLimit,
-  })
+  return withFairness(
+    rateLimited(createAuthenticator({ keys, issuer, audience }), {
+      perSecond: config.api.rateLimit,
+    }),
+    fairnessFromConfig(config.api),
+  )
 }
 
 /** Resolve when SIGINT or SIGTERM arrives (once). */

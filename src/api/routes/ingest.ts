@@ -8,14 +8,11 @@ import type { AliasLookup } from '../../events/resource.js'
 import type { PipelineMetrics } from '../../metrics.js'
 import { splitJson, splitNdjson } from '../../pipeline/body.js'
 import { decodePayload, NOT_JSON } from '../../pipeline/decode.js'
-import {
-  ingest,
-  type IngestItem,
-  type IngestResult,
-  type IngestTarget,
-} from '../../pipeline/ingest.js'
+import type { IngestItem, IngestResult, IngestTarget } from '../../pipeline/ingest.js'
 import { requireRole, type Authenticate } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { fairnessOf } from '../fairness.js'
+import { ingestInSlices } from '../sliced-ingest.js'
 import { IngestResponseSchema } from '../schemas/service.js'
 import { responses } from './common.js'
 
@@ -85,19 +82,31 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
           'use application/json or application/x-ndjson',
         )
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      const items = toItems(body, contentType)
-      if (items.length === 0) throw new ApiError(400, 'ERR_BAD_REQUEST', 'no events in the body')
-      const results = await ingest(
-        items,
-        {
-          requestId: request.id,
-          receivedAt: Date.now(),
-          retentionDays: deps.retentionDays,
-          tenant: caller.tenant,
-          aliases: deps.aliases,
-        },
-        deps.target,
-      )
+      // Weighted by its events, a slot of the tenant's expensive work when large (fairness.ts).
+      const fairness = fairnessOf(deps.authenticate)
+      let items: IngestItem[] = []
+      const release = fairness.admitIngest(caller.tenant ?? '*', body.byteLength, () => {
+        items = toItems(body, contentType)
+        if (items.length === 0) throw new ApiError(400, 'ERR_BAD_REQUEST', 'no events in the body')
+        return items.length
+      })
+      let results: IngestResult[]
+      try {
+        results = await ingestInSlices(
+          items,
+          {
+            requestId: request.id,
+            receivedAt: Date.now(),
+            retentionDays: deps.retentionDays,
+            tenant: caller.tenant,
+            aliases: deps.aliases,
+          },
+          deps.target,
+          fairness.slicing,
+        )
+      } finally {
+        release()
+      }
       const count = (status: IngestResult['status']) =>
         results.filter((r) => r.status === status).length
       const answer = {

@@ -11,6 +11,7 @@ import { renderReportFile } from '../../reports/render.js'
 import { checkPeriod, REPORT_REQUEST_SHAPE, reportPeriod } from '../../reports/request.js'
 import { ComplianceReport } from '../../reports/schema.js'
 import { requireRole } from '../auth.js'
+import { fairnessOf } from '../fairness.js'
 import { badRequest, responses, TenantParam, tenantOf, type QueryDeps } from './common.js'
 
 export const ReportQuery = z
@@ -30,11 +31,19 @@ export const reportsRoutes: FastifyPluginAsync<QueryDeps> = async (
       const parsed = ReportQuery.safeParse(request.query)
       if (!parsed.success) throw badRequest(parsed.error)
       const { framework, format, tenant } = parsed.data
-      const report = await buildComplianceReport(storage, {
-        tenant: tenantOf(caller, tenant),
-        framework,
-        ...reportPeriod(parsed.data),
-      })
+      const period = reportPeriod(parsed.data)
+      // A slot of the tenant's expensive work, and a token per day of the period (fairness.ts).
+      const release = fairnessOf(authenticate).admitReport(tenantOf(caller, tenant), period)
+      let report
+      try {
+        report = await buildComplianceReport(storage, {
+          tenant: tenantOf(caller, tenant),
+          framework,
+          ...period,
+        })
+      } finally {
+        release()
+      }
       if (format === 'json') return report
       const file = renderReportFile(report, format)
       return reply
