@@ -205,16 +205,35 @@ export function fairnessOf(authenticate: Authenticate): Fairness {
 }
 
 /**
+ * What failed authentications count against: an IPv4 address (an IPv4-mapped IPv6 one too), or
+ * the /64 of an IPv6 address (a host commonly holds a whole /64, one address per attempt).
+ */
+export function addressKey(ip: string): string {
+  const address = ip.split('%')[0]!.toLowerCase()
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address)
+  if (mapped) return mapped[1]!
+  if (!address.includes(':')) return address
+  const [head = '', tail] = address.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const zeros =
+    tail === undefined ? [] : Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0')
+  const groups = [...left, ...zeros, ...right].slice(0, 4)
+  return `${groups.map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`
+}
+
+/**
  * The failed-authentication limit per source address (`request.ip`: the peer's address, as
- * `trustProxy` is off): every 401 answered counts against its address; a request under /v1 from an
- * address out of tries is answered 429 before anything else runs (its token is not verified).
+ * `trustProxy` is off; IPv6 by its /64): every 401 answered counts against its address; a request
+ * under /v1 from an address out of tries is answered 429 before anything else runs (its token is
+ * not verified).
  */
 export function installAuthFailureLimit(app: FastifyInstance, authenticate: Authenticate): void {
   const fairness = fairnessOf(authenticate)
   if (!fairness.limitsAuthFailures) return
   app.addHook('onRequest', async (request) => {
     if (!request.url.startsWith('/v1/')) return
-    const wait = fairness.authWait(request.ip)
+    const wait = fairness.authWait(addressKey(request.ip))
     if (wait > 0)
       throw new ApiError(
         429,
@@ -224,6 +243,6 @@ export function installAuthFailureLimit(app: FastifyInstance, authenticate: Auth
       )
   })
   app.addHook('onSend', async (request, reply) => {
-    if (reply.statusCode === 401) fairness.authFailed(request.ip)
+    if (reply.statusCode === 401) fairness.authFailed(addressKey(request.ip))
   })
 }

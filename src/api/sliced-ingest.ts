@@ -54,16 +54,18 @@ export async function ingestInSlices(
   slicing: Slicing | false = DEFAULT_SLICING,
 ): Promise<IngestResult[]> {
   if (!slicing || items.length <= slicing.slice) return ingest(items, ctx, target)
+  const slice = Math.max(1, Math.floor(slicing.slice))
+  const write = Math.max(slice, Math.floor(slicing.write))
   // Each item keeps its position in the request as its index, whichever part it is in (items
   // of a body have theirs already: they are not copied).
   const indexed = items.map((item, position) =>
     item.index === undefined ? { ...item, index: position } : item,
   )
   const results: IngestResult[] = []
-  for (let start = 0; start < indexed.length; start += slicing.write) {
-    const part = indexed.slice(start, start + slicing.write)
-    results.push(...(await writePart(part, ctx, target, slicing.slice)))
-    if (start + slicing.write < indexed.length) await nextTurn()
+  for (let start = 0; start < indexed.length; start += write) {
+    const part = indexed.slice(start, start + write)
+    results.push(...(await writePart(part, ctx, target, slice)))
+    if (start + write < indexed.length) await nextTurn()
   }
   return results
 }

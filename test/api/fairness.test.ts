@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Authenticate } from '../../src/api/auth.js'
 import { createAuthenticator } from '../../src/api/auth.js'
 import {
+  addressKey,
   Fairness,
   fairnessFromConfig,
   fairnessOf,
@@ -288,6 +289,29 @@ describe('failed authentications per source address', () => {
     expect((await get('10.0.0.1', good)).statusCode).toBe(200)
     expectErrorModel(await get('10.0.0.1', forged), 'ERR_AUTH_INVALID')
     expectRefused(await get('10.0.0.1', good), 'ERR_AUTH_RATE_LIMITED')
+  })
+})
+
+describe('addressKey', () => {
+  it('counts IPv4 by address and IPv6 by its /64', () => {
+    expect(addressKey('10.0.0.1')).toBe('10.0.0.1')
+    expect(addressKey('::ffff:10.0.0.1')).toBe('10.0.0.1')
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64')
+    expect(addressKey('2001:DB8:1:2:bbbb:cccc:dddd:eeee')).toBe('2001:db8:1:2::/64')
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
+    expect(addressKey('2001:db8:1:3::1')).not.toBe(addressKey('2001:db8:1:2::1'))
+    expect(addressKey('::1')).toBe('0:0:0:0::/64')
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+  })
+
+  it('refuses the rest of a /64 once one of its addresses is out of tries', async () => {
+    const { app } = await build({ authFailuresPerMinute: 2, now: () => 0 })
+    const get = (ip: string) =>
+      app.inject({ method: 'GET', url: '/v1/findings', remoteAddress: ip })
+    expectErrorModel(await get('2001:db8:1:2::1'), 'ERR_AUTH_MISSING')
+    expectErrorModel(await get('2001:db8:1:2::2'), 'ERR_AUTH_MISSING')
+    expectRefused(await get('2001:db8:1:2::3'), 'ERR_AUTH_RATE_LIMITED')
+    expectErrorModel(await get('2001:db8:1:3::1'), 'ERR_AUTH_MISSING')
   })
 })
 
