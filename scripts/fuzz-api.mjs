@@ -325,6 +325,11 @@ async function main() {
     AUDTRAIL_API_ISSUER: ISSUER,
     AUDTRAIL_API_AUDIENCE: AUDIENCE,
     AUDTRAIL_API_RATE_LIMIT: '100000',
+    // The fuzzer is one tenant sending as fast as it can: the per-tenant limits would answer 429.
+    AUDTRAIL_INGEST_EVENT_RATE: '0',
+    AUDTRAIL_REPORT_DAY_RATE: '0',
+    AUDTRAIL_TENANT_CONCURRENCY: '0',
+    AUDTRAIL_AUTH_FAILURE_LIMIT: '0',
   })
   let code = 1
   try {
