@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent } from '../../src/events/index.js'
 import { runExample } from '../../src/detection/examples.js'
@@ -8,44 +7,16 @@ import { RULES } from '../../src/detection/rules/index.js'
 import { parseResourceRegistry } from '../../src/resource-registry.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { loadSql } from '../../src/storage/sql.js'
+import { section, spec, table } from '../helpers/markdown.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 // The repository's own contract (docs/spec): the rule catalog and the framework catalogs.
-const SPEC = new URL('../../docs/spec/', import.meta.url)
-const spec = (name: string) => readFileSync(new URL(name, SPEC), 'utf8')
 const RULE_CATALOG = spec('rule-catalog.md')
 const FRAMEWORKS = spec('frameworks.md')
 
-/** The text of the `## heading` section of a document, up to the next `## `. */
-function section(doc: string, heading: string): string {
-  const start = doc.indexOf(`\n## ${heading}\n`)
-  if (start < 0) throw new Error(`no section ## ${heading}`)
-  const rest = doc.slice(start + heading.length + 5)
-  const end = rest.search(/^## /m)
-  return end < 0 ? rest : rest.slice(0, end)
-}
-
-/** The body rows of the Markdown table whose header row is `| first | ...`, as trimmed cells. */
-function table(text: string, first: string): string[][] {
-  const lines = text.split('\n')
-  const at = lines.findIndex((l) => new RegExp(`^\\| ${first} +\\|`).test(l))
-  if (at < 0) throw new Error(`no table headed ${first}`)
-  const rows: string[][] = []
-  for (const line of lines.slice(at + 2)) {
-    if (!line.startsWith('|')) break
-    rows.push(
-      line
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.trim()),
-    )
-  }
-  return rows
-}
-
 /** The table of docs/spec/rule-catalog.md: id -> default severity. */
 function catalog(): Map<string, string> {
-  const rows = table(section(RULE_CATALOG, 'Rules'), 'id')
+  const rows = table(section(RULE_CATALOG, '## Rules'), 'id')
   return new Map(rows.map(([id, , severity]) => [id!.replace(/^`(.*)`$/, '$1'), severity!]))
 }
 
@@ -61,7 +32,7 @@ const SECTIONS: Record<keyof Mappings, string> = {
 
 /** A section's "id | title" table: id -> title, ids as rules write them (NHI without `:2025`). */
 function catalogued(field: keyof Mappings): Map<string, string> {
-  const rows = table(section(FRAMEWORKS, SECTIONS[field]), 'id')
+  const rows = table(section(FRAMEWORKS, `## ${SECTIONS[field]}`), 'id')
   return new Map(rows.map(([id, title]) => [id!.replace(/:2025$/, ''), title!]))
 }
 

@@ -1,42 +1,13 @@
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
 import { mappingId } from '../../src/reports/control.js'
 import { FRAMEWORKS } from '../../src/reports/frameworks/index.js'
 import { FRAMEWORK_IDS } from '../../src/reports/index.js'
+import { section, spec, table } from '../helpers/markdown.js'
 
 // The repository's own contract (docs/spec): the framework catalogs and the MCP clauses.
-const SPEC = new URL('../../docs/spec/', import.meta.url)
-const CATALOG = readFileSync(new URL('frameworks.md', SPEC), 'utf8')
-const MCP = readFileSync(new URL('mcp-authorization.md', SPEC), 'utf8')
-
-/** The text of a `## ` or `### ` section of a document, up to the next heading of its level or above. */
-function section(doc: string, heading: string): string {
-  const start = doc.indexOf(`\n${heading}\n`)
-  if (start < 0) throw new Error(`no section ${heading}`)
-  const level = heading.split(' ')[0]!.length
-  const rest = doc.slice(start + heading.length + 2)
-  const end = rest.search(new RegExp(`^#{2,${level}} `, 'm'))
-  return end < 0 ? rest : rest.slice(0, end)
-}
-
-/** The body rows of the Markdown table whose header row is `| first | ...`, as trimmed cells. */
-function table(text: string, first: string): string[][] {
-  const lines = text.split('\n')
-  const at = lines.findIndex((l) => new RegExp(`^\\| ${first} +\\|`).test(l))
-  if (at < 0) throw new Error(`no table headed ${first}`)
-  const rows: string[][] = []
-  for (const line of lines.slice(at + 2)) {
-    if (!line.startsWith('|')) break
-    rows.push(
-      line
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.trim()),
-    )
-  }
-  return rows
-}
+const CATALOG = spec('frameworks.md')
+const MCP = spec('mcp-authorization.md')
 
 /** A two-column `| field | value |` table as a record. */
 const fields = (text: string) => Object.fromEntries(table(text, 'field').map(([k, v]) => [k!, v!]))
