@@ -23,7 +23,11 @@ import {
 export type ParseResult = { ok: true; event: AuditEvent } | { ok: false; reasons: string[] }
 
 // Keys that would reach an object's prototype when copied naively; refused anywhere in an event.
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+])
 const MAX_DEPTH = 16
 /**
  * Half of a UTF-16 surrogate pair without its other half: JSON may spell one (`"\ud800"`), but it

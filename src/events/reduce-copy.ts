@@ -3,9 +3,9 @@ import { cleanText } from './clean.js'
 import { holdsRawJwt } from './raw-token.js'
 import { spell, type Path } from './reduce-path.js'
 import { LIMITS } from './schema.js'
+import { FORBIDDEN_KEYS } from './parse.js'
 
 const MAX_DEPTH = 16
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 /** Longer than any bound of the contract: cut further by the schema's own `too_big` issues. */
 const MAX_TEXT = 16_384
 

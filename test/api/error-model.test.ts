@@ -24,6 +24,7 @@ import { API_AUDIENCE, API_ISSUER, apiKeys } from '../helpers/api-tokens.js'
 import { HOSTILE_JWT } from '../helpers/hostile.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import { documentedErrors, expectErrorModel } from './documented-errors.js'
+import { seededRandom } from '../helpers/random.js'
 
 const BODY_LIMIT = 4096
 const storage = testStorage('api_error_model')
@@ -371,20 +372,9 @@ describe('the error model over HTTP, before and around Fastify', () => {
   })
 })
 
-/** A seeded PRNG (mulberry32): the same requests on every run. */
-function prng(seed: number) {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 describe('random requests', () => {
   it('answer every error in the model, never a 5xx', async () => {
-    const random = prng(20261122)
+    const random = seededRandom(20261122)
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!
     const routes = (app as unknown as { audtrailRoutes: string[] }).audtrailRoutes
       .filter((r) => !r.includes('/test/'))

@@ -5,27 +5,20 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Metrics, pipelineMetrics } from '../../src/metrics.js'
-import { sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
 import { processPayload } from '../../src/pipeline/process.js'
 import { apiKeys } from '../helpers/api-tokens.js'
-import { testApp } from '../helpers/api-app.js'
+import { memoryIngest, testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 import { hostileCorpus } from '../helpers/hostile.js'
 
 const sink = createMemorySink()
-const metrics = new Metrics()
 let app: FastifyInstance
 let keys: Awaited<ReturnType<typeof apiKeys>>
 
 beforeAll(async () => {
   keys = await apiKeys()
-  app = await testApp(keys, {
-    metrics,
-    readiness: async () => ({ storage: true }),
-    ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },
-  })
+  app = await testApp(keys, memoryIngest(sink))
 })
 afterAll(() => app.close())
 

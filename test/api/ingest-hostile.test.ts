@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { ingest, MAX_KEPT_DEPTH, sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
 import { PAYLOAD_NOT_KEPT } from '../../src/pipeline/rejected-row.js'
 import { apiKeys } from '../helpers/api-tokens.js'
-import { testApp } from '../helpers/api-app.js'
+import { memoryIngest, testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 import { HOSTILE_JWT_PARTS } from '../helpers/hostile.js'
 import { DEEP, HOSTILE } from '../helpers/hostile-shapes.js'
+import { seededRandom } from '../helpers/random.js'
 
 const sink = createMemorySink()
 let app: FastifyInstance
@@ -16,25 +16,9 @@ let keys: Awaited<ReturnType<typeof apiKeys>>
 
 beforeAll(async () => {
   keys = await apiKeys()
-  const metrics = new Metrics()
-  app = await testApp(keys, {
-    metrics,
-    ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },
-  })
+  app = await testApp(keys, memoryIngest(sink))
 })
 afterAll(() => app.close())
-
-/** A small seeded generator (mulberry32): the same orders on every run. */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const token = () => keys.token({ roles: ['ingest'] })
 
@@ -53,7 +37,7 @@ type Item =
 
 /** Every hostile item once, and as many valid events, in an order of this seed. */
 function mixed(seed: number): Item[] {
-  const rnd = random(seed)
+  const rnd = seededRandom(seed)
   const items: Item[] = [
     ...HOSTILE.map((h) => ({ valid: false as const, ...h })),
     ...HOSTILE.map(() => ({ valid: true as const, event: presentedEvent() })),

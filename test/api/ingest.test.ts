@@ -1,24 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
-import { Metrics, pipelineMetrics } from '../../src/metrics.js'
-import { sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
 import { apiKeys } from '../helpers/api-tokens.js'
-import { testApp } from '../helpers/api-app.js'
+import { memoryIngest, testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 
 const sink = createMemorySink()
-const metrics = new Metrics()
 let app: FastifyInstance
 let keys: Awaited<ReturnType<typeof apiKeys>>
 
 beforeAll(async () => {
   keys = await apiKeys()
-  app = await testApp(keys, {
-    metrics,
-    readiness: async () => ({ storage: await sink.ping() }),
-    ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },
-  })
+  app = await testApp(keys, memoryIngest(sink))
 })
 afterAll(() => app.close())
 

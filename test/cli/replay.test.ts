@@ -8,13 +8,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Metrics, pipelineMetrics } from '../../src/metrics.js'
-import { sinkTarget } from '../../src/pipeline/ingest.js'
 import { createMemorySink } from '../../src/pipeline/memory-sink.js'
 import { apiKeys } from '../helpers/api-tokens.js'
-import { testApp } from '../helpers/api-app.js'
+import { memoryIngest, testApp } from '../helpers/api-app.js'
 import { presentedEvent } from '../helpers/events.js'
 import { BROKERS, createTopic, testKafka } from '../helpers/kafka.js'
+import { seededRandom } from '../helpers/random.js'
 
 // The compiled CLI, as users run it (`npm test` builds dist/ before the suite).
 const BIN = fileURLToPath(new URL('../../bin/audtrail.js', import.meta.url))
@@ -32,18 +31,6 @@ function audtrail(args: string[], env: Record<string, string> = {}) {
     child.stderr.on('data', (d) => (stderr += d))
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
-}
-
-/** A small seeded generator (mulberry32): the same files on every run. */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Lines the pipeline refuses, each with (a part of) the reason it gives. */
@@ -73,7 +60,7 @@ interface Layout {
 
 /** A file of `n` items: valid events and bad lines at random, blank and CRLF lines between. */
 function layout(seed: number, n: number, badShare: number): Layout {
-  const rnd = random(seed)
+  const rnd = seededRandom(seed)
   const parts: Buffer[] = []
   const bad = new Map<number, RegExp>()
   const valid: string[] = []
@@ -124,11 +111,7 @@ let token: string
 beforeAll(async () => {
   keys = await apiKeys()
   token = await keys.token({ roles: ['ingest'], tenant: 'acme' })
-  const metrics = new Metrics()
-  app = await testApp(keys, {
-    metrics,
-    ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },
-  })
+  app = await testApp(keys, memoryIngest(sink))
   url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1/ingest`
 })
 afterAll(() => app.close())

@@ -14,6 +14,7 @@ import { toRejectedRow } from '../../src/pipeline/rejected-row.js'
 import { dlqMessage } from '../../src/transport/kafka.js'
 import { presentedEvent } from '../helpers/events.js'
 import { HOSTILE_JWT, HOSTILE_JWT_PARTS, hostileCorpus } from '../helpers/hostile.js'
+import { seededRandom } from '../helpers/random.js'
 
 const key = new TextEncoder().encode('k'.repeat(32))
 const signed = await new SignJWT({ sub: 'alice', client_id: 'agent' })
@@ -223,14 +224,7 @@ describe('an event with a raw JWT', () => {
 
 /** A seeded random source (mulberry32): a failing case is the same on every run. */
 function seeded(seed: number) {
-  let a = seed >>> 0
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
+  const next = seededRandom(seed)
   const int = (n: number) => Math.floor(next() * n)
   return {
     int,

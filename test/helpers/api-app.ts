@@ -2,7 +2,9 @@
 import { buildApp, type AppDeps } from '../../src/api/app.js'
 import { createAuthenticator } from '../../src/api/auth.js'
 import { createLogger } from '../../src/logger.js'
-import { Metrics } from '../../src/metrics.js'
+import { Metrics, pipelineMetrics } from '../../src/metrics.js'
+import { sinkTarget } from '../../src/pipeline/ingest.js'
+import type { MemorySink } from '../../src/pipeline/memory-sink.js'
 import { API_AUDIENCE, API_ISSUER, type apiKeys } from './api-tokens.js'
 
 export function testApp(keys: Awaited<ReturnType<typeof apiKeys>>, deps: Partial<AppDeps> = {}) {
@@ -17,4 +19,14 @@ export function testApp(keys: Awaited<ReturnType<typeof apiKeys>>, deps: Partial
     readiness: async () => ({}),
     ...deps,
   })
+}
+
+/** What `serve` gives the API for HTTP ingest without Kafka: `sink` stores, metrics of its own. */
+export function memoryIngest(sink: MemorySink): Partial<AppDeps> {
+  const metrics = new Metrics()
+  return {
+    metrics,
+    readiness: async () => ({ storage: await sink.ping() }),
+    ingest: { target: sinkTarget(sink), retentionDays: 400, pipeline: pipelineMetrics(metrics) },
+  }
 }

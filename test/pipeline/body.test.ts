@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isBlankLine, splitJson, splitNdjson } from '../../src/pipeline/body.js'
-
-/** A small seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../helpers/random.js'
 
 const TRICKY = ['', '"', '\\', '\\"', ']', '[', '}', '{', ',', '\n', '\u2028', 'é', '\u{1F600}']
 
@@ -48,7 +37,7 @@ describe('splitJson', () => {
   it.each(Array.from({ length: 40 }, (_, seed) => [seed]))(
     'cuts a random array (seed %i) into exactly its elements, whatever the spacing',
     (seed) => {
-      const rnd = random(seed)
+      const rnd = seededRandom(seed)
       const elements = Array.from({ length: Math.floor(rnd() * 8) + 1 }, () => jsonValue(rnd))
       for (const text of [
         JSON.stringify(elements),

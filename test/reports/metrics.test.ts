@@ -14,6 +14,7 @@ import {
   seed,
   type Event,
 } from './fixtures.js'
+import { seededRandom } from '../helpers/random.js'
 
 const storage = testStorage('reports_metrics')
 const SINCE = Date.parse('2026-10-01T00:00:00.000Z')
@@ -28,19 +29,9 @@ const RESOURCES = [
 ]
 const LIFETIMES = [300, 600, 3600, 7200, 86_400]
 
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Tokens issued (or not) and presented at assorted resources, good and bad, inside the period. */
 function dataset(tenant: string, seedValue: number): Event[] {
-  const rnd = prng(seedValue)
+  const rnd = seededRandom(seedValue)
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
   const at = () => new Date(SINCE + Math.floor(rnd() * (UNTIL - SINCE))).toISOString()
   const events: Event[] = []

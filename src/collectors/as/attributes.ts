@@ -3,8 +3,8 @@ import { cleanText } from '../../events/clean.js'
 import { LIMITS } from '../../events/schema.js'
 import { dropUndefined, type Input } from './input.js'
 import type { Sanitizer } from './sanitizer.js'
+import { FORBIDDEN_KEYS } from '../../events/parse.js'
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 /** Longest attribute string kept whole, deepest attribute value, most items of an attribute list. */
 const ATTRIBUTE_TEXT = LIMITS.uri
 const ATTRIBUTE_DEPTH = 8

@@ -174,18 +174,12 @@ function withoutToken(fields: PresentedRecord, token: string): void {
   fields.path = cutToken(fields.path, token)
   fields.userAgent = cut(fields.userAgent)
   fields.mcpSessionId = cut(fields.mcpSessionId)
+  // The tool fields are rewritten in place (the object is this request's own, from mcp.ts).
   const m = fields.mcp
-  fields.mcp = {
-    ...m,
-    method: cut(m.method),
-    name: cut(m.name),
-    header_method: cut(m.header_method),
-    header_name: cut(m.header_name),
-    ...(m.methods !== undefined && { methods: m.methods.map((v) => cutToken(v, token)) }),
-    ...(m.tools !== undefined && { tools: m.tools.map((v) => cutToken(v, token)) }),
-  }
   for (const key of ['method', 'name', 'header_method', 'header_name'] as const)
-    if (fields.mcp[key] === undefined) delete fields.mcp[key]
+    if (m[key] !== undefined) m[key] = cutToken(m[key], token)
+  if (m.methods !== undefined) m.methods = m.methods.map((v) => cutToken(v, token))
+  if (m.tools !== undefined) m.tools = m.tools.map((v) => cutToken(v, token))
 }
 
 /** Shorter tokens are not looked for (a few characters would cut ordinary words). */
