@@ -1,7 +1,6 @@
--- The ids stored for occurred_at from {since} on: what the embedded engine's in-memory filter of
--- stored ids starts from (src/pipeline/stored-ids.ts). One row more than the caller can hold
--- tells it to give those hours up.
-SELECT tenant, toString(event_id) AS id, occurred_at
+-- One page of the stored (tenant, event_id) pairs, whatever their time: what the embedded
+-- engine's in-memory filter of stored ids starts from (src/pipeline/stored-ids.ts). The pages
+-- split the ids by hash, so that no page holds more than about the caller's page size.
+SELECT tenant, toString(event_id) AS id
 FROM {{db}}.events
-WHERE occurred_at >= {since:DateTime64(3, 'UTC')}
-LIMIT {limit:UInt32}
+WHERE cityHash64(event_id) % {parts:UInt32} = {part:UInt32}

@@ -103,19 +103,16 @@ export function createClickHouseSink(
 
   async function existing(events: EventIdentities, lines: readonly number[]): Promise<Set<string>> {
     if (lines.length === 0) return new Set()
-    let from = events.occurredAt[lines[0]!]!
-    let to = from
+    const tenants = new Set<string>()
     const ids = new Array<string>(lines.length)
     for (let j = 0; j < lines.length; j++) {
-      const at = events.occurredAt[lines[j]!]!
-      if (at < from) from = at
-      if (at > to) to = at
+      tenants.add(events.tenants[lines[j]!]!)
       ids[j] = events.eventIds[lines[j]!]!
     }
     try {
       const rs = await storage.client.query({
         query: loadQuery('existing-event-ids', storage.database),
-        query_params: { ids, from, to },
+        query_params: { tenants: [...tenants], ids },
         format: 'JSONEachRow',
       })
       const found = await rs.json<{ tenant: string; id: string }>()

@@ -22,7 +22,6 @@ export interface InsertOptions {
 export interface EventIdentities {
   tenants: readonly string[]
   eventIds: readonly string[]
-  occurredAt: readonly string[]
 }
 
 /**
@@ -74,7 +73,6 @@ export class EncodedEventsBuilder {
   readonly #starts: number[] = []
   readonly #tenants: string[] = []
   readonly #eventIds: string[] = []
-  readonly #occurredAt: string[] = []
 
   constructor(capacity = 65_536) {
     this.#body = Buffer.allocUnsafeSlow(Math.max(1024, capacity))
@@ -94,7 +92,6 @@ export class EncodedEventsBuilder {
     this.#body[this.#at++] = LINE_FEED
     this.#tenants.push(row.tenant)
     this.#eventIds.push(row.event_id)
-    this.#occurredAt.push(row.occurred_at)
   }
 
   finish(): EncodedEvents {
@@ -107,7 +104,6 @@ export class EncodedEventsBuilder {
       starts,
       tenants: this.#tenants,
       eventIds: this.#eventIds,
-      occurredAt: this.#occurredAt,
     }
   }
 }
@@ -223,19 +219,17 @@ function identitiesOf(insert: EventsInsert): EventIdentities {
     if (i < 0) throw new Error(`events insert: no ${name} column`)
     return i
   }
-  const [t, e, o] = [at('tenant'), at('event_id'), at('occurred_at')]
+  const [t, e] = [at('tenant'), at('event_id')]
   const tenants: string[] = []
   const eventIds: string[] = []
-  const occurredAt: string[] = []
   const text = insert.body.toString('utf8')
   for (const line of text.split('\n')) {
     if (line === '') continue
     const values = JSON.parse(line) as unknown[]
     tenants.push(String(values[t]))
     eventIds.push(String(values[e]))
-    occurredAt.push(String(values[o]))
   }
-  return { tenants, eventIds, occurredAt }
+  return { tenants, eventIds }
 }
 
 function raiseReceivedAt(events: EncodedEvents, body: Buffer, floor: string) {

@@ -25,15 +25,17 @@ interface Case {
 }
 
 /**
- * Another event (another client, subject and token) under e's id and at e's time. The sinks look
- * stored ids up around the incoming events' occurred_at: under the same id at another time, an
- * event is not found by the ClickHouse sink, and stored.
+ * Another event (another client, subject and token) under e's id, `shiftMs` from e's time. An id
+ * names one event whatever its time: the sinks answer `duplicate` at any distance, across hours,
+ * days and monthly partitions.
  */
-const other = (e: Event): Event => ({
+const other = (e: Event, shiftMs = 0): Event => ({
   ...presentedEvent({ tenant: e.tenant, client_id: 'another-client', subject: 'another-user' }),
   event_id: e.event_id,
-  occurred_at: e.occurred_at,
+  occurred_at: new Date(Date.parse(e.occurred_at as string) + shiftMs).toISOString(),
 })
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
 
 const CASES: Case[] = [
   {
@@ -55,6 +57,24 @@ const CASES: Case[] = [
       { events: [a], expect: ['accepted'] },
       { events: [other(a)], expect: ['duplicate'] },
     ],
+    stored: ({ a }) => [a],
+  },
+  ...[
+    ['three hours later', 3 * HOUR_MS],
+    ['two days earlier', -2 * DAY_MS],
+    ['forty days earlier (another monthly partition)', -40 * DAY_MS],
+    ['a millisecond later', 1],
+  ].map(([when, shift]): Case => ({
+    name: `another event under an id already stored, ${when as string}`,
+    requests: ({ a }) => [
+      { events: [a], expect: ['accepted'] },
+      { events: [other(a, shift as number)], expect: ['duplicate'] },
+    ],
+    stored: ({ a }) => [a],
+  })),
+  {
+    name: 'another event under an id used earlier in the same request, a day apart',
+    requests: ({ a }) => [{ events: [a, other(a, DAY_MS)], expect: ['accepted', 'duplicate'] }],
     stored: ({ a }) => [a],
   },
   {

@@ -10,7 +10,13 @@ import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js
 
 const storage = testStorage('sink_dedup')
 const preloaded = testStorage('sink_preloaded')
+const paged = testStorage('sink_paged')
+const bounded = testStorage('sink_bounded')
 const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+/** A fixed event id (the Bloom filter's answers for fixed ids are fixed: no test left to chance). */
+const fixedId = (series: number, i: number) =>
+  `00000000-0000-4000-8${series.toString(16).padStart(3, '0')}-${i.toString(16).padStart(12, '0')}`
 
 async function counts(db: string, tenant: string): Promise<{ rows: number; rollup: number }> {
   const rs = await storage.client.query({
@@ -28,6 +34,8 @@ async function counts(db: string, tenant: string): Promise<{ rows: number; rollu
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
   await migrate(preloaded, { retention: RETENTION })
+  await migrate(paged, { retention: RETENTION })
+  await migrate(bounded, { retention: RETENTION })
 })
 afterAll(closeTestStorages)
 
@@ -75,14 +83,18 @@ describe('the ClickHouse sink', () => {
   })
 
   it('knows the ids stored before it started (a restarted consumer)', async () => {
-    const rows = Array.from({ length: 30 }, () => presentedRow({ tenant: 'restart' }))
+    const rows = Array.from({ length: 30 }, (_, i) =>
+      presentedRow({ tenant: 'restart', event_id: fixedId(1, i) }),
+    )
     // Written behind the filter's back, as a previous process would have.
     await preloaded.insert('sink_preloaded.events', rows)
     const filter = storedIds(preloaded)
     const all = Array.from({ length: 30 }, (_, i) => i)
     expect(await filter.candidates(encodeEvents(rows), all)).toHaveLength(30)
-    const fresh = Array.from({ length: 30 }, () => presentedRow({ tenant: 'restart' }))
-    // A Bloom filter may call a new id stored (then it is looked up); at 1e-5 none of 30 is.
+    const fresh = Array.from({ length: 30 }, (_, i) =>
+      presentedRow({ tenant: 'restart', event_id: fixedId(2, i) }),
+    )
+    // A Bloom filter may call a new id stored (then it is looked up); for these ids it does not.
     expect(await filter.candidates(encodeEvents(fresh), all)).toEqual([])
     const sink = createClickHouseSink(preloaded)
     expect(await sink.write({ rows: [...rows, ...fresh], rejected: [] })).toEqual({
@@ -92,6 +104,73 @@ describe('the ClickHouse sink', () => {
       rejected: 0,
     })
     expect(filter.held()).toBe(60)
+  })
+
+  it("loads what was stored before in pages, whatever the events' times", async () => {
+    const times = [0, -3 * HOUR_MS, -2 * DAY_MS, -45 * DAY_MS, -300 * DAY_MS]
+    const rows = Array.from({ length: 50 }, (_, i) =>
+      presentedRow({
+        tenant: `paged-${i % 3}`,
+        event_id: fixedId(3, i),
+        occurred_at: new Date(Date.now() + times[i % times.length]!).toISOString(),
+      }),
+    )
+    await paged.insert('sink_paged.events', rows)
+    const filter = storedIds(paged, { page: 7 })
+    const all = Array.from({ length: 50 }, (_, i) => i)
+    expect(await filter.candidates(encodeEvents(rows), all)).toEqual(all)
+    expect(filter.held()).toBe(50)
+    expect(filter.complete()).toBe(true)
+  })
+
+  it('gives up holding ids beyond its bound, and still answers every event the same', async () => {
+    const filter = storedIds(bounded, { maxHeld: 40 })
+    const sink = createClickHouseSink(bounded)
+    const first = Array.from({ length: 30 }, () => presentedRow({ tenant: 'bounded' }))
+    expect((await sink.write({ rows: first, rejected: [] })).inserted).toBe(30)
+    expect(filter.complete()).toBe(true)
+    const second = Array.from({ length: 30 }, () => presentedRow({ tenant: 'bounded' }))
+    expect((await sink.write({ rows: second, rejected: [] })).inserted).toBe(30)
+    // 60 ids: more than it may hold. Every event is looked up in ClickHouse from now on.
+    expect(filter.complete()).toBe(false)
+    expect(filter.held()).toBe(0)
+    const all = Array.from({ length: 30 }, (_, i) => i)
+    expect(await filter.candidates(encodeEvents(first), all)).toEqual(all)
+    const moved = first.map((r, i) => ({
+      ...r,
+      client_id: 'another-client',
+      occurred_at: toDateTime64(Date.now() - (i + 1) * DAY_MS),
+    }))
+    const fresh = presentedRow({ tenant: 'bounded' })
+    expect(await sink.write({ rows: [...moved, fresh], rejected: [] })).toEqual({
+      inserted: 1,
+      duplicates: 30,
+      duplicateLines: all,
+      rejected: 0,
+    })
+    expect(await counts('sink_bounded', 'bounded')).toEqual({ rows: 61, rollup: 61 })
+  })
+
+  it('answers another event under a stored id duplicate, at any distance in time', async () => {
+    const sink = createClickHouseSink(storage)
+    const rows = Array.from({ length: 12 }, () => presentedRow({ tenant: 'moved' }))
+    await sink.write({ rows, rejected: [] })
+    const shifts = [1, HOUR_MS, 3 * HOUR_MS, DAY_MS, 40 * DAY_MS, -1, -3 * HOUR_MS, -40 * DAY_MS]
+    const moved = rows.map((r, i) => ({
+      ...r,
+      client_id: 'another-client',
+      occurred_at: toDateTime64(
+        Date.parse(`${r.occurred_at.replace(' ', 'T')}Z`) + shifts[i % shifts.length]!,
+      ),
+    }))
+    const all = Array.from({ length: 12 }, (_, i) => i)
+    expect(await sink.write({ rows: moved, rejected: [] })).toEqual({
+      inserted: 0,
+      duplicates: 12,
+      duplicateLines: all,
+      rejected: 0,
+    })
+    expect(await counts('sink_dedup', 'moved')).toEqual({ rows: 12, rollup: 12 })
   })
 })
 
