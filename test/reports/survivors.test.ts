@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
-import { mappingId } from '../../src/reports/control.js'
-import { FRAMEWORKS } from '../../src/reports/frameworks/index.js'
+import { mappedIds, mappingId } from '../../src/frameworks/index.js'
+import { FRAMEWORKS } from '../../src/reports/frameworks.js'
 import { buildComplianceReport } from '../../src/reports/index.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -86,7 +86,9 @@ describe('the compliance report', () => {
       }
       const field = FIELD[fw.id]
       for (const c of fw.controls) {
-        const mapped = RULES.filter((rule) => rule.mappings[field].includes(mappingId(c.id)))
+        const mapped = RULES.filter((rule) =>
+          mappedIds(rule.mappings, field).includes(mappingId(c.id)),
+        )
         for (const rule of mapped)
           if (!c.rules.includes(rule.id)) problems.push(`${fw.id} ${c.id}: ${rule.id} missing`)
         for (const id of c.rules)
