@@ -4,6 +4,7 @@
  * `scheduled` rules run SQL over a window of `received_at`.
  */
 import type { z } from 'zod'
+import type { Mappings } from '../frameworks/index.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { EventRow } from '../storage/event-row.js'
 import type { TokenState } from './token-state.js'
@@ -11,17 +12,11 @@ import type { TokenState } from './token-state.js'
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const
 export type Severity = (typeof SEVERITIES)[number]
 
-/** Framework mappings; every id must be one that docs/spec/frameworks.md lists (a test checks). */
-export interface Mappings {
-  owasp_nhi: readonly string[]
-  owasp_asi: readonly string[]
-  nist_csf: readonly string[]
-  nist_800_53: readonly string[]
-  /** SP 800-207 section 2.1 tenet numbers, as `tenet-3` */
-  nist_800_207: readonly string[]
-  /** MITRE ATT&CK technique ids, e.g. `T1550.001` */
-  mitre: readonly string[]
-}
+/**
+ * Framework mappings: one field per mapped framework of the registry (src/frameworks/), each
+ * holding ids that framework's file lists (the compiler checks them).
+ */
+export type { Mappings } from '../frameworks/index.js'
 
 /** What a rule reports; the engine turns it into a deduplicated finding. */
 export interface Detection {

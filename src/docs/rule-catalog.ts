@@ -1,16 +1,8 @@
 /** docs/rules.md, generated from the rules' metadata (`npm run docs`; a test fails when stale). */
 import { z } from 'zod'
 import { RULES } from '../detection/rules/index.js'
-import type { Mappings, Rule } from '../detection/rule.js'
-
-const FRAMEWORKS: Record<keyof Mappings, string> = {
-  owasp_nhi: 'OWASP NHI Top 10 (2025)',
-  owasp_asi: 'OWASP Agentic Top 10 (2026)',
-  nist_csf: 'NIST CSF 2.0',
-  nist_800_53: 'NIST SP 800-53 Rev. 5',
-  nist_800_207: 'NIST SP 800-207 tenets',
-  mitre: 'MITRE ATT&CK',
-}
+import type { Rule } from '../detection/rule.js'
+import { MAPPED } from '../frameworks/index.js'
 
 type Param = { default?: unknown; description?: string }
 
@@ -32,9 +24,9 @@ function params(rule: Rule): string[] {
 }
 
 function section(rule: Rule): string[] {
-  const mappings = (Object.keys(FRAMEWORKS) as (keyof Mappings)[])
-    .filter((k) => rule.mappings[k].length > 0)
-    .map((k) => `- ${FRAMEWORKS[k]}: ${rule.mappings[k].join(', ')}`)
+  const mappings = MAPPED.filter(({ mapping }) => rule.mappings[mapping.key].length > 0).map(
+    ({ mapping }) => `- ${mapping.label}: ${rule.mappings[mapping.key].join(', ')}`,
+  )
   return [
     `## \`${rule.id}\``,
     '',

@@ -12,7 +12,7 @@ import {
   queryFindings,
   type EvidenceScope,
 } from './evidence.js'
-import { FRAMEWORKS } from './frameworks/index.js'
+import { FRAMEWORKS } from './frameworks.js'
 import {
   DEFAULT_THRESHOLDS,
   METRIC_IDS,

@@ -10,7 +10,7 @@ export {
   type FrameworkId,
   type Source,
 } from './control.js'
-export { FRAMEWORKS } from './frameworks/index.js'
+export { FRAMEWORKS } from './frameworks.js'
 export {
   DEFAULT_THRESHOLDS,
   METRIC_IDS,

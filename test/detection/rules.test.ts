@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent } from '../../src/events/index.js'
 import { runExample } from '../../src/detection/examples.js'
-import { FRAMEWORK_IDS, MITRE_ATTACK } from '../../src/detection/frameworks.js'
-import { SEVERITIES, type Mappings, type Rule } from '../../src/detection/rule.js'
+import { SEVERITIES, type Rule } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
+import { MAPPED, mappableIds, mappedIds, mappingId } from '../../src/frameworks/index.js'
 import { parseResourceRegistry } from '../../src/resource-registry.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { loadSql } from '../../src/storage/sql.js'
@@ -20,20 +20,10 @@ function catalog(): Map<string, string> {
   return new Map(rows.map(([id, , severity]) => [id!.replace(/^`(.*)`$/, '$1'), severity!]))
 }
 
-/** The section of docs/spec/frameworks.md each mapping field takes its ids from. */
-const SECTIONS: Record<keyof Mappings, string> = {
-  owasp_nhi: 'owasp-nhi-2025',
-  owasp_asi: 'owasp-asi-2026',
-  nist_csf: 'nist-csf-2.0',
-  nist_800_53: 'nist-800-53r5',
-  nist_800_207: 'nist-800-207',
-  mitre: 'mitre-attack',
-}
-
-/** A section's "id | title" table: id -> title, ids as rules write them (NHI without `:2025`). */
-function catalogued(field: keyof Mappings): Map<string, string> {
-  const rows = table(section(FRAMEWORKS, `## ${SECTIONS[field]}`), 'id')
-  return new Map(rows.map(([id, title]) => [id!.replace(/:2025$/, ''), title!]))
+/** A section's "id | title" table: id -> title, ids as the document writes them (`NHI4:2025`). */
+function catalogued(framework: string): Map<string, string> {
+  const rows = table(section(FRAMEWORKS, `## ${framework}`), 'id')
+  return new Map(rows.map(([id, title]) => [id!, title!]))
 }
 
 const storage = testStorage('rules_examples')
@@ -60,15 +50,16 @@ describe('the rule catalog', () => {
 
   it('allows exactly the framework ids docs/spec/frameworks.md catalogs, per mapping field', () => {
     const problems: string[] = []
-    for (const [field, ids] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][]) {
-      const listed = catalogued(field)
-      expect(listed.size, field).toBeGreaterThan(0)
-      for (const id of ids) if (!listed.has(id)) problems.push(`${field}: ${id} not catalogued`)
+    for (const { id: framework, mapping, ids } of MAPPED) {
+      const listed = catalogued(framework)
+      expect(listed.size, framework).toBeGreaterThan(0)
+      for (const [id, title] of Object.entries(ids))
+        if (listed.get(id) !== title) problems.push(`${framework}: ${id} ${title} not catalogued`)
       for (const id of listed.keys())
-        if (!ids.includes(id)) problems.push(`${field}: ${id} not allowed`)
+        if (!(id in ids)) problems.push(`${framework}: ${id} not in src/frameworks/`)
+      // Rules write the ids without the edition suffix: NHI4 for NHI4:2025.
+      expect(mappableIds(mapping.key)).toEqual([...listed.keys()].map(mappingId))
     }
-    for (const [id, title] of Object.entries(MITRE_ATTACK))
-      if (catalogued('mitre').get(id) !== title) problems.push(`mitre: ${id} ${title}`)
     expect(problems).toEqual([])
   })
 
@@ -116,8 +107,10 @@ function lint(rule: Rule): string[] {
     if (rule[field].trim() === '') problems.push(`empty ${field}`)
   for (const field of ['references', 'falsePositives', 'runbook'] as const)
     if (rule[field].length === 0) problems.push(`no ${field}`)
-  for (const [field, allowed] of Object.entries(FRAMEWORK_IDS) as [keyof Mappings, string[]][]) {
-    const ids = rule.mappings[field]
+  for (const { mapping } of MAPPED) {
+    const field = mapping.key
+    const ids = mappedIds(rule.mappings, field)
+    const allowed = mappableIds(field)
     if (!Array.isArray(ids)) problems.push(`mappings.${field} missing`)
     else for (const id of ids) if (!allowed.includes(id)) problems.push(`${field}: unknown ${id}`)
   }

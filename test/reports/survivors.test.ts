@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
-import { mappingId } from '../../src/reports/control.js'
-import { FRAMEWORKS } from '../../src/reports/frameworks/index.js'
+import { MAPPED, mappedIds, mappingId } from '../../src/frameworks/index.js'
+import { FRAMEWORKS } from '../../src/reports/frameworks.js'
 import { buildComplianceReport } from '../../src/reports/index.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -16,14 +16,6 @@ const storage = testStorage('reports_survivors')
 const PERIOD = { since: '2026-10-01T00:00:00Z', until: '2026-11-01T00:00:00Z' }
 const AT = '2026-10-10T12:00:00.000Z'
 const NOW_S = Math.floor(Date.parse(AT) / 1000)
-
-const FIELD = {
-  'owasp-nhi-2025': 'owasp_nhi',
-  'owasp-asi-2026': 'owasp_asi',
-  'nist-csf-2.0': 'nist_csf',
-  'nist-800-53r5': 'nist_800_53',
-  'nist-800-207': 'nist_800_207',
-} as const
 
 beforeAll(async () => {
   await migrate(storage, { retention: RETENTION })
@@ -74,9 +66,10 @@ describe('the compliance report', () => {
     })
     const problems: string[] = []
     for (const fw of r.frameworks) {
-      if (fw.id === 'mcp-authorization') {
+      const field = MAPPED.find((f) => f.id === fw.id)?.mapping.key
+      if (field === undefined) {
         // The MCP clauses list their rules (docs/spec/mcp-authorization.md); the report keeps them all.
-        const defs = FRAMEWORKS['mcp-authorization'].controls
+        const defs = FRAMEWORKS[fw.id].controls
         for (const c of fw.controls) {
           const def = defs.find((d) => d.id === c.id)!
           for (const rule of def.rules)
@@ -84,9 +77,10 @@ describe('the compliance report', () => {
         }
         continue
       }
-      const field = FIELD[fw.id]
       for (const c of fw.controls) {
-        const mapped = RULES.filter((rule) => rule.mappings[field].includes(mappingId(c.id)))
+        const mapped = RULES.filter((rule) =>
+          mappedIds(rule.mappings, field).includes(mappingId(c.id)),
+        )
         for (const rule of mapped)
           if (!c.rules.includes(rule.id)) problems.push(`${fw.id} ${c.id}: ${rule.id} missing`)
         for (const id of c.rules)

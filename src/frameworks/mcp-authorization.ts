@@ -5,27 +5,34 @@
  * unvalidated-audience is listed under the two clauses its rationale cites. Quotes are verbatim
  * from the specification (its bold markers removed).
  */
-import { listedFramework } from '../control.js'
+import { defineFramework } from './framework.js'
 
 const REVISION = '2025-11-25'
 const AUTH = `https://modelcontextprotocol.io/specification/${REVISION}/basic/authorization`
 const PRACTICES = `https://modelcontextprotocol.io/specification/${REVISION}/basic/security_best_practices`
 
-export const mcpAuthorization = listedFramework(
-  {
-    id: 'mcp-authorization',
-    title: `MCP Authorization specification (revision ${REVISION})`,
-    source: {
-      title: 'Model Context Protocol specification, Authorization',
-      publisher: 'Model Context Protocol',
-      version: REVISION,
-      url: AUTH,
-    },
+export default defineFramework({
+  id: 'mcp-authorization',
+  title: `MCP Authorization specification (revision ${REVISION})`,
+  source: {
+    title: 'Model Context Protocol specification, Authorization',
+    publisher: 'Model Context Protocol',
+    version: REVISION,
+    url: AUTH,
   },
-  [
+  ids: {
+    'mcp-authz/resource-parameter': 'Resource Parameter Implementation',
+    'mcp-authz/canonical-server-uri': 'Canonical Server URI',
+    'mcp-authz/token-handling': 'Token Handling',
+    'mcp-authz/access-token-privilege-restriction': 'Access Token Privilege Restriction',
+    'mcp-authz/token-audience-binding': 'Token Audience Binding and Validation',
+    'mcp-authz/token-theft': 'Token Theft',
+    'mcp-authz/token-passthrough': 'Token Passthrough',
+    'mcp-authz/scope-minimization': 'Scope Minimization',
+  },
+  controls: [
     {
       id: 'mcp-authz/resource-parameter',
-      title: 'Resource Parameter Implementation',
       citation: {
         revision: REVISION,
         url: `${AUTH}#resource-parameter-implementation`,
@@ -37,7 +44,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/canonical-server-uri',
-      title: 'Canonical Server URI',
       citation: {
         revision: REVISION,
         url: `${AUTH}#canonical-server-uri`,
@@ -49,7 +55,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/token-handling',
-      title: 'Token Handling',
       citation: {
         revision: REVISION,
         url: `${AUTH}#token-handling`,
@@ -66,7 +71,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/access-token-privilege-restriction',
-      title: 'Access Token Privilege Restriction',
       citation: {
         revision: REVISION,
         url: `${AUTH}#access-token-privilege-restriction`,
@@ -78,7 +82,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/token-audience-binding',
-      title: 'Token Audience Binding and Validation',
       citation: {
         revision: REVISION,
         url: `${AUTH}#token-audience-binding-and-validation`,
@@ -90,7 +93,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/token-theft',
-      title: 'Token Theft',
       citation: {
         revision: REVISION,
         url: `${AUTH}#token-theft`,
@@ -102,7 +104,6 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/token-passthrough',
-      title: 'Token Passthrough',
       citation: {
         revision: REVISION,
         url: `${PRACTICES}#token-passthrough`,
@@ -115,10 +116,9 @@ export const mcpAuthorization = listedFramework(
     },
     {
       id: 'mcp-authz/scope-minimization',
-      title: 'Scope Minimization',
       citation: { revision: REVISION, url: `${PRACTICES}#scope-minimization` },
       rules: ['scope-not-valid-for-resource'],
       metrics: ['token_requests'],
     },
   ],
-)
+})
