@@ -12,6 +12,7 @@
  *   route is adding (or editing) one file there.
  */
 import { readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import type { z } from 'zod'
 import type { AliasLookup } from '../events/resource.js'
@@ -267,26 +268,31 @@ export function checkRoutes(routes: readonly Route[]): void {
 const ROUTES_DIR = new URL('./routes/', import.meta.url)
 const EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 
+/**
+ * The routes of the modules in `dir` with `extension`, in file name order: each module's `routes`
+ * export. A module there without one is an error (helpers live outside routes/; after an old
+ * build, a file left in dist/ by a module since moved or deleted: `npm run build` empties dist/).
+ */
+export async function loadRouteModules(dir: URL, extension: string): Promise<Route[]> {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(extension) && !f.endsWith(`.d${extension}`))
+    .sort()
+  const routes: Route[] = []
+  for (const file of files) {
+    const module = (await import(new URL(file, dir).href)) as { routes?: unknown }
+    if (!Array.isArray(module.routes))
+      throw new TypeError(
+        `${fileURLToPath(new URL(file, dir))}: a route module exports no \`routes\``,
+      )
+    routes.push(...(module.routes as Route[]))
+  }
+  checkRoutes(routes)
+  return routes
+}
+
 let loaded: Promise<readonly Route[]> | undefined
 
-/**
- * Every route of the API: the `routes` export of each module in routes/, in file name order.
- * A module there without one is an error (helpers live outside routes/).
- */
+/** Every route of the API: those of the modules in routes/ (loaded once). */
 export function loadRoutes(): Promise<readonly Route[]> {
-  loaded ??= (async () => {
-    const files = readdirSync(ROUTES_DIR)
-      .filter((f) => f.endsWith(EXTENSION) && !f.endsWith(`.d${EXTENSION}`))
-      .sort()
-    const routes: Route[] = []
-    for (const file of files) {
-      const module = (await import(new URL(file, ROUTES_DIR).href)) as { routes?: unknown }
-      if (!Array.isArray(module.routes))
-        throw new TypeError(`${file}: a module in api/routes/ must export its \`routes\``)
-      routes.push(...(module.routes as Route[]))
-    }
-    checkRoutes(routes)
-    return routes
-  })()
-  return loaded
+  return (loaded ??= loadRouteModules(ROUTES_DIR, EXTENSION))
 }
