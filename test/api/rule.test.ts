@@ -67,6 +67,8 @@ describe('GET /v1/rules/{id}', () => {
     }
     for (const role of ['viewer', 'analyst', 'admin'])
       expect((await get(`/v1/rules/${id}`, [role])).statusCode).toBe(200)
+    // HEAD, the route Fastify adds for each GET, passes the same hook.
+    expect((await app.inject({ method: 'HEAD', url: `/v1/rules/${id}` })).statusCode).toBe(401)
   })
 
   it('is in the OpenAPI document with its role, parameter and 404', async () => {
