@@ -50,7 +50,9 @@ if (!existsSync('node_modules/@chdb/lib-linux-x64-gnu') && process.platform === 
   process.exit(1)
 }
 
-// 2. Build (the CLI tests run the compiled bin) and static checks.
+// 2. Build (the CLI tests run the compiled bin) and static checks. dist/ is emptied first: the API
+// loads every module of dist/api/routes/, and one left by an earlier build would be loaded too.
+rmSync('dist', { recursive: true, force: true })
 const checks = []
 for (const [name, cmd, args] of [
   ['build', 'npx', ['tsc', '-p', 'tsconfig.build.json']],

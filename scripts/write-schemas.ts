@@ -16,5 +16,5 @@ console.log(`wrote ${registry}`)
 
 const openapi = fileURLToPath(new URL('../schemas/openapi.json', import.meta.url))
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string }
-writeFileSync(openapi, renderOpenApiFile(version))
+writeFileSync(openapi, await renderOpenApiFile(version))
 console.log(`wrote ${openapi}`)

@@ -1,10 +1,11 @@
-/** buildApp(deps): the Fastify app (never listens by itself), one plugin per route group. */
+/**
+ * buildApp(deps): the Fastify app (never listens by itself), with every route module of routes/
+ * the process serves (route.ts: one declaration per route, one hook for all).
+ */
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { LOG_SERIALIZERS, type Logger } from '../logger.js'
-import type { Metrics } from '../metrics.js'
-import type { Authenticate } from './auth.js'
 import {
   ApiLogController,
   clientErrorHandler,
@@ -15,28 +16,17 @@ import {
 } from './errors.js'
 import { installAuthFailureLimit } from './fairness.js'
 import { openApiDocument } from './openapi.js'
-import type { Storage } from '../storage/client.js'
-import { catalogRoutes } from './routes/catalog.js'
-import { eventsRoutes } from './routes/events.js'
-import { exceptionsRoutes } from './routes/exceptions.js'
-import { findingsRoutes } from './routes/findings.js'
-import { healthRoutes } from './routes/health.js'
-import { ingestRoutes, type IngestDeps } from './routes/ingest.js'
-import { reportsRoutes } from './routes/reports.js'
+import { installRouteGuard, loadRoutes, registerRoutes, type RouteDeps } from './route.js'
 
 const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string })
   .version
 
-export interface AppDeps {
+/**
+ * `ingest` is present when this process accepts events (serve, or api with ingest), `storage`
+ * when it answers analysts' queries.
+ */
+export interface AppDeps extends RouteDeps {
   logger: Logger
-  authenticate: Authenticate
-  metrics: Metrics
-  /** Readiness checks by name (storage, transport): each true when reachable. */
-  readiness: () => Promise<Record<string, boolean>>
-  /** Present when this process accepts events (serve, or api with ingest). */
-  ingest?: IngestDeps
-  /** Present when this process answers analysts' queries. */
-  storage?: Storage
   /** Largest request body in bytes (default 10 MiB). */
   bodyLimit?: number
   /** Most milliseconds to receive a whole request, then 408 (default 300 000, Node's). */
@@ -62,30 +52,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors,
   })
   // Every route, as registered (the OpenAPI test checks the document against this list).
-  const routes: string[] = []
-  installErrorHandler(app, routes)
+  const registered: string[] = []
+  installErrorHandler(app, registered)
   installRawTokenGuard(app)
   installAuthFailureLimit(app, deps.authenticate)
   app.addHook('onRoute', (r) => {
-    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${r.url}`)
+    for (const method of [r.method].flat())
+      if (method !== 'HEAD') registered.push(`${method} ${r.url}`)
   })
-  app.decorate('audtrailRoutes', routes)
-  const document = openApiDocument(VERSION)
+  app.decorate('audtrailRoutes', registered)
+  installRouteGuard(app, deps.authenticate)
+  const routes = await loadRoutes()
+  const document = openApiDocument(VERSION, routes)
   app.get('/docs', async () => document)
-  await app.register(healthRoutes, { metrics: deps.metrics, readiness: deps.readiness })
-  if (deps.ingest)
-    await app.register(ingestRoutes, {
-      prefix: '/v1',
-      authenticate: deps.authenticate,
-      ...deps.ingest,
-    })
-  if (deps.storage) {
-    const query = { prefix: '/v1', storage: deps.storage, authenticate: deps.authenticate }
-    await app.register(findingsRoutes, query)
-    await app.register(eventsRoutes, query)
-    await app.register(catalogRoutes, query)
-    await app.register(exceptionsRoutes, query)
-    await app.register(reportsRoutes, query)
-  }
+  await registerRoutes(app, routes, deps)
   return app
 }

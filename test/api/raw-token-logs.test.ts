@@ -12,6 +12,7 @@ import { buildApp } from '../../src/api/app.js'
 import { createAuthenticator } from '../../src/api/auth.js'
 import { MAX_PARAM_LENGTH } from '../../src/api/errors.js'
 import { openApiDocument } from '../../src/api/openapi.js'
+import { loadRoutes } from '../../src/api/route.js'
 import { holdsRawJwt, RAW_JWT_REMOVED } from '../../src/events/raw-token.js'
 import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
@@ -81,9 +82,11 @@ interface Route {
   queryParams: string[]
 }
 
+const declared = await loadRoutes()
+
 /** Every route of the app (its onRoute collector) with its path and query parameter names. */
 function routeTable(): Route[] {
-  const paths = openApiDocument(version).paths as Record<
+  const paths = openApiDocument(version, declared).paths as Record<
     string,
     Record<string, { parameters?: { name: string; in: string }[] }>
   >

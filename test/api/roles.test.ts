@@ -44,6 +44,7 @@ const ENDPOINTS: [string, string, string, object?][] = [
   ['GET', '/v1/resources', 'viewer'],
   ['GET', '/v1/clients', 'viewer'],
   ['GET', '/v1/rules', 'viewer'],
+  ['GET', '/v1/rules/cross-audience-replay', 'viewer'],
   ['GET', '/v1/exceptions', 'admin'],
   [
     'POST',

@@ -1,21 +1,13 @@
 /** The rule catalog, the resource inventory and per-client usage, for analysts (tenant-bound). */
-import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { RULES } from '../../detection/rules/index.js'
+import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { fromDateTime64, toDateTime64 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole } from '../auth.js'
+import { decodeKeyCursor, encodeKeyCursor, TenantParam, tenantOf } from '../params.js'
+import { defineRoute } from '../route.js'
 import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas/catalog.js'
-import {
-  badRequest,
-  decodeKeyCursor,
-  encodeKeyCursor,
-  responses,
-  TenantParam,
-  tenantOf,
-  type QueryDeps,
-} from './common.js'
 
 /**
  * /v1/resources pages through resources in drift-key order with an opaque cursor (the last drift
@@ -64,49 +56,55 @@ export function ruleCatalog() {
   }))
 }
 
-export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
-  app,
-  { storage, authenticate },
-) => {
-  const catalog = ruleCatalog()
+let catalog: ReturnType<typeof ruleCatalog> | undefined
+/** The catalog, built once. */
+export const catalogEntries = () => (catalog ??= ruleCatalog())
 
-  app.get(
-    '/rules',
-    { schema: { response: responses({ 200: RuleListSchema }) } },
-    async (request) => {
-      requireRole(await authenticate(request.headers.authorization), 'viewer')
-      return { items: catalog, next_cursor: null }
-    },
-  )
-
-  async function rows<T>(name: string, params: Record<string, unknown>): Promise<T[]> {
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery(name, storage.database),
-        query_params: params,
-        format: 'JSONEachRow',
-      })
-      return await rs.json<T>()
-    } catch (err) {
-      throw mapStorageError(err, name)
-    }
+async function rows<T>(
+  storage: Storage,
+  name: string,
+  params: Record<string, unknown>,
+): Promise<T[]> {
+  try {
+    const rs = await storage.client.query({
+      query: loadQuery(name, storage.database),
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    return await rs.json<T>()
+  } catch (err) {
+    throw mapStorageError(err, name)
   }
+}
 
-  app.get(
-    '/resources',
-    { schema: { response: responses({ 200: ResourceListSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const parsed = ResourceQuery.safeParse(request.query)
-      if (!parsed.success) throw badRequest(parsed.error)
-      const q = parsed.data
+export const routes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/rules',
+    operationId: 'listRules',
+    summary: 'The rule catalog with mappings',
+    role: 'viewer',
+    serves: 'queries',
+    responses: { 200: RuleListSchema },
+    handler: async () => ({ items: catalogEntries(), next_cursor: null }),
+  }),
+
+  defineRoute({
+    method: 'GET',
+    url: '/v1/resources',
+    operationId: 'listResources',
+    summary: 'Resource inventory with raw variants and drift, a page at a time',
+    role: 'viewer',
+    serves: 'queries',
+    query: ResourceQuery,
+    responses: { 200: ResourceListSchema },
+    handler: async ({ caller, query: q, deps: { storage } }) => {
       type Row = Record<string, unknown> & {
         drift_key: string
         first_seen: string
         last_seen: string
       }
-      const fetched = await rows<Row>('resource-inventory', {
+      const fetched = await rows<Row>(storage, 'resource-inventory', {
         tenant: tenantOf(caller, q.tenant),
         since: windowStart(q.since),
         after: decodeKeyCursor(q.cursor),
@@ -128,17 +126,18 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
           fetched.length > q.limit ? encodeKeyCursor(page[page.length - 1]!.drift_key) : null,
       }
     },
-  )
+  }),
 
-  app.get(
-    '/clients',
-    { schema: { response: responses({ 200: ClientListSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const parsed = ClientQuery.safeParse(request.query)
-      if (!parsed.success) throw badRequest(parsed.error)
-      const q = parsed.data
+  defineRoute({
+    method: 'GET',
+    url: '/v1/clients',
+    operationId: 'listClients',
+    summary: 'Per-client usage, with the findings about each client, a page at a time',
+    role: 'viewer',
+    serves: 'queries',
+    query: ClientQuery,
+    responses: { 200: ClientListSchema },
+    handler: async ({ caller, query: q, deps: { storage } }) => {
       const tenant = tenantOf(caller, q.tenant)
       const since = windowStart(q.since)
       type Usage = Record<string, unknown> & {
@@ -146,7 +145,7 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
         first_seen: string
         last_seen: string
       }
-      const fetched = await rows<Usage>('client-usage', {
+      const fetched = await rows<Usage>(storage, 'client-usage', {
         tenant,
         since,
         after: decodeKeyCursor(q.cursor),
@@ -156,6 +155,7 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
       const findings = new Map<string, { findings: number; open_findings: number }>()
       if (page.length > 0)
         for (const f of await rows<{ client_id: string; findings: number; open_findings: number }>(
+          storage,
           'client-findings',
           { tenant, since, clients: page.map((r) => r.client_id) },
         ))
@@ -172,5 +172,5 @@ export const catalogRoutes: FastifyPluginAsync<QueryDeps> = async (
           fetched.length > q.limit ? encodeKeyCursor(page[page.length - 1]!.client_id) : null,
       }
     },
-  )
-}
+  }),
+]

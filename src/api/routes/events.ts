@@ -1,8 +1,8 @@
 /** Events search and the token timeline: the raw evidence behind every finding, tenant-bound. */
-import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
-import { DECISIONS, EVENT_TYPES } from '../../events/schema.js'
+import { DECISIONS, EVENT_TYPES, LIMITS } from '../../events/schema.js'
+import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import {
   fromDateTime64,
@@ -11,20 +11,17 @@ import {
   type StoredEvent,
 } from '../../storage/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole } from '../auth.js'
 import { ApiError } from '../errors.js'
-import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
 import {
-  badRequest,
   decodeCursor,
   encodeCursor,
   FAR_FUTURE,
-  responses,
   TenantParam,
   tenantOf,
   TokenKeyParam,
-  type QueryDeps,
-} from './common.js'
+} from '../params.js'
+import { defineRoute } from '../route.js'
+import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
 import { presentFinding, type FindingRow } from './findings.js'
 
 export const SearchQuery = z.strictObject({
@@ -78,19 +75,71 @@ function present(row: StoredEvent) {
   }
 }
 
-export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
-  app,
-  { storage, authenticate },
-) => {
-  app.get(
-    '/events',
-    { schema: { response: responses({ 200: EventListSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const parsed = SearchQuery.safeParse(request.query)
-      if (!parsed.success) throw badRequest(parsed.error)
-      const q = parsed.data
+async function tokenHasFindings(storage: Storage, tenant: string, token: string): Promise<boolean> {
+  const rs = await storage.client.query({
+    query: loadQuery('token-has-findings', storage.database),
+    query_params: { tenant, token },
+    format: 'JSONEachRow',
+  })
+  return (await rs.json()).length > 0
+}
+
+async function tokenFindings(storage: Storage, tenant: string, token: string) {
+  const fs = await storage.client.query({
+    query: loadQuery('findings-list', storage.database),
+    query_params: {
+      tenant,
+      id: '',
+      rule: '',
+      severity: '',
+      status: '',
+      resource: '',
+      client: '',
+      token,
+      since: toDateTime64(0),
+      until: toDateTime64(FAR_FUTURE),
+      cursor_seen: toDateTime64(FAR_FUTURE),
+      cursor_id: '',
+      limit: 1000,
+    },
+    format: 'JSONEachRow',
+  })
+  return (await fs.json<FindingRow>()).map(presentFinding)
+}
+
+/**
+ * A token key in a path: the strings TokenKeyParam takes (1 to LIMITS.id code units, no control
+ * characters), as one pattern the OpenAPI document shows.
+ */
+const TokenKeyPath = z.strictObject({
+  key: z
+    .string()
+    .regex(
+      new RegExp(`^[^\\u0000-\\u001f\\u007f]{1,${LIMITS.id}}$`),
+      'not a token key (jti or fingerprint)',
+    ),
+})
+
+export const routes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/events',
+    operationId: 'searchEvents',
+    summary: 'Search events',
+    role: 'viewer',
+    serves: 'queries',
+    query: SearchQuery,
+    responses: { 200: EventListSchema },
+    links: {
+      200: {
+        TokenOfFirstEvent: {
+          operationId: 'getTokenTimeline',
+          parameter: 'key',
+          pointer: 'items/0/token_key',
+        },
+      },
+    },
+    handler: async ({ caller, query: q, deps: { storage } }) => {
       const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       // A resource filter matches its canonical form, whatever spelling the analyst typed.
       const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
@@ -126,49 +175,19 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
         next_cursor: more && last ? encodeCursor(last.occurred_at, last.event_id) : null,
       }
     },
-  )
+  }),
 
-  async function tokenHasFindings(tenant: string, token: string): Promise<boolean> {
-    const rs = await storage.client.query({
-      query: loadQuery('token-has-findings', storage.database),
-      query_params: { tenant, token },
-      format: 'JSONEachRow',
-    })
-    return (await rs.json()).length > 0
-  }
-
-  async function tokenFindings(tenant: string, token: string) {
-    const fs = await storage.client.query({
-      query: loadQuery('findings-list', storage.database),
-      query_params: {
-        tenant,
-        id: '',
-        rule: '',
-        severity: '',
-        status: '',
-        resource: '',
-        client: '',
-        token,
-        since: toDateTime64(0),
-        until: toDateTime64(FAR_FUTURE),
-        cursor_seen: toDateTime64(FAR_FUTURE),
-        cursor_id: '',
-        limit: 1000,
-      },
-      format: 'JSONEachRow',
-    })
-    return (await fs.json<FindingRow>()).map(presentFinding)
-  }
-
-  app.get(
-    '/tokens/:key',
-    { schema: { response: responses({ 200: TokenTimelineSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const key = (request.params as { key: string }).key
-      if (!TokenKeyParam.safeParse(key).success)
-        throw new ApiError(400, 'ERR_BAD_REQUEST', 'key: not a token key (jti or fingerprint)')
+  defineRoute({
+    method: 'GET',
+    url: '/v1/tokens/:key',
+    operationId: 'getTokenTimeline',
+    summary: 'One token: issuance, presentations, resources, findings',
+    role: 'viewer',
+    serves: 'queries',
+    params: TokenKeyPath,
+    responses: { 200: TokenTimelineSchema },
+    errors: { 404: 'no events for this token' },
+    handler: async ({ request, caller, params: { key }, deps: { storage } }) => {
       const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
       try {
         // Both at once, on two of the embedded engine's connections (or two server requests).
@@ -180,10 +199,10 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
               format: 'JSONEachRow',
             })
             .then((rs) => rs.json<StoredEvent>()),
-          tokenHasFindings(tenant, key),
+          tokenHasFindings(storage, tenant, key),
         ])
         if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
-        const findings = hasFindings ? await tokenFindings(tenant, key) : []
+        const findings = hasFindings ? await tokenFindings(storage, tenant, key) : []
         const own = rows.filter((r) => r.token_key === key)
         return {
           token_key: key,
@@ -202,5 +221,5 @@ export const eventsRoutes: FastifyPluginAsync<QueryDeps> = async (
         throw mapStorageError(err, 'token timeline')
       }
     },
-  )
-}
+  }),
+]

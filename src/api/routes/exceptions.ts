@@ -1,14 +1,15 @@
 /** Exceptions for admins: list, create (scoped, owned, expiring), delete; tenant-bound. */
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { createException, deleteException } from '../../detection/exceptions.js'
 import { RULES } from '../../detection/rules/index.js'
+import type { Storage } from '../../storage/client.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { tenantOf } from '../params.js'
+import { defineRoute } from '../route.js'
 import { ExceptionListSchema, ExceptionSchema } from '../schemas/exception.js'
-import { badRequest, responses, tenantOf, type QueryDeps } from './common.js'
 
 const RULE_IDS = RULES.map((r) => r.id)
 const MAX_LIFETIME_MS = 366 * 86_400_000
@@ -39,67 +40,88 @@ interface Row {
 const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
 const present = (r: Row) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at) })
 
-export const exceptionsRoutes: FastifyPluginAsync<QueryDeps> = async (
-  app,
-  { storage, authenticate },
-) => {
-  async function list(tenant: string, id = ''): Promise<Row[]> {
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery('exceptions-list', storage.database),
-        query_params: { tenant, id },
-        format: 'JSONEachRow',
-      })
-      return await rs.json<Row>()
-    } catch (err) {
-      throw mapStorageError(err, 'list exceptions')
-    }
+async function list(storage: Storage, tenant: string, id = ''): Promise<Row[]> {
+  try {
+    const rs = await storage.client.query({
+      query: loadQuery('exceptions-list', storage.database),
+      query_params: { tenant, id },
+      format: 'JSONEachRow',
+    })
+    return await rs.json<Row>()
+  } catch (err) {
+    throw mapStorageError(err, 'list exceptions')
   }
+}
 
-  app.get(
-    '/exceptions',
-    { schema: { response: responses({ 200: ExceptionListSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'admin')
-      const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-      return { items: (await list(tenant)).map(present), next_cursor: null }
+/** The `tenant` query parameter (open mode only), as the request has it. */
+const requested = (request: FastifyRequest) => (request.query as { tenant?: string }).tenant
+
+export const routes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/exceptions',
+    operationId: 'listExceptions',
+    summary: 'Exceptions of the tenant',
+    role: 'admin',
+    serves: 'queries',
+    responses: { 200: ExceptionListSchema },
+    links: {
+      200: {
+        DeleteFirstException: {
+          operationId: 'deleteException',
+          parameter: 'id',
+          pointer: 'items/0/id',
+        },
+      },
     },
-  )
+    handler: async ({ request, caller, deps: { storage } }) => {
+      const tenant = tenantOf(caller, requested(request))
+      return { items: (await list(storage, tenant)).map(present), next_cursor: null }
+    },
+  }),
 
-  app.post(
-    '/exceptions',
-    { schema: { response: responses({ 201: ExceptionSchema }) } },
-    async (request, reply) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'admin')
-      const body = NewException.safeParse(request.body)
-      if (!body.success) throw badRequest(body.error)
-      const expiresAt = Date.parse(body.data.expires_at)
+  defineRoute({
+    method: 'POST',
+    url: '/v1/exceptions',
+    operationId: 'createException',
+    summary: 'Create a scoped, owned, expiring exception',
+    role: 'admin',
+    serves: 'queries',
+    body: NewException,
+    responses: { 201: { description: 'created', schema: ExceptionSchema } },
+    links: {
+      201: {
+        DeleteException: { operationId: 'deleteException', parameter: 'id', pointer: 'id' },
+      },
+    },
+    handler: async ({ request, reply, caller, body, deps: { storage } }) => {
+      const expiresAt = Date.parse(body.expires_at)
       if (expiresAt <= Date.now() || expiresAt > Date.now() + MAX_LIFETIME_MS)
         throw new ApiError(
           400,
           'ERR_BAD_REQUEST',
           'expires_at: must be in the future and within a year',
         )
-      const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-      const id = await createException(storage, { tenant, ...body.data, expiresAt })
-      const [created] = await list(tenant, id)
+      const tenant = tenantOf(caller, requested(request))
+      const id = await createException(storage, { tenant, ...body, expiresAt })
+      const [created] = await list(storage, tenant, id)
       return reply.status(201).send(present(created!))
     },
-  )
+  }),
 
-  app.delete(
-    '/exceptions/:id',
-    { schema: { response: responses({ 204: null }) } },
-    async (request, reply) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'admin')
-      const id = (request.params as { id: string }).id
-      if (!/^[0-9a-f-]{36}$/.test(id))
-        throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not an exception id')
-      const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-      const [existing] = await list(tenant, id)
+  defineRoute({
+    method: 'DELETE',
+    url: '/v1/exceptions/:id',
+    operationId: 'deleteException',
+    summary: 'Withdraw an exception',
+    role: 'admin',
+    serves: 'queries',
+    params: z.strictObject({ id: z.string().regex(/^[0-9a-f-]{36}$/, 'not an exception id') }),
+    responses: { 204: { description: 'deleted', schema: null } },
+    errors: { 404: 'no such exception' },
+    handler: async ({ request, reply, caller, params: { id }, deps: { storage } }) => {
+      const tenant = tenantOf(caller, requested(request))
+      const [existing] = await list(storage, tenant, id)
       if (!existing) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such exception')
       await deleteException(storage, {
         tenant,
@@ -113,5 +135,5 @@ export const exceptionsRoutes: FastifyPluginAsync<QueryDeps> = async (
       })
       return reply.status(204).send()
     },
-  )
-}
+  }),
+]

@@ -2,26 +2,17 @@
  * Findings for analysts: list (filters, keyset cursor), one finding, and triage (PATCH). Every
  * query is bound to the caller's tenant; every filter is validated before it reaches SQL.
  */
-import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
 import { mapStorageError } from '../../storage/errors.js'
 import { fromDateTime64, toDateTime64 } from '../../storage/event-row.js'
+import type { Storage } from '../../storage/client.js'
 import { loadQuery } from '../../storage/sql.js'
-import { requireRole } from '../auth.js'
 import { ApiError } from '../errors.js'
+import { decodeCursor, encodeCursor, FAR_FUTURE, TenantParam, tenantOf } from '../params.js'
+import { defineRoute } from '../route.js'
 import { FindingListSchema, FindingSchema } from '../schemas/finding.js'
-import {
-  badRequest,
-  decodeCursor,
-  encodeCursor,
-  FAR_FUTURE,
-  responses,
-  TenantParam,
-  tenantOf,
-  type QueryDeps,
-} from './common.js'
 
 export const ListQuery = z.strictObject({
   rule: z
@@ -78,91 +69,124 @@ export function presentFinding(r: FindingRow) {
   }
 }
 
-export const findingsRoutes: FastifyPluginAsync<QueryDeps> = async (
-  app,
-  { storage, authenticate },
-) => {
-  async function query(
-    tenant: string,
-    filters: Partial<z.output<typeof ListQuery>> & { id?: string },
-  ) {
-    const [cursorSeen, cursorId] = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery('findings-list', storage.database),
-        query_params: {
-          tenant,
-          id: filters.id ?? '',
-          rule: filters.rule ?? '',
-          severity: filters.severity ?? '',
-          status: filters.status ?? '',
-          resource: filters.resource ?? '',
-          client: filters.client ?? '',
-          token: '',
-          since: toDateTime64(filters.since ? Date.parse(filters.since) : 0),
-          until: toDateTime64(filters.until ? Date.parse(filters.until) : FAR_FUTURE),
-          cursor_seen: cursorSeen,
-          cursor_id: cursorId,
-          limit: filters.limit ?? 1,
-        },
-        format: 'JSONEachRow',
-      })
-      return await rs.json<FindingRow>()
-    } catch (err) {
-      throw mapStorageError(err, 'list findings')
-    }
+/** Findings of `tenant` by `filters` (one finding by `id`), newest first. */
+async function query(
+  storage: Storage,
+  tenant: string,
+  filters: Partial<z.output<typeof ListQuery>> & { id?: string },
+) {
+  const [cursorSeen, cursorId] = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
+  try {
+    const rs = await storage.client.query({
+      query: loadQuery('findings-list', storage.database),
+      query_params: {
+        tenant,
+        id: filters.id ?? '',
+        rule: filters.rule ?? '',
+        severity: filters.severity ?? '',
+        status: filters.status ?? '',
+        resource: filters.resource ?? '',
+        client: filters.client ?? '',
+        token: '',
+        since: toDateTime64(filters.since ? Date.parse(filters.since) : 0),
+        until: toDateTime64(filters.until ? Date.parse(filters.until) : FAR_FUTURE),
+        cursor_seen: cursorSeen,
+        cursor_id: cursorId,
+        limit: filters.limit ?? 1,
+      },
+      format: 'JSONEachRow',
+    })
+    return await rs.json<FindingRow>()
+  } catch (err) {
+    throw mapStorageError(err, 'list findings')
   }
+}
 
-  const one = { schema: { response: responses({ 200: FindingSchema }) } }
+const FindingId = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{32}$/, 'not a finding id'),
+})
 
-  app.get(
-    '/findings',
-    { schema: { response: responses({ 200: FindingListSchema }) } },
-    async (request) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const parsed = ListQuery.safeParse(request.query)
-      if (!parsed.success) throw badRequest(parsed.error)
-      const rows = await query(tenantOf(caller, parsed.data.tenant), parsed.data)
+export const routes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/findings',
+    operationId: 'listFindings',
+    summary: 'List findings',
+    role: 'viewer',
+    serves: 'queries',
+    query: ListQuery,
+    responses: { 200: FindingListSchema },
+    links: {
+      200: {
+        FirstFinding: { operationId: 'getFinding', parameter: 'id', pointer: 'items/0/id' },
+        TriageFirstFinding: {
+          operationId: 'triageFinding',
+          parameter: 'id',
+          pointer: 'items/0/id',
+        },
+      },
+    },
+    handler: async ({ caller, query: q, deps }) => {
+      const rows = await query(deps.storage, tenantOf(caller, q.tenant), q)
       return {
         items: rows.map(presentFinding),
         next_cursor:
-          rows.length === parsed.data.limit
+          rows.length === q.limit
             ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
             : null,
       }
     },
-  )
+  }),
 
-  app.get('/findings/:id', one, async (request) => {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'viewer')
-    const id = (request.params as { id: string }).id
-    if (!/^[0-9a-f]{32}$/.test(id))
-      throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
-    const [row] = await query(tenantOf(caller), { id })
-    if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-    return presentFinding(row)
-  })
+  defineRoute({
+    method: 'GET',
+    url: '/v1/findings/:id',
+    operationId: 'getFinding',
+    summary: 'One finding',
+    role: 'viewer',
+    serves: 'queries',
+    params: FindingId,
+    responses: { 200: FindingSchema },
+    errors: { 404: 'no such finding' },
+    links: {
+      200: {
+        TokenOfFinding: {
+          operationId: 'getTokenTimeline',
+          parameter: 'key',
+          pointer: 'keys/token_key',
+        },
+      },
+    },
+    handler: async ({ caller, params, deps }) => {
+      const [row] = await query(deps.storage, tenantOf(caller), { id: params.id })
+      if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
+      return presentFinding(row)
+    },
+  }),
 
-  app.patch('/findings/:id', one, async (request) => {
-    const caller = await authenticate(request.headers.authorization)
-    requireRole(caller, 'analyst')
-    const id = (request.params as { id: string }).id
-    if (!/^[0-9a-f]{32}$/.test(id))
-      throw new ApiError(400, 'ERR_BAD_REQUEST', 'id: not a finding id')
-    const body = Triage.safeParse(request.body)
-    if (!body.success) throw badRequest(body.error)
-    const tenant = tenantOf(caller)
-    const [row] = await query(tenant, { id })
-    if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-    await setTriage(storage, tenant, id, {
-      status: body.data.status ?? (row.status as (typeof TRIAGE_STATUSES)[number]),
-      note: body.data.note ?? String(row.note ?? ''),
-      assignee: body.data.assignee ?? String(row.assignee ?? ''),
-      by: caller.subject,
-    })
-    const [updated] = await query(tenant, { id })
-    return presentFinding(updated!)
-  })
-}
+  defineRoute({
+    method: 'PATCH',
+    url: '/v1/findings/:id',
+    operationId: 'triageFinding',
+    summary: 'Triage a finding',
+    role: 'analyst',
+    serves: 'queries',
+    params: FindingId,
+    body: Triage,
+    responses: { 200: FindingSchema },
+    errors: { 404: 'no such finding' },
+    handler: async ({ caller, params: { id }, body, deps: { storage } }) => {
+      const tenant = tenantOf(caller)
+      const [row] = await query(storage, tenant, { id })
+      if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
+      await setTriage(storage, tenant, id, {
+        status: body.status ?? (row.status as (typeof TRIAGE_STATUSES)[number]),
+        note: body.note ?? String(row.note ?? ''),
+        assignee: body.assignee ?? String(row.assignee ?? ''),
+        by: caller.subject,
+      })
+      const [updated] = await query(storage, tenant, { id })
+      return presentFinding(updated!)
+    },
+  }),
+]

@@ -3,27 +3,19 @@
  * events are rejected with their reasons and kept in the DLQ, valid ones are kept, and a valid
  * event whose id is already stored is answered `duplicate` (and not stored again).
  */
-import type { FastifyPluginAsync } from 'fastify'
-import type { AliasLookup } from '../../events/resource.js'
-import type { PipelineMetrics } from '../../metrics.js'
 import { splitJson, splitNdjson } from '../../pipeline/body.js'
 import { decodePayload, NOT_JSON } from '../../pipeline/decode.js'
-import type { IngestItem, IngestResult, IngestTarget } from '../../pipeline/ingest.js'
-import { requireRole, type Authenticate } from '../auth.js'
+import type { IngestItem, IngestResult } from '../../pipeline/ingest.js'
 import { ApiError } from '../errors.js'
 import { fairnessOf } from '../fairness.js'
+import { defineRoute } from '../route.js'
+import { componentRef } from '../schemas/json-schema.js'
 import { ingestInSlices } from '../sliced-ingest.js'
 import { IngestResponseSchema } from '../schemas/service.js'
-import { responses } from './common.js'
 
 export const MAX_EVENTS_PER_REQUEST = 10_000
 
-export interface IngestDeps {
-  target: IngestTarget
-  retentionDays: number
-  pipeline: PipelineMetrics
-  aliases?: AliasLookup
-}
+const AUDIT_EVENT = componentRef('AuditEvent')
 
 const NOT_JSON_BODY = 'the body is not valid JSON (use NDJSON for per-line answers)'
 
@@ -51,29 +43,26 @@ function toItems(body: Buffer, contentType: string): IngestItem[] {
   return split.items
 }
 
-export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authenticate }> = async (
-  app,
-  deps,
-) => {
-  // Bodies arrive as bytes: decoding them as text here would put U+FFFD for bytes that are not
-  // UTF-8 (the events are decoded one by one, and refused); parsing the whole body would fail
-  // every event for one bad element.
-  app.addContentTypeParser(
-    ['application/json', 'application/x-ndjson'],
-    { parseAs: 'buffer' },
-    (_, body, done) => done(null, body),
-  )
-
-  app.post(
-    '/ingest',
-    {
-      schema: {
-        response: responses({ 200: IngestResponseSchema }),
+export const routes = [
+  defineRoute({
+    method: 'POST',
+    url: '/v1/ingest',
+    operationId: 'ingestEvents',
+    summary: 'Ingest events (JSON array or object, or NDJSON); answers per event',
+    role: 'ingest',
+    serves: 'ingest',
+    // Bodies arrive as bytes: decoding them as text here would put U+FFFD for bytes that are not
+    // UTF-8 (the events are decoded one by one, and refused); parsing the whole body would fail
+    // every event for one bad element.
+    rawBody: {
+      'application/json': {
+        oneOf: [AUDIT_EVENT, { type: 'array', items: AUDIT_EVENT }],
       },
+      'application/x-ndjson': { type: 'string' },
     },
-    async (request) => {
-      const caller = await deps.authenticate(request.headers.authorization)
-      requireRole(caller, 'ingest')
+    responses: { 200: IngestResponseSchema },
+    errors: { 413: 'body too large or too many events', 415: 'not JSON or NDJSON' },
+    handler: async ({ request, caller, deps: { ingest, authenticate } }) => {
       const contentType = request.headers['content-type'] ?? ''
       if (!/^application\/(json|x-ndjson)\b/.test(contentType))
         throw new ApiError(
@@ -83,7 +72,7 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
         )
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
       // Weighted by its events, a slot of the tenant's expensive work when large (fairness.ts).
-      const fairness = fairnessOf(deps.authenticate)
+      const fairness = fairnessOf(authenticate)
       let items: IngestItem[] = []
       const release = fairness.admitIngest(caller.tenant ?? '*', body.byteLength, () => {
         items = toItems(body, contentType)
@@ -97,11 +86,11 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
           {
             requestId: request.id,
             receivedAt: Date.now(),
-            retentionDays: deps.retentionDays,
+            retentionDays: ingest.retentionDays,
             tenant: caller.tenant,
-            aliases: deps.aliases,
+            aliases: ingest.aliases,
           },
-          deps.target,
+          ingest.target,
           fairness.slicing,
         )
       } finally {
@@ -115,12 +104,12 @@ export const ingestRoutes: FastifyPluginAsync<IngestDeps & { authenticate: Authe
         rejected: count('rejected'),
         results,
       }
-      deps.pipeline.consumed.inc(items.length)
+      ingest.pipeline.consumed.inc(items.length)
       // Behind Kafka, the consumer stores (and counts) the accepted events.
-      if (deps.target.stores === true) deps.pipeline.inserted.inc(answer.accepted)
-      deps.pipeline.duplicates.inc(answer.duplicates)
-      deps.pipeline.rejected.inc(answer.rejected)
+      if (ingest.target.stores === true) ingest.pipeline.inserted.inc(answer.accepted)
+      ingest.pipeline.duplicates.inc(answer.duplicates)
+      ingest.pipeline.rejected.inc(answer.rejected)
       return answer
     },
-  )
-}
+  }),
+]

@@ -4,34 +4,38 @@
  * MAX_PERIOD_DAYS (default: the 30 days before now); `format` is json (the default, the
  * ComplianceReport schema), csv or html (both as attachments with a file name). Tenant-bound.
  */
-import type { FastifyPluginAsync } from 'fastify'
 import { z } from 'zod'
 import { buildComplianceReport } from '../../reports/build.js'
 import { renderReportFile } from '../../reports/render.js'
 import { checkPeriod, REPORT_REQUEST_SHAPE, reportPeriod } from '../../reports/request.js'
 import { ComplianceReport } from '../../reports/schema.js'
-import { requireRole } from '../auth.js'
 import { fairnessOf } from '../fairness.js'
-import { badRequest, responses, TenantParam, tenantOf, type QueryDeps } from './common.js'
+import { TenantParam, tenantOf } from '../params.js'
+import { defineRoute } from '../route.js'
 
 export const ReportQuery = z
   .strictObject({ ...REPORT_REQUEST_SHAPE, tenant: TenantParam })
   .superRefine((v, ctx) => checkPeriod(v, ctx))
 
-export const reportsRoutes: FastifyPluginAsync<QueryDeps> = async (
-  app,
-  { storage, authenticate },
-) => {
-  app.get(
-    '/reports/compliance',
-    { schema: { response: responses({ 200: ComplianceReport }) } },
-    async (request, reply) => {
-      const caller = await authenticate(request.headers.authorization)
-      requireRole(caller, 'viewer')
-      const parsed = ReportQuery.safeParse(request.query)
-      if (!parsed.success) throw badRequest(parsed.error)
-      const { framework, format, tenant } = parsed.data
-      const period = reportPeriod(parsed.data)
+export const routes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/reports/compliance',
+    operationId: 'getV1ReportsCompliance',
+    summary: 'Compliance report: controls of one framework (or all) with status, metrics, findings',
+    role: 'viewer',
+    serves: 'queries',
+    query: ReportQuery,
+    responses: {
+      200: {
+        description: 'the report; csv and html come as attachments (Content-Disposition)',
+        schema: ComplianceReport,
+        content: { 'text/csv': { type: 'string' }, 'text/html': { type: 'string' } },
+      },
+    },
+    handler: async ({ reply, caller, query, deps: { storage, authenticate } }) => {
+      const { framework, format, tenant } = query
+      const period = reportPeriod(query)
       // A slot of the tenant's expensive work, and a token per day of the period (fairness.ts).
       const release = fairnessOf(authenticate).admitReport(tenantOf(caller, tenant), period)
       let report
@@ -53,5 +57,5 @@ export const reportsRoutes: FastifyPluginAsync<QueryDeps> = async (
         .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
         .send(file.body)
     },
-  )
-}
+  }),
+]

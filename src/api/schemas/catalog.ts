@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { SEVERITIES } from '../../detection/rule.js'
 import { Count, Instant, MappingsSchema } from './common.js'
 import { listOf } from './list.js'
+import { COMPONENTS } from './json-schema.js'
 
 /** A rule as data: metadata, mappings and parameter defaults, never its logic. */
 export const RuleEntrySchema = z.object({
@@ -58,3 +59,11 @@ export const ClientRowSchema = z.object({
 })
 
 export const ClientListSchema = listOf(ClientRowSchema)
+
+// Their names in the OpenAPI document (components).
+COMPONENTS.add(RuleEntrySchema, { component: 'RuleEntry' })
+COMPONENTS.add(RuleListSchema, { component: 'RuleList' })
+COMPONENTS.add(ResourceRowSchema, { component: 'ResourceRow' })
+COMPONENTS.add(ResourceListSchema, { component: 'ResourceList' })
+COMPONENTS.add(ClientRowSchema, { component: 'ClientRow' })
+COMPONENTS.add(ClientListSchema, { component: 'ClientList' })

@@ -5,6 +5,7 @@ import { AuditEventSchema } from '../../events/schema.js'
 import { Instant } from './common.js'
 import { FindingSchema } from './finding.js'
 import { listOf } from './list.js'
+import { COMPONENTS } from './json-schema.js'
 
 const COMPARISONS = [
   'identical',
@@ -41,3 +42,8 @@ export const TokenTimelineSchema = z.object({
   resources: z.array(z.string()).describe('canonical resources the token was presented at'),
   findings: z.array(FindingSchema),
 })
+
+// Their names in the OpenAPI document (components).
+COMPONENTS.add(EventItemSchema, { component: 'EventItem' })
+COMPONENTS.add(EventListSchema, { component: 'EventList' })
+COMPONENTS.add(TokenTimelineSchema, { component: 'TokenTimeline' })

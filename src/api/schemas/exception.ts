@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { Instant } from './common.js'
 import { listOf } from './list.js'
+import { COMPONENTS } from './json-schema.js'
 
 export const ExceptionSchema = z.object({
   id: z.uuid(),
@@ -15,3 +16,7 @@ export const ExceptionSchema = z.object({
 })
 
 export const ExceptionListSchema = listOf(ExceptionSchema)
+
+// Their names in the OpenAPI document (components).
+COMPONENTS.add(ExceptionSchema, { component: 'Exception' })
+COMPONENTS.add(ExceptionListSchema, { component: 'ExceptionList' })

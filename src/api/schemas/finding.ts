@@ -4,6 +4,7 @@ import { TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
 import { Count, Instant, MappingsSchema } from './common.js'
 import { listOf } from './list.js'
+import { COMPONENTS } from './json-schema.js'
 
 export const FindingSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{32}$/),
@@ -25,3 +26,7 @@ export const FindingSchema = z.object({
 })
 
 export const FindingListSchema = listOf(FindingSchema)
+
+// Their names in the OpenAPI document (components).
+COMPONENTS.add(FindingSchema, { component: 'Finding' })
+COMPONENTS.add(FindingListSchema, { component: 'FindingList' })

@@ -10,7 +10,18 @@ import { AuditEventSchema } from '../../events/schema.js'
 export type JsonSchema = Record<string, unknown>
 export type Target = 'openapi' | 'serializer'
 
-const componentRef = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` })
+export const componentRef = (name: string): JsonSchema => ({
+  $ref: `#/components/schemas/${name}`,
+})
+
+/**
+ * Response bodies the OpenAPI document names (its components), each registered where it is
+ * defined: `z.object({...}).register(COMPONENTS, { component: 'Finding' })`.
+ */
+export const COMPONENTS = z.registry<{ component: string }>()
+
+/** The component name of a schema, if it has one. */
+export type ComponentNames = (schema: z.ZodType) => string | undefined
 
 /**
  * The JSON Schema of a zod schema as the API produces it (`io: output`), without `$schema`. For
@@ -19,7 +30,7 @@ const componentRef = (name: string): JsonSchema => ({ $ref: `#/components/schema
 export function responseJsonSchema(
   schema: z.ZodType,
   target: Target,
-  components: ReadonlyMap<z.ZodType, string> = new Map(),
+  components: ComponentNames = () => undefined,
 ): JsonSchema {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, {
     io: 'output',
@@ -33,7 +44,7 @@ export function responseJsonSchema(
             ? componentRef('AuditEvent')
             : { type: 'object', additionalProperties: true }
       else if (target === 'openapi' && zs !== schema) {
-        const name = components.get(zs)
+        const name = components(zs)
         if (name) replacement = componentRef(name)
       }
       if (!replacement) return

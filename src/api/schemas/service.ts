@@ -1,6 +1,7 @@
 /** Response bodies of ingest and the unauthenticated health endpoints. */
 import { z } from 'zod'
 import { Count } from './common.js'
+import { COMPONENTS } from './json-schema.js'
 
 /** Per-event answer of POST /v1/ingest. */
 export const IngestResultSchema = z.object({
@@ -29,3 +30,8 @@ export const ReadinessSchema = z.object({
   status: z.enum(['ready', 'not_ready']),
   checks: z.record(z.string(), z.boolean()).describe('each dependency: true when reachable'),
 })
+
+// Their names in the OpenAPI document (components).
+COMPONENTS.add(IngestResponseSchema, { component: 'IngestResponse' })
+COMPONENTS.add(HealthSchema, { component: 'Health' })
+COMPONENTS.add(ReadinessSchema, { component: 'Readiness' })

@@ -1,11 +1,12 @@
-/** What the query routes share: the tenant a caller may see, and 400s from zod problems. */
+/**
+ * What the query routes share: the tenant a caller may see, the token-key and tenant parameters,
+ * and keyset cursors.
+ */
 import { z } from 'zod'
-import type { Storage } from '../../storage/client.js'
-import { TokenRef } from '../../events/schema.js'
-import { toDateTime64 } from '../../storage/event-row.js'
-import type { Authenticate, Caller } from '../auth.js'
-import { ApiError, ErrorBody } from '../errors.js'
-import { responseJsonSchema } from '../schemas/json-schema.js'
+import { TokenRef } from '../events/schema.js'
+import { toDateTime64 } from '../storage/event-row.js'
+import type { Caller } from './auth.js'
+import { ApiError } from './errors.js'
 
 /** The caller's tenant; in open mode (loopback, no API keys) a `tenant` parameter, else default. */
 export function tenantOf(caller: Caller, requested?: string): string {
@@ -15,40 +16,8 @@ export function tenantOf(caller: Caller, requested?: string): string {
     : 'default'
 }
 
-export function badRequest(error: z.ZodError): ApiError {
-  const problems = error.issues.map((i) => `${i.path.join('.') || '(query)'}: ${i.message}`)
-  return new ApiError(400, 'ERR_BAD_REQUEST', problems.join('; '))
-}
-
-/** What every query route receives. */
-export interface QueryDeps {
-  storage: Storage
-  authenticate: Authenticate
-}
-
 /** The end of every open time range. */
 export const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
-
-/** Responses: any JSON object on success, the error model otherwise (for routes without a schema). */
-export const JSON_RESPONSE = {
-  200: { type: 'object', additionalProperties: true },
-  201: { type: 'object', additionalProperties: true },
-  204: { type: 'null' },
-  '4xx': ErrorBody,
-  '5xx': ErrorBody,
-} as const
-
-/**
- * Fastify response schemas from the zod schemas of the success bodies (null: no body), plus the
- * error model. Objects are closed (additionalProperties false): the serializer writes exactly the
- * declared fields, so a field reaches callers only once the OpenAPI document declares it.
- */
-export function responses(ok: Record<number, z.ZodType | null>): Record<string, unknown> {
-  const out: Record<string, unknown> = { '4xx': ErrorBody, '5xx': ErrorBody }
-  for (const [status, schema] of Object.entries(ok))
-    out[status] = schema ? responseJsonSchema(schema, 'serializer') : { type: 'null' }
-  return out
-}
 
 /**
  * A token key (a jti, or a fingerprint when the token has none) as the event contract accepts it:
