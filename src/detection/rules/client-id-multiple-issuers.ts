@@ -55,10 +55,10 @@ export const clientIdMultipleIssuers: ScheduledRule<typeof params> = {
     'collecting them), or a collision of identifiers that makes per-client audit ambiguous.',
   references: [REF.mcp2026AsBinding, REF.mcpTokenTheft],
   mappings: {
-    owasp_nhi: ['NHI2', 'NHI10'],
+    owasp_nhi: ['NHI2', 'NHI9'],
     owasp_asi: ['ASI03'],
-    nist_csf: ['PR.AA-01', 'PR.AA-02', 'DE.CM-09'],
-    nist_800_53: ['IA-4', 'IA-5', 'SI-4'],
+    nist_csf: ['PR.AA-01', 'DE.CM-09'],
+    nist_800_53: ['IA-5', 'SI-4'],
     nist_800_207: ['tenet-6'],
     mitre: ['T1528'],
   },

@@ -147,7 +147,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
     owasp_nhi: ['NHI2', 'NHI5', 'NHI9'],
     owasp_asi: ['ASI03', 'ASI07'],
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-04', 'PR.AA-05'],
-    nist_800_53: ['SI-4', 'AC-4', 'IA-9', 'SC-23'],
+    nist_800_53: ['SI-4', 'IA-9', 'SC-23'],
     nist_800_207: ['tenet-3', 'tenet-6'],
     mitre: ['T1550.001'],
   },
