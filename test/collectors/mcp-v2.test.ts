@@ -55,7 +55,12 @@ async function v1Server() {
 }
 
 /** A 2026-07-28 `tools/call` as the spec's example writes it; `headers` replace the standard ones. */
-function modernCall(url: string, token: string, headers: Record<string, string>) {
+function modernCall(
+  url: string,
+  token: string,
+  headers: Record<string, string>,
+  clientName = 'raw-client',
+) {
   return fetch(`${url}/mcp`, {
     method: 'POST',
     headers: {
@@ -73,7 +78,7 @@ function modernCall(url: string, token: string, headers: Record<string, string>)
         arguments: { text: 'hi' },
         _meta: {
           'io.modelcontextprotocol/protocolVersion': MODERN,
-          'io.modelcontextprotocol/clientInfo': { name: 'raw-client', version: '0.1.0' },
+          'io.modelcontextprotocol/clientInfo': { name: clientName, version: '0.1.0' },
           'io.modelcontextprotocol/clientCapabilities': {},
         },
       },
@@ -173,6 +178,24 @@ describe('the Express collector in front of an MCP SDK v2 server', () => {
     })
     expect(event.tool).not.toHaveProperty('header_name')
     expect(judge(event)).toEqual([])
+  })
+
+  it('cuts the presented token from a client name that copies it, and says so', async () => {
+    const { url, emitter } = await v2Server()
+    const token = await mint({ key, claims: { aud: MCP } })
+    const headers = {
+      'mcp-protocol-version': MODERN,
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    }
+    expect((await modernCall(url, token, headers, `agent ${token}`)).status).toBe(200)
+    const event = emitter.events.at(-1)!
+    expect(JSON.stringify(emitter.raw)).not.toContain(token)
+    expect(event.attributes?.mcp_client).toEqual({
+      name: 'agent [raw JWT removed]',
+      version: '0.1.0',
+    })
+    expect(event.attributes?.sanitized).toContain('attributes.mcp_client.name')
   })
 
   it('the v2 server refuses an Mcp-Name that disagrees with the body: not flagged', async () => {
