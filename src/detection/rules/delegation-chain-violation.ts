@@ -18,7 +18,7 @@ const params = z.object({
     .int()
     .min(1)
     .max(32)
-    .default(2)
+    .default(3)
     .describe('longest delegation chain allowed: exchanges between the issued token and this one'),
   allowRegisteredTargetScopes: z
     .boolean()
@@ -96,8 +96,11 @@ export const delegationChainViolation: EventRule<typeof params> = {
   severity: 'high',
   description:
     'A `token.exchanged` (RFC 8693) whose issued token: names more distinct resources than its ' +
-    'subject token (alias-aware); carries a scope its subject token did not (except scopes the ' +
-    "registry lists for the new audience, by default); was obtained by an actor the subject token's " +
+    'subject token (alias-aware; not when the registry allows every one of them in a ' +
+    'multi-audience token); carries a scope its subject token did not, at the same resource or ' +
+    'on top of all the scopes of the subject token (scopes the registry lists for the new ' +
+    'audience excepted, by default; the scopes of another resource are not comparable); was ' +
+    "obtained by an actor the subject token's " +
     '`may_act` does not name (`sub` or `client_id`; the requesting client when no actor token was ' +
     'given); or ends a chain of more than `maxDepth` exchanges. One detection per violation. The ' +
     "subject token's facts come from the exchange event (`attributes.subject_token_aud`, " +
@@ -150,7 +153,11 @@ export const delegationChainViolation: EventRule<typeof params> = {
     if (facts.from !== 'none' && facts.audience.length > 0) {
       const before = distinctResources(facts.audience, ctx.registry)
       const after = distinctResources(issuedAud, ctx.registry)
-      if (after.length > before.length)
+      // A token the registry allows to name several audiences on purpose is not a widening.
+      const declared =
+        ctx.registry !== undefined &&
+        after.every((a) => registryEntry(a, ctx.registry)?.multi_audience_allowed === true)
+      if (after.length > before.length && !declared)
         found.push({
           violation: 'wider_audience',
           detail: { subject_audience: before, issued_audience: after },
@@ -163,7 +170,12 @@ export const delegationChainViolation: EventRule<typeof params> = {
           : [],
       )
       const added = issuedScopes.filter((s) => !facts.scopes.includes(s) && !registered.has(s))
-      if (added.length > 0)
+      // Scopes of another resource are not comparable: a widening is one at the same resource
+      // (the audiences overlap), or one that keeps every scope of the subject and adds more.
+      const sameResource = issuedAud.some((a) => !outsideAudience(a, facts.audience, ctx.registry))
+      const superset =
+        facts.scopes.length > 0 && facts.scopes.every((s) => issuedScopes.includes(s))
+      if (added.length > 0 && (sameResource || superset))
         found.push({
           violation: 'wider_scope',
           detail: { subject_scopes: facts.scopes, issued_scopes: issuedScopes, added },
@@ -264,6 +276,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
     {
       name: 'a third exchange in a row (maxDepth 2)',
       fires: true,
+      params: { maxDepth: 2 },
       events: [
         ev.issued(),
         ev.exchanged({
@@ -302,7 +315,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       ],
     },
     {
-      name: 'two exchanges in a chain within the allowed depth',
+      name: 'three exchanges in a chain within the default depth',
       fires: false,
       events: [
         ev.issued(),
@@ -316,6 +329,26 @@ export const delegationChainViolation: EventRule<typeof params> = {
           token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
           requested_resources: [REPORTS],
           granted_aud: [REPORTS],
+        }),
+        ev.exchanged({
+          occurred_at: at(30),
+          subject_token: { jti: 'hop-2' },
+          token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
+        }),
+      ],
+    },
+    {
+      name: 'an exchange for another resource gets that resource’s own scopes',
+      fires: false,
+      events: [
+        ev.issued({
+          granted_scopes: ['openid', 'files:read'],
+          token: token({ scopes: ['openid', 'files:read'] }),
+        }),
+        ev.exchanged({
+          occurred_at: at(10),
+          client_id: 'files-mcp',
+          token: token({ jti: 'at-x', aud: [API], scopes: ['orders:read'] }),
         }),
       ],
     },

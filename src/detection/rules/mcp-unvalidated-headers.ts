@@ -41,7 +41,10 @@ const text = (v: unknown) => (typeof v === 'string' ? v : '')
 
 /** Served: the token was accepted and the HTTP answer was not an error (a -32020 is a 400). */
 function served(row: EventRow): boolean {
-  return row.decision === 'accepted' && (row.http_status === null || row.http_status < 400)
+  if (row.decision !== 'accepted') return false
+  // No status: served unless the client went away first (then nobody knows what would have run).
+  if (row.http_status === null) return attribute(row, 'aborted') !== true
+  return row.http_status < 400
 }
 
 /** What the request carried instead of a session: the client's `_meta` identity and trace id. */
