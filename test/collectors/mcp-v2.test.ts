@@ -6,7 +6,8 @@ import type { TokenPresentedEvent } from '../../src/events/schema.js'
 import { toEventRow } from '../../src/storage/event-row.js'
 import { ISSUER, mint, signingKey, TestEmitter, type SigningKey } from './rs/fixtures.js'
 import { listen, mcpApp, mcpSession, type Listening } from './rs/mcp-peer.js'
-import { mcpV2App, mcpV2Session } from './rs/mcp-v2-peer.js'
+import { fastifyApis } from './rs/fastify-api.js'
+import { mcpV2App, mcpV2FastifyRoute, mcpV2Session } from './rs/mcp-v2-peer.js'
 
 // The collectors in front of MCP servers built on the SDK's v2 line (2026-07-28, no sessions)
 // and on v1 (@modelcontextprotocol/sdk), with real clients of both lines.
@@ -208,6 +209,44 @@ describe('the Express collector in front of an MCP SDK v2 server', () => {
     })
     expect(res.status).toBe(400)
     expect(judge(emitter.events.at(-1)!)).toEqual([])
+  })
+})
+
+describe('the Fastify collector in front of an MCP SDK v2 server', () => {
+  const apis = fastifyApis()
+  afterEach(() => apis.closeAll())
+
+  it('records a pinned 2026-07-28 v2 client tool by tool, as the Express collector does', async () => {
+    let close: (() => Promise<void>) | undefined
+    const { app, emitter } = await apis.api(
+      key,
+      { resource: MCP, source: { kind: 'mcp_server', id: 'mcp-f' } },
+      (a) => {
+        close = mcpV2FastifyRoute(a)
+      },
+    )
+    closers.push(() => close!())
+    const url = await app.listen({ port: 0, host: '127.0.0.1' })
+    const token = await mint({ key, claims: { aud: MCP } })
+    const result = await mcpV2Session(url, token, { modern: true })
+    expect(result).toEqual({ tools: ['echo', 'whoami'], echo: 'hello', whoami: 'agent-1' })
+    expect(emitter.invalid).toEqual([])
+    expect(
+      emitter.events.map((e) => [e.tool?.method, e.tool?.header_name, e.http?.status]),
+    ).toEqual([
+      ['server/discover', undefined, 200],
+      ['tools/list', undefined, 200],
+      ['tools/call', 'echo', 200],
+      ['tools/call', 'whoami', 200],
+    ])
+    for (const event of emitter.events) {
+      expect(event.attributes).toMatchObject({
+        mcp_protocol_version: MODERN,
+        mcp_meta_protocol_version: MODERN,
+        mcp_client: { name: 'audtrail-test-agent-v2' },
+      })
+      expect(judge(event)).toEqual([])
+    }
   })
 })
 

@@ -6,7 +6,8 @@
  */
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client'
 import { toNodeHandler } from '@modelcontextprotocol/node'
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server'
+import { createMcpHandler, McpServer, type AuthInfo } from '@modelcontextprotocol/server'
+import type { FastifyInstance } from 'fastify'
 import express, { type RequestHandler } from 'express'
 import { z } from 'zod'
 
@@ -22,6 +23,23 @@ function mcpServer(): McpServer {
     content: [{ type: 'text', text: ctx.http?.authInfo?.clientId ?? 'anonymous' }],
   }))
   return server
+}
+
+/**
+ * Fastify: a route for every method at `/mcp` that hands the request to the v2 handler, the
+ * collector's verified client as `req.auth` (what `toNodeHandler` passes on as `authInfo`).
+ */
+export function mcpV2FastifyRoute(app: FastifyInstance): () => Promise<void> {
+  const handler = createMcpHandler(() => mcpServer())
+  const node = toNodeHandler(handler)
+  app.all('/mcp', async (request, reply) => {
+    reply.hijack()
+    const raw = request.raw as typeof request.raw & { auth?: AuthInfo }
+    const clientId = request.audtrail?.clientId
+    if (clientId !== undefined) raw.auth = { token: '', clientId, scopes: [] }
+    await node(raw, reply.raw, request.body)
+  })
+  return () => handler.close()
 }
 
 /** Express: JSON body parser, the collector, then the v2 handler for every method at `/mcp`. */
