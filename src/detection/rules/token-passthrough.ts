@@ -42,6 +42,12 @@ const params = z.object({
     .describe(
       'per MCP server resource: the addresses or CIDR prefixes it calls out from; when given for a server, only a use from them is its passthrough',
     ),
+  serverUserAgents: z
+    .record(z.string().min(1).max(2048), z.array(z.string().min(1).max(256)).max(16))
+    .default({})
+    .describe(
+      "per MCP server resource: text its outbound HTTP client puts in User-Agent (its identity); a use whose user agent contains one is the server's",
+    ),
 })
 type Params = z.output<typeof params>
 const ev = exampleEvents('token-passthrough')
@@ -82,29 +88,31 @@ function inList(ip: string, list: readonly string[]): boolean {
   return type !== undefined && blocks.check(ip, type)
 }
 
-/** The configured addresses of an MCP server, by its canonical resource. */
-function serverAddresses(resource: string, p: Params): string[] | undefined {
-  for (const [r, list] of Object.entries(p.serverAddresses))
-    if (canonicalizeResource(r).canonical === resource) return list
-  return undefined
-}
-
 interface Verdict {
   server: Presentation
-  basis: 'server_address' | 'other_network_after_server_use'
+  basis: 'server_address' | 'server_user_agent' | 'other_network_after_server_use'
+}
+
+/** A configured list, by canonical resource. */
+function configured<T>(map: Record<string, T>, resource: string): T | undefined {
+  for (const [r, value] of Object.entries(map))
+    if (canonicalizeResource(r).canonical === resource) return value
+  return undefined
 }
 
 /** Which in-audience server, if any, passed the token on in this row, and on what evidence. */
 function passedOnBy(row: EventRow, state: TokenState, p: Params, now: number): Verdict | undefined {
   const ip = row.network_ip
-  if (ip === '') return undefined
   const inside = [...state.presentations.values()].filter(
     (s) => s.accepted && s.resource !== row.resource_canonical && !s.ips.includes(ip),
   )
   for (const server of inside) {
-    const configured = serverAddresses(server.resource, p)
-    if (configured !== undefined) {
-      if (inList(ip, configured)) return { server, basis: 'server_address' }
+    const agents = configured(p.serverUserAgents, server.resource)
+    if (agents?.some((a) => row.network_user_agent.includes(a)))
+      return { server, basis: 'server_user_agent' }
+    const addresses = configured(p.serverAddresses, server.resource)
+    if (addresses !== undefined) {
+      if (inList(ip, addresses)) return { server, basis: 'server_address' }
       continue
     }
     // No addresses configured: the token came from a network the client never used at the
@@ -125,8 +133,9 @@ export const tokenPassthrough: EventRule<typeof params> = {
   severity: 'high',
   description:
     'A token whose audience is MCP server A (accepted there) was presented at a resource outside ' +
-    'its audience by A itself: from an address configured for A (`serverAddresses`), or, without ' +
-    'one, from a network the client never used at A, within `windowS` of A accepting it. No ' +
+    "its audience by A itself: with a user agent configured as A's (`serverUserAgents`), from " +
+    'an address configured for A (`serverAddresses`), or, without addresses, from a network the ' +
+    'client never used at A, within `windowS` of A accepting it. No ' +
     '`token.exchanged` with this token as subject was issued for that resource. Critical when the ' +
     'downstream API accepted it. A client replaying its own token (from the network it used at A) ' +
     'is left to `cross-audience-replay`.',
@@ -234,6 +243,23 @@ export const tokenPassthrough: EventRule<typeof params> = {
       ],
     },
     {
+      name: 'the MCP server forwards it with its own user agent, from a client network',
+      fires: true,
+      params: { serverUserAgents: { [MCP]: ['files-mcp/'] } },
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(6),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: '203.0.113.200', user_agent: 'files-mcp/1.4 undici' },
+        }),
+      ],
+    },
+    {
       name: 'the client replays its own token at the API from its own network',
       fires: false,
       events: [
@@ -246,6 +272,22 @@ export const tokenPassthrough: EventRule<typeof params> = {
           decision: 'rejected',
           reason: 'aud_mismatch',
           network: { ip: '203.0.113.99' },
+        }),
+      ],
+    },
+    {
+      name: 'a client whose IPv6 address changed within its /56 replays the token',
+      fires: false,
+      events: [
+        ev.issued(),
+        ev.presented({ network: { ip: '2001:db8:1:10::5' } }),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: '2001:db8:1:20:a:b:c:9' },
         }),
       ],
     },
