@@ -77,7 +77,9 @@ export const mcpUnvalidatedHeaders: EventRule<typeof params> = {
     'request with mirrored headers whose version is older or absent (headers nobody validated). ' +
     'Notifications are left out (the revision defines no header rules for them). Without sessions, ' +
     'the finding is keyed by resource, client id and the `_meta` client info, and carries the ' +
-    'token key and `traceparent` trace id.',
+    'token key and `traceparent` trace id. `mcp-tool-header-mismatch` reports every mismatch, ' +
+    'served or refused, of any revision; this rule reports what a server let through although ' +
+    'the revision required it to refuse.',
   rationale:
     'The 2026-07-28 revision makes `Mcp-Method` and `Mcp-Name` REQUIRED and says a server MUST ' +
     'reject a request whose client omitted a header whose value is in the body, or whose header ' +
