@@ -14,7 +14,11 @@ SELECT
     granted_aud_canonical,
     presented_aud_canonical,
     resource_canonical,
-    network_ip
+    network_ip,
+    token_scopes,
+    granted_scopes,
+    subject_token_key,
+    attributes
 FROM
 (
     SELECT *

@@ -12,7 +12,12 @@ import { loadQuery } from '../storage/sql.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'
 import type { Detection, EventRule, Rule } from './rule.js'
-import { applyToState, type TokenState, type TokenStateRow } from './token-state.js'
+import {
+  applyExchangeToSubject,
+  applyToState,
+  type TokenState,
+  type TokenStateRow,
+} from './token-state.js'
 
 export interface EvaluatorOptions {
   /** Per-rule parameter overrides (validated by each rule's schema). */
@@ -126,9 +131,16 @@ export function createRuleEvaluator(
   const stateOf = (row: TokenStateRow, key: string) =>
     row.token_key === '' ? undefined : states.get(key)
 
+  /** The state of another token of the row's tenant (a subject token of an exchange). */
+  const lookup = (tenant: string, tokenKey: string) =>
+    tokenKey === '' ? undefined : states.get(`${tenant}\u0000${tokenKey}`)
+
   function advance(key: string, before: TokenState | undefined, row: TokenStateRow) {
-    const after = applyToState(before, row)
+    const subject =
+      row.event_type === 'token.exchanged' ? lookup(row.tenant, row.subject_token_key) : undefined
+    const after = applyToState(before, row, subject)
     if (after) remember(key, after)
+    if (subject !== undefined) applyExchangeToSubject(subject, row)
   }
 
   function step(row: EventRow, found: Map<string, Detection[]>) {
@@ -139,6 +151,7 @@ export function createRuleEvaluator(
         const detections = rule.evaluate(row, before, {
           params: params.get(rule.id),
           registry: options.registry,
+          tokenState: (tokenKey) => lookup(row.tenant, tokenKey),
         })
         if (detections.length === 0) continue
         const list = found.get(rule.id)

@@ -10,7 +10,7 @@ import { toDateTime64, toEventRow } from '../storage/event-row.js'
 import { insertEventRows } from '../storage/events-store.js'
 import { loadSql } from '../storage/sql.js'
 import type { Detection, EventRule, Rule, RuleExample, ScheduledRule } from './rule.js'
-import { applyToState, type TokenState } from './token-state.js'
+import { applyExchangeToSubject, applyToState, type TokenState } from './token-state.js'
 
 function registryOf(example: RuleExample): ResourceRegistry | undefined {
   return example.registry
@@ -37,9 +37,13 @@ export function runEventExample(rule: EventRule, example: RuleExample): Detectio
   for (const row of rowsOf(example, registry)) {
     const key = `${row.tenant}\u0000${row.token_key}`
     const before = row.token_key === '' ? undefined : states.get(key)
-    detections.push(...rule.evaluate(row, before, { params, registry }))
-    const after = applyToState(before, row)
+    const lookup = (tokenKey: string) =>
+      tokenKey === '' ? undefined : states.get(`${row.tenant}\u0000${tokenKey}`)
+    detections.push(...rule.evaluate(row, before, { params, registry, tokenState: lookup }))
+    const subject = row.event_type === 'token.exchanged' ? lookup(row.subject_token_key) : undefined
+    const after = applyToState(before, row, subject)
     if (after) states.set(key, after)
+    if (subject !== undefined) applyExchangeToSubject(subject, row)
   }
   return detections
 }

@@ -35,6 +35,11 @@ export interface Detection {
 export interface RuleContext<P> {
   params: P
   registry?: ResourceRegistry
+  /**
+   * Event rules: the state of another token of the event's tenant, by token key (the subject
+   * token of an exchange), before this event; undefined when none is held.
+   */
+  tokenState?: (tokenKey: string) => TokenState | undefined
 }
 
 /** An example: a sequence of contract events, and whether the rule must fire on it. */

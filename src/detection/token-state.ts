@@ -11,6 +11,14 @@ export interface Presentation {
   lastSeen: number
   /** the first few event ids, for evidence */
   eventIds: string[]
+  /** the first few distinct network addresses it came from (token-passthrough tells who sent it) */
+  ips: string[]
+}
+
+/** RFC 8693 section 4.4 `may_act`: who the token's subject allows to act for it. */
+export interface MayAct {
+  sub?: string
+  client_id?: string
 }
 
 export interface TokenState {
@@ -26,10 +34,22 @@ export interface TokenState {
   /** ip -> last seen (ms) */
   ips: Map<string, number>
   lastSeen: number
+  /** scopes granted at issuance (or carried by the token when issuance was not seen) */
+  scopes: string[]
+  /** RFC 8693 delegation: 0 for a token the AS issued, 1 + its subject's depth when exchanged */
+  depth: number
+  /** the subject token's key, when this token came from a token exchange */
+  subjectKey?: string
+  /** the issuance's `may_act` claim (attributes.may_act), when the AS recorded one */
+  mayAct?: MayAct
+  /** canonical audiences of the tokens this one was exchanged for, as a subject token */
+  exchangedFor: string[]
 }
 
 const MAX_EVIDENCE_IDS = 5
 const MAX_IPS = 32
+const MAX_PRESENTATION_IPS = 8
+const MAX_EXCHANGED_FOR = 16
 
 const digits = (s: string, from: number, to: number) => {
   let n = 0
@@ -96,15 +116,53 @@ export const TOKEN_STATE_COLUMNS = [
   'presented_aud_canonical',
   'resource_canonical',
   'network_ip',
+  'token_scopes',
+  'granted_scopes',
+  'subject_token_key',
+  'attributes',
 ] as const satisfies readonly (keyof EventRow)[]
 
 /** What the token state reads of a row (a whole EventRow is one). */
 export type TokenStateRow = Pick<EventRow, (typeof TOKEN_STATE_COLUMNS)[number]>
 
-/** The state after `row`; creates it on the token's first event. Rows without a token key: none. */
+/** A `may_act` value as recorded (attributes.may_act, JSON): its `sub` and `client_id`. */
+export function parseMayAct(raw: string | undefined): MayAct | undefined {
+  if (raw === undefined) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    return undefined
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
+  const v = value as Record<string, unknown>
+  const out: MayAct = {}
+  if (typeof v.sub === 'string') out.sub = v.sub
+  if (typeof v.client_id === 'string') out.client_id = v.client_id
+  return out.sub === undefined && out.client_id === undefined ? undefined : out
+}
+
+/**
+ * The subject token's state after a `token.exchanged` row that names it: the exchanged token's
+ * audience joins `exchangedFor` (token-passthrough: the token was exchanged, not passed on).
+ */
+export function applyExchangeToSubject(subject: TokenState, row: TokenStateRow): void {
+  if (row.event_type !== 'token.exchanged') return
+  const aud =
+    row.granted_aud_canonical.length > 0 ? row.granted_aud_canonical : row.token_aud_canonical
+  const more = aud.filter((a) => !subject.exchangedFor.includes(a))
+  if (more.length > 0)
+    subject.exchangedFor = [...subject.exchangedFor, ...more].slice(0, MAX_EXCHANGED_FOR)
+}
+
+/**
+ * The state after `row`; creates it on the token's first event. Rows without a token key: none.
+ * `subject`: for a `token.exchanged` row, the state of its subject token (the delegation depth).
+ */
 export function applyToState(
   state: TokenState | undefined,
   row: TokenStateRow,
+  subject?: TokenState,
 ): TokenState | undefined {
   if (row.token_key === '') return state
   const at = rowTime(row.occurred_at)
@@ -117,6 +175,9 @@ export function applyToState(
     presentations: new Map(),
     ips: new Map(),
     lastSeen: at,
+    scopes: [],
+    depth: 0,
+    exchangedFor: [],
   }
   s.lastSeen = Math.max(s.lastSeen, at)
   if (row.client_id !== '' && s.clientId === '') s.clientId = row.client_id
@@ -126,11 +187,21 @@ export function applyToState(
       row.granted_aud_canonical.length > 0 ? row.granted_aud_canonical : row.token_aud_canonical
     s.audience = [...new Set(aud)]
     s.issuedSeen = true
+    const scopes = row.granted_scopes.length > 0 ? row.granted_scopes : row.token_scopes
+    s.scopes = [...new Set(scopes)]
+    const mayAct = parseMayAct(row.attributes.may_act)
+    if (mayAct !== undefined) s.mayAct = mayAct
+    if (row.event_type === 'token.exchanged' && row.subject_token_key !== '') {
+      s.subjectKey = row.subject_token_key
+      s.depth = (subject?.depth ?? 0) + 1
+    }
   } else if (!s.issuedSeen && row.token_aud_canonical.length > 0) {
     s.audience = union(s.audience, row.token_aud_canonical)
   } else if (!s.issuedSeen && row.presented_aud_canonical.length > 0) {
     s.audience = union(s.audience, row.presented_aud_canonical)
   }
+  if (!s.issuedSeen && s.scopes.length === 0 && row.token_scopes.length > 0)
+    s.scopes = [...new Set(row.token_scopes)]
   if (row.event_type === 'token.presented' && row.resource_canonical !== '') {
     const p = s.presentations.get(row.resource_canonical) ?? {
       resource: row.resource_canonical,
@@ -139,6 +210,7 @@ export function applyToState(
       firstSeen: at,
       lastSeen: at,
       eventIds: [],
+      ips: [],
     }
     // An event applied before (read again after a crash or a rebalance, or warmed up from storage
     // and then read again from the last commit) is not listed twice, nor counted twice when its
@@ -149,6 +221,12 @@ export function applyToState(
       if (p.eventIds.length < MAX_EVIDENCE_IDS) p.eventIds.push(row.event_id)
     }
     p.accepted ||= row.decision === 'accepted'
+    if (
+      row.network_ip !== '' &&
+      !p.ips.includes(row.network_ip) &&
+      p.ips.length < MAX_PRESENTATION_IPS
+    )
+      p.ips.push(row.network_ip)
     p.firstSeen = Math.min(p.firstSeen, at)
     p.lastSeen = Math.max(p.lastSeen, at)
     s.presentations.set(row.resource_canonical, p)

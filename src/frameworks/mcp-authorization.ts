@@ -110,9 +110,9 @@ export default defineFramework({
         quote:
           'MCP servers MUST NOT accept any tokens that were not explicitly issued for the MCP server.',
       },
-      rules: ['aud-mismatch-accepted', 'cross-audience-replay'],
+      rules: ['aud-mismatch-accepted', 'cross-audience-replay', 'token-passthrough'],
       metrics: ['accepted_mismatches', 'cross_audience_replays'],
-      note: 'Forwarding downstream is not observed directly: the evidence is the accepting side and one token key at several resources.',
+      note: 'The forwarding shows as the server’s token presented downstream from the server’s side (token-passthrough); the accepting side and one token key at several resources are evidence too.',
     },
     {
       id: 'mcp-authz/scope-minimization',

@@ -199,6 +199,62 @@ describe('tokenExchanged', () => {
   })
 })
 
+describe('RFC 8693 delegation facts', () => {
+  const sign = async (claims: Record<string, unknown>, jti: string) => {
+    const { privateKey } = await generateKeyPair('ES256')
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setJti(jti)
+      .sign(privateKey)
+  }
+
+  it('records what the subject token allowed and the issued token’s act depth and may_act', async () => {
+    const subject = await sign(
+      { aud: A, scope: 'tools:call read', may_act: { sub: 'mcp-a', extra: 'x' } },
+      'sub-1',
+    )
+    const issued = await sign(
+      {
+        aud: B,
+        scope: 'orders:read',
+        act: { sub: 'mcp-a', act: { sub: 'agent' } },
+        may_act: { client_id: 'api-b-worker' },
+      },
+      'iss-1',
+    )
+    const event = tokenExchanged({ source, subjectToken: subject, accessToken: issued })
+    expect(event.attributes).toEqual({
+      subject_token_aud: [A],
+      subject_token_scopes: ['tools:call', 'read'],
+      subject_token_may_act: { sub: 'mcp-a' },
+      act_depth: 2,
+      may_act: { client_id: 'api-b-worker' },
+    })
+    expect(parseEvent(JSON.parse(JSON.stringify(event))).ok).toBe(true)
+    for (const secret of [subject, issued]) expect(JSON.stringify(event)).not.toContain(secret)
+  })
+
+  it('takes an opaque subject token’s facts from the caller, and may_act from an issued JWT', async () => {
+    const event = tokenExchanged({
+      source,
+      subjectToken: 'opaque-subject-token-0123456789',
+      subjectTokenFacts: { aud: [A], scopes: 'read', mayAct: { client_id: 'mcp-a' } },
+      accessToken: 'opaque-issued-token-0123456789',
+    })
+    expect(event.attributes).toEqual({
+      subject_token_aud: [A],
+      subject_token_scopes: ['read'],
+      subject_token_may_act: { client_id: 'mcp-a' },
+    })
+    const issued = tokenIssued({
+      source,
+      grantType: 'authorization_code',
+      accessToken: await sign({ aud: A, may_act: { sub: 'mcp-a' } }, 'iss-2'),
+    })
+    expect(issued.attributes).toEqual({ may_act: { sub: 'mcp-a' } })
+  })
+})
+
 describe('tokens copied into attributes', () => {
   it('are cut out of the attribute, which is marked, instead of a throw', () => {
     const leakedJwt = tokenIssued({

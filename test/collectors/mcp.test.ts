@@ -86,3 +86,53 @@ describe('SEP-2243 headers', () => {
     expect(facts.header_method).toBe('a\uFFFDb')
   })
 })
+
+describe('what MCP 2026-07-28 carries instead of a session', () => {
+  const META = {
+    'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'ExampleClient', version: '1.0.0', extra: 1 },
+    'io.modelcontextprotocol/clientCapabilities': {},
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  }
+
+  it('takes the protocol version, client info and trace context from params._meta', () => {
+    expect(mcpFromBody(call('tools/call', { name: 'echo', _meta: META }))).toEqual({
+      method: 'tools/call',
+      name: 'echo',
+      metaProtocolVersion: '2026-07-28',
+      client: { name: 'ExampleClient', version: '1.0.0' },
+      traceparent: META.traceparent,
+    })
+  })
+
+  it('ignores _meta values of the wrong shape', () => {
+    const bad = {
+      'io.modelcontextprotocol/protocolVersion': 'latest',
+      'io.modelcontextprotocol/clientInfo': 'ExampleClient',
+      traceparent: '00-not-a-trace',
+    }
+    expect(mcpFromBody(call('tools/list', { _meta: bad }))).toEqual({
+      method: 'tools/list',
+      name: undefined,
+    })
+    expect(mcpFromBody(call('tools/list', { _meta: [META] }))).toEqual({
+      method: 'tools/list',
+      name: undefined,
+    })
+  })
+
+  it('takes MCP-Protocol-Version and traceparent headers, well-formed only', () => {
+    expect(
+      mcpFromHeaders({
+        'mcp-protocol-version': ' 2026-07-28 ',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      }),
+    ).toEqual({
+      protocolVersion: '2026-07-28',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    })
+    expect(
+      mcpFromHeaders({ 'mcp-protocol-version': '2026-07-28\r\nX: y', traceparent: 'x' }),
+    ).toEqual({})
+  })
+})

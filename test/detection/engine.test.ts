@@ -160,6 +160,61 @@ describe('the streaming detector', () => {
     expect(fired([])).toHaveLength(0)
   })
 
+  it('rebuilds delegation state (scopes, may_act, depth, exchanges) as the stream built it', async () => {
+    const now = Date.now()
+    const at = (s: number) => new Date(now - 60_000 + s * 1000).toISOString()
+    const common = {
+      schema_version: 1,
+      tenant: 't-chain',
+      source: { kind: 'authorization_server', id: 'as' },
+      client_id: 'agent',
+      requested_resources: [],
+    }
+    const events = [
+      {
+        ...common,
+        event_id: '00000000-0000-4000-8000-00000000c001',
+        event_type: 'token.issued',
+        occurred_at: at(0),
+        token: { jti: 'root', aud: ['https://mcp.example'] },
+        grant_type: 'authorization_code',
+        granted_aud: ['https://mcp.example'],
+        requested_scopes: ['read'],
+        granted_scopes: ['read'],
+        attributes: { may_act: { sub: 'mcp' } },
+      },
+      ...[1, 2].map((n) => ({
+        ...common,
+        event_id: `00000000-0000-4000-8000-00000000c00${n + 1}`,
+        event_type: 'token.exchanged',
+        occurred_at: at(n),
+        token: { jti: `hop-${n}`, aud: ['https://api.example'], scopes: ['read'] },
+        subject_token: { jti: n === 1 ? 'root' : 'hop-1' },
+        granted_aud: ['https://api.example'],
+      })),
+    ]
+    const rows = events.map((e) => {
+      const parsed = parseEvent(e)
+      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+      return toEventRow(parsed.event, { receivedAt: now })
+    })
+    await insertEventRows(storage, rows)
+    const inProcess = createRuleEvaluator([secondResource])
+    inProcess.evaluate(rows)
+    const stored = (await detector().storedStates(storage, 3600)).filter(([k]) =>
+      k.startsWith('t-chain\u0000'),
+    )
+    expect(stored).toEqual(inProcess.entries())
+    const byKey = new Map(stored.map(([k, s]) => [k.split('\u0000')[1], s]))
+    expect(byKey.get('root')).toMatchObject({
+      scopes: ['read'],
+      mayAct: { sub: 'mcp' },
+      depth: 0,
+      exchangedFor: ['https://api.example'],
+    })
+    expect(byKey.get('hop-2')).toMatchObject({ depth: 2, subjectKey: 'hop-1' })
+  })
+
   it('reads back exactly the columns the token state is typed to read', () => {
     // applyToState takes a TokenStateRow: a column it reads beyond these does not compile, and a
     // column the query does not select would be undefined in the rebuilt state.

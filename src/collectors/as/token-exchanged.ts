@@ -2,6 +2,7 @@
 import { LIMITS, type TokenExchangedEvent, type TokenRefInfo } from '../../events/schema.js'
 import type { CommonInput, IssuedTokenInput, RawValues } from './common-input.js'
 import { common } from './common.js'
+import { issuedDelegation, subjectDelegation, type SubjectTokenFacts } from './delegation.js'
 import { finish } from './finish.js'
 import { inputObject, rawToken, secretsOf, strict } from './input.js'
 import { Sanitizer } from './sanitizer.js'
@@ -12,6 +13,11 @@ export interface TokenExchangedInput extends CommonInput, IssuedTokenInput {
   subjectToken?: string
   /** or its reference, when the raw subject token is not at hand */
   subjectTokenRef?: TokenRefInfo
+  /**
+   * what the subject token allowed, when its claims cannot be decoded (opaque, introspected):
+   * recorded as `attributes.subject_token_aud` / `subject_token_scopes` / `subject_token_may_act`
+   */
+  subjectTokenFacts?: SubjectTokenFacts
   actor?: { subject?: string; clientId?: string; token?: string }
   requestedResources?: RawValues
 }
@@ -56,5 +62,13 @@ export function tokenExchanged(input: TokenExchangedInput): TokenExchangedEvent 
         },
       }),
   }
-  return finish(event, s, s.read(i, 'attributes')) as TokenExchangedEvent
+  const own = {
+    ...issuedDelegation(s, accessToken),
+    ...subjectDelegation(
+      s,
+      subjectToken,
+      s.read(i, 'subjectTokenFacts', 'subject_token_facts') as SubjectTokenFacts | undefined,
+    ),
+  }
+  return finish(event, s, s.read(i, 'attributes'), own) as TokenExchangedEvent
 }

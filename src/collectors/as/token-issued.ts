@@ -2,6 +2,7 @@
 import { LIMITS, type TokenIssuedEvent } from '../../events/schema.js'
 import type { CommonInput, IssuedTokenInput, RawValues } from './common-input.js'
 import { common } from './common.js'
+import { issuedDelegation } from './delegation.js'
 import { finish } from './finish.js'
 import { inputObject, rawToken, secretsOf, strict, type Input } from './input.js'
 import { Sanitizer } from './sanitizer.js'
@@ -33,7 +34,7 @@ export function tokenIssued(input: TokenIssuedInput): TokenIssuedEvent {
   const s = new Sanitizer(secretsOf(i, [accessToken]))
   const token = issuedToken(i, accessToken, s, 'tokenIssued')
   const grantedAud = s.listOf('granted_aud', s.read(i, 'grantedAud')) ?? token.rawAud ?? []
-  const own: Input = {}
+  const own: Input = issuedDelegation(s, accessToken)
   const grant = s.listOf('grant_resources', s.read(i, 'grantResources'))
   if (grant !== undefined) {
     own.grant_resources = s.list('grant_resources', grant, { max: LIMITS.uri, empty: 'keep' })

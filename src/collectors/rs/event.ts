@@ -59,6 +59,11 @@ export function presentedEvent(base: EventBase, r: PresentedRecord): PresentedEv
     attributes.jsonrpc_tools = within(r.mcp.tools)
   if (r.mcp.batchSize !== undefined) attributes.jsonrpc_batch_size = r.mcp.batchSize
   if (r.mcpSessionId !== undefined) attributes.mcp_session_id = r.mcpSessionId
+  if (r.mcp.protocolVersion !== undefined) attributes.mcp_protocol_version = r.mcp.protocolVersion
+  if (r.mcp.metaProtocolVersion !== undefined)
+    attributes.mcp_meta_protocol_version = r.mcp.metaProtocolVersion
+  if (r.mcp.client !== undefined) attributes.mcp_client = r.mcp.client
+  if (r.mcp.traceparent !== undefined) attributes.traceparent = r.mcp.traceparent
   if (r.aborted === true) attributes.aborted = true
 
   const http: { method: string; path: string; status?: number } = {
@@ -137,6 +142,9 @@ function cutFields(e: PresentedEventInput): string[] {
     check(`tool.${key}`, e.tool?.[key])
   const a = e.attributes ?? {}
   check('attributes.mcp_session_id', a.mcp_session_id as string | undefined)
+  const client = a.mcp_client as { name?: string; version?: string } | undefined
+  check('attributes.mcp_client.name', client?.name)
+  check('attributes.mcp_client.version', client?.version)
   checkList('attributes.jsonrpc_methods', a.jsonrpc_methods as unknown[] | undefined)
   checkList('attributes.jsonrpc_tools', a.jsonrpc_tools as unknown[] | undefined)
   return out

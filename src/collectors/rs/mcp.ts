@@ -1,4 +1,8 @@
-/** MCP request facts: JSON-RPC method and tool from the body (single or batch), SEP-2243 headers. */
+/**
+ * MCP request facts: JSON-RPC method and tool from the body (single or batch), SEP-2243 headers,
+ * and what MCP 2026-07-28 carries on every request instead of a session: the protocol version
+ * (`MCP-Protocol-Version` header and `_meta`), the client's `_meta` identity and trace context.
+ */
 import type { IncomingHttpHeaders } from 'node:http'
 import { LIMITS } from '../../events/schema.js'
 import { clip } from './sanitize.js'
@@ -14,6 +18,50 @@ export interface McpFacts {
   /** every `tools/call` tool name of a batch, in order (batches only) */
   tools?: string[]
   batchSize?: number
+  /** the `MCP-Protocol-Version` header */
+  protocolVersion?: string
+  /** `params._meta["io.modelcontextprotocol/protocolVersion"]` (2026-07-28 requests) */
+  metaProtocolVersion?: string
+  /** `params._meta["io.modelcontextprotocol/clientInfo"]`: the client's name and version */
+  client?: { name?: string; version?: string }
+  /** W3C trace context: the `traceparent` header, else `params._meta.traceparent` */
+  traceparent?: string
+}
+
+/** The `_meta` keys of MCP 2026-07-28 (SEP-2575) and OpenTelemetry's trace context (SEP-414). */
+const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion'
+const META_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo'
+/** W3C Trace Context `traceparent`, version 00 form (lower-case hex). */
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+/** A protocol revision as MCP spells it: a date. */
+const REVISION = /^\d{4}-\d{2}-\d{2}$/
+
+function traceparentOf(value: unknown): string | undefined {
+  return typeof value === 'string' && TRACEPARENT.test(value.trim()) ? value.trim() : undefined
+}
+
+/** What a single request's `params._meta` says of the protocol, the client and the trace. */
+function metaOf(message: unknown): McpFacts {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return {}
+  const params = (message as { params?: unknown }).params
+  if (params === null || typeof params !== 'object') return {}
+  const meta = (params as { _meta?: unknown })._meta
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return {}
+  const m = meta as Record<string, unknown>
+  const out: McpFacts = {}
+  const version = m[META_PROTOCOL_VERSION]
+  if (typeof version === 'string' && REVISION.test(version)) out.metaProtocolVersion = version
+  const info = m[META_CLIENT_INFO]
+  if (info !== null && typeof info === 'object' && !Array.isArray(info)) {
+    const { name, version: v } = info as Record<string, unknown>
+    const client: { name?: string; version?: string } = {}
+    if (typeof name === 'string') client.name = clip(name, LIMITS.id)
+    if (typeof v === 'string') client.version = clip(v, LIMITS.id)
+    if (client.name !== undefined || client.version !== undefined) out.client = client
+  }
+  const trace = traceparentOf(m.traceparent)
+  if (trace !== undefined) out.traceparent = trace
+  return out
 }
 
 /** Methods whose target SEP-2243 mirrors into `Mcp-Name`: `params.name` or `params.uri`. */
@@ -52,7 +100,7 @@ export function mcpFromBody(body: unknown): McpFacts {
     const call = callOf(body)
     return call === undefined
       ? {}
-      : { method: clip(call.method, LIMITS.id), name: clip(call.name, LIMITS.id) }
+      : { method: clip(call.method, LIMITS.id), name: clip(call.name, LIMITS.id), ...metaOf(body) }
   }
   const calls: Call[] = []
   for (let i = 0; i < body.length && i < MAX_BATCH_SCAN; i++) {
@@ -91,5 +139,13 @@ export function mcpFromHeaders(headers: IncomingHttpHeaders): McpFacts {
   const out: McpFacts = {}
   if (method !== undefined) out.header_method = method
   if (name !== undefined) out.header_name = name
+  const version = first(headers['mcp-protocol-version'])?.trim()
+  if (version !== undefined && REVISION.test(version)) out.protocolVersion = version
+  const trace = traceparentOf(first(headers.traceparent))
+  if (trace !== undefined) out.traceparent = trace
   return out
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }

@@ -5,7 +5,7 @@ import { LIMITS, type Decision, type Reason } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import { decisionFromStatus, rejectedReason } from './decision.js'
 import { presentedEvent, type PresentedEventInput, type PresentedRecord } from './event.js'
-import { mcpFromBody, mcpFromHeaders } from './mcp.js'
+import { mcpFromBody, mcpFromHeaders, type McpFacts } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
 import { clip } from './sanitize.js'
@@ -123,7 +123,7 @@ function record<Req>(
     method: state.method,
     path: state.path,
     status,
-    mcp: { ...mcpFromHeaders(raw.headers), ...mcpFromBody(readBody(body)) },
+    mcp: mcpFacts(raw.headers, readBody(body)),
     ip: state.ip,
     userAgent: clip(raw.headers['user-agent'], LIMITS.userAgent),
     failure: d?.failure,
@@ -154,6 +154,14 @@ function record<Req>(
   }
 }
 
+/** Header facts, then the body's; the `traceparent` header wins over the body's `_meta` one. */
+function mcpFacts(headers: IncomingMessage['headers'], body: unknown): McpFacts {
+  const fromHeaders = mcpFromHeaders(headers)
+  const facts = { ...fromHeaders, ...mcpFromBody(body) }
+  if (fromHeaders.traceparent !== undefined) facts.traceparent = fromHeaders.traceparent
+  return facts
+}
+
 /** A framework body getter that throws costs the tool fields, never the event. */
 function readBody(body: () => unknown): unknown {
   try {
@@ -180,6 +188,8 @@ function withoutToken(fields: PresentedRecord, token: string): void {
     if (m[key] !== undefined) m[key] = cutToken(m[key], token)
   if (m.methods !== undefined) m.methods = m.methods.map((v) => cutToken(v, token))
   if (m.tools !== undefined) m.tools = m.tools.map((v) => cutToken(v, token))
+  if (m.client?.name !== undefined) m.client.name = cutToken(m.client.name, token)
+  if (m.client?.version !== undefined) m.client.version = cutToken(m.client.version, token)
 }
 
 /** Shorter tokens are not looked for (a few characters would cut ordinary words). */

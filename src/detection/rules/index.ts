@@ -2,11 +2,14 @@
 import type { Rule } from '../rule.js'
 import { audMismatchAccepted } from './aud-mismatch-accepted.js'
 import { audMismatchRejected } from './aud-mismatch-rejected.js'
+import { clientIdMultipleIssuers } from './client-id-multiple-issuers.js'
 import { crossAudienceReplay } from './cross-audience-replay.js'
+import { delegationChainViolation } from './delegation-chain-violation.js'
 import { expiredTokenAccepted } from './expired-token-accepted.js'
 import { grantedAudMismatch } from './granted-aud-mismatch.js'
 import { longLivedToken } from './long-lived-token.js'
 import { mcpToolHeaderMismatch } from './mcp-tool-header-mismatch.js'
+import { mcpUnvalidatedHeaders } from './mcp-unvalidated-headers.js'
 import { missingResourceIndicator } from './missing-resource-indicator.js'
 import { multiAudienceToken } from './multi-audience-token.js'
 import { newResourceForClient } from './new-resource-for-client.js'
@@ -14,6 +17,7 @@ import { overbroadAudience } from './overbroad-audience.js'
 import { resourceUriDrift } from './resource-uri-drift.js'
 import { scopeNotValidForResource } from './scope-not-valid-for-resource.js'
 import { tokenMultiSource } from './token-multi-source.js'
+import { tokenPassthrough } from './token-passthrough.js'
 import { tokenUsageSpike } from './token-usage-spike.js'
 import { unvalidatedAudience } from './unvalidated-audience.js'
 
@@ -34,4 +38,8 @@ export const RULES: readonly Rule[] = [
   newResourceForClient,
   tokenUsageSpike,
   mcpToolHeaderMismatch,
+  mcpUnvalidatedHeaders,
+  tokenPassthrough,
+  delegationChainViolation,
+  clientIdMultipleIssuers,
 ]

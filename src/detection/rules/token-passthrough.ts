@@ -1,0 +1,351 @@
+/**
+ * token-passthrough: an MCP server passed the token it received on to a downstream API (the token
+ * shows up there from the server's side, not the client's), with no token exchange between them.
+ */
+import { BlockList, isIPv4, isIPv6 } from 'node:net'
+import { z } from 'zod'
+import { canonicalizeResource } from '../../events/resource.js'
+import type { EventRow } from '../../storage/event-row.js'
+import type { Detection, EventRule } from '../rule.js'
+import { rowTime, type Presentation, type TokenState } from '../token-state.js'
+import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'
+import { REF } from './lib/references.js'
+import { outsideAudience, registryEntry } from './lib/resources.js'
+import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+
+const params = z.object({
+  windowS: z
+    .number()
+    .int()
+    .positive()
+    .default(300)
+    .describe(
+      'without configured server addresses: the downstream use must follow an accepted use at the MCP server within this many seconds',
+    ),
+  clientPrefixV4: z
+    .number()
+    .int()
+    .min(8)
+    .max(32)
+    .default(24)
+    .describe('IPv4 prefix length within which two addresses count as the same client network'),
+  clientPrefixV6: z
+    .number()
+    .int()
+    .min(16)
+    .max(128)
+    .default(56)
+    .describe('IPv6 prefix length within which two addresses count as the same client network'),
+  serverAddresses: z
+    .record(z.string().min(1).max(2048), z.array(z.string().min(1).max(64)).max(64))
+    .default({})
+    .describe(
+      'per MCP server resource: the addresses or CIDR prefixes it calls out from; when given for a server, only a use from them is its passthrough',
+    ),
+  serverUserAgents: z
+    .record(z.string().min(1).max(2048), z.array(z.string().min(1).max(256)).max(16))
+    .default({})
+    .describe(
+      "per MCP server resource: text its outbound HTTP client puts in User-Agent (its identity); a use whose user agent contains one is the server's",
+    ),
+})
+type Params = z.output<typeof params>
+const ev = exampleEvents('token-passthrough')
+const SERVER_IP = '198.51.100.20'
+
+/** The network an address belongs to, at the configured prefix, as `addr/len` text. */
+function networkOf(ip: string, p: Params): string | undefined {
+  if (isIPv4(ip)) {
+    const n = ip.split('.').reduce((a, o) => (a << 8) | Number(o), 0) >>> 0
+    const mask = p.clientPrefixV4 === 32 ? 0xffffffff : (~0 << (32 - p.clientPrefixV4)) >>> 0
+    return `${(n & mask) >>> 0}/${p.clientPrefixV4}`
+  }
+  if (isIPv6(ip)) {
+    // Expand to 8 groups, keep the prefix bits.
+    const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined]
+    const h = head ? head.split(':') : []
+    const t = tail ? tail.split(':') : []
+    const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((g) =>
+      parseInt(g || '0', 16),
+    )
+    let bits = ''
+    for (const g of groups) bits += g.toString(2).padStart(16, '0')
+    return `${bits.slice(0, p.clientPrefixV6)}/${p.clientPrefixV6}`
+  }
+  return undefined
+}
+
+function inList(ip: string, list: readonly string[]): boolean {
+  const blocks = new BlockList()
+  for (const entry of list) {
+    const [addr, len] = entry.split('/')
+    const type = isIPv6(addr!) ? 'ipv6' : isIPv4(addr!) ? 'ipv4' : undefined
+    if (type === undefined) continue
+    if (len === undefined) blocks.addAddress(addr!, type)
+    else blocks.addSubnet(addr!, Number(len), type)
+  }
+  const type = isIPv6(ip) ? 'ipv6' : isIPv4(ip) ? 'ipv4' : undefined
+  return type !== undefined && blocks.check(ip, type)
+}
+
+interface Verdict {
+  server: Presentation
+  basis: 'server_address' | 'server_user_agent' | 'other_network_after_server_use'
+}
+
+/** A configured list, by canonical resource. */
+function configured<T>(map: Record<string, T>, resource: string): T | undefined {
+  for (const [r, value] of Object.entries(map))
+    if (canonicalizeResource(r).canonical === resource) return value
+  return undefined
+}
+
+/** Which in-audience server, if any, passed the token on in this row, and on what evidence. */
+function passedOnBy(row: EventRow, state: TokenState, p: Params, now: number): Verdict | undefined {
+  const ip = row.network_ip
+  const inside = [...state.presentations.values()].filter(
+    (s) => s.accepted && s.resource !== row.resource_canonical && !s.ips.includes(ip),
+  )
+  for (const server of inside) {
+    const agents = configured(p.serverUserAgents, server.resource)
+    if (agents?.some((a) => row.network_user_agent.includes(a)))
+      return { server, basis: 'server_user_agent' }
+    const addresses = configured(p.serverAddresses, server.resource)
+    if (addresses !== undefined) {
+      if (inList(ip, addresses)) return { server, basis: 'server_address' }
+      continue
+    }
+    // No addresses configured: the token came from a network the client never used at the
+    // server, shortly after the server accepted it (a server calling out while serving).
+    const here = networkOf(ip, p)
+    const clientNetworks = new Set(server.ips.map((a) => networkOf(a, p)))
+    if (here === undefined || clientNetworks.has(here) || server.ips.length === 0) continue
+    if (now - server.lastSeen <= p.windowS * 1000 && now >= server.firstSeen)
+      return { server, basis: 'other_network_after_server_use' }
+  }
+  return undefined
+}
+
+export const tokenPassthrough: EventRule<typeof params> = {
+  kind: 'event',
+  id: 'token-passthrough',
+  title: 'MCP server passed the client’s token through to a downstream API',
+  severity: 'high',
+  description:
+    'A token whose audience is MCP server A (accepted there) was presented at a resource outside ' +
+    "its audience by A itself: with a user agent configured as A's (`serverUserAgents`), from " +
+    'an address configured for A (`serverAddresses`), or, without addresses, from a network the ' +
+    'client never used at A, within `windowS` of A accepting it. No ' +
+    '`token.exchanged` with this token as subject was issued for that resource. Critical when the ' +
+    'downstream API accepted it. A client replaying its own token (from the network it used at A) ' +
+    'is left to `cross-audience-replay`.',
+  rationale:
+    'MCP forbids token passthrough: the token used at an upstream API "is a separate token, issued ' +
+    'by the upstream authorization server"; the MCP server "MUST NOT pass through the token it ' +
+    'received". Passthrough breaks audience restriction (RFC 8707 §3), hides the server behind ' +
+    "the client's identity in the API's logs, and lets anyone holding the client's token act " +
+    'downstream. The legitimate path is an RFC 8693 exchange (delegation) for the downstream audience.',
+  references: [
+    REF.mcp2026Passthrough,
+    REF.mcpPassthrough,
+    REF.rfc8707s3,
+    REF.rfc9728s74,
+    REF.rfc8693s21,
+  ],
+  mappings: {
+    owasp_nhi: ['NHI2', 'NHI5', 'NHI9'],
+    owasp_asi: ['ASI03', 'ASI07'],
+    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-04', 'PR.AA-05'],
+    nist_800_53: ['SI-4', 'IA-9', 'SC-23'],
+    nist_800_207: ['tenet-3', 'tenet-6'],
+    mitre: ['T1550.001'],
+  },
+  falsePositives: [
+    'Without `serverAddresses`: a client whose address moves to another network between its call to the MCP server and its own call to the API within `windowS` (a mobile client, a VPN reconnect); configure the server addresses to decide on them only.',
+    'A shared egress (one NAT for the MCP server and other workloads of the same tenant): another workload replaying the token looks like the server.',
+  ],
+  runbook: [
+    'Confirm in the evidence that `server` (the MCP server that accepted the token) is the one whose addresses the downstream use came from (`basis`).',
+    "Fix the MCP server: request its own token for the downstream API (RFC 8693 token exchange, or its own client credentials) instead of forwarding the client's.",
+    'Revoke the token; review what the downstream API served to it (it ran under the user’s identity, not the server’s).',
+  ],
+  params,
+  dedupKey: ['token_key', 'server', 'resource'],
+  dedupWindowS: 86_400,
+  evaluate(row, state, ctx) {
+    if (!isPresentation(row) || row.token_key === '' || row.resource_canonical === '') return []
+    if (state === undefined || state.audience.length === 0) return []
+    const here = row.resource_canonical
+    if (!outsideAudience(row.resource, state.audience, ctx.registry)) return []
+    // An exchange for this resource was issued: the server did delegate (the original token at the
+    // API afterwards is a replay, which cross-audience-replay reports).
+    if (state.exchangedFor.some((a) => !outsideAudience(here, [a], ctx.registry))) return []
+    const before = state.presentations.get(here)
+    const accepted = row.decision === 'accepted'
+    if (before !== undefined && (before.accepted || !accepted)) return []
+    const verdict = passedOnBy(row, state, ctx.params, rowTime(row.occurred_at))
+    if (verdict === undefined) return []
+    // The server must be one of the token's audiences, and an MCP server when the registry says.
+    const server = verdict.server
+    if (outsideAudience(server.resource, state.audience, ctx.registry)) return []
+    const kind = registryEntry(server.resource, ctx.registry)?.kind
+    if (kind !== undefined && kind !== 'mcp') return []
+    const detection: Detection = detect(
+      row,
+      { token_key: row.token_key, server: server.resource, resource: here },
+      {
+        audience: state.audience,
+        server: server.resource,
+        basis: verdict.basis,
+        server_client_addresses: server.ips,
+        server_last_accepted: new Date(server.lastSeen).toISOString(),
+        exchanged_for: state.exchangedFor,
+        accepted_downstream: accepted,
+        current: presentationEvidence(row),
+      },
+      { severity: accepted ? 'critical' : 'high', eventIds: server.eventIds },
+    )
+    return [detection]
+  },
+  examples: [
+    {
+      name: 'the MCP server forwards the client token to the API from its own address',
+      fires: true,
+      severity: 'critical',
+      params: { serverAddresses: { [MCP]: ['198.51.100.0/24'] } },
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(6),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          aud_validated: false,
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+    {
+      name: 'without configured addresses: a new network right after the server accepted it',
+      fires: true,
+      severity: 'high',
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+    {
+      name: 'the MCP server forwards it with its own user agent, from a client network',
+      fires: true,
+      params: { serverUserAgents: { [MCP]: ['files-mcp/'] } },
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(6),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: '203.0.113.200', user_agent: 'files-mcp/1.4 undici' },
+        }),
+      ],
+    },
+    {
+      name: 'the client replays its own token at the API from its own network',
+      fires: false,
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: '203.0.113.99' },
+        }),
+      ],
+    },
+    {
+      name: 'a client whose IPv6 address changed within its /56 replays the token',
+      fires: false,
+      events: [
+        ev.issued(),
+        ev.presented({ network: { ip: '2001:db8:1:10::5' } }),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: '2001:db8:1:20:a:b:c:9' },
+        }),
+      ],
+    },
+    {
+      name: 'the server exchanged the token for the API and used the new token there',
+      fires: false,
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.exchanged({
+          occurred_at: at(6),
+          client_id: 'files-mcp',
+          actor: { client_id: 'files-mcp' },
+          network: { ip: SERVER_IP },
+        }),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          token: token({ jti: 'at-x', aud: [API] }),
+          resource: API,
+          presented_aud: [API],
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+    {
+      name: 'a configured server address does not match: the use is not the server’s',
+      fires: false,
+      params: { serverAddresses: { [MCP]: ['192.0.2.0/24'] } },
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+    {
+      name: 'a use from another network long after the server last accepted it',
+      fires: false,
+      events: [
+        ev.issued({ token: token({ exp: 1_800_000_000 }) }),
+        ev.presented({ token: token({ exp: 1_800_000_000 }) }),
+        ev.presented({
+          occurred_at: at(3600),
+          token: token({ exp: 1_800_000_000 }),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+  ],
+}
