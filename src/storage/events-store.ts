@@ -174,10 +174,20 @@ export function prepareEventsInsert(
   lines: readonly number[] | undefined,
   options: InsertOptions = {},
 ): EventsInsert | undefined {
+  const insert = encodedInsert(events, lines, options)
+  if (insert && storage.mode === 'embedded')
+    for (const observe of observers.get(storage.database) ?? []) observe(events, lines)
+  return insert
+}
+
+/** The insert of the encoded events (or only `lines`), undefined when there is nothing to insert. */
+export function encodedInsert(
+  events: EncodedEvents,
+  lines: readonly number[] | undefined,
+  options: InsertOptions = {},
+): EventsInsert | undefined {
   const count = lines ? lines.length : events.starts.length - 1
   if (count === 0) return undefined
-  if (storage.mode === 'embedded')
-    for (const observe of observers.get(storage.database) ?? []) observe(events, lines)
   const body = Buffer.from(events.body.buffer, events.body.byteOffset, events.body.byteLength)
   if (options.receivedNotBefore !== undefined)
     raiseReceivedAt(events, body, options.receivedNotBefore)
@@ -223,7 +233,7 @@ export async function resendEventsInsert(
 }
 
 /** The identities of an insert's lines, read back from its bytes. */
-function identitiesOf(insert: EventsInsert): EventIdentities {
+export function identitiesOf(insert: EventsInsert): EventIdentities {
   const at = (name: string) => {
     const i = insert.columns.indexOf(name)
     if (i < 0) throw new Error(`events insert: no ${name} column`)
