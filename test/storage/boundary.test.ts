@@ -4,9 +4,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
-const SRC = join(import.meta.dirname, '../../src')
+const SRC = fileURLToPath(new URL('../../src', import.meta.url))
 
 /** What only src/storage may do, each with how it shows in the source. */
 const FORBIDDEN: [string, RegExp][] = [
