@@ -42,17 +42,17 @@ import {
 } from './repositories.js'
 import { loadQuery, loadSql, quoteIdentifier } from './sql.js'
 
+/** Each named filter as its query parameter: '' (match everything) when absent. */
+function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K] | ''> {
+  const out = {} as Record<K, Q[K] | ''>
+  for (const name of names) out[name] = q[name] ?? ''
+  return out
+}
+
 /** The parameters of findings-list.sql from a query: every absent filter matches everything. */
 export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
   return {
-    tenant: q.tenant,
-    id: q.id ?? '',
-    rule: q.rule ?? '',
-    severity: q.severity ?? '',
-    status: q.status ?? '',
-    resource: q.resource ?? '',
-    client: q.client ?? '',
-    token: q.token ?? '',
+    ...filters(q, ['tenant', 'id', 'rule', 'severity', 'status', 'resource', 'client', 'token']),
     since: toDateTime64(q.since ?? 0),
     until: toDateTime64(q.until ?? OPEN_END),
     cursor_seen: q.after?.seen ?? toDateTime64(OPEN_END),
@@ -64,16 +64,9 @@ export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
 /** The parameters of events-search.sql from a search. */
 export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
   return {
-    tenant: q.tenant,
+    ...filters(q, ['tenant', 'type', 'client', 'subject', 'resource', 'token', 'decision', 'tool']),
     since: toDateTime64(q.since ?? 0),
     until: toDateTime64(q.until ?? OPEN_END),
-    type: q.type ?? '',
-    client: q.client ?? '',
-    subject: q.subject ?? '',
-    resource: q.resource ?? '',
-    token: q.token ?? '',
-    decision: q.decision ?? '',
-    tool: q.tool ?? '',
     cursor_at: q.after?.at ?? toDateTime64(OPEN_END),
     cursor_id: q.after?.id ?? '',
     fetch: q.fetch,

@@ -27,7 +27,7 @@ import {
   type FindingListRow,
   type Repositories,
   type ReportScope,
-  type TokenEventRow,
+  TOKEN_EVENT_COLUMNS,
   type TriageRecord,
 } from './repositories.js'
 
@@ -57,22 +57,6 @@ export interface MemoryRepositories extends Repositories {
 
 const k = (...parts: string[]) => parts.join('\u0000')
 const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 4, high: 3, medium: 2 }
-const TOKEN_EVENT_COLUMNS = [
-  'tenant',
-  'token_key',
-  'event_id',
-  'event_type',
-  'occurred_at',
-  'client_id',
-  'decision',
-  'token_exp',
-  'token_aud_canonical',
-  'granted_aud_canonical',
-  'presented_aud_canonical',
-  'resource_canonical',
-  'network_ip',
-] as const satisfies readonly (keyof TokenEventRow)[]
-
 function pick<T extends object, K extends keyof T>(row: T, keys: readonly K[]): Pick<T, K> {
   const out = {} as Pick<T, K>
   for (const key of keys) out[key] = row[key]
@@ -106,6 +90,13 @@ function effectiveStatus(f: FindingRecord, t: TriageRecord | undefined): string 
 }
 
 const desc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0)
+/** An absent filter matches everything. */
+const eq = (want: string | undefined, have: string) => want === undefined || want === have
+/** [since, until) of a query as DateTime64 text (open ends by default). */
+const span = (q: { since?: number; until?: number }) => [
+  toDateTime64(q.since ?? 0),
+  toDateTime64(q.until ?? OPEN_END),
+]
 
 function notDoubled(name: string): never {
   throw new StorageError(
@@ -237,8 +228,7 @@ export function createMemoryRepositories(): MemoryRepositories {
       },
       async search(q) {
         up()
-        const [since, until] = [toDateTime64(q.since ?? 0), toDateTime64(q.until ?? OPEN_END)]
-        const eq = (want: string | undefined, have: string) => want === undefined || want === have
+        const [since, until] = span(q)
         return events
           .values()
           .filter(
@@ -330,8 +320,7 @@ export function createMemoryRepositories(): MemoryRepositories {
     findings: {
       async list(q) {
         up()
-        const [since, until] = [toDateTime64(q.since ?? 0), toDateTime64(q.until ?? OPEN_END)]
-        const eq = (want: string | undefined, have: string) => want === undefined || want === have
+        const [since, until] = span(q)
         return findings
           .values()
           .filter(

@@ -17,23 +17,28 @@ import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from
 /** The end of every open time range (2999-01-01). */
 export const OPEN_END = Date.parse('2999-01-01T00:00:00.000Z')
 
-/** An event's columns the detector's token state reads (recent-token-events.sql). */
-export type TokenEventRow = Pick<
-  EventRow,
-  | 'tenant'
-  | 'token_key'
-  | 'event_id'
-  | 'event_type'
-  | 'occurred_at'
-  | 'client_id'
-  | 'decision'
-  | 'token_exp'
-  | 'token_aud_canonical'
-  | 'granted_aud_canonical'
-  | 'presented_aud_canonical'
-  | 'resource_canonical'
-  | 'network_ip'
->
+/**
+ * The columns of an `events` row the detector's token state reads: what
+ * recent-token-events.sql selects (a test checks the two agree).
+ */
+export const TOKEN_EVENT_COLUMNS = [
+  'tenant',
+  'token_key',
+  'event_id',
+  'event_type',
+  'occurred_at',
+  'client_id',
+  'decision',
+  'token_exp',
+  'token_aud_canonical',
+  'granted_aud_canonical',
+  'presented_aud_canonical',
+  'resource_canonical',
+  'network_ip',
+] as const satisfies readonly (keyof EventRow)[]
+
+/** A row of recent-token-events.sql. */
+export type TokenEventRow = Pick<EventRow, (typeof TOKEN_EVENT_COLUMNS)[number]>
 
 /** events-search.sql: one tenant's events, newest first. Absent filters match everything. */
 export interface EventSearch {
@@ -247,14 +252,8 @@ export interface ExceptionRow {
 export type ExceptionRecord = Omit<ExceptionRow, 'deleted' | 'version'>
 
 /** A row of exceptions-list.sql. */
-export interface ExceptionListRow {
+export type ExceptionListRow = Omit<ExceptionRecord, 'tenant' | 'exception_id'> & {
   id: string
-  rule_id: string
-  match: Record<string, string>
-  owner: string
-  reason: string
-  created_at: string
-  expires_at: string
   active: boolean
 }
 
@@ -334,7 +333,9 @@ export interface TokenMetricsRow extends EvidenceCounts {
 
 /** report-drift.sql */
 export interface DriftRow {
+  /** Drift keys with two or more raw spellings, sorted. */
   drifted_keys: string[]
+  /** Their (drift key, raw spelling) pairs, sorted. */
   drifted_spellings: [string, string][]
 }
 
