@@ -7,15 +7,13 @@ import { createHash } from 'node:crypto'
 import type { RecordedFinding } from '../detection/findings-store.js'
 import { SEVERITIES, type Severity } from '../detection/rule.js'
 import type { Logger } from '../logger.js'
-import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64 } from '../storage/event-row.js'
-import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { AlertRow, Repositories } from '../storage/repositories.js'
 import { toAlert, type Alert } from './formats.js'
 import type { Channel, Notifier } from './notifiers.js'
 
 export interface OutboxOptions {
-  storage: Storage
+  storage: Pick<Repositories, 'outbox'>
   /** Channels that deliver here; a process that only enqueues (consume) passes none. */
   notifiers: readonly Notifier[]
   /** Channels alerts are queued for (default: the notifiers' channels). */
@@ -42,19 +40,11 @@ let sequence = 0
 const nextVersion = () => Date.now() * 1000 + (sequence = (sequence + 1) % 1000)
 
 export function createOutbox(options: OutboxOptions): Outbox {
-  const { storage, notifiers } = options
-  const table = `${quoteIdentifier(storage.database)}.alert_outbox`
+  const { notifiers } = options
+  const { outbox } = options.storage
   const throttleMs = (options.throttleS ?? 3600) * 1000
   const byChannel = new Map(notifiers.map((n) => [n.channel, n]))
   const channels = options.channels ?? notifiers.map((n) => n.channel)
-
-  async function write(rows: object[]) {
-    try {
-      await storage.insert(table, rows)
-    } catch (err) {
-      throw mapStorageError(err, 'write the alert outbox')
-    }
-  }
 
   return {
     async enqueue(findings) {
@@ -63,7 +53,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       const rows = findings
         .filter((f) => rank(f.severity) >= rank(options.minSeverity))
         .flatMap((f) =>
-          channels.map((channel) => {
+          channels.map((channel): AlertRow => {
             const alertId = createHash('sha256')
               .update(`${f.finding_id}\u0000${channel}\u0000${window}\u0000${f.severity}`)
               .digest('hex')
@@ -84,30 +74,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
             }
           }),
         )
-      await write(rows)
+      await outbox.write(rows)
       return rows.length
     },
 
     async deliverDue() {
-      let due: {
-        tenant: string
-        alert_id: string
-        channel: string
-        finding_id: string
-        payload: string
-        created_at: string
-        attempts: number
-      }[]
-      try {
-        const rs = await storage.client.query({
-          query: loadQuery('pending-alerts', storage.database),
-          query_params: { limit: 500 },
-          format: 'JSONEachRow',
-        })
-        due = await rs.json()
-      } catch (err) {
-        throw mapStorageError(err, 'read the alert outbox')
-      }
+      const due = await outbox.due(500)
       let delivered = 0
       for (const row of due) {
         const notifier = byChannel.get(row.channel as Notifier['channel'])
@@ -128,7 +100,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
           (options.initialRetryMs ?? 5000) * 2 ** (attempts - 1),
           options.maxRetryMs ?? 600_000,
         )
-        await write([
+        await outbox.write([
           {
             ...row,
             attempts,

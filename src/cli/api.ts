@@ -14,7 +14,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       logger: log,
       authenticate,
       metrics: new Metrics(),
-      readiness: async () => ({ storage: (await storage.client.ping()).success }),
+      readiness: async () => ({ storage: await storage.ping() }),
       storage,
     })
     const address = await app.listen({ host: config.host, port: config.port })

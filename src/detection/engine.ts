@@ -5,10 +5,8 @@
  */
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
-import type { Storage } from '../storage/client.js'
 import type { EventRow } from '../storage/event-row.js'
-import { toDateTime64 } from '../storage/event-row.js'
-import { loadQuery } from '../storage/sql.js'
+import type { Repositories } from '../storage/repositories.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'
 import type { Detection, EventRule, Rule } from './rule.js'
@@ -81,12 +79,12 @@ export interface StreamingDetector {
   /** Record detections evaluated elsewhere (exceptions applied, findings stored, alerts). */
   record(found: RuleDetections): Promise<void>
   /** Rebuild token state from the events received in the last `windowS` seconds. */
-  warmUp(storage: Storage, windowS: number): Promise<number>
+  warmUp(storage: EventsStorage, windowS: number): Promise<number>
   /**
    * The token states warmUp would build now, in an evaluator of their own (this detector's state
    * is left alone): for a validation worker started after the one holding them died.
    */
-  storedStates(storage: Storage, windowS: number): Promise<TokenStates>
+  storedStates(storage: EventsStorage, windowS: number): Promise<TokenStates>
   /**
    * Give evaluation away: the settings and token state for an evaluator elsewhere. From then on
    * this detector only records; `process` refuses (two token states would drift apart).
@@ -95,6 +93,9 @@ export interface StreamingDetector {
   readonly states: number
   readonly suppressed: number
 }
+
+/** Where token state is rebuilt from. */
+type EventsStorage = Pick<Repositories, 'events'>
 
 /** Token states kept when EvaluatorOptions.maxStates is not given. */
 const DEFAULT_MAX_STATES = 200_000
@@ -298,20 +299,16 @@ const APPLY_BATCH = 50_000
  */
 async function applyRecent(
   evaluator: RuleEvaluator,
-  storage: Storage,
+  storage: EventsStorage,
   windowS: number,
   maxStates = DEFAULT_MAX_STATES,
 ): Promise<number> {
-  const rs = await storage.client.query({
-    query: loadQuery('recent-token-events', storage.database),
-    query_params: { since: toDateTime64(Date.now() - windowS * 1000), limit: maxStates * 4 },
-    format: 'JSONEachRow',
-  })
+  const recent = storage.events.recentTokenEvents(Date.now() - windowS * 1000, maxStates * 4)
   // Only the columns token state reads (see the query): enough for apply, which runs no rule.
   let batch: TokenStateRow[] = []
   let count = 0
-  for await (const rows of rs.stream<TokenStateRow>()) {
-    for (const row of rows) batch.push(row.json())
+  for await (const rows of recent) {
+    for (const row of rows) batch.push(row)
     if (batch.length >= APPLY_BATCH) {
       evaluator.apply(batch)
       count += batch.length

@@ -5,10 +5,8 @@
  */
 import { assertEvent } from '../events/parse.js'
 import { parseResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
-import type { Storage } from '../storage/client.js'
 import { toDateTime64, toEventRow } from '../storage/event-row.js'
-import { insertEventRows } from '../storage/events-store.js'
-import { loadSql } from '../storage/sql.js'
+import type { Repositories } from '../storage/repositories.js'
 import type { Detection, EventRule, Rule, RuleExample, ScheduledRule } from './rule.js'
 import { applyExchangeToSubject, applyToState, type TokenState } from './token-state.js'
 
@@ -52,24 +50,20 @@ export function runEventExample(rule: EventRule, example: RuleExample): Detectio
 export async function runScheduledExample(
   rule: ScheduledRule,
   example: RuleExample,
-  storage: Storage,
+  storage: Pick<Repositories, 'events' | 'detection'>,
   tenant: string,
 ): Promise<Detection[]> {
   const registry = registryOf(example)
   const params = rule.params.parse(example.params ?? {})
   const rows = rowsOf(example, registry, tenant)
-  await insertEventRows(storage, rows)
+  await storage.events.insert(rows)
   const times = rows.map((r) => r.received_at).sort()
-  const rs = await storage.client.query({
-    query: loadSql('rules', rule.sql, storage.database),
-    query_params: {
-      ...rule.queryParams(params),
-      from: times[0]!,
-      to: toDateTime64(Date.parse(`${times[times.length - 1]!.replace(' ', 'T')}Z`) + 1),
-    },
-    format: 'JSONEachRow',
-  })
-  const result = await rs.json<Record<string, unknown>>()
+  const result = await storage.detection.runRule(
+    rule.sql,
+    rule.queryParams(params),
+    times[0]!,
+    toDateTime64(Date.parse(`${times[times.length - 1]!.replace(' ', 'T')}Z`) + 1),
+  )
   return result
     .filter((r) => r.tenant === tenant)
     .map((r) => rule.toDetection(r, { params, registry }))
@@ -79,7 +73,7 @@ export async function runScheduledExample(
 export async function runExample(
   rule: Rule,
   example: RuleExample,
-  storage: Storage,
+  storage: Pick<Repositories, 'events' | 'detection'>,
   tenant: string,
 ): Promise<Detection[]> {
   return rule.kind === 'event'

@@ -3,10 +3,8 @@
  * reason, and expiring; an expired exception stops matching at once, even before a refresh.
  */
 import { randomUUID } from 'node:crypto'
-import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64 } from '../storage/event-row.js'
-import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { ExceptionRecord, Repositories } from '../storage/repositories.js'
 import type { Detection } from './rule.js'
 
 export interface ExceptionInput {
@@ -20,51 +18,33 @@ export interface ExceptionInput {
   expiresAt: number
 }
 
-export interface ExceptionRecord {
-  tenant: string
-  exception_id: string
-  rule_id: string
-  match: Record<string, string>
-  owner: string
-  reason: string
-  created_at: string
-  expires_at: string
-}
+export type { ExceptionRecord }
 
-export async function createException(storage: Storage, input: ExceptionInput): Promise<string> {
+type ExceptionsStorage = Pick<Repositories, 'exceptions'>
+
+export async function createException(
+  storage: ExceptionsStorage,
+  input: ExceptionInput,
+): Promise<string> {
   const exception_id = randomUUID()
   const now = Date.now()
-  try {
-    await storage.insert(`${quoteIdentifier(storage.database)}.exceptions`, [
-      {
-        tenant: input.tenant,
-        exception_id,
-        rule_id: input.rule_id,
-        match: input.match,
-        owner: input.owner,
-        reason: input.reason,
-        created_at: toDateTime64(now),
-        expires_at: toDateTime64(input.expiresAt),
-        deleted: false,
-        version: now,
-      },
-    ])
-  } catch (err) {
-    throw mapStorageError(err, 'create exception')
-  }
+  await storage.exceptions.write({
+    tenant: input.tenant,
+    exception_id,
+    rule_id: input.rule_id,
+    match: input.match,
+    owner: input.owner,
+    reason: input.reason,
+    created_at: toDateTime64(now),
+    expires_at: toDateTime64(input.expiresAt),
+    deleted: false,
+    version: now,
+  })
   return exception_id
 }
 
-export async function activeExceptions(storage: Storage): Promise<ExceptionRecord[]> {
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery('active-exceptions', storage.database),
-      format: 'JSONEachRow',
-    })
-    return await rs.json<ExceptionRecord>()
-  } catch (err) {
-    throw mapStorageError(err, 'read exceptions')
-  }
+export function activeExceptions(storage: ExceptionsStorage): Promise<ExceptionRecord[]> {
+  return storage.exceptions.active()
 }
 
 export interface ExceptionMatcher {
@@ -74,7 +54,10 @@ export interface ExceptionMatcher {
 }
 
 /** A cached view of the exceptions in force, refreshed at most every `refreshMs`. */
-export function createExceptionMatcher(storage: Storage, refreshMs = 30_000): ExceptionMatcher {
+export function createExceptionMatcher(
+  storage: ExceptionsStorage,
+  refreshMs = 30_000,
+): ExceptionMatcher {
   let cache: (ExceptionRecord & { expires: number })[] = []
   let loadedAt = 0
   const matcher: ExceptionMatcher = {
@@ -105,14 +88,8 @@ export function createExceptionMatcher(storage: Storage, refreshMs = 30_000): Ex
 
 /** Withdraw an exception: a deleted version replaces it (it stops matching at the next refresh). */
 export async function deleteException(
-  storage: Storage,
-  existing: Omit<ExceptionRecord, 'tenant'> & { tenant: string },
+  storage: ExceptionsStorage,
+  existing: ExceptionRecord,
 ): Promise<void> {
-  try {
-    await storage.insert(`${quoteIdentifier(storage.database)}.exceptions`, [
-      { ...existing, deleted: true, version: Date.now() },
-    ])
-  } catch (err) {
-    throw mapStorageError(err, 'delete exception')
-  }
+  await storage.exceptions.write({ ...existing, deleted: true, version: Date.now() })
 }

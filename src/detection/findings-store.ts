@@ -4,10 +4,8 @@
  * first/last seen and highest severity are recomputed from them on every write.
  */
 import { createHash } from 'node:crypto'
-import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64 } from '../storage/event-row.js'
-import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import type { FindingRecord, Repositories } from '../storage/repositories.js'
 import { SEVERITIES, type Detection, type Rule, type Severity } from './rule.js'
 
 const MAX_EVIDENCE_JSON = 16_384
@@ -22,26 +20,7 @@ export function findingId(
 }
 
 /** A `findings` row as the detector writes it. */
-export interface RecordedFinding {
-  tenant: string
-  finding_id: string
-  rule_id: string
-  severity: Severity
-  title: string
-  keys: Readonly<Record<string, string>>
-  token_key: string
-  client_id: string
-  resource: string
-  /** JSON text */
-  evidence: string
-  /** JSON text */
-  mappings: string
-  first_seen: string
-  last_seen: string
-  count: number
-  updated_at: string
-  version: number
-}
+export type RecordedFinding = FindingRecord & { severity: Severity }
 
 export interface FindingsStore {
   record(rule: Rule, detections: readonly Detection[]): Promise<RecordedFinding[]>
@@ -63,8 +42,8 @@ function evidenceJson(d: Detection): string {
     : JSON.stringify({ truncated: true, event_ids: d.eventIds.slice(-20) })
 }
 
-export function createFindingsStore(storage: Storage): FindingsStore {
-  const db = quoteIdentifier(storage.database)
+export function createFindingsStore(storage: Pick<Repositories, 'findings'>): FindingsStore {
+  const { findings } = storage
 
   async function recordAll(
     groups: readonly (readonly [Rule, readonly Detection[]])[],
@@ -92,48 +71,32 @@ export function createFindingsStore(storage: Storage): FindingsStore {
       }),
     )
     if (occurrences.length === 0) return []
-    try {
-      await storage.insert(`${db}.finding_occurrences`, occurrences)
-      const rs = await storage.client.query({
-        query: loadQuery('finding-aggregates', storage.database),
-        query_params: { ids: [...latest.keys()] },
-        format: 'JSONEachRow',
-      })
-      const aggregates = await rs.json<{
-        tenant: string
-        finding_id: string
-        count: number
-        first_seen: string
-        last_seen: string
-        severity_rank: number
-      }>()
-      const now = toDateTime64(Date.now())
-      const rows = aggregates.map((a): RecordedFinding => {
-        const { rule, detection: d } = latest.get(a.finding_id)!
-        return {
-          tenant: a.tenant,
-          finding_id: a.finding_id,
-          rule_id: rule.id,
-          severity: SEVERITIES[Number(a.severity_rank) - 1]!,
-          title: rule.title,
-          keys: d.keys,
-          token_key: d.keys.token_key ?? '',
-          client_id: d.keys.client_id ?? '',
-          resource: d.keys.resource ?? '',
-          evidence: evidenceJson(d),
-          mappings: JSON.stringify(rule.mappings),
-          first_seen: a.first_seen,
-          last_seen: a.last_seen,
-          count: Number(a.count),
-          updated_at: now,
-          version: nextVersion(),
-        }
-      })
-      await storage.insert(`${db}.findings`, rows)
-      return rows
-    } catch (err) {
-      throw mapStorageError(err, 'record findings')
-    }
+    await findings.addOccurrences(occurrences)
+    const aggregates = await findings.aggregates([...latest.keys()])
+    const now = toDateTime64(Date.now())
+    const rows = aggregates.map((a): RecordedFinding => {
+      const { rule, detection: d } = latest.get(a.finding_id)!
+      return {
+        tenant: a.tenant,
+        finding_id: a.finding_id,
+        rule_id: rule.id,
+        severity: SEVERITIES[a.severity_rank - 1]!,
+        title: rule.title,
+        keys: d.keys,
+        token_key: d.keys.token_key ?? '',
+        client_id: d.keys.client_id ?? '',
+        resource: d.keys.resource ?? '',
+        evidence: evidenceJson(d),
+        mappings: JSON.stringify(rule.mappings),
+        first_seen: a.first_seen,
+        last_seen: a.last_seen,
+        count: a.count,
+        updated_at: now,
+        version: nextVersion(),
+      }
+    })
+    await findings.write(rows)
+    return rows
   }
 
   return {
@@ -155,27 +118,21 @@ export interface Triage {
 
 /** Record an analyst's triage of a finding; the latest change wins. */
 export async function setTriage(
-  storage: Storage,
+  storage: Pick<Repositories, 'findings'>,
   tenant: string,
   findingIdValue: string,
   triage: Triage,
 ): Promise<void> {
   if (!(TRIAGE_STATUSES as readonly string[]).includes(triage.status))
     throw new TypeError(`setTriage: unknown status ${JSON.stringify(triage.status)}`)
-  try {
-    await storage.insert(`${quoteIdentifier(storage.database)}.finding_triage`, [
-      {
-        tenant,
-        finding_id: findingIdValue,
-        status: triage.status,
-        note: triage.note ?? '',
-        assignee: triage.assignee ?? '',
-        updated_at: toDateTime64(Date.now()),
-        updated_by: triage.by,
-        version: nextVersion(),
-      },
-    ])
-  } catch (err) {
-    throw mapStorageError(err, 'triage a finding')
-  }
+  await storage.findings.triage({
+    tenant,
+    finding_id: findingIdValue,
+    status: triage.status,
+    note: triage.note ?? '',
+    assignee: triage.assignee ?? '',
+    updated_at: toDateTime64(Date.now()),
+    updated_by: triage.by,
+    version: nextVersion(),
+  })
 }

@@ -5,17 +5,16 @@
  */
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
-import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64 } from '../storage/event-row.js'
-import { loadSql, quoteIdentifier } from '../storage/sql.js'
+import type { Repositories } from '../storage/repositories.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'
 import type { Detection, Rule, ScheduledRule } from './rule.js'
-import { rowTime } from './token-state.js'
 
 export interface SchedulerOptions {
-  storage: Storage
+  /** Watermarks and the rules' SQL. */
+  storage: Pick<Repositories, 'detection'>
   rules: readonly Rule[]
   store: FindingsStore
   exceptions?: ExceptionMatcher
@@ -38,22 +37,13 @@ export interface WindowResult {
   suppressed: number
 }
 
-async function watermark(storage: Storage, ruleId: string): Promise<number | undefined> {
-  const rs = await storage.client.query({
-    query: `SELECT watermark FROM ${quoteIdentifier(storage.database)}.detector_watermarks FINAL WHERE rule_id = {rule:String}`,
-    query_params: { rule: ruleId },
-    format: 'JSONEachRow',
-  })
-  const row = (await rs.json<{ watermark: string }>())[0]
-  return row ? rowTime(row.watermark) : undefined
-}
-
 /** Evaluate every scheduled rule over its next windows up to now - lateness. */
 export async function runScheduledRules(
   options: SchedulerOptions,
   now = Date.now(),
 ): Promise<WindowResult[]> {
-  const { storage, store } = options
+  const { detection } = options.storage
+  const { store } = options
   const end = now - (options.latenessMs ?? 5000)
   const maxWindow = options.maxWindowMs ?? 3_600_000
   const results: WindowResult[] = []
@@ -62,26 +52,21 @@ export async function runScheduledRules(
     const params = rule.params.parse(options.params?.[rule.id] ?? {})
     try {
       let from =
-        (await watermark(storage, rule.id)) ?? end - (options.initialLookbackMs ?? 3_600_000)
+        (await detection.watermark(rule.id)) ?? end - (options.initialLookbackMs ?? 3_600_000)
       while (from < end) {
         const to = Math.min(end, from + maxWindow)
-        const rs = await storage.client.query({
-          query: loadSql('rules', rule.sql, storage.database),
-          query_params: {
-            ...rule.queryParams(params),
-            from: toDateTime64(from),
-            to: toDateTime64(to),
-          },
-          format: 'JSONEachRow',
-        })
-        const detections = (await rs.json<Record<string, unknown>>())
+        const found = await detection.runRule(
+          rule.sql,
+          rule.queryParams(params),
+          toDateTime64(from),
+          toDateTime64(to),
+        )
+        const detections = found
           .map((row) => rule.toDetection(row, { params, registry: options.registry }))
           .filter((d): d is Detection => d !== undefined)
         const kept = detections.filter((d) => !options.exceptions?.match(rule.id, d))
         const findings = await store.record(rule, kept)
-        await storage.insert(`${quoteIdentifier(storage.database)}.detector_watermarks`, [
-          { rule_id: rule.id, watermark: toDateTime64(to), updated_at: toDateTime64(Date.now()) },
-        ])
+        await detection.setWatermark(rule.id, to)
         results.push({
           rule: rule.id,
           from: toDateTime64(from),

@@ -1,5 +1,6 @@
 /** What the engine remembers per token key between events (bounded; expires after `exp`). */
 import { fromDateTime64, type EventRow } from '../storage/event-row.js'
+import { TOKEN_EVENT_COLUMNS } from '../storage/repositories.js'
 
 export interface Presentation {
   /** canonical resource the token was presented at */
@@ -102,25 +103,7 @@ function union(current: string[], more: readonly string[]): string[] {
  * sql/queries/recent-token-events.sql selects to rebuild it (a test checks the two agree), and
  * the type applyToState takes, so that reading another column does not compile.
  */
-export const TOKEN_STATE_COLUMNS = [
-  'tenant',
-  'token_key',
-  'event_id',
-  'event_type',
-  'occurred_at',
-  'client_id',
-  'decision',
-  'token_exp',
-  'token_aud_canonical',
-  'granted_aud_canonical',
-  'presented_aud_canonical',
-  'resource_canonical',
-  'network_ip',
-  'token_scopes',
-  'granted_scopes',
-  'subject_token_key',
-  'attributes',
-] as const satisfies readonly (keyof EventRow)[]
+export const TOKEN_STATE_COLUMNS = TOKEN_EVENT_COLUMNS
 
 /** What the token state reads of a row (a whole EventRow is one). */
 export type TokenStateRow = Pick<EventRow, (typeof TOKEN_STATE_COLUMNS)[number]>

@@ -7,17 +7,8 @@
  */
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
 import { toDateTime64, type EventRow } from '../storage/event-row.js'
-import {
-  encodeEvents,
-  prepareEventsInsert,
-  resendEventsInsert,
-  sendEventsInsert,
-  type EncodedEvents,
-  type EventIdentities,
-} from '../storage/events-store.js'
-import { loadQuery, quoteIdentifier } from '../storage/sql.js'
+import { encodeEvents, type EncodedEvents, type EventIdentities } from '../storage/events-store.js'
 import type { Logger } from '../logger.js'
 import { createInsertJournal, type InsertJournal } from './insert-journal.js'
 import type { RejectedRow } from './rejected-row.js'
@@ -94,7 +85,6 @@ export function createClickHouseSink(
   storage: Storage,
   options: ClickHouseSinkOptions = {},
 ): EventSink {
-  const db = quoteIdentifier(storage.database)
   const journal: InsertJournal = createInsertJournal(options.journalDir, options.logger)
   /** One replay at a time (concurrent writes share it). */
   let replaying: Promise<void> | undefined
@@ -109,25 +99,16 @@ export function createClickHouseSink(
       tenants.add(events.tenants[lines[j]!]!)
       ids[j] = events.eventIds[lines[j]!]!
     }
-    try {
-      const rs = await storage.client.query({
-        query: loadQuery('existing-event-ids', storage.database),
-        query_params: { tenants: [...tenants], ids },
-        format: 'JSONEachRow',
-      })
-      const found = await rs.json<{ tenant: string; id: string }>()
-      return new Set(found.map((f) => eventKey(f.tenant, f.id)))
-    } catch (err) {
-      throw mapStorageError(err, 'look up stored event ids')
-    }
+    const found = await storage.events.existingIds([...tenants], ids)
+    return new Set(found.map((f) => eventKey(f.tenant, f.id)))
   }
 
   /** Send every pending insert again; one that fails stays pending and fails the write. */
   async function replayPending(): Promise<void> {
     for (const entry of await journal.pending()) {
       // This process's own failed inserts were reported to the observers when first prepared.
-      if (entry.earlier) await resendEventsInsert(storage, entry.insert)
-      else await sendEventsInsert(storage, entry.insert)
+      if (entry.earlier) await storage.events.resendInsert(entry.insert)
+      else await storage.events.sendInsert(entry.insert)
       await journal.end(entry)
     }
   }
@@ -157,22 +138,17 @@ export function createClickHouseSink(
             freshKeys.push(unique.keys[j]!)
           }
       }
-      if (batch.rejected.length > 0) {
-        try {
-          await storage.insert(`${db}.rejected_events`, batch.rejected, {
-            insert_deduplication_token: contentToken(
-              'rejected',
-              batch.rejected.map((r) => r.rejection_id),
-            ),
-          })
-        } catch (err) {
-          throw mapStorageError(err, 'insert into rejected_events')
-        }
-      }
+      if (batch.rejected.length > 0)
+        await storage.events.insertRejected(
+          batch.rejected,
+          contentToken(
+            'rejected',
+            batch.rejected.map((r) => r.rejection_id),
+          ),
+        )
       const total = events.tenants.length
       // Every line, or only the fresh ones when some were stored or repeated.
-      const insert = prepareEventsInsert(
-        storage,
+      const insert = storage.events.prepareInsert(
         events,
         fresh.length === total ? undefined : fresh,
         {
@@ -189,7 +165,7 @@ export function createClickHouseSink(
       if (insert) {
         const entry = await journal.begin(insert)
         try {
-          await sendEventsInsert(storage, insert)
+          await storage.events.sendInsert(insert)
         } catch (err) {
           journal.fail(entry)
           throw err
@@ -203,12 +179,6 @@ export function createClickHouseSink(
         rejected: batch.rejected.length,
       }
     },
-    async ping() {
-      try {
-        return (await storage.client.ping()).success
-      } catch {
-        return false
-      }
-    },
+    ping: () => storage.ping(),
   }
 }

@@ -16,9 +16,7 @@
  * 64 MiB at MAX_HELD. A ClickHouse server has other writers: this is never used there.
  */
 import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
-import { observeEventInserts, type EventIdentities } from '../storage/events-store.js'
-import { loadQuery } from '../storage/sql.js'
+import type { EventIdentities } from '../storage/events-store.js'
 import { ScalableBloom } from './bloom.js'
 
 /** Beyond this many stored ids the filter gives up and every event is looked up. */
@@ -76,27 +74,18 @@ function createStoredIds(storage: Storage, options: StoredIdsOptions): StoredIds
   }
   // From now on every insert is recorded before it is sent, so that the ids of an insert in
   // flight read as possibly stored; what was stored before is loaded next.
-  observeEventInserts(storage.database, add)
+  storage.events.observeInserts(add)
 
   async function load() {
-    const counted = await storage.client.query({
-      query: loadQuery('stored-event-count', storage.database),
-      format: 'JSONEachRow',
-    })
     // Rows, not distinct ids: a part not merged yet may hold a repeat. An upper bound.
-    const rows = Number((await counted.json<{ rows: number | string }>())[0]?.rows ?? 0)
+    const rows = await storage.events.storedIdCount()
     if (rows > maxHeld) {
       bloom = undefined
       return
     }
     const parts = Math.max(1, Math.ceil(rows / page))
     for (let part = 0; part < parts && bloom !== undefined; part++) {
-      const rs = await storage.client.query({
-        query: loadQuery('stored-event-ids', storage.database),
-        query_params: { parts, part },
-        format: 'JSONCompactEachRow',
-      })
-      for (const [tenant, eventId] of await rs.json<[string, string]>())
+      for (const [tenant, eventId] of await storage.events.storedIds(parts, part))
         addKey(eventKey(tenant, eventId))
     }
   }
@@ -105,7 +94,7 @@ function createStoredIds(storage: Storage, options: StoredIdsOptions): StoredIds
   const loaded = () =>
     (loading ??= load().catch((err: unknown) => {
       loading = undefined
-      throw mapStorageError(err, 'load stored event ids')
+      throw err
     }))
 
   return {

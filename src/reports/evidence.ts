@@ -4,18 +4,15 @@
  * per rule, severity and triage status, and the findings list (capped; the counts stay exact).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
-import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
-import { fromDateTime64, toDateTime64 } from '../storage/event-row.js'
-import { loadQuery } from '../storage/sql.js'
+import { fromDateTime64 } from '../storage/event-row.js'
+import type { EvidenceCounts, ReportScope, Repositories } from '../storage/repositories.js'
 import type { EventMetricsRow } from './metrics.js'
 import type { ReportFinding } from './schema.js'
 
-export interface EvidenceScope {
-  tenant: string
-  since: number
-  until: number
-}
+export type EvidenceScope = ReportScope
+
+/** The report's queries (repositories.ts, ReportsRepository). */
+type ReportsStorage = Pick<Repositories, 'reports'>
 
 export interface FindingCountRow {
   rule_id: string
@@ -27,32 +24,6 @@ export interface FindingCountRow {
 
 /** At most this many findings are listed in a report. */
 export const MAX_LISTED_FINDINGS = 1000
-
-async function run<T>(
-  storage: Storage,
-  name: string,
-  params: Record<string, unknown>,
-  fragments?: Record<string, string>,
-): Promise<T[]> {
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery(name, storage.database, fragments),
-      query_params: params,
-      format: 'JSONEachRow',
-    })
-    return await rs.json<T>()
-  } catch (err) {
-    throw mapStorageError(err, `compliance report (${name})`)
-  }
-}
-
-const bounds = (s: EvidenceScope) => ({
-  tenant: s.tenant,
-  since: toDateTime64(s.since),
-  until: toDateTime64(s.until),
-})
-
-const HOUR = 3_600_000
 
 /** The per-event counts of the evidence metrics (the rest are per-token figures and drift). */
 const COUNTS = [
@@ -66,7 +37,7 @@ const COUNTS = [
   'loggable_presentations',
   'complete_presentations',
   'mcp_presentations',
-] as const satisfies readonly (keyof EventMetricsRow)[]
+] as const satisfies readonly (keyof EventMetricsRow & keyof EvidenceCounts)[]
 type Counts = Record<(typeof COUNTS)[number], number>
 
 /** Beyond this many tokens holding a repeat, the whole period is counted again with FINAL. */
@@ -84,45 +55,23 @@ export const MAX_REPEATED_TOKENS = 5000
  * redelivered events before they are stored, so repeats are rare (two writers of one event).
  */
 export async function queryEventMetrics(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   { maxRepeatedTokens = MAX_REPEATED_TOKENS } = {},
 ): Promise<EventMetricsRow & { final: boolean }> {
-  const params = {
-    ...bounds(scope),
-    full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
-    full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
-    clock_skew_s: expiredTokenAccepted.params.parse({}).clockSkewS,
-    max_repeated: maxRepeatedTokens,
-  }
-  type DriftRow = Pick<EventMetricsRow, 'drifted_keys' | 'drifted_spellings'>
-  type TokenRow = Omit<EventMetricsRow, keyof DriftRow> & {
-    tokens_with_repeats: number
-    repeated_tokens: string[]
-  }
-  const first = (
-    name: string,
-    extra: Record<string, unknown> = {},
-    fragments?: Record<string, string>,
-  ) =>
-    run<Record<string, unknown>>(storage, name, { ...params, ...extra }, fragments).then(
-      (rows) => rows[0]!,
-    )
-  const [tokens, drift] = (await Promise.all([
-    first('report-token-metrics'),
-    first('report-drift'),
-  ])) as [TokenRow, DriftRow]
+  const { reports } = storage
+  const [tokens, drift] = await Promise.all([
+    reports.tokenMetrics(scope, {
+      clockSkewS: expiredTokenAccepted.params.parse({}).clockSkewS,
+      maxRepeated: maxRepeatedTokens,
+    }),
+    reports.drift(scope),
+  ])
   const { tokens_with_repeats: repeats, repeated_tokens: repeated, ...figures } = tokens
   if (Number(repeats) === 0) return { ...figures, ...drift, final: false }
 
   const wholePeriod = Number(repeats) > maxRepeatedTokens
-  const again = (await first(
-    'report-event-metrics',
-    { whole_period: wholePeriod, tokens: wholePeriod ? [] : repeated.map(BigInt) },
-    wholePeriod
-      ? { final: 'FINAL', one_per_event: '' }
-      : { final: '', one_per_event: 'LIMIT 1 BY event_id' },
-  )) as Counts
+  const again = await reports.eventCounts(scope, wholePeriod ? 'all' : repeated.map(BigInt))
   const counts = Object.fromEntries(
     COUNTS.map((c) => [c, Number(again[c]) + (wholePeriod ? 0 : Number(figures[c]))]),
   ) as Counts
@@ -130,32 +79,23 @@ export async function queryEventMetrics(
 }
 
 export async function queryFindingCounts(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
 ): Promise<FindingCountRow[]> {
-  const rows = await run<FindingCountRow>(storage, 'report-finding-counts', bounds(scope))
-  return rows.map((r) => ({
-    ...r,
-    findings: Number(r.findings),
-    occurrences: Number(r.occurrences),
-  }))
-}
-
-type FindingRow = Omit<ReportFinding, 'count' | 'period_occurrences'> & {
-  count: number | string
-  period_occurrences: number | string
+  return (await storage.reports.findingCounts(scope)) as FindingCountRow[]
 }
 
 export async function queryFindings(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   limit = MAX_LISTED_FINDINGS,
 ): Promise<ReportFinding[]> {
-  const rows = await run<FindingRow>(storage, 'report-findings', { ...bounds(scope), limit })
+  const rows = await storage.reports.findings(scope, limit)
   return rows.map((r) => ({
-    ...r,
-    count: Number(r.count),
-    period_occurrences: Number(r.period_occurrences),
+    ...(r as Omit<
+      ReportFinding,
+      'first_seen' | 'last_seen' | 'period_first_seen' | 'period_last_seen'
+    >),
     first_seen: fromDateTime64(r.first_seen),
     last_seen: fromDateTime64(r.last_seen),
     period_first_seen: fromDateTime64(r.period_first_seen),

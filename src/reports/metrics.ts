@@ -7,6 +7,7 @@
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import { longLivedToken } from '../detection/rules/long-lived-token.js'
+import type { DriftRow, TokenMetricsRow } from '../storage/repositories.js'
 
 export const METRIC_IDS = [
   'aud_validation_coverage',
@@ -41,29 +42,8 @@ export interface MetricDef {
 }
 
 /** The figures of the report's evidence queries (counts as numbers). */
-export interface EventMetricsRow {
-  events: number
-  presentations: number
-  accepted: number
-  accepted_validated: number
-  accepted_mismatches: number
-  token_requests: number
-  token_requests_with_resource: number
-  loggable_presentations: number
-  complete_presentations: number
-  mcp_presentations: number
-  tokens_with_aud: number
-  multi_audience_tokens: number
-  cross_audience_replays: number
-  accepted_tokens_with_exp: number
-  expired_tokens_accepted: number
-  tokens_with_lifetime: number
-  lifetime_quantiles: number[]
-  /** Drift keys with two or more raw spellings, sorted. */
-  drifted_keys: string[]
-  /** Their (drift key, raw spelling) pairs, sorted. */
-  drifted_spellings: [string, string][]
-}
+export type EventMetricsRow = Omit<TokenMetricsRow, 'tokens_with_repeats' | 'repeated_tokens'> &
+  DriftRow
 
 export const METRICS: Readonly<Record<MetricId, MetricDef>> = {
   aud_validation_coverage: {

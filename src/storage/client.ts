@@ -7,6 +7,8 @@ import { resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client'
 import { ChdbPool } from './chdb-pool.js'
+import { clickhouseRepositories } from './clickhouse-repositories.js'
+import type { Repositories } from './repositories.js'
 
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
 
@@ -23,7 +25,11 @@ export interface StorageOptions {
   dataDir: string
 }
 
-export interface Storage {
+/**
+ * The connection to ClickHouse: only `src/storage` (the repositories, migrations, the events
+ * insert path) and tests or benches use it. The rest of audtrail gets a Storage.
+ */
+export interface ClickHouseConnection {
   client: ClickHouseClient
   mode: StorageMode
   database: string
@@ -46,6 +52,38 @@ export interface Storage {
     settings?: ClickHouseSettings,
   ): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * What audtrail reads and writes through: the repositories (one typed function per named query,
+ * see repositories.ts), the mode and database for logs, and close.
+ *
+ * Transitional: it still carries the connection's members (`client`, `insert`, `insertEncoded`)
+ * for the modules not yet switched to the repositories (src/api/routes, src/pipeline/sink.ts and
+ * stored-ids.ts, see docs/design/storage.md); test/storage/boundary.test.ts lists them. Once they
+ * are switched, `Storage` drops ClickHouseConnection and only ClickHouseStorage keeps it.
+ */
+export interface Storage extends Repositories, ClickHouseConnection {
+  mode: StorageMode
+  database: string
+  cluster?: string
+  close(): Promise<void>
+}
+
+/** What createStorage returns: the repositories over ClickHouse and the connection they use. */
+export type ClickHouseStorage = Storage & ClickHouseConnection
+
+/** The connection behind a Storage (inside src/storage only; tests and benches may use it). */
+export function connectionOf(storage: Storage | ClickHouseConnection): ClickHouseConnection {
+  const s = storage as Partial<ClickHouseConnection>
+  if (s.client === undefined || typeof s.insertEncoded !== 'function')
+    throw new TypeError('storage: not a ClickHouse storage')
+  return storage as ClickHouseConnection
+}
+
+/** The repositories over a connection, and the connection: one object. */
+function withRepositories(connection: ClickHouseConnection): ClickHouseStorage {
+  return { ...connection, ...clickhouseRepositories(connection) }
 }
 
 /**
@@ -74,7 +112,7 @@ export const BASE_SETTINGS: ClickHouseSettings = {
  */
 export const EMBEDDED_CONNECTIONS = 4
 
-export function createStorage(options: StorageOptions): Storage {
+export function createStorage(options: StorageOptions): ClickHouseStorage {
   if (options.url) {
     const client = createClient({
       url: options.url,
@@ -83,7 +121,7 @@ export function createStorage(options: StorageOptions): Storage {
       clickhouse_settings: BASE_SETTINGS,
       application: 'audtrail',
     })
-    return {
+    return withRepositories({
       client,
       mode: 'server',
       database: options.database,
@@ -110,7 +148,7 @@ export function createStorage(options: StorageOptions): Storage {
         for await (const chunk of result.stream) void chunk
       },
       close: () => client.close(),
-    }
+    })
   }
   // The embedded engine allows one data directory per process; EMBEDDED_CONNECTIONS connections
   // on it run queries in parallel (see chdb-pool.ts).
@@ -123,7 +161,7 @@ export function createStorage(options: StorageOptions): Storage {
     connection: connection as unknown as ClientConnection,
     clickhouse_settings: BASE_SETTINGS,
   })
-  return {
+  return withRepositories({
     client,
     mode: 'embedded',
     database: options.database,
@@ -138,7 +176,7 @@ export function createStorage(options: StorageOptions): Storage {
       await connection.rawInsert(rawInsert(table, columns, 'JSONCompactEachRow', body, settings))
     },
     close: () => client.close(),
-  }
+  })
 }
 
 /** chdb's raw insert of `body`: the base insert settings, then the call's own. */

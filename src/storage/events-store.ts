@@ -1,5 +1,5 @@
 /** Writes rows to `events` and reads them back; the only code that knows the table's name. */
-import type { Storage } from './client.js'
+import type { ClickHouseConnection } from './client.js'
 import { EVENT_COLUMNS, type EventRow } from './event-row.js'
 import { mapStorageError } from './errors.js'
 import { loadQuery, quoteIdentifier } from './sql.js'
@@ -129,7 +129,7 @@ export function decodeEvents(events: EncodedEvents): EventRow[] {
 }
 
 export async function insertEventRows(
-  storage: Storage,
+  storage: ClickHouseConnection,
   rows: readonly EventRow[],
   options: InsertOptions = {},
 ): Promise<void> {
@@ -151,7 +151,7 @@ export interface EventsInsert {
  * each line's received_at that is earlier is overwritten with it in `events.body` itself.
  */
 export async function insertEncodedEvents(
-  storage: Storage,
+  storage: ClickHouseConnection,
   events: EncodedEvents,
   lines: readonly number[] | undefined,
   options: InsertOptions = {},
@@ -165,15 +165,25 @@ export async function insertEncodedEvents(
  * the observers of inserts as sent already: the sink keeps it to send the very same bytes again.
  */
 export function prepareEventsInsert(
-  storage: Storage,
+  storage: ClickHouseConnection,
+  events: EncodedEvents,
+  lines: readonly number[] | undefined,
+  options: InsertOptions = {},
+): EventsInsert | undefined {
+  const insert = encodedInsert(events, lines, options)
+  if (insert && storage.mode === 'embedded')
+    for (const observe of observers.get(storage.database) ?? []) observe(events, lines)
+  return insert
+}
+
+/** The insert of the encoded events (or only `lines`), undefined when there is nothing to insert. */
+export function encodedInsert(
   events: EncodedEvents,
   lines: readonly number[] | undefined,
   options: InsertOptions = {},
 ): EventsInsert | undefined {
   const count = lines ? lines.length : events.starts.length - 1
   if (count === 0) return undefined
-  if (storage.mode === 'embedded')
-    for (const observe of observers.get(storage.database) ?? []) observe(events, lines)
   const body = Buffer.from(events.body.buffer, events.body.byteOffset, events.body.byteLength)
   if (options.receivedNotBefore !== undefined)
     raiseReceivedAt(events, body, options.receivedNotBefore)
@@ -184,7 +194,10 @@ export function prepareEventsInsert(
 }
 
 /** Send a prepared insert (again: the same token makes a repeat a no-op where it landed). */
-export async function sendEventsInsert(storage: Storage, insert: EventsInsert): Promise<void> {
+export async function sendEventsInsert(
+  storage: ClickHouseConnection,
+  insert: EventsInsert,
+): Promise<void> {
   try {
     await storage.insertEncoded(
       `${quoteIdentifier(storage.database)}.events`,
@@ -201,7 +214,10 @@ export async function sendEventsInsert(storage: Storage, insert: EventsInsert): 
  * Send an insert made by an earlier process again (the sink's journal): its events are reported
  * to the observers first, like every insert's, so the in-memory filter of stored ids holds them.
  */
-export async function resendEventsInsert(storage: Storage, insert: EventsInsert): Promise<void> {
+export async function resendEventsInsert(
+  storage: ClickHouseConnection,
+  insert: EventsInsert,
+): Promise<void> {
   if (storage.mode === 'embedded') {
     const observing = observers.get(storage.database) ?? []
     if (observing.length > 0) {
@@ -213,7 +229,7 @@ export async function resendEventsInsert(storage: Storage, insert: EventsInsert)
 }
 
 /** The identities of an insert's lines, read back from its bytes. */
-function identitiesOf(insert: EventsInsert): EventIdentities {
+export function identitiesOf(insert: EventsInsert): EventIdentities {
   const at = (name: string) => {
     const i = insert.columns.indexOf(name)
     if (i < 0) throw new Error(`events insert: no ${name} column`)
@@ -319,7 +335,7 @@ export function encodeEventRow(r: EventRow): string {
 }
 
 export async function getEventRow(
-  storage: Storage,
+  storage: ClickHouseConnection,
   tenant: string,
   eventId: string,
 ): Promise<EventRow | undefined> {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { MigrationError } from '../errors.js'
-import type { Storage } from './client.js'
+import { connectionOf, type ClickHouseConnection, type Storage } from './client.js'
 import { mapStorageError } from './errors.js'
 import { toDateTime64 } from './event-row.js'
 import { quoteIdentifier, renderTemplate, splitStatements, SQL_DIR } from './sql.js'
@@ -124,11 +124,14 @@ export function templateVars(storage: Pick<Storage, 'database' | 'cluster'>, ret
 }
 
 /** Apply pending migrations in order, then reconcile TTLs. Idempotent: a second run changes nothing. */
-export async function migrate(storage: Storage, options: MigrateOptions): Promise<MigrateResult> {
+export async function migrate(
+  storage: Storage | ClickHouseConnection,
+  options: MigrateOptions,
+): Promise<MigrateResult> {
   const progress = options.onProgress ?? (() => {})
   const migrations = loadMigrations(options.dir)
   const vars = templateVars(storage, options.retention)
-  const { client } = storage
+  const { client } = connectionOf(storage)
   const run = async (query: string, what: string) => {
     try {
       await client.command({ query })
@@ -221,7 +224,7 @@ export async function migrate(storage: Storage, options: MigrateOptions): Promis
 
 /** ALTER ... MODIFY TTL for every table whose TTL differs from the configured retention. */
 async function reconcileTtl(
-  storage: Storage,
+  storage: Storage | ClickHouseConnection,
   retention: Retention,
   vars: Record<string, string>,
   progress: (message: string) => void,
@@ -229,7 +232,7 @@ async function reconcileTtl(
   const expressions = ttlExpressions(retention)
   let rows: { name: string; engine_full: string }[]
   try {
-    const rs = await storage.client.query({
+    const rs = await connectionOf(storage).client.query({
       query:
         'SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND name IN {tables:Array(String)}',
       query_params: { db: storage.database, tables: Object.keys(expressions) },
@@ -245,7 +248,7 @@ async function reconcileTtl(
     if (engine_full.includes(`TTL ${expr}`)) continue
     progress(`retention of ${name}: setting TTL ${expr}`)
     try {
-      await storage.client.command({
+      await connectionOf(storage).client.command({
         query: `ALTER TABLE ${vars.db}.${quoteIdentifier(name)} ${vars.on_cluster} MODIFY TTL ${expr}`,
       })
     } catch (err) {
@@ -257,11 +260,14 @@ async function reconcileTtl(
 }
 
 /** Versions the database lacks (a server must be migrated by `audtrail migrate` first). */
-export async function pendingMigrations(storage: Storage, dir?: string): Promise<string[]> {
+export async function pendingMigrations(
+  storage: Storage | ClickHouseConnection,
+  dir?: string,
+): Promise<string[]> {
   const files = loadMigrations(dir)
   const db = quoteIdentifier(storage.database)
   try {
-    const rs = await storage.client.query({
+    const rs = await connectionOf(storage).client.query({
       query: `SELECT version FROM ${db}.${LEDGER_TABLE} FINAL`,
       format: 'JSONEachRow',
     })

@@ -325,14 +325,7 @@ describe('triage', () => {
       row({ tenant: 't7', token, resource: 'https://b.example' }),
     ])
     const id = findingId('t7', secondResource, { token_key: 'tok-tri' })
-    const status = async () => {
-      const rs = await storage.client.query({
-        query: loadQuery('finding-status', 'engine_it'),
-        query_params: { tenant: 't7', id },
-        format: 'JSONEachRow',
-      })
-      return (await rs.json<{ status: string; note: string; count: number }>())[0]!
-    }
+    const status = async () => (await storage.findings.status('t7', id))!
     expect(await status()).toMatchObject({ status: 'open', count: 1 })
     await setTriage(storage, 't7', id, { status: 'resolved', note: 'rotated the key', by: 'alice' })
     expect(await status()).toMatchObject({ status: 'resolved', note: 'rotated the key' })

@@ -61,9 +61,11 @@ describe('the scheduler across a restart in the middle of a window', () => {
     // The process dies after recording the window's findings, before moving the watermark.
     const crashing: Storage = {
       ...storage,
-      insert: async (table, rows, settings) => {
-        if (table.endsWith('.detector_watermarks')) throw new Error('killed')
-        return storage.insert(table, rows, settings)
+      detection: {
+        ...storage.detection,
+        setWatermark: async () => {
+          throw new Error('killed')
+        },
       },
     }
     await runScheduledRules(

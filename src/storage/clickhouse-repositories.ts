@@ -1,0 +1,363 @@
+/**
+ * The repositories over ClickHouse: each function loads its named SQL file, binds its typed
+ * parameters (defaults filled here, once), reads its rows and maps every failure through
+ * mapStorageError. The only module that runs the named queries.
+ */
+import type { ClickHouseSettings } from '@clickhouse/client'
+import type { RejectedRow } from '../pipeline/rejected-row.js'
+import type { ClickHouseConnection } from './client.js'
+import { mapStorageError } from './errors.js'
+import { toDateTime64, type EventRow, type StoredEvent } from './event-row.js'
+import {
+  getEventRow,
+  insertEventRows,
+  observeEventInserts,
+  prepareEventsInsert,
+  resendEventsInsert,
+  sendEventsInsert,
+} from './events-store.js'
+import {
+  OPEN_END,
+  type AlertRow,
+  type CatalogPage,
+  type ClientFindingsRow,
+  type ClientUsageRow,
+  type DriftRow,
+  type DueAlert,
+  type EventSearch,
+  type EvidenceCounts,
+  type ExceptionListRow,
+  type ExceptionRecord,
+  type FindingAggregate,
+  type FindingCountRow,
+  type FindingListRow,
+  type FindingsQuery,
+  type FindingStatusRow,
+  type ReportFindingRow,
+  type ReportScope,
+  type Repositories,
+  type ResourceRow,
+  type TokenEventRow,
+  type TokenMetricsRow,
+} from './repositories.js'
+import { loadQuery, loadSql, quoteIdentifier } from './sql.js'
+
+/** Each named filter as its query parameter: '' (match everything) when absent. */
+function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K] | ''> {
+  const out = {} as Record<K, Q[K] | ''>
+  for (const name of names) out[name] = q[name] ?? ''
+  return out
+}
+
+/** The parameters of findings-list.sql from a query: every absent filter matches everything. */
+export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
+  return {
+    ...filters(q, ['tenant', 'id', 'rule', 'severity', 'status', 'resource', 'client', 'token']),
+    since: toDateTime64(q.since ?? 0),
+    until: toDateTime64(q.until ?? OPEN_END),
+    cursor_seen: q.after?.seen ?? toDateTime64(OPEN_END),
+    cursor_id: q.after?.id ?? '',
+    limit: q.limit ?? 1,
+  }
+}
+
+/** The parameters of events-search.sql from a search. */
+export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
+  return {
+    ...filters(q, ['tenant', 'type', 'client', 'subject', 'resource', 'token', 'decision', 'tool']),
+    since: toDateTime64(q.since ?? 0),
+    until: toDateTime64(q.until ?? OPEN_END),
+    cursor_at: q.after?.at ?? toDateTime64(OPEN_END),
+    cursor_id: q.after?.id ?? '',
+    fetch: q.fetch,
+  }
+}
+
+const HOUR = 3_600_000
+
+const scopeParams = (s: ReportScope) => ({
+  tenant: s.tenant,
+  since: toDateTime64(s.since),
+  until: toDateTime64(s.until),
+})
+
+/** ClickHouse returns 64-bit and some aggregate numbers as numbers or text: numbers here. */
+function numbers<T extends object>(row: T, keys: readonly (keyof T)[]): T {
+  const out = { ...row }
+  for (const k of keys) out[k] = Number(row[k]) as T[typeof k]
+  return out
+}
+
+export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
+  const db = quoteIdentifier(ch.database)
+
+  /** The rows of a named query; failures mapped under `what`. */
+  async function rows<T>(
+    name: string,
+    params: Record<string, unknown>,
+    what: string,
+    fragments?: Record<string, string>,
+  ): Promise<T[]> {
+    try {
+      const rs = await ch.client.query({
+        query: loadQuery(name, ch.database, fragments),
+        query_params: params,
+        format: 'JSONEachRow',
+      })
+      return await rs.json<T>()
+    } catch (err) {
+      throw mapStorageError(err, what)
+    }
+  }
+
+  async function insert(
+    table: string,
+    values: readonly object[],
+    what: string,
+    settings?: ClickHouseSettings,
+  ): Promise<void> {
+    try {
+      await ch.insert(`${db}.${table}`, values, settings)
+    } catch (err) {
+      throw mapStorageError(err, what)
+    }
+  }
+
+  const report = (name: string) => `compliance report (${name})`
+
+  return {
+    events: {
+      byId: (tenant, eventId) => getEventRow(ch, tenant, eventId),
+      search: (q) => rows<StoredEvent>('events-search', eventsSearchParams(q), 'search events'),
+      ofToken: (tenant, key) =>
+        rows<StoredEvent>('token-events', { tenant, key }, 'token timeline'),
+      async existingIds(tenants, ids) {
+        if (ids.length === 0) return []
+        return rows('existing-event-ids', { tenants, ids }, 'look up stored event ids')
+      },
+      async storedIdCount() {
+        const [counted] = await rows<{ rows: number | string }>(
+          'stored-event-count',
+          {},
+          'count stored events',
+        )
+        return Number(counted?.rows ?? 0)
+      },
+      async storedIds(parts, part) {
+        try {
+          const rs = await ch.client.query({
+            query: loadQuery('stored-event-ids', ch.database),
+            query_params: { parts, part },
+            format: 'JSONCompactEachRow',
+          })
+          return await rs.json<[string, string]>()
+        } catch (err) {
+          throw mapStorageError(err, 'load stored event ids')
+        }
+      },
+      recentTokenEvents: (since, limit) => recentTokenEvents(ch, since, limit),
+      insert: (values: readonly EventRow[], options) => insertEventRows(ch, values, options),
+      insertRejected: (values: readonly RejectedRow[], dedupToken) =>
+        insert('rejected_events', values, 'insert into rejected_events', {
+          insert_deduplication_token: dedupToken,
+        }),
+      prepareInsert: (events, lines, options) => prepareEventsInsert(ch, events, lines, options),
+      sendInsert: (prepared) => sendEventsInsert(ch, prepared),
+      resendInsert: (prepared) => resendEventsInsert(ch, prepared),
+      observeInserts: (observer) => observeEventInserts(ch.database, observer),
+    },
+
+    findings: {
+      async list(q) {
+        const found = await rows<FindingListRow>(
+          'findings-list',
+          findingsListParams(q),
+          'list findings',
+        )
+        return found.map((r) => numbers(r, ['count']))
+      },
+      async tokenHasFindings(tenant, token) {
+        const found = await rows('token-has-findings', { tenant, token }, 'token findings')
+        return found.length > 0
+      },
+      async status(tenant, id) {
+        const [row] = await rows<FindingStatusRow>(
+          'finding-status',
+          { tenant, id },
+          'finding status',
+        )
+        return row && numbers(row, ['count'])
+      },
+      addOccurrences: (values) =>
+        values.length === 0
+          ? Promise.resolve()
+          : insert('finding_occurrences', values, 'record findings'),
+      async aggregates(ids) {
+        if (ids.length === 0) return []
+        const found = await rows<FindingAggregate>('finding-aggregates', { ids }, 'record findings')
+        return found.map((a) => numbers(a, ['count', 'severity_rank']))
+      },
+      write: (values) => insert('findings', values, 'record findings'),
+      triage: (row) => insert('finding_triage', [row], 'triage a finding'),
+    },
+
+    exceptions: {
+      write: (row) =>
+        insert('exceptions', [row], row.deleted ? 'delete exception' : 'create exception'),
+      active: () => rows<ExceptionRecord>('active-exceptions', {}, 'read exceptions'),
+      list: (tenant, id = '') =>
+        rows<ExceptionListRow>('exceptions-list', { tenant, id }, 'list exceptions'),
+    },
+
+    outbox: {
+      write: (values: readonly AlertRow[]) =>
+        values.length === 0
+          ? Promise.resolve()
+          : insert('alert_outbox', values, 'write the alert outbox'),
+      async due(limit) {
+        const found = await rows<DueAlert>('pending-alerts', { limit }, 'read the alert outbox')
+        return found.map((r) => numbers(r, ['attempts']))
+      },
+    },
+
+    reports: {
+      async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
+        const [row] = await rows<TokenMetricsRow>(
+          'report-token-metrics',
+          {
+            ...scopeParams(scope),
+            full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
+            full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
+            clock_skew_s: clockSkewS,
+            max_repeated: maxRepeated,
+          },
+          report('report-token-metrics'),
+        )
+        return row!
+      },
+      async drift(scope) {
+        const [row] = await rows<DriftRow>(
+          'report-drift',
+          scopeParams(scope),
+          report('report-drift'),
+        )
+        return row!
+      },
+      async eventCounts(scope, tokens) {
+        const whole = tokens === 'all'
+        const [row] = await rows<EvidenceCounts>(
+          'report-event-metrics',
+          { ...scopeParams(scope), whole_period: whole, tokens: whole ? [] : tokens },
+          report('report-event-metrics'),
+          whole
+            ? { final: 'FINAL', one_per_event: '' }
+            : { final: '', one_per_event: 'LIMIT 1 BY event_id' },
+        )
+        return row!
+      },
+      async findingCounts(scope) {
+        const found = await rows<FindingCountRow>(
+          'report-finding-counts',
+          scopeParams(scope),
+          report('report-finding-counts'),
+        )
+        return found.map((r) => numbers(r, ['findings', 'occurrences']))
+      },
+      async findings(scope, limit) {
+        const found = await rows<ReportFindingRow>(
+          'report-findings',
+          { ...scopeParams(scope), limit },
+          report('report-findings'),
+        )
+        return found.map((r) => numbers(r, ['count', 'period_occurrences']))
+      },
+    },
+
+    catalog: {
+      resources: (page: CatalogPage) =>
+        rows<ResourceRow>('resource-inventory', catalogParams(page), 'resource-inventory'),
+      clients: (page: CatalogPage) =>
+        rows<ClientUsageRow>('client-usage', catalogParams(page), 'client-usage'),
+      async clientFindings(tenant, since, clients) {
+        if (clients.length === 0) return []
+        return rows<ClientFindingsRow>(
+          'client-findings',
+          { tenant, since: toDateTime64(since), clients },
+          'client-findings',
+        )
+      },
+    },
+
+    detection: {
+      async watermark(ruleId) {
+        try {
+          const rs = await ch.client.query({
+            query: `SELECT watermark FROM ${db}.detector_watermarks FINAL WHERE rule_id = {rule:String}`,
+            query_params: { rule: ruleId },
+            format: 'JSONEachRow',
+          })
+          const row = (await rs.json<{ watermark: string }>())[0]
+          return row ? Date.parse(`${row.watermark.replace(' ', 'T')}Z`) : undefined
+        } catch (err) {
+          throw mapStorageError(err, `${ruleId} watermark`)
+        }
+      },
+      setWatermark: (ruleId, at) =>
+        insert(
+          'detector_watermarks',
+          [{ rule_id: ruleId, watermark: toDateTime64(at), updated_at: toDateTime64(Date.now()) }],
+          `${ruleId} watermark`,
+        ),
+      async runRule(sql, params, from, to) {
+        try {
+          const rs = await ch.client.query({
+            query: loadSql('rules', sql, ch.database),
+            query_params: { ...params, from, to },
+            format: 'JSONEachRow',
+          })
+          return await rs.json<Record<string, unknown>>()
+        } catch (err) {
+          throw mapStorageError(err, sql)
+        }
+      },
+    },
+
+    async ping() {
+      try {
+        return (await ch.client.ping()).success
+      } catch {
+        return false
+      }
+    },
+  }
+}
+
+const catalogParams = (p: CatalogPage) => ({
+  tenant: p.tenant,
+  since: toDateTime64(p.since),
+  after: p.after ?? '',
+  limit: p.limit,
+})
+
+/** recent-token-events.sql as a stream of batches (each row parsed once). */
+async function* recentTokenEvents(
+  ch: ClickHouseConnection,
+  since: number,
+  limit: number,
+): AsyncGenerator<TokenEventRow[]> {
+  let rs
+  try {
+    rs = await ch.client.query({
+      query: loadQuery('recent-token-events', ch.database),
+      query_params: { since: toDateTime64(since), limit },
+      format: 'JSONEachRow',
+    })
+  } catch (err) {
+    throw mapStorageError(err, 'read recent token events')
+  }
+  try {
+    for await (const batch of rs.stream<TokenEventRow>()) yield batch.map((row) => row.json())
+  } catch (err) {
+    throw mapStorageError(err, 'read recent token events')
+  }
+}
