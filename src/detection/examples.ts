@@ -6,7 +6,7 @@
 import { assertEvent } from '../events/parse.js'
 import { parseResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
 import type { Storage } from '../storage/client.js'
-import { toDateTime64, toEventRow } from '../storage/event-row.js'
+import { toDateTime64, toEventRow } from '../events/event-row.js'
 import { insertEventRows } from '../storage/events-store.js'
 import { loadSql } from '../storage/sql.js'
 import type { Detection, EventRule, Rule, RuleExample, ScheduledRule } from './rule.js'

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import { loadQuery, quoteIdentifier } from '../storage/sql.js'
 import { SEVERITIES, type Detection, type Rule, type Severity } from './rule.js'
 

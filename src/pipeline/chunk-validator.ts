@@ -23,7 +23,7 @@ import type { EvaluationHandOff, RuleDetections, TokenStates } from '../detectio
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { EncodedEvents } from '../storage/events-store.js'
-import { dlqMessage, type OutgoingMessage } from '../transport/kafka.js'
+import { dlqMessage, type OutgoingMessage } from './dlq.js'
 import { packMessages, type ChunkInput, type ValidatedChunk } from './chunk.js'
 import { toRejectedRow, type RejectedRow } from './rejected-row.js'
 

@@ -4,7 +4,7 @@
  */
 import type { AliasLookup } from '../events/resource.js'
 import type { AuditEvent } from '../events/schema.js'
-import type { EventRow } from '../storage/event-row.js'
+import type { EventRow } from '../events/event-row.js'
 import { processPayload, processValue, type ProcessResult } from './process.js'
 import { toRejectedRow, type RejectedRow } from './rejected-row.js'
 import type { EventSink } from './sink.js'

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
-import { toDateTime64, type EventRow } from '../storage/event-row.js'
+import { toDateTime64, type EventRow } from '../events/event-row.js'
 import {
   encodeEvents,
   prepareEventsInsert,

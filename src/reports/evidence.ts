@@ -6,7 +6,7 @@
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import type { Storage } from '../storage/client.js'
 import { mapStorageError } from '../storage/errors.js'
-import { fromDateTime64, toDateTime64 } from '../storage/event-row.js'
+import { fromDateTime64, toDateTime64 } from '../events/event-row.js'
 import { loadQuery } from '../storage/sql.js'
 import type { EventMetricsRow } from './metrics.js'
 import type { ReportFinding } from './schema.js'

@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import type { Storage } from '../../storage/client.js'
 import { TokenRef } from '../../events/schema.js'
-import { toDateTime64 } from '../../storage/event-row.js'
+import { toDateTime64 } from '../../events/event-row.js'
 import type { Authenticate, Caller } from '../auth.js'
 import { ApiError, ErrorBody } from '../errors.js'
 import { responseJsonSchema } from '../schemas/json-schema.js'
