@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import type { Producer } from 'kafkajs'
-import { FINDINGS_TOPIC } from '../transport/kafka.js'
+import { FINDINGS_TOPIC } from '../events/topics.js'
 import { toOcsf, toSlack, type Alert } from './formats.js'
 
 export type Channel = 'webhook' | 'slack' | 'kafka'

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { TokenRef } from '../events/schema.js'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import type { Caller } from './auth.js'
 import { ApiError } from './errors.js'
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
-import type { EventRow } from '../storage/event-row.js'
+import type { EventRow } from '../events/event-row.js'
 import type { Repositories } from '../storage/repositories.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'

@@ -5,7 +5,7 @@
  */
 import { assertEvent } from '../events/parse.js'
 import { parseResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
-import { toDateTime64, toEventRow } from '../storage/event-row.js'
+import { toDateTime64, toEventRow } from '../events/event-row.js'
 import type { Repositories } from '../storage/repositories.js'
 import type { Detection, EventRule, Rule, RuleExample, ScheduledRule } from './rule.js'
 import { applyExchangeToSubject, applyToState, type TokenState } from './token-state.js'

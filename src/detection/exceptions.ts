@@ -3,7 +3,7 @@
  * reason, and expiring; an expired exception stops matching at once, even before a refresh.
  */
 import { randomUUID } from 'node:crypto'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import type { ExceptionRecord, Repositories } from '../storage/repositories.js'
 import type { Detection } from './rule.js'
 

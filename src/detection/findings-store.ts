@@ -4,7 +4,7 @@
  * first/last seen and highest severity are recomputed from them on every write.
  */
 import { createHash } from 'node:crypto'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import type { FindingRecord, Repositories } from '../storage/repositories.js'
 import { SEVERITIES, type Detection, type Rule, type Severity } from './rule.js'
 

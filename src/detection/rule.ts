@@ -6,7 +6,7 @@
 import type { z } from 'zod'
 import type { Mappings } from '../frameworks/index.js'
 import type { ResourceRegistry } from '../resource-registry.js'
-import type { EventRow } from '../storage/event-row.js'
+import type { EventRow } from '../events/event-row.js'
 import type { TokenState } from './token-state.js'
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const

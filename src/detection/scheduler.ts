@@ -6,7 +6,7 @@
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import { mapStorageError } from '../storage/errors.js'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import type { Repositories } from '../storage/repositories.js'
 import type { ExceptionMatcher } from './exceptions.js'
 import type { FindingsStore, RecordedFinding } from './findings-store.js'

@@ -1,5 +1,5 @@
 /** What the engine remembers per token key between events (bounded; expires after `exp`). */
-import { fromDateTime64, type EventRow } from '../storage/event-row.js'
+import { fromDateTime64, type EventRow } from '../events/event-row.js'
 import { TOKEN_EVENT_COLUMNS } from '../storage/repositories.js'
 
 export interface Presentation {

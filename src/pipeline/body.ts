@@ -31,7 +31,8 @@ const CLOSE_ARRAY = 0x5d
 const OPEN_OBJECT = 0x7b
 const CLOSE_OBJECT = 0x7d
 
-const asBuffer = (bytes: Uint8Array) =>
+/** The bytes as a Buffer over the same memory (no copy). */
+export const asBuffer = (bytes: Uint8Array) =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const isSpace = (b: number | undefined) => b === SPACE || b === TAB || b === LF || b === CR

@@ -17,18 +17,15 @@
  * process rebuilds it). A replacement started with no state would take the next presentation of
  * every token at another audience for its first.
  */
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 import type { KafkaMessage } from 'kafkajs'
 import type { EvaluationHandOff, RuleDetections, TokenStates } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { EncodedEvents } from '../storage/events-store.js'
-import { dlqMessage, type OutgoingMessage } from '../transport/kafka.js'
+import { dlqMessage, type OutgoingMessage } from './dlq.js'
 import { packMessages, type ChunkInput, type ValidatedChunk } from './chunk.js'
-import { toRejectedRow, type RejectedRow } from './rejected-row.js'
+import { toRejectedRow, type RejectedRow } from '../events/rejected-row.js'
 
 export interface Chunk {
   events: EncodedEvents
@@ -123,17 +120,15 @@ const YOUNG_GENERATION_MB = 128
 /**
  * The worker's script. Built, it is chunk-worker.js beside this file. Run from the TypeScript
  * sources (the tests), the worker registers tsx's loader first: a worker does not inherit it.
+ * tsx is found through its public entry point `tsx/esm/api` (never a path inside its package).
  */
 function workerScript(): { script: string | URL; eval: boolean } {
   const here = import.meta.url
   if (!here.endsWith('.ts')) return { script: new URL('./chunk-worker.js', here), eval: false }
-  const require = createRequire(here)
-  const api = pathToFileURL(
-    join(dirname(require.resolve('tsx/package.json')), 'dist/esm/api/index.mjs'),
-  )
+  const api = import.meta.resolve('tsx/esm/api')
   const worker = new URL('./chunk-worker.ts', here)
   const code = `(async () => {
-    const { register } = await import(${JSON.stringify(api.href)})
+    const { register } = await import(${JSON.stringify(api)})
     register()
     await import(${JSON.stringify(worker.href)})
   })()`

@@ -1,15 +1,12 @@
 /**
  * HTTP ingest: the pipeline steps for a request's events, a per-event answer, and the hand-off to
- * storage (embedded mode) or to the Kafka topic (when Kafka is the transport).
+ * storage (embedded mode; the Kafka hand-off is transport/ingest-target.ts).
  */
-import type { Producer } from 'kafkajs'
 import type { AliasLookup } from '../events/resource.js'
 import type { AuditEvent } from '../events/schema.js'
-import { tokenKey } from '../events/token-key.js'
-import type { EventRow } from '../storage/event-row.js'
-import { dlqMessage, DLQ_TOPIC, sendAll } from '../transport/kafka.js'
+import type { EventRow } from '../events/event-row.js'
 import { processPayload, processValue, type ProcessResult } from './process.js'
-import { toRejectedRow, type RejectedRow } from './rejected-row.js'
+import { toRejectedRow, type RejectedRow } from '../events/rejected-row.js'
 import type { EventSink } from './sink.js'
 
 /**
@@ -62,34 +59,6 @@ export function sinkTarget(
       const written = await sink.write({ rows, rejected: rejected.map((r) => r.row) })
       if (detector && rows.length > 0) await detector.process(rows)
       return { duplicates: written.duplicateLines }
-    },
-  }
-}
-
-/**
- * Valid events to the events topic (keyed by token key); rejected ones to the DLQ and storage.
- * Duplicates are dropped by the consumer, after the answer: every valid event is `accepted` here.
- */
-export function kafkaTarget(producer: Producer, topic: string, sink?: EventSink): IngestTarget {
-  return {
-    async write(accepted, rejected) {
-      await sendAll(
-        producer,
-        topic,
-        accepted.map(({ event }) => ({
-          key: tokenKey(event.token)?.key ?? event.event_id,
-          value: JSON.stringify(event),
-        })),
-      )
-      if (rejected.length === 0) return
-      await sendAll(
-        producer,
-        DLQ_TOPIC,
-        rejected.map((r) =>
-          dlqMessage(typeof r.payload === 'string' ? r.payload : asBuffer(r.payload), r.row),
-        ),
-      )
-      if (sink) await sink.write({ rows: [], rejected: rejected.map((r) => r.row) })
     },
   }
 }
@@ -155,9 +124,6 @@ function processItem(item: IngestItem, ctx: IngestContext): ProcessResult {
     return { kind: 'dlq', reasons: [`could not be validated (internal error: ${what})`] }
   }
 }
-
-const asBuffer = (bytes: Uint8Array) =>
-  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /** Deeper than this, a refused value is not kept as JSON (JSON.stringify recurses per level). */
 export const MAX_KEPT_DEPTH = 64

@@ -31,7 +31,7 @@ import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { Logger } from '../logger.js'
-import { EVENT_COLUMNS } from '../storage/event-row.js'
+import { EVENT_COLUMNS } from '../events/event-row.js'
 import type { EventsInsert } from '../storage/events-store.js'
 
 export interface JournalEntry {

@@ -1,8 +1,8 @@
 /** An in-memory EventSink with the same idempotence, and a switch to simulate an outage (tests). */
 import { StorageError } from '../errors.js'
-import type { EventRow } from '../storage/event-row.js'
+import type { EventRow } from '../events/event-row.js'
 import { decodeEvents } from '../storage/events-store.js'
-import type { RejectedRow } from './rejected-row.js'
+import type { RejectedRow } from '../events/rejected-row.js'
 import type { EventSink } from './sink.js'
 import { eventKey } from './stored-ids.js'
 

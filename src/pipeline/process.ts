@@ -6,7 +6,7 @@ import { parseEvent } from '../events/parse.js'
 import { holdsRawJwt } from '../events/raw-token.js'
 import type { AliasLookup } from '../events/resource.js'
 import type { AuditEvent } from '../events/schema.js'
-import { toEventRow, type EventRow } from '../storage/event-row.js'
+import { toEventRow, type EventRow } from '../events/event-row.js'
 import { decodePayload } from './decode.js'
 
 export interface ProcessContext {

@@ -7,11 +7,11 @@
  */
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
-import { toDateTime64, type EventRow } from '../storage/event-row.js'
+import { toDateTime64, type EventRow } from '../events/event-row.js'
 import { encodeEvents, type EncodedEvents, type EventIdentities } from '../storage/events-store.js'
 import type { Logger } from '../logger.js'
 import { createInsertJournal, type InsertJournal } from './insert-journal.js'
-import type { RejectedRow } from './rejected-row.js'
+import type { RejectedRow } from '../events/rejected-row.js'
 import { eventKey, storedIds } from './stored-ids.js'
 
 export interface SinkBatch {

@@ -4,7 +4,7 @@
  * per rule, severity and triage status, and the findings list (capped; the counts stay exact).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
-import { fromDateTime64 } from '../storage/event-row.js'
+import { fromDateTime64 } from '../events/event-row.js'
 import type { EvidenceCounts, ReportScope, Repositories } from '../storage/repositories.js'
 import type { EventMetricsRow } from './metrics.js'
 import type { ReportFinding } from './schema.js'

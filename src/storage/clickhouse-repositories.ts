@@ -4,10 +4,10 @@
  * mapStorageError. The only module that runs the named queries.
  */
 import type { ClickHouseSettings } from '@clickhouse/client'
-import type { RejectedRow } from '../pipeline/rejected-row.js'
+import type { RejectedRow } from '../events/rejected-row.js'
 import type { ClickHouseConnection } from './client.js'
 import { mapStorageError } from './errors.js'
-import { toDateTime64, type EventRow, type StoredEvent } from './event-row.js'
+import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
 import {
   getEventRow,
   insertEventRows,

@@ -4,7 +4,7 @@
  * (descendants, breadth first). For the token timeline: the chain around one token.
  */
 import type { Storage } from './client.js'
-import { fromDateTime64 } from './event-row.js'
+import { fromDateTime64 } from '../events/event-row.js'
 import { loadQuery } from './sql.js'
 
 /** One exchange: `token_key` was issued for `subject_token_key`. */

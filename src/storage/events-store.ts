@@ -1,6 +1,6 @@
 /** Writes rows to `events` and reads them back; the only code that knows the table's name. */
 import type { ClickHouseConnection } from './client.js'
-import { EVENT_COLUMNS, type EventRow } from './event-row.js'
+import { EVENT_COLUMNS, type EventRow } from '../events/event-row.js'
 import { mapStorageError } from './errors.js'
 import { loadQuery, quoteIdentifier } from './sql.js'
 

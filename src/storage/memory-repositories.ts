@@ -9,8 +9,13 @@
  * returns (`rules`).
  */
 import { StorageError } from '../errors.js'
-import type { RejectedRow } from '../pipeline/rejected-row.js'
-import { STORED_EVENT_COLUMNS, toDateTime64, type EventRow, type StoredEvent } from './event-row.js'
+import type { RejectedRow } from '../events/rejected-row.js'
+import {
+  STORED_EVENT_COLUMNS,
+  toDateTime64,
+  type EventRow,
+  type StoredEvent,
+} from '../events/event-row.js'
 import {
   encodedInsert,
   identitiesOf,

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { MigrationError } from '../errors.js'
 import { connectionOf, type ClickHouseConnection, type Storage } from './client.js'
 import { mapStorageError } from './errors.js'
-import { toDateTime64 } from './event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 import { quoteIdentifier, renderTemplate, splitStatements, SQL_DIR } from './sql.js'
 
 export const LEDGER_TABLE = 'audtrail_migrations'

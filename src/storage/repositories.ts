@@ -10,8 +10,8 @@
  * memory (memory-repositories.ts, for unit tests; see docs/design/storage.md for what it does not
  * double).
  */
-import type { RejectedRow } from '../pipeline/rejected-row.js'
-import type { EventRow, StoredEvent } from './event-row.js'
+import type { RejectedRow } from '../events/rejected-row.js'
+import type { EventRow, StoredEvent } from '../events/event-row.js'
 import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from './events-store.js'
 
 /** The end of every open time range (2999-01-01). */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { STORED_EVENT_COLUMNS } from './event-row.js'
+import { STORED_EVENT_COLUMNS } from '../events/event-row.js'
 
 /** `sql/` at the package root, from both `src/storage` and `dist/storage`. */
 export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url))

@@ -2,8 +2,7 @@
  * `audtrail consume`: a consumer-group member that runs the pipeline on each partition batch and
  * commits offsets only after the DLQ and ClickHouse acknowledged everything they cover.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import { isAudtrailError } from '../errors.js'
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs'
 import type { EvaluationHandOff, RuleDetections, TokenStates } from '../detection/engine.js'
 import type { Logger } from '../logger.js'
 import type { PipelineMetrics } from '../metrics.js'
@@ -15,8 +14,11 @@ import {
 } from '../pipeline/chunk-validator.js'
 import type { EventSink, SinkResult } from '../pipeline/sink.js'
 import type { ResourceRegistry } from '../resource-registry.js'
-import { DLQ_TOPIC, sendAll } from './kafka.js'
-import { retrying, Stopped, type RetryContext } from './retry.js'
+import { sendAll } from './kafka.js'
+import { DLQ_TOPIC } from '../events/topics.js'
+import { ChunkQueue } from './chunk-queue.js'
+import { PartitionLedger } from './partition-ledger.js'
+import { describeError, retrying } from './retry.js'
 
 export interface ConsumerOptions {
   kafka: Kafka
@@ -84,8 +86,6 @@ export const DEFAULT_MAX_BATCH_ROWS = 40_000
  */
 const LOOKAHEAD = 3
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 export async function startConsumer(options: ConsumerOptions): Promise<RunningConsumer> {
   const { kafka, topic, sink, metrics, logger, retentionDays } = options
   const dlqTopic = options.dlqTopic ?? DLQ_TOPIC
@@ -106,208 +106,85 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
     heartbeatInterval: 1_000,
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
-  // One pipeline for every batch: chunks are written one at a time in the order they were
+  const ledger = new PartitionLedger()
+  // REBALANCING comes first; GROUP_JOIN follows every join, the ones without REBALANCING too.
+  consumer.on(consumer.events.REBALANCING, () => ledger.rebalanced())
+  consumer.on(consumer.events.GROUP_JOIN, () => ledger.rebalanced())
+  // One queue for every batch: chunks are written one at a time in the order they were
   // validated, then detected and committed in that same order. eachBatch returns once its last
   // chunk is queued (its offsets resolved, so kafkajs fetches on), and the writes of one batch
   // overlap the fetch and validation of the next: returning only after its last commit left the
   // engine idle for each fetch and the JavaScript thread idle for each batch's last write.
-  let writeTail: Promise<unknown> = Promise.resolve()
-  let settleTail: Promise<unknown> = Promise.resolve()
+  const queue = new ChunkQueue<Chunk, SinkResult>({
+    ledger,
+    log,
+    metrics,
+    lookahead: LOOKAHEAD,
+    steps: {
+      // Store one chunk: the DLQ, then ClickHouse.
+      async store(chunk, retry) {
+        if (chunk.dlq.length > 0)
+          await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
+        return retrying('write to ClickHouse', retry, () =>
+          sink.write({ rows: chunk.events, rejected: chunk.rejected }),
+        )
+      },
+      async record(chunk, retry) {
+        const detector = options.detector
+        if (detector && chunk.detections.length > 0)
+          await retrying('record findings', retry, () => detector.record(chunk.detections))
+      },
+      commit: (partition, offset) => consumer.commitOffsets([{ topic, partition, offset }]),
+      seek: (partition, offset) => consumer.seek({ topic, partition, offset }),
+      done(_chunk, written, queued) {
+        metrics.consumed.inc(queued.messages)
+        metrics.inserted.inc(written.inserted)
+        metrics.duplicates.inc(written.duplicates)
+        metrics.rejected.inc(written.rejected)
+        metrics.batchSeconds.observe((performance.now() - queued.started) / 1000)
+      },
+    },
+  })
   const validator = (options.startValidator ?? startChunkValidator)({
     retentionDays,
     registry: options.registry,
     evaluation: options.detector?.handOff(),
-    restoreStates: options.restoreStates && restoreAfterWrites(options.restoreStates),
+    // Once the writes queued at the death are done (chunks validated before a worker died), not
+    // those queued later: those wait for the new worker, which waits for this.
+    restoreStates: options.restoreStates && (() => queue.writesDone().then(options.restoreStates!)),
     logger: log,
   })
-  let stopping = false
-
-  /**
-   * `restore` once the writes queued now are done (chunks validated before a worker died), not
-   * those queued later: those wait for the new worker, which waits for this.
-   */
-  function restoreAfterWrites(restore: () => Promise<TokenStates>) {
-    return () => writeTail.then(restore)
-  }
-
-  /** Chunks queued and not settled, oldest first (the lookahead bound). */
-  const unsettled: Promise<unknown>[] = []
-  /**
-   * Per partition, the generation of its queued chunks. A chunk that is abandoned ends its
-   * generation: no later chunk of that partition commits (a commit would cover the abandoned
-   * offsets), those not yet written are not written, and the partition is sought back to the
-   * abandoned chunk (see abandon).
-   */
-  const generations = new Map<number, number>()
-  const generation = (partition: number) => generations.get(partition) ?? 0
-  /**
-   * Per partition, the last generation (and group epoch) with a chunk whose validation failed.
-   * Its later chunks are not sent to the worker (after a death they wait for the replacement):
-   * the partition is read again from the failed chunk, and the rules would see them twice.
-   */
-  const refusedGenerations = new Map<number, string>()
-  /** Partitions paused by a failing step, resumed by the next chunk of theirs that settles. */
-  const resumes = new Map<number, () => void>()
-  const resumePartition = (partition: number) => {
-    const resume = resumes.get(partition)
-    resumes.delete(partition)
-    resume?.()
-  }
-  /**
-   * Group rebalances seen. Chunks queued before one are abandoned (the write in progress ends),
-   * so that they are not written while the partition's next owner reads it from the committed
-   * offset: two writers of the same events could both find them not stored yet, and the rollups
-   * would count them twice.
-   */
-  let rebalances = 0
-  // REBALANCING comes first; GROUP_JOIN follows every join, the ones without REBALANCING too.
-  consumer.on(consumer.events.REBALANCING, () => (rebalances += 1))
-  consumer.on(consumer.events.GROUP_JOIN, () => (rebalances += 1))
 
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload
     const partition = batch.partition
     const fetched = () => isRunning() && !isStale()
-    const batchAlive = () => fetched() && !stopping
+    const batchAlive = () => fetched() && !ledger.stopping
 
     const size = evenChunks(batch.messages.length, maxRows)
     for (let i = 0; i < batch.messages.length; i += size) {
       // Wait for room in the lookahead, heartbeating while a slow write holds it.
-      while (unsettled.length >= LOOKAHEAD && batchAlive()) {
-        await Promise.race([unsettled[0], sleep(1000)])
-        await heartbeat().catch(() => {})
-      }
-      if (!batchAlive()) return
+      if (!(await queue.waitForRoom(batchAlive, heartbeat))) return
       const messages = batch.messages.slice(i, i + size)
-      const started = performance.now()
       // Queued as soon as it is sent to the worker, so that kafkajs fetches the next batch while
       // the worker validates this one (it does not fetch before eachBatch returns). A chunk whose
       // validation fails (the worker died) is abandoned like one whose write fails: its partition
       // is read again from it.
-      enqueue(messages, started)
+      queue.enqueue({
+        partition,
+        firstOffset: messages[0]!.offset,
+        lastOffset: messages[messages.length - 1]!.offset,
+        messages: messages.length,
+        started: performance.now(),
+        validate: (wanted) => validator.toChunk(messages, topic, partition, wanted),
+        fetched,
+        runnerAlive: isRunning,
+        pause,
+        heartbeat,
+      })
       resolveOffset(messages[messages.length - 1]!.offset)
     }
     metrics.lag.set(Number(batch.offsetLag()), { partition: String(partition) })
-
-    function enqueue(messages: KafkaMessage[], started: number) {
-      const gen = generation(partition)
-      const epoch = rebalances
-      let failed = false
-      // A queued chunk is still stored and committed when the consumer stops, unless a step of
-      // it fails (or has failed): then it is left for the next reader rather than retried.
-      const alive = () =>
-        fetched() && generation(partition) === gen && rebalances === epoch && !(stopping && failed)
-      // Sent to the worker only if it can still be written: not once its partition is to be
-      // read again (a failed step, a rebalance, a chunk before it refused) or the consumer stops.
-      const wanted = () =>
-        !stopping && alive() && refusedGenerations.get(partition) !== `${gen}:${epoch}`
-      const validated = validator.toChunk(messages, topic, partition, wanted)
-      // Awaited by the write once the writes before it are done; a failure is handled there.
-      validated.catch(() => refusedGenerations.set(partition, `${gen}:${epoch}`))
-      const retry: RetryContext = {
-        alive,
-        heartbeat,
-        log,
-        metrics,
-        onFailure: () => {
-          failed = true
-          if (!resumes.has(partition)) resumes.set(partition, pause())
-        },
-      }
-      const write = writeTail.then(async () => {
-        const chunk = await validated
-        if (!alive()) throw new Stopped('write')
-        return { chunk, written: await store(chunk, retry) }
-      })
-      const ended = write.then(
-        () => undefined,
-        () => undefined,
-      )
-      writeTail = ended
-      const settled = settleTail.then(async () => {
-        try {
-          const { chunk, written } = await write
-          await settle(partition, chunk, messages, written, started, retry)
-        } catch (err) {
-          abandon(partition, gen, epoch, messages[0]!.offset, err, isRunning)
-        }
-      })
-      settleTail = settled
-      unsettled.push(settled)
-      void settled.then(() => unsettled.splice(unsettled.indexOf(settled), 1))
-    }
-  }
-
-  // Store one chunk: the DLQ, then ClickHouse.
-  async function store(chunk: Chunk, retry: RetryContext): Promise<SinkResult> {
-    if (chunk.dlq.length > 0)
-      await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
-    return retrying('write to ClickHouse', retry, () =>
-      sink.write({ rows: chunk.events, rejected: chunk.rejected }),
-    )
-  }
-
-  // After its write: detection, then the commit that covers exactly this chunk.
-  async function settle(
-    partition: number,
-    chunk: Chunk,
-    messages: KafkaMessage[],
-    written: SinkResult,
-    started: number,
-    retry: RetryContext,
-  ) {
-    // The rules saw every valid row, redelivered ones too: findings are idempotent, and a chunk
-    // whose findings were not recorded is not committed, so no event escapes the rules.
-    const detector = options.detector
-    if (detector && chunk.detections.length > 0)
-      await retrying('record findings', retry, () => detector.record(chunk.detections))
-    if (!retry.alive()) throw new Stopped('commit')
-    const last = messages[messages.length - 1]!.offset
-    try {
-      // commitOffsets takes the next offset to read (the last one stored, plus one).
-      await consumer.commitOffsets([{ topic, partition, offset: (BigInt(last) + 1n).toString() }])
-    } catch (err) {
-      // Stored but not committed (a rebalance, a broker away): the next commit covers it, and
-      // until then it would only be read again, and found stored.
-      log.warn({ partition, err: describeError(err) }, 'commit failed; the next one covers it')
-    }
-    metrics.consumed.inc(messages.length)
-    metrics.inserted.inc(written.inserted)
-    metrics.duplicates.inc(written.duplicates)
-    metrics.rejected.inc(written.rejected)
-    metrics.batchSeconds.observe((performance.now() - started) / 1000)
-    resumePartition(partition)
-    await retry.heartbeat().catch(() => {})
-  }
-
-  /**
-   * A chunk was not stored, or not detected: no later chunk of its partition's generation is
-   * written or committed (a commit would cover this chunk's offsets), and the partition is read
-   * again from this chunk. When the runner that fetched the chunk is gone (kafkajs restarts after
-   * a crash) or the group rebalanced since, reading resumes from the committed offsets, which no
-   * chunk after this one has passed: the chunks queued since then go on (the older ones are
-   * abandoned too), and nothing is sought. When the consumer stops, the next reader starts there.
-   */
-  function abandon(
-    partition: number,
-    gen: number,
-    epoch: number,
-    firstOffset: string,
-    err: unknown,
-    isRunning: () => boolean,
-  ) {
-    // A partition paused by a failing step is read again now: no later chunk would resume it.
-    if (!stopping) resumePartition(partition)
-    if (generation(partition) !== gen || !isRunning() || rebalances !== epoch) return
-    generations.set(partition, gen + 1)
-    if (stopping) return
-    if (!(err instanceof Stopped))
-      log.error({ partition, err: describeError(err) }, 'chunk abandoned; reading it again')
-    try {
-      consumer.seek({ topic, partition, offset: firstOffset })
-    } catch (seekErr) {
-      log.warn({ partition, err: describeError(seekErr) }, 'seek after an abandoned chunk failed')
-    }
   }
 
   try {
@@ -329,7 +206,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 
   return {
     async stop() {
-      stopping = true
+      ledger.stop()
       // No more fetches: a batch returned unprocessed would be fetched again at once.
       try {
         consumer.pause([{ topic }])
@@ -341,7 +218,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
       // chunk's write, so the last settle is the end of both. Chunks waiting for a replacement
       // worker are left too, rather than waiting for its restore.
       validator.refuseWaiting()
-      await settleTail
+      await queue.drained()
       await consumer.disconnect()
       await producer.disconnect()
       await validator.close()
@@ -353,8 +230,4 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
 /** The chunk size that splits `total` into the fewest chunks of at most `max`, evenly. */
 export function evenChunks(total: number, max: number): number {
   return Math.max(1, Math.ceil(total / Math.max(1, Math.ceil(total / max))))
-}
-
-export function describeError(err: unknown): string {
-  return isAudtrailError(err) ? `${err.code}: ${err.message}` : String(err)
 }

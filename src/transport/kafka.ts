@@ -1,11 +1,8 @@
-/** kafkajs client factory with its logs routed to pino, and the topic names of the contract. */
+/** kafkajs client factory (its logs routed to pino), the contract's topics created, bounded sends. */
 import { Kafka, logLevel, type LogEntry, type Producer } from 'kafkajs'
-import { withoutPayloadJwts } from '../pipeline/rejected-row.js'
+import { DLQ_TOPIC, EVENTS_TOPIC, FINDINGS_TOPIC } from '../events/topics.js'
 import type { Logger } from '../logger.js'
-
-export const EVENTS_TOPIC = 'audtrail.events.v1'
-export const DLQ_TOPIC = 'audtrail.events.dlq.v1'
-export const FINDINGS_TOPIC = 'audtrail.findings.v1'
+import type { OutgoingMessage } from '../pipeline/dlq.js'
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -63,12 +60,6 @@ export async function ensureTopics(
   }
 }
 
-export interface OutgoingMessage {
-  key?: string | Buffer | null
-  value: string | Buffer | null
-  headers?: Record<string, string>
-}
-
 /** Largest request we send: a record batch must stay under the broker's message.max.bytes (1 MB). */
 const MAX_REQUEST_BYTES = 512 * 1024
 
@@ -92,33 +83,4 @@ export async function sendAll(
     bytes += size
   }
   await flush()
-}
-
-/** DLQ payloads are capped like the rejected_events copy: enough to triage, never a flood. */
-export const MAX_DLQ_PAYLOAD_BYTES = 65_536
-
-export function dlqMessage(
-  payload: Buffer | string | null,
-  rejection: {
-    rejection_id: string
-    source_ref: string
-    reasons: string[]
-    payload_bytes: number
-    payload_sha256: string
-  },
-  key: Buffer | string | null = null,
-): OutgoingMessage {
-  // Without raw JWTs, as in rejected_events; a key is the producer's, and may be a token too.
-  const bytes = payload === null ? Buffer.alloc(0) : withoutPayloadJwts(Buffer.from(payload))
-  return {
-    key: key === null ? null : withoutPayloadJwts(Buffer.from(key)),
-    value: bytes.subarray(0, MAX_DLQ_PAYLOAD_BYTES),
-    headers: {
-      'audtrail-rejection-id': rejection.rejection_id,
-      'audtrail-source': rejection.source_ref,
-      'audtrail-reasons': JSON.stringify(rejection.reasons).slice(0, 4096),
-      'audtrail-payload-bytes': String(rejection.payload_bytes),
-      'audtrail-payload-sha256': rejection.payload_sha256,
-    },
-  }
 }

@@ -54,3 +54,8 @@ export async function retrying<T>(
     delay = Math.min(delay * 2, ctx.maxMs ?? 10_000)
   }
 }
+
+/** An error as one log field: its stable code first when it is one of ours. */
+export function describeError(err: unknown): string {
+  return isAudtrailError(err) ? `${err.code}: ${err.message}` : String(err)
+}

@@ -6,7 +6,7 @@ import { kafkaNotifier, signWebhook, webhookNotifier } from '../../src/alerting/
 import { createOutbox } from '../../src/alerting/outbox.js'
 import type { RecordedFinding } from '../../src/detection/findings-store.js'
 import { createLogger } from '../../src/logger.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { createTopic, testKafka, until } from '../helpers/kafka.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'

@@ -25,7 +25,7 @@ import {
   type TokenIssuedEvent,
 } from '../../src/events/index.js'
 import { RAW_JWT_REMOVED } from '../../src/events/raw-token.js'
-import { toEventRow } from '../../src/storage/event-row.js'
+import { toEventRow } from '../../src/events/event-row.js'
 import { HOSTILE_JWT, HOSTILE_JWT_PARTS } from '../helpers/hostile.js'
 import { captureLogs } from './fixtures.js'
 import { pkce, TOKEN_EXCHANGE } from './oidc-fixture.js'

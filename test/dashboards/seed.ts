@@ -13,7 +13,7 @@ import { createLogger } from '../../src/logger.js'
 import { ingest, sinkTarget } from '../../src/pipeline/ingest.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import type { Storage } from '../../src/storage/client.js'
-import { toDateTime64, type EventRow } from '../../src/storage/event-row.js'
+import { toDateTime64, type EventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { presentedEvent } from '../helpers/events.js'
 

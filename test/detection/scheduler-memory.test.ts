@@ -10,7 +10,7 @@ import { createFindingsStore, findingId } from '../../src/detection/findings-sto
 import type { ScheduledRule } from '../../src/detection/rule.js'
 import { runScheduledRules } from '../../src/detection/scheduler.js'
 import { createLogger } from '../../src/logger.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
 
 const HOUR = 3_600_000

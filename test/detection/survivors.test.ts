@@ -5,7 +5,7 @@ import type { EventRule, Rule, RuleExample } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { API, at, exampleEvents, MCP, token } from '../../src/detection/rules/lib/example-events.js'
 import { parseResourceRegistry } from '../../src/resource-registry.js'
-import { toEventRow } from '../../src/storage/event-row.js'
+import { toEventRow } from '../../src/events/event-row.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { applyToState, rowTime } from '../../src/detection/token-state.js'
 import { parseEvent } from '../../src/events/parse.js'
-import { toDateTime64, toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { toDateTime64, toEventRow, type EventRow } from '../../src/events/event-row.js'
 import { presentedEvent, presentedRow } from '../helpers/events.js'
 
 const presented = () => {

@@ -10,8 +10,8 @@ import {
   withoutRawJwtText,
 } from '../../src/events/raw-token.js'
 import { processPayload } from '../../src/pipeline/process.js'
-import { toRejectedRow } from '../../src/pipeline/rejected-row.js'
-import { dlqMessage } from '../../src/transport/kafka.js'
+import { toRejectedRow } from '../../src/events/rejected-row.js'
+import { dlqMessage } from '../../src/pipeline/dlq.js'
 import { presentedEvent } from '../helpers/events.js'
 import { HOSTILE_JWT, HOSTILE_JWT_PARTS, hostileCorpus } from '../helpers/hostile.js'
 import { seededRandom } from '../helpers/random.js'

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import { fingerprintToken } from '../../src/events/fingerprint.js'
 import { parseEvent } from '../../src/events/index.js'
-import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { toEventRow, type EventRow } from '../../src/events/event-row.js'
 
 export function presentedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const n = Math.floor(Math.random() * 1e9)

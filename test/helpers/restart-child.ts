@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import { createInsertJournal } from '../../src/pipeline/insert-journal.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { createStorage } from '../../src/storage/client.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import {
   encodeEvents,
   prepareEventsInsert,

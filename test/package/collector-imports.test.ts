@@ -258,9 +258,9 @@ describe('no collector entry point loads a server-only package', () => {
 })
 
 describe('the Kafka transport loads kafkajs only when created', () => {
-  it('its default topic is the contract topic of src/transport/kafka.ts', async () => {
+  it('its default topic is the contract topic of src/events/topics.ts', async () => {
     const { DEFAULT_TOPIC } = await import('../../src/collectors/emitter/index.js')
-    const { EVENTS_TOPIC } = await import('../../src/transport/kafka.js')
+    const { EVENTS_TOPIC } = await import('../../src/events/topics.js')
     expect(DEFAULT_TOPIC).toBe(EVENTS_TOPIC)
   })
 })

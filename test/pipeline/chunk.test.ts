@@ -21,7 +21,7 @@ import {
   type ValidatorOptions,
   type WorkerFactory,
 } from '../../src/pipeline/chunk-validator.js'
-import { toEventRow } from '../../src/storage/event-row.js'
+import { toEventRow } from '../../src/events/event-row.js'
 import { decodeEvents } from '../../src/storage/events-store.js'
 import { evenChunks } from '../../src/transport/consumer.js'
 import { presentedEvent } from '../helpers/events.js'

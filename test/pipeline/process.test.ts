@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_PAYLOAD_BYTES } from '../../src/pipeline/decode.js'
 import { processPayload, processValue } from '../../src/pipeline/process.js'
-import { toRejectedRow, MAX_STORED_PAYLOAD_BYTES } from '../../src/pipeline/rejected-row.js'
+import { toRejectedRow, MAX_STORED_PAYLOAD_BYTES } from '../../src/events/rejected-row.js'
 import { presentedEvent } from '../helpers/events.js'
 import { hostileCorpus } from '../helpers/hostile.js'
 

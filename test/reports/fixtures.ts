@@ -6,7 +6,7 @@ import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
 import type { Storage } from '../../src/storage/client.js'
-import { toEventRow, type EventRow } from '../../src/storage/event-row.js'
+import { toEventRow, type EventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { presentedEvent } from '../helpers/events.js'
 

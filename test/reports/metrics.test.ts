@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalizeResource, compareResources } from '../../src/events/resource.js'
 import { buildComplianceReport, ComplianceReport, type MetricId } from '../../src/reports/index.js'
 import { queryEventMetrics } from '../../src/reports/evidence.js'
-import { toDateTime64 } from '../../src/storage/event-row.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import {

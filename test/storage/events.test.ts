@@ -5,7 +5,7 @@ import {
   fromEventRow,
   toEventRow,
   type EventRow,
-} from '../../src/storage/event-row.js'
+} from '../../src/events/event-row.js'
 import {
   decodeEvents,
   ENCODED_COLUMNS,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { MigrationError } from '../../src/errors.js'
 import { parseEvent } from '../../src/events/index.js'
-import { toEventRow } from '../../src/storage/event-row.js'
+import { toEventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import {
   aroundStatement,

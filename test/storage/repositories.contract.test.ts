@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { toDateTime64, type EventRow } from '../../src/storage/event-row.js'
+import { toDateTime64, type EventRow } from '../../src/events/event-row.js'
 import { encodeEvents, type EventIdentities } from '../../src/storage/events-store.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
 import { migrate } from '../../src/storage/migrate.js'

@@ -9,7 +9,7 @@ import {
   fromEventRow,
   toDateTime64,
   type StoredEvent,
-} from '../../storage/event-row.js'
+} from '../../events/event-row.js'
 import { loadQuery } from '../../storage/sql.js'
 import { ApiError } from '../errors.js'
 import {

@@ -4,7 +4,7 @@
  * than allowed.
  */
 import { z } from 'zod'
-import type { EventRow } from '../../storage/event-row.js'
+import type { EventRow } from '../../events/event-row.js'
 import type { Detection, EventRule, RuleContext } from '../rule.js'
 import { parseMayAct, type MayAct, type TokenState } from '../token-state.js'
 import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'

@@ -4,7 +4,7 @@
  * intermediary that acted on mirrored headers of a request whose version does not validate them.
  */
 import { z } from 'zod'
-import type { EventRow } from '../../storage/event-row.js'
+import type { EventRow } from '../../events/event-row.js'
 import type { EventRule } from '../rule.js'
 import { exampleEvents, MCP } from './lib/example-events.js'
 import { REF } from './lib/references.js'

@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import { canonicalizeResource, compareResources } from '../../events/resource.js'
 import type { ResourceRegistry } from '../../resource-registry.js'
-import type { EventRow } from '../../storage/event-row.js'
+import type { EventRow } from '../../events/event-row.js'
 import type { EventRule } from '../rule.js'
 import { exampleEvents, ISSUER, MCP, token } from './lib/example-events.js'
 import { REF } from './lib/references.js'

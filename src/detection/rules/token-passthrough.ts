@@ -5,7 +5,7 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
-import type { EventRow } from '../../storage/event-row.js'
+import type { EventRow } from '../../events/event-row.js'
 import type { Detection, EventRule } from '../rule.js'
 import { rowTime, type Presentation, type TokenState } from '../token-state.js'
 import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'

@@ -5,15 +5,12 @@ import type { LogEntry, Producer } from 'kafkajs'
 import type { Logger } from 'pino'
 import { AudtrailError, ConfigError } from '../../../errors.js'
 import { tokenKey } from '../../../events/token-key.js'
+import { EVENTS_TOPIC } from '../../../events/topics.js'
 import { chunkByBytes, sendBisecting } from './split.js'
 import type { AttemptResult, OutboundEvent, Rejection, Transport } from './types.js'
 
-/**
- * The contract's topic: `EVENTS_TOPIC` of src/transport/kafka.ts, written out here because that
- * module loads kafkajs, which an emitter without a Kafka transport must not (test/package checks
- * that both are the same).
- */
-export const DEFAULT_TOPIC = 'audtrail.events.v1'
+/** The contract's events topic (src/events/topics.ts). */
+export const DEFAULT_TOPIC = EVENTS_TOPIC
 
 /**
  * kafkajs, loaded when a Kafka transport is created and not before: it is an optional peer

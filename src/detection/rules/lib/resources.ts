@@ -5,7 +5,7 @@ import {
   type ResourceComparison,
 } from '../../../events/resource.js'
 import type { ResourceEntry, ResourceRegistry } from '../../../resource-registry.js'
-import { bestAudienceMatch, type EventRow } from '../../../storage/event-row.js'
+import { bestAudienceMatch, type EventRow } from '../../../events/event-row.js'
 
 const entryIndex = new WeakMap<ResourceRegistry, Map<string, ResourceEntry>>()
 

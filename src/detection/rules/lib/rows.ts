@@ -1,5 +1,5 @@
 /** Helpers shared by the event rules: building a detection, reading attributes, token facts. */
-import type { EventRow } from '../../../storage/event-row.js'
+import type { EventRow } from '../../../events/event-row.js'
 import type { Detection, Severity } from '../../rule.js'
 import { rowTime, type TokenState } from '../../token-state.js'
 

@@ -1,7 +1,7 @@
 /** A refused payload as a `rejected_events` row: reasons, where it came from, the capped payload. */
 import { createHash } from 'node:crypto'
 import { withoutRawJwts } from '../events/raw-token.js'
-import { toDateTime64 } from '../storage/event-row.js'
+import { toDateTime64 } from '../events/event-row.js'
 
 /** Stored payloads are capped: enough to triage, never a way to fill the disk. */
 export const MAX_STORED_PAYLOAD_BYTES = 65_536
