@@ -46,7 +46,8 @@ export function ensureChromium({ log = (line) => process.stderr.write(`${line}\n
     )
   log('chromium: installing the Debian package with apt-get (once)')
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const apt = (...args) => execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env })
+  const apt = (...args) =>
+    execFileSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env })
   try {
     apt('install', '-y', '--no-install-recommends', 'chromium')
   } catch {

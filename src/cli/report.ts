@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../logger.js'
 import { buildComplianceReport } from '../reports/build.js'
+import { loadSigningKey, ReportKeyError } from '../reports/integrity.js'
 import { FRAMEWORK_IDS } from '../reports/control.js'
 import { renderReport } from '../reports/render.js'
 import { REPORT_FORMATS, ReportRequest, reportPeriod } from '../reports/request.js'
@@ -85,6 +86,17 @@ export async function runReport(
   const tenant = values.tenant ?? 'default'
   if (!TENANT.test(tenant)) return usage(io, '--tenant: not a tenant name')
 
+  // AUDTRAIL_REPORT_SIGNING_KEY: an Ed25519 private key (PKCS#8 PEM or JWK) signs the JSON report.
+  let signingKey
+  if (env.AUDTRAIL_REPORT_SIGNING_KEY) {
+    try {
+      signingKey = loadSigningKey(env.AUDTRAIL_REPORT_SIGNING_KEY)
+    } catch (err) {
+      if (err instanceof ReportKeyError) return usage(io, err.message)
+      throw err
+    }
+  }
+
   const config = loadConfig({
     ...env,
     AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
@@ -97,6 +109,7 @@ export async function runReport(
       tenant,
       framework: request.data.framework,
       ...reportPeriod(request.data),
+      signingKey,
       onProgress: showProgress
         ? ({ step, done, total }) => {
             const line = `report: ${Math.round((done / total) * 100)}% ${step}`

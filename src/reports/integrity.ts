@@ -13,7 +13,7 @@
  * (`-----BEGIN PRIVATE KEY-----`, what `openssl genpkey -algorithm ed25519` writes) or as a JWK
  * (`{"kty":"OKP","crv":"Ed25519","d":...,"x":...}`). Verifying keys: the SPKI PEM
  * (`openssl pkey -pubout`) or the public JWK; a private key is accepted too (its public half is
- * used).
+ * used). A PEM given in one line with literal `\n` sequences (env files) is accepted.
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, CompactSign, compactVerify, type JWK } from 'jose'
@@ -69,7 +69,8 @@ function ed25519(key: KeyObject, what: string): KeyObject {
 }
 
 function parseKeyText(text: string, what: string): { key: KeyObject; private: boolean } {
-  const trimmed = text.trim()
+  // A PEM in one line of an env file carries its line breaks as `\n`.
+  const trimmed = (text.trim().startsWith('-----') ? text.replace(/\\n/g, '\n') : text).trim()
   try {
     if (trimmed.startsWith('{')) {
       const jwk = JSON.parse(trimmed) as JWK
