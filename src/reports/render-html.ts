@@ -76,7 +76,8 @@ code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
 .muted{color:#57606a}.small{font-size:.9em}ul{margin:.2rem 0;padding-left:1.1rem}
 blockquote{margin:.3rem 0;padding-left:.6rem;border-left:3px solid #d0d7de;color:#57606a}
 .control{border:1px solid #d0d7de;border-radius:6px;padding:.6rem .8rem;margin:.6rem 0}
-.control.fail{background:#fff;border-left:5px solid #cf222e}.control.pass{background:#fff;border-left:5px solid #1a7f37}.control.no_evidence{background:#fff;border-left:5px solid #8c959f}
+.control.c-fail{border-left:5px solid #cf222e}.control.c-pass{border-left:5px solid #1a7f37}.control.c-no_evidence{border-left:5px solid #8c959f}
+.nowrap{white-space:nowrap}
 .control p{margin:.3rem 0}.digest{font-family:ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .downloads a{margin-right:1rem}
 @page{size:A4;margin:14mm 12mm}
@@ -156,17 +157,27 @@ function samplesOf(
   return picked
 }
 
+/** `2026-10-30 23:59:50Z`: an ISO timestamp to the second, for narrow columns. */
+const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')
+
 function sampleTable(samples: readonly ReportSampleEvent[]): string {
   if (samples.length === 0) return ''
   const rows = samples
     .map((s) => {
       const aud = s.presented_aud.length ? s.presented_aud : s.granted_aud
-      const validated =
-        s.aud_validated === null ? '' : s.aud_validated ? ', aud validated' : ', aud not validated'
-      return `<tr><td class="mono">${e(s.occurred_at)}</td><td class="mono">${e(s.rule_id)}</td><td>${e(s.event_type)}</td><td class="mono">${e(s.source.kind)}/${e(s.source.id)}</td><td class="mono">${e(s.client_id)}</td><td class="mono">${e(s.token_key)}</td><td class="mono">${e(s.resource || s.requested_resources.join(' '))}</td><td class="mono">${e(aud.join(' '))}</td><td>${e([s.decision, s.reason].filter(Boolean).join(': '))}${e(s.aud_match ? `, aud ${s.aud_match}` : '')}${e(validated)}${s.http_status === null ? '' : e(`, HTTP ${s.http_status}`)}${s.tool_method ? ` <span class="mono">${e(s.tool_method)}${s.tool_name ? ` ${e(s.tool_name)}` : ''}</span>` : ''}</td></tr>`
+      const resource = s.resource || s.requested_resources.join(' ')
+      const outcome = [
+        [s.decision, s.reason].filter(Boolean).join(': '),
+        s.aud_match ? `aud ${s.aud_match}` : '',
+        s.aud_validated === null ? '' : s.aud_validated ? 'aud validated' : 'aud not validated',
+        s.http_status === null ? '' : `HTTP ${s.http_status}`,
+      ]
+        .filter(Boolean)
+        .join(', ')
+      return `<tr><td class="mono">${e(shortTime(s.occurred_at))}<div class="muted">${e(s.event_type)}</div></td><td class="mono">${e(s.rule_id)}</td><td class="mono">${e(s.source.kind)} ${e(s.source.id)}<div>client ${e(s.client_id)}</div><div class="muted">token key ${e(s.token_key)}</div></td><td class="mono">${e(resource)}${aud.length ? `<div class="muted">aud ${e(aud.join(' '))}</div>` : ''}</td><td>${e(outcome)}${s.tool_method ? `<div class="mono">${e(s.tool_method)}${s.tool_name ? ` ${e(s.tool_name)}` : ''}</div>` : ''}</td></tr>`
     })
     .join('')
-  return `<p class="small"><strong>Sample events</strong> <span class="muted">(token keys are audtrail's derived keys, never tokens)</span></p><table class="small"><thead><tr><th>Occurred</th><th>Rule</th><th>Event</th><th>Source</th><th>Client</th><th>Token key</th><th>Resource</th><th>Audience</th><th>Outcome</th></tr></thead><tbody>${rows}</tbody></table>`
+  return `<p class="small"><strong>Sample events</strong> <span class="muted">(token keys are audtrail's derived keys, never tokens)</span></p><table class="small"><thead><tr><th>Occurred</th><th>Rule</th><th>Source, client, token</th><th>Resource, audience</th><th>Outcome</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
 function controlBlock(
@@ -186,7 +197,7 @@ function controlBlock(
     .filter((m): m is ReportMetric => m !== undefined)
     .map((m) => `<li>${badge(m.status)} ${md(metricSentence(m))}</li>`)
     .join('')
-  return `<section class="control ${e(c.status)}" id="${anchor('control', c.id)}">
+  return `<section class="control c-${e(c.status)}" id="${anchor('control', c.id)}">
 <h3>${cid(c.id)} ${badge(c.status)} <span>${md(c.title)}</span></h3>${cite}${c.note ? `<p class="muted small">${md(c.note)}</p>` : ''}
 <p>${md(c.reason)}</p>${metricItems ? `<ul class="small">${metricItems}</ul>` : ''}${breakdown(c)}${topFindings(c, findings, link)}${
     c.status === 'fail' ? sampleTable(samplesOf(c, samples)) : ''
