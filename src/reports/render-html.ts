@@ -48,6 +48,11 @@ export const HTML_LIMITS = {
  */
 export const DEFAULT_FINDING_LINK = '/#/findings/{id}'
 
+/** A link template the HTML accepts: http(s) or a path on the serving host, never `javascript:`. */
+export function isSafeLinkTemplate(template: string): boolean {
+  return /^(https?:\/\/|\/|#)/i.test(template) && !/[\s"'<>`\\]/.test(template)
+}
+
 export interface HtmlOptions {
   /** URL template of a finding in the console (`{id}`); default DEFAULT_FINDING_LINK. */
   findingLink?: string
@@ -281,6 +286,9 @@ function closedSection(r: ComplianceReport, link: string): string {
 
 export function renderHtml(report: ComplianceReport, options: HtmlOptions = {}): string {
   const link = options.findingLink ?? DEFAULT_FINDING_LINK
+  for (const href of [link, ...(options.downloads ?? []).map((d) => d.href)])
+    if (!isSafeLinkTemplate(href))
+      throw new TypeError(`renderHtml: unsafe link ${JSON.stringify(href)}`)
   const metrics = new Map(report.metrics.map((m) => [m.id, m]))
   const findings = new Map(report.findings.map((f) => [f.id, f]))
   const samples = new Map<string, ReportSampleEvent[]>()

@@ -280,6 +280,8 @@ describe('the HTML rendering', () => {
     expect(custom).toContain(
       `href="${escapeHtml(`https://console.example/findings/${encodeURIComponent(id)}?tenant=acme`)}"`,
     )
+    for (const bad of ['javascript:alert(1)//{id}', 'data:text/html,{id}', '/x" onclick="y'])
+      expect(() => renderReport(report, 'html', { findingLink: bad })).toThrow(/unsafe link/)
     expect(custom).toMatch(
       /<p class="downloads noprint"><a href="\/v1\/reports\/compliance\?download=1">Download<\/a>/,
     )
