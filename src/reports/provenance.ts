@@ -18,6 +18,9 @@ import type { ReportClosedFinding, ReportSampleEvent } from './schema.js'
 
 /** At most this many sources are listed (the busiest first); more is a sign of misconfiguration. */
 export const MAX_SOURCES = 1000
+/** Silent sources: those seen in this many days before the period and not in it. */
+export const SILENT_LOOKBACK_DAYS = 30
+
 /** Sample events per rule with findings in the period. */
 export const SAMPLES_PER_RULE = 5
 /** Closed findings listed (most recently closed first). */
@@ -53,7 +56,10 @@ export interface SourceRow {
   last_seen: string
 }
 
-/** Sources that reported in the period (events > 0) and those seen only before it (silent). */
+/**
+ * Sources that reported in the period (events > 0) and those seen in the SILENT_LOOKBACK_DAYS
+ * before it but not in it (silent).
+ */
 export async function querySources(
   storage: Storage,
   scope: EvidenceScope,
@@ -65,7 +71,11 @@ export async function querySources(
     events: string | number
     period_first_seen: string
     last_seen: string
-  }>(storage, 'report-sources', { ...bounds(scope), limit: limit + 1 })
+  }>(storage, 'report-sources', {
+    ...bounds(scope),
+    lookback_from: toDateTime64(scope.since - SILENT_LOOKBACK_DAYS * 86_400_000),
+    limit: limit + 1,
+  })
   const all = rows.slice(0, limit).map((r): SourceRow => {
     const events = Number(r.events)
     return {

@@ -243,7 +243,7 @@ function sourcesSection(r: ComplianceReport): string {
 <p>Tenant <strong>${e(r.scope.tenant)}</strong>; events that occurred from ${e(r.period.since)} (inclusive) to ${e(r.period.until)} (exclusive).</p>
 <p><strong>Sources that reported in the period</strong> (${e(formatCount(r.scope.sources.length))}${r.scope.sources_truncated ? '+' : ''})</p>
 ${listed.length ? `<table class="small">${head}<tbody>${listed.map(row).join('')}</tbody></table>` : '<p class="muted">none</p>'}${more(r.scope.sources.length, listed.length)}
-<p><strong>Sources silent in the period</strong> (seen before it, not in it)</p>
+<p><strong>Sources silent in the period</strong> (seen in the 30 days before it, not in it)</p>
 ${silent.length ? `<table class="small">${head}<tbody>${silent.map(row).join('')}</tbody></table>` : '<p class="muted">none</p>'}${more(r.scope.silent_sources.length, silent.length)}
 </section>`
 }

@@ -113,7 +113,7 @@ export const ReportScope = z.object({
   period: z.object({ since: Timestamp, until: Timestamp }),
   /** Sources with events in the period, the busiest first. */
   sources: z.array(ReportSourceActivity),
-  /** Sources seen before the period and not in it. */
+  /** Sources seen in the 30 days before the period and not in it. */
   silent_sources: z.array(ReportSourceActivity),
   /** true when more sources exist than listed (MAX_SOURCES). */
   sources_truncated: z.boolean(),
