@@ -32,6 +32,7 @@ import {
   queryClosedFindings,
   querySampleEvents,
   querySources,
+  queryTopFindings,
   ruleSetVersion,
   SAMPLES_PER_RULE,
 } from './provenance.js'
@@ -100,7 +101,14 @@ export async function buildComplianceReport(
   progress('finding counts', 1)
   const counts = await queryFindingCounts(storage, scope)
   progress('findings', 2)
-  const findings = await queryFindings(storage, scope, MAX_LISTED_FINDINGS)
+  const listed = await queryFindings(storage, scope, MAX_LISTED_FINDINGS)
+  // Each rule's most severe open findings too, so every control names its own (listed after the
+  // capped list when it did not hold them).
+  const seen = new Set(listed.map((f) => f.id))
+  const findings = [
+    ...listed,
+    ...(await queryTopFindings(storage, scope)).filter((f) => !seen.has(f.id)),
+  ]
   progress('sources and closed findings', 3)
   const [sources, closed] = await Promise.all([
     querySources(storage, scope),

@@ -14,7 +14,7 @@ import { loadQuery } from '../storage/sql.js'
 import { canonicalJson } from './canonical.js'
 import type { Framework } from './control.js'
 import type { EvidenceScope } from './evidence.js'
-import type { ReportClosedFinding, ReportSampleEvent } from './schema.js'
+import type { ReportClosedFinding, ReportFinding, ReportSampleEvent } from './schema.js'
 
 /** At most this many sources are listed (the busiest first); more is a sign of misconfiguration. */
 export const MAX_SOURCES = 1000
@@ -200,4 +200,33 @@ export function catalogVersion(frameworks: readonly Framework[]): string {
       })),
     ),
   )
+}
+
+/** The most severe open or acknowledged findings listed per rule, whatever the list's cap. */
+export const TOP_FINDINGS_PER_RULE = 5
+
+/**
+ * Up to `perRule` most severe open or acknowledged findings of each rule in the period
+ * (report-top-findings.sql), so that every control can name its own most severe findings.
+ */
+export async function queryTopFindings(
+  storage: Storage,
+  scope: EvidenceScope,
+  perRule = TOP_FINDINGS_PER_RULE,
+): Promise<ReportFinding[]> {
+  const rows = await run<
+    Omit<ReportFinding, 'count' | 'period_occurrences'> & {
+      count: number | string
+      period_occurrences: number | string
+    }
+  >(storage, 'report-top-findings', { ...bounds(scope), per_rule: perRule })
+  return rows.map((r) => ({
+    ...r,
+    count: Number(r.count),
+    period_occurrences: Number(r.period_occurrences),
+    first_seen: fromDateTime64(r.first_seen),
+    last_seen: fromDateTime64(r.last_seen),
+    period_first_seen: fromDateTime64(r.period_first_seen),
+    period_last_seen: fromDateTime64(r.period_last_seen),
+  }))
 }

@@ -188,6 +188,10 @@ export const ComplianceReport = z.object({
   metrics: z.array(ReportMetric),
   drifted_resources: z.array(z.object({ drift_key: z.string(), spellings: z.array(z.string()) })),
   finding_counts: z.array(FindingCount),
+  /**
+   * The most severe findings of the period (MAX_LISTED_FINDINGS), then each rule's most severe
+   * open or acknowledged findings (TOP_FINDINGS_PER_RULE) that the first part did not hold.
+   */
   findings: z.array(ReportFinding),
   /** true when more findings occurred than `findings` lists (counts stay exact). */
   findings_truncated: z.boolean(),

@@ -8,7 +8,7 @@ import { setTriage } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { buildComplianceReport, ComplianceReport, renderReport } from '../../src/reports/index.js'
 import { verifyReport } from '../../src/reports/integrity.js'
-import { ruleSetVersion } from '../../src/reports/provenance.js'
+import { queryTopFindings, ruleSetVersion } from '../../src/reports/provenance.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import { API, issued, MCP, presented, seed } from './fixtures.js'
@@ -163,6 +163,24 @@ describe('evidence', () => {
     const html = renderReport(r, 'html')
     expect(html).toContain('alice@example.com')
     expect(html).toContain('**expected** &lt;b&gt;rejections&lt;/b&gt;')
+  })
+
+  it("names each rule's most severe open findings, whatever the list's cap", async () => {
+    const scope = {
+      tenant: 'acme',
+      since: Date.parse(PERIOD.since),
+      until: Date.parse(PERIOD.until),
+    }
+    const top = await queryTopFindings(storage, scope, 1)
+    const r = await report()
+    const open = r.findings.filter((f) => f.status === 'open' || f.status === 'acknowledged')
+    // One per rule with an open finding; the false positive is not among them.
+    expect(top.map((f) => f.rule_id).sort()).toEqual(
+      [...new Set(open.map((f) => f.rule_id))].sort(),
+    )
+    expect(top.some((f) => f.rule_id === 'aud-mismatch-rejected')).toBe(false)
+    expect(top.every((f) => r.findings.some((g) => g.id === f.id))).toBe(true)
+    expect(await queryTopFindings(storage, { ...scope, tenant: 'nobody' }, 5)).toEqual([])
   })
 
   it('is a valid report whose digest verifies, in every rendering', async () => {
