@@ -5,9 +5,13 @@
  * serve the API on loopback with JWT auth and drive each endpoint with autocannon in a child
  * process: p50/p95/p99 and req/s per endpoint, ending with one JSON line.
  * BENCH_SECONDS (per endpoint, default 10) and BENCH_CONNECTIONS (default 4) override; BENCH_ONLY
- * and BENCH_DATA_DIR (below) are for working on one endpoint.
+ * and BENCH_DATA_DIR (below) are for working on one endpoint. BENCH_FINDINGS sets the number of
+ * findings (default one per 1 000 events, at least 100).
+ * The report arm also fetches the 30-day HTML report (format=html) three times: its size and the
+ * server's time, and, when a Chromium is found (scripts/chromium.mjs path), the time the browser
+ * takes to lay it out.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -37,6 +41,7 @@ const AUDIENCE = 'https://audtrail.bench.invalid/api'
 const TARGET_LIST_MS = 150
 const TARGET_REPORT_MS = 2000
 const SELF = fileURLToPath(import.meta.url)
+const FINDINGS = process.env.BENCH_FINDINGS ? Number(process.env.BENCH_FINDINGS) : undefined
 
 const now = Date.now()
 const start = now - SPAN_MS
@@ -179,6 +184,7 @@ async function reuse(storage: Storage): Promise<Loaded | undefined> {
   })
   const [c] = await rs.json<{ events: string; findings: string }>()
   if (Number(c!.events) !== EVENTS) return undefined
+  if (FINDINGS !== undefined && Number(c!.findings) !== FINDINGS) return undefined
   console.log(`bench:api: reusing ${EVENTS} events in ${process.env.BENCH_DATA_DIR}`)
   return { events: EVENTS, findings: Number(c!.findings), ms: 0 }
 }
@@ -209,7 +215,7 @@ async function load(storage: Storage): Promise<Loaded> {
     })
     process.stdout.write(`  loaded ${Math.min(from + CHUNK, EVENTS)} events\n`)
   }
-  const findings = Math.max(100, Math.round(EVENTS / 1000))
+  const findings = FINDINGS ?? Math.max(100, Math.round(EVENTS / 1000))
   await storage.client.command({
     query: sql(FINDINGS_SQL),
     query_params: {
@@ -397,6 +403,10 @@ async function main() {
         `${e.name.padEnd(34)} p50 ${r.p50.toFixed(1).padStart(7)} ms  p95 ${r.p95.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms  ${r.rps.toFixed(1).padStart(7)} req/s  ${JSON.stringify(r.statuses)}  ${verdict}`,
       )
     }
+    const html =
+      !only || only.some((w) => 'compliance report html'.includes(w))
+        ? await measureHtml(url, token)
+        : undefined
     await app.close()
     const figures = Object.fromEntries(
       Object.entries(results).map(([name, r]) => [
@@ -421,11 +431,71 @@ async function main() {
         connections: CONNECTIONS,
         report_connections: 1,
         ...figures,
+        ...(html ? { compliance_report_html: html } : {}),
       }),
     )
   } finally {
     await storage.close()
     if (!kept) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * The 30-day report of every framework as HTML, three times: its size (the bound is 2 MB), the
+ * server's time to answer (median), and the time Chromium takes to lay it out (median of three
+ * loads) when one is installed.
+ */
+async function measureHtml(url: string, token: string) {
+  const path = `/v1/reports/compliance?framework=all&since=${iso(start)}&until=${iso(now)}&format=html`
+  const times: number[] = []
+  let body = ''
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now()
+    const res = await fetch(new URL(path, url), { headers: { authorization: `Bearer ${token}` } })
+    body = await res.text()
+    times.push(performance.now() - t0)
+    if (res.status !== 200)
+      throw new Error(`HTML report answered ${res.status}: ${body.slice(0, 200)}`)
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  const bytes = Buffer.byteLength(body)
+  let browserMs: number | undefined
+  const chromium = spawnSync(process.execPath, [join(SELF, '../../scripts/chromium.mjs'), 'path'], {
+    encoding: 'utf8',
+  })
+  if (chromium.status === 0) {
+    const { default: puppeteer } = await import('puppeteer-core')
+    const browser = await puppeteer.launch({
+      executablePath: chromium.stdout.trim(),
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    })
+    try {
+      const page = await browser.newPage()
+      await page.setViewport({ width: 1280, height: 900 })
+      const loads: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now()
+        await page.setContent(body, { waitUntil: 'load' })
+        await page.$eval('html', (el) => el.scrollHeight) // layout done
+        loads.push(performance.now() - t0)
+      }
+      browserMs = median(loads)
+    } finally {
+      await browser.close()
+    }
+  }
+  const verdict = bytes < 2_000_000 && median(times) < TARGET_REPORT_MS ? 'ok' : 'MISSES 2 MB / 2 s'
+  console.log(
+    `${'compliance report html (30 days)'.padEnd(34)} ${(bytes / 1024).toFixed(0)} KiB, server ${median(times).toFixed(0)} ms` +
+      `${browserMs === undefined ? ', no Chromium for the layout time' : `, Chromium layout ${browserMs.toFixed(0)} ms`}  ${verdict}`,
+  )
+  return {
+    bytes,
+    server_ms: +median(times).toFixed(1),
+    ...(browserMs === undefined ? {} : { browser_layout_ms: +browserMs.toFixed(1) }),
+    target_bytes: 2_000_000,
+    target_ms: TARGET_REPORT_MS,
   }
 }
 

@@ -10,6 +10,7 @@ import { runMigrate } from './migrate.js'
 import { REPLAY_HELP, runReplay } from './replay.js'
 import { REPORT_USAGE, runReport } from './report.js'
 import { runServe } from './serve.js'
+import { runVerifyReport, VERIFY_REPORT_HELP, VERIFY_REPORT_USAGE } from './verify-report.js'
 
 type Command = {
   summary: string
@@ -98,6 +99,12 @@ const COMMANDS: Record<string, Command> = {
     summary: 'a compliance report (OWASP NHI/ASI, NIST CSF, 800-53, 800-207, MCP): json, csv, html',
     usage: REPORT_USAGE,
     run: async (args, env) => runReport(args, env),
+  },
+  'verify-report': {
+    summary: "check a JSON compliance report's digest and, with --key, its Ed25519 signature",
+    usage: VERIFY_REPORT_USAGE,
+    details: VERIFY_REPORT_HELP,
+    run: async (args) => runVerifyReport(args),
   },
   migrate: {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',

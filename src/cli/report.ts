@@ -10,14 +10,16 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../logger.js'
 import { buildComplianceReport } from '../reports/build.js'
+import { loadSigningKey, ReportKeyError } from '../reports/integrity.js'
 import { FRAMEWORK_IDS } from '../reports/control.js'
 import { renderReport } from '../reports/render.js'
+import { isSafeLinkTemplate } from '../reports/render-html.js'
 import { REPORT_FORMATS, ReportRequest, reportPeriod } from '../reports/request.js'
 import { openStorage, prepareStorage } from './runtime.js'
 
 export const REPORT_USAGE =
   'audtrail report --framework F [--since T] [--until T] [--format json|csv|html] [--out FILE] ' +
-  '[--tenant T] [--progress] [--data-dir DIR]'
+  '[--tenant T] [--finding-link URL_TEMPLATE] [--progress] [--data-dir DIR]'
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
@@ -54,6 +56,7 @@ function flags(args: string[]) {
       format: { type: 'string' },
       out: { type: 'string' },
       tenant: { type: 'string' },
+      'finding-link': { type: 'string' },
       progress: { type: 'boolean' },
       'data-dir': { type: 'string' },
     },
@@ -85,6 +88,21 @@ export async function runReport(
   const tenant = values.tenant ?? 'default'
   if (!TENANT.test(tenant)) return usage(io, '--tenant: not a tenant name')
 
+  const findingLink = values['finding-link']
+  if (findingLink !== undefined && !isSafeLinkTemplate(findingLink))
+    return usage(io, '--finding-link: an http(s) URL or a path, with {id} for the finding id')
+
+  // AUDTRAIL_REPORT_SIGNING_KEY: an Ed25519 private key (PKCS#8 PEM or JWK) signs the JSON report.
+  let signingKey
+  if (env.AUDTRAIL_REPORT_SIGNING_KEY) {
+    try {
+      signingKey = loadSigningKey(env.AUDTRAIL_REPORT_SIGNING_KEY)
+    } catch (err) {
+      if (err instanceof ReportKeyError) return usage(io, err.message)
+      throw err
+    }
+  }
+
   const config = loadConfig({
     ...env,
     AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
@@ -97,6 +115,7 @@ export async function runReport(
       tenant,
       framework: request.data.framework,
       ...reportPeriod(request.data),
+      signingKey,
       onProgress: showProgress
         ? ({ step, done, total }) => {
             const line = `report: ${Math.round((done / total) * 100)}% ${step}`
@@ -104,7 +123,10 @@ export async function runReport(
           }
         : undefined,
     })
-    const body = renderReport(report, request.data.format)
+    // HTML: a finding links to the console (`{id}`), by default relative to the serving host.
+    const body = renderReport(report, request.data.format, {
+      findingLink,
+    })
     if (values.out === undefined) io.stdout(body)
     else {
       try {

@@ -1,8 +1,11 @@
 /**
  * buildComplianceReport: the evidence of one tenant over [since, until) (three queries), every
  * metric evaluated against its threshold, and every control of the requested frameworks decided
- * by `decideStatus` (see status.ts for the rule the report also states).
+ * by `decideStatus` (see status.ts for the rule the report also states); then its scope and
+ * provenance (sources reporting and silent, versions), sample events of the failing controls'
+ * rules and the closed findings (provenance.ts), and its integrity member (integrity.ts).
  */
+import type { KeyObject } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import type { FrameworkId } from './control.js'
 import {
@@ -22,6 +25,17 @@ import {
   type MetricId,
   type Threshold,
 } from './metrics.js'
+import { sealReport } from './integrity.js'
+import {
+  AUDTRAIL_VERSION,
+  catalogVersion,
+  queryClosedFindings,
+  querySampleEvents,
+  querySources,
+  queryTopFindings,
+  ruleSetVersion,
+  SAMPLES_PER_RULE,
+} from './provenance.js'
 import { MAX_PERIOD_DAYS, requestedFrameworks } from './request.js'
 import type { ComplianceReport, ReportFramework, ReportMetric } from './schema.js'
 import { COUNTING_TRIAGE, DECISION_RULE, decideStatus, type MetricStatus } from './status.js'
@@ -44,6 +58,10 @@ export interface ReportOptions {
   thresholds?: Partial<Record<MetricId, Threshold | null>>
   /** The report's generation time (ms); defaults to now. */
   now?: number
+  /** An Ed25519 private key (integrity.ts `loadSigningKey`): the JSON report is then signed. */
+  signingKey?: KeyObject
+  /** Sample events per rule of the failing controls (default SAMPLES_PER_RULE; 0: none). */
+  samplesPerRule?: number
 }
 
 function instant(value: string | number | Date, name: string): number {
@@ -75,7 +93,7 @@ export async function buildComplianceReport(
     throw new RangeError(
       `buildComplianceReport: the period may span at most ${MAX_PERIOD_DAYS} days`,
     )
-  const total = 4
+  const total = 6
   const progress = (step: string, done: number) => options.onProgress?.({ step, done, total })
 
   progress('event metrics', 0)
@@ -83,8 +101,20 @@ export async function buildComplianceReport(
   progress('finding counts', 1)
   const counts = await queryFindingCounts(storage, scope)
   progress('findings', 2)
-  const findings = await queryFindings(storage, scope, MAX_LISTED_FINDINGS)
-  progress('controls', 3)
+  const listed = await queryFindings(storage, scope, MAX_LISTED_FINDINGS)
+  // Each rule's most severe open findings too, so every control names its own (listed after the
+  // capped list when it did not hold them).
+  const seen = new Set(listed.map((f) => f.id))
+  const findings = [
+    ...listed,
+    ...(await queryTopFindings(storage, scope)).filter((f) => !seen.has(f.id)),
+  ]
+  progress('sources and closed findings', 3)
+  const [sources, closed] = await Promise.all([
+    querySources(storage, scope),
+    queryClosedFindings(storage, scope),
+  ])
+  progress('controls', 4)
 
   const figures = metricFigures(row)
   const metrics: ReportMetric[] = METRIC_IDS.map((id) => {
@@ -104,6 +134,7 @@ export async function buildComplianceReport(
       status: metricStatus(f, threshold ?? null),
     }
   })
+  const metricById = new Map(metrics.map((m) => [m.id, m]))
   const metricStatusById = Object.fromEntries(metrics.map((m) => [m.id, m.status])) as Record<
     MetricId,
     MetricStatus
@@ -114,10 +145,15 @@ export async function buildComplianceReport(
     if (counting(c.status))
       countingFindings.set(c.rule_id, (countingFindings.get(c.rule_id) ?? 0) + c.findings)
 
-  const frameworks: ReportFramework[] = requestedFrameworks(options.framework).map((id) => {
-    const fw = FRAMEWORKS[id]
+  const catalog = requestedFrameworks(options.framework).map((id) => FRAMEWORKS[id])
+  const frameworks: ReportFramework[] = catalog.map((fw) => {
+    const id = fw.id
     const controls = fw.controls.map((c) => {
-      const decision = decideStatus(c, { metricStatus: metricStatusById, countingFindings })
+      const decision = decideStatus(c, {
+        metricStatus: metricStatusById,
+        countingFindings,
+        metrics: metricById,
+      })
       return {
         id: c.id,
         title: c.title,
@@ -131,6 +167,14 @@ export async function buildComplianceReport(
           .filter((f) => c.rules.includes(f.rule_id) && counting(f.status))
           .map((f) => f.id),
         finding_count: c.rules.reduce((n, r) => n + (countingFindings.get(r) ?? 0), 0),
+        finding_breakdown: counts
+          .filter((k) => c.rules.includes(k.rule_id))
+          .map((k) => ({
+            rule_id: k.rule_id,
+            severity: k.severity,
+            status: k.status,
+            findings: k.findings,
+          })),
       }
     })
     const tally = (s: string) => controls.filter((c) => c.status === s).length
@@ -147,27 +191,71 @@ export async function buildComplianceReport(
       controls,
     }
   })
+  // Sample events of the rules that make a control fail (each rule sampled once per report).
+  const failingRules = new Set<string>()
+  for (const f of frameworks)
+    for (const c of f.controls)
+      if (c.status === 'fail')
+        for (const r of c.rules) if ((countingFindings.get(r) ?? 0) > 0) failingRules.add(r)
+  progress('sample events', 5)
+  const samples = await querySampleEvents(
+    storage,
+    scope,
+    [...failingRules].sort(),
+    options.samplesPerRule ?? SAMPLES_PER_RULE,
+  )
   progress('done', total)
+  const ruleSet = ruleSetVersion()
 
   const spellings = new Map<string, string[]>()
   for (const [key, raw] of row.drifted_spellings)
     spellings.set(key, [...(spellings.get(key) ?? []), raw])
 
-  return {
-    kind: 'audtrail.compliance_report',
-    schema_version: 1,
-    generated_at: new Date(options.now ?? Date.now()).toISOString(),
-    tenant: options.tenant,
-    period: {
-      since: new Date(scope.since).toISOString(),
-      until: new Date(scope.until).toISOString(),
-    },
-    status_rule: [...DECISION_RULE],
-    frameworks,
-    metrics,
-    drifted_resources: [...spellings].map(([drift_key, s]) => ({ drift_key, spellings: s })),
-    finding_counts: counts,
-    findings,
-    findings_truncated: counts.reduce((n, c) => n + c.findings, 0) > findings.length,
+  const period = {
+    since: new Date(scope.since).toISOString(),
+    until: new Date(scope.until).toISOString(),
   }
+  return sealReport(
+    {
+      kind: 'audtrail.compliance_report' as const,
+      schema_version: 2 as const,
+      generated_at: new Date(options.now ?? Date.now()).toISOString(),
+      tenant: options.tenant,
+      period: {
+        since: new Date(scope.since).toISOString(),
+        until: new Date(scope.until).toISOString(),
+      },
+      status_rule: [...DECISION_RULE],
+      frameworks,
+      metrics,
+      drifted_resources: [...spellings].map(([drift_key, s]) => ({ drift_key, spellings: s })),
+      finding_counts: counts,
+      findings,
+      findings_truncated: counts.reduce((n, c) => n + c.findings, 0) > findings.length,
+      scope: {
+        tenant: options.tenant,
+        period,
+        sources: sources.reporting,
+        silent_sources: sources.silent,
+        sources_truncated: sources.truncated,
+      },
+      provenance: {
+        generator: 'audtrail' as const,
+        audtrail_version: AUDTRAIL_VERSION,
+        rule_set: { version: `sha256:${ruleSet.digest}`, rules: ruleSet.rules },
+        catalog: {
+          version: `sha256:${catalogVersion(catalog)}`,
+          frameworks: catalog.map((f) => ({
+            id: f.id,
+            version: f.source.version,
+            url: f.source.url,
+          })),
+        },
+      },
+      sample_events: samples,
+      closed_findings: closed.findings,
+      closed_findings_truncated: closed.truncated,
+    },
+    options.signingKey,
+  )
 }

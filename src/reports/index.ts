@@ -18,7 +18,18 @@ export {
   type MetricId,
   type Threshold,
 } from './metrics.js'
+export { canonicalJson } from './canonical.js'
+export {
+  loadSigningKey,
+  loadVerifyingKey,
+  reportDigest,
+  sealReport,
+  verifyReport,
+  type ReportIntegrity,
+  type Verification,
+} from './integrity.js'
 export { CONTENT_TYPES, renderReport, renderReportFile, type RenderedReport } from './render.js'
+export { DEFAULT_FINDING_LINK, HTML_LIMITS, type HtmlOptions } from './render-html.js'
 export {
   MAX_PERIOD_DAYS,
   REPORT_FORMATS,

@@ -3,6 +3,8 @@
  * CR or LF quoted, quotes doubled). Every cell that a spreadsheet would read as a formula (one
  * starting with = + - @, a tab or CR) is prefixed with a single quote first. The citation of a
  * control is its clause (revision and URL) when it has one, else its framework's public source.
+ * `report_sha256` on every row names the JSON report's digest (integrity.ts), so a CSV can be
+ * matched to the JSON report it was rendered from.
  */
 import { citeSource } from './control.js'
 import { metricSummary } from './format.js'
@@ -22,6 +24,7 @@ export const CSV_COLUMNS = [
   'finding_count',
   'findings',
   'citation',
+  'report_sha256',
 ] as const
 
 /** Neutralise a spreadsheet formula, then quote as RFC 4180 requires. */
@@ -50,6 +53,7 @@ export function renderCsv(report: ComplianceReport): string {
         c.finding_count,
         c.findings.join(' '),
         c.citation ? `${c.citation.revision} ${c.citation.url}` : citeSource(fw.source),
+        report.integrity.digest,
       ])
   return rows.map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n'
 }

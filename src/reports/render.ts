@@ -1,7 +1,7 @@
 /** renderReport: a report in one of the three formats, with its media type and a file name. */
 import { reportFileName } from './format.js'
 import { renderCsv } from './render-csv.js'
-import { renderHtml } from './render-html.js'
+import { renderHtml, type HtmlOptions } from './render-html.js'
 import type { ReportFormat } from './request.js'
 import type { ComplianceReport } from './schema.js'
 
@@ -11,14 +11,18 @@ export const CONTENT_TYPES: Readonly<Record<ReportFormat, string>> = {
   html: 'text/html; charset=utf-8',
 }
 
-export function renderReport(report: ComplianceReport, format: ReportFormat): string {
+export function renderReport(
+  report: ComplianceReport,
+  format: ReportFormat,
+  html: HtmlOptions = {},
+): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`
     case 'csv':
       return renderCsv(report)
     case 'html':
-      return renderHtml(report)
+      return renderHtml(report, html)
   }
 }
 
@@ -28,9 +32,13 @@ export interface RenderedReport {
   fileName: string
 }
 
-export function renderReportFile(report: ComplianceReport, format: ReportFormat): RenderedReport {
+export function renderReportFile(
+  report: ComplianceReport,
+  format: ReportFormat,
+  html: HtmlOptions = {},
+): RenderedReport {
   return {
-    body: renderReport(report, format),
+    body: renderReport(report, format, html),
     contentType: CONTENT_TYPES[format],
     fileName: reportFileName(report, format),
   }

@@ -24,6 +24,11 @@ export const REPORT_REQUEST_SHAPE = {
   since: Instant.optional(),
   until: Instant.optional(),
   format: z.enum(REPORT_FORMATS).default('json'),
+  /**
+   * API only: `1` sends the report as an attachment (Content-Disposition), `0` or absent shows it
+   * inline (HTML in the browser, beside a download link).
+   */
+  download: z.enum(['0', '1']).optional(),
 }
 
 export interface ReportPeriod {

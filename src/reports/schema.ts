@@ -41,6 +41,15 @@ export const ReportControl = z.object({
   findings: z.array(z.string()),
   /** All counting findings of the control's rules in the period, listed or not. */
   finding_count: z.number().int(),
+  /** The control's findings in the period (counting or not) per rule, severity and triage status. */
+  finding_breakdown: z.array(
+    z.object({
+      rule_id: z.string(),
+      severity: z.enum(SEVERITIES),
+      status: z.enum(TRIAGE_STATUSES),
+      findings: z.number().int(),
+    }),
+  ),
 })
 
 /** The public document a framework's ids and titles come from. */
@@ -89,9 +98,87 @@ export const FindingCount = z.object({
   occurrences: z.number().int(),
 })
 
+export const ReportSourceActivity = z.object({
+  kind: z.string().describe('authorization_server, resource_server, mcp_server, ...'),
+  id: z.string(),
+  /** Stored events in the period (0: silent in it). */
+  events: z.number().int(),
+  period_first_seen: Timestamp.optional(),
+  /** The source's last event before the period's end. */
+  last_seen: Timestamp,
+})
+
+export const ReportScope = z.object({
+  tenant: z.string(),
+  period: z.object({ since: Timestamp, until: Timestamp }),
+  /** Sources with events in the period, the busiest first. */
+  sources: z.array(ReportSourceActivity),
+  /** Sources seen in the 30 days before the period and not in it. */
+  silent_sources: z.array(ReportSourceActivity),
+  /** true when more sources exist than listed (MAX_SOURCES). */
+  sources_truncated: z.boolean(),
+})
+
+export const ReportProvenance = z.object({
+  generator: z.literal('audtrail'),
+  audtrail_version: z.string(),
+  rule_set: z.object({
+    version: z.string().describe('sha256:<hex> of the canonical rule definitions'),
+    rules: z.number().int(),
+  }),
+  catalog: z.object({
+    version: z.string().describe("sha256:<hex> of the report frameworks' canonical definitions"),
+    frameworks: z.array(z.object({ id: z.string(), version: z.string(), url: z.string() })),
+  }),
+})
+
+export const ReportSampleEvent = z.object({
+  rule_id: z.string(),
+  finding_id: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  occurred_at: Timestamp,
+  source: z.object({ kind: z.string(), id: z.string() }),
+  client_id: z.string(),
+  /** audtrail's derived token key (jti or fingerprint), never a token. */
+  token_key: z.string(),
+  resource: z.string(),
+  presented_aud: z.array(z.string()),
+  requested_resources: z.array(z.string()),
+  granted_aud: z.array(z.string()),
+  aud_match: z.string(),
+  aud_validated: z.boolean().nullable(),
+  decision: z.string(),
+  reason: z.string(),
+  tool_method: z.string(),
+  tool_name: z.string(),
+  http_status: z.number().int().nullable(),
+})
+
+export const ReportClosedFinding = z.object({
+  id: z.string(),
+  rule_id: z.string(),
+  severity: z.enum(SEVERITIES),
+  title: z.string(),
+  status: z.enum(['resolved', 'false_positive']),
+  closed_by: z.string(),
+  closed_at: Timestamp,
+  note: z.string(),
+})
+
+export const ReportIntegrity = z.object({
+  canonicalization: z.string(),
+  digest_algorithm: z.string(),
+  covers: z.string(),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+  signature: z
+    .object({ format: z.string(), alg: z.literal('EdDSA'), key_id: z.string(), jws: z.string() })
+    .optional(),
+})
+
 export const ComplianceReport = z.object({
   kind: z.literal('audtrail.compliance_report'),
-  schema_version: z.literal(1),
+  schema_version: z.literal(2),
   generated_at: Timestamp,
   tenant: z.string(),
   period: z.object({ since: Timestamp, until: Timestamp }),
@@ -101,9 +188,22 @@ export const ComplianceReport = z.object({
   metrics: z.array(ReportMetric),
   drifted_resources: z.array(z.object({ drift_key: z.string(), spellings: z.array(z.string()) })),
   finding_counts: z.array(FindingCount),
+  /**
+   * The most severe findings of the period (MAX_LISTED_FINDINGS), then each rule's most severe
+   * open or acknowledged findings (TOP_FINDINGS_PER_RULE) that the first part did not hold.
+   */
   findings: z.array(ReportFinding),
   /** true when more findings occurred than `findings` lists (counts stay exact). */
   findings_truncated: z.boolean(),
+  scope: ReportScope,
+  provenance: ReportProvenance,
+  /** Up to SAMPLES_PER_RULE events of each failing control's rules (per rule). */
+  sample_events: z.array(ReportSampleEvent),
+  /** Findings of the period closed by an analyst: who, when, the note. */
+  closed_findings: z.array(ReportClosedFinding),
+  closed_findings_truncated: z.boolean(),
+  /** SHA-256 of the canonical report (RFC 8785) and, with a signing key, its JWS. */
+  integrity: ReportIntegrity,
 })
 
 export type ComplianceReport = z.output<typeof ComplianceReport>
@@ -111,3 +211,6 @@ export type ReportMetric = z.output<typeof ReportMetric>
 export type ReportControl = z.output<typeof ReportControl>
 export type ReportFramework = z.output<typeof ReportFramework>
 export type ReportFinding = z.output<typeof ReportFinding>
+export type ReportSampleEvent = z.output<typeof ReportSampleEvent>
+export type ReportClosedFinding = z.output<typeof ReportClosedFinding>
+export type ReportSourceActivity = z.output<typeof ReportSourceActivity>

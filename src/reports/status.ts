@@ -11,7 +11,9 @@
  * 3. pass: otherwise.
  */
 import type { Control } from './control.js'
+import { metricSentence } from './format.js'
 import type { MetricId } from './metrics.js'
+import type { ReportMetric } from './schema.js'
 
 export const CONTROL_STATUSES = ['pass', 'fail', 'no_evidence'] as const
 export type ControlStatus = (typeof CONTROL_STATUSES)[number]
@@ -33,6 +35,8 @@ export interface StatusInputs {
   metricStatus: Readonly<Record<MetricId, MetricStatus>>
   /** Counting findings (open or acknowledged) per rule id in the period. */
   countingFindings: ReadonlyMap<string, number>
+  /** The evaluated metrics: with them, reasons say values and thresholds in words. */
+  metrics?: ReadonlyMap<MetricId, ReportMetric>
 }
 
 export interface Decision {
@@ -44,23 +48,39 @@ export interface Decision {
 export function decideStatus(control: Control, inputs: StatusInputs): Decision {
   const againstRules = control.rules.filter((r) => (inputs.countingFindings.get(r) ?? 0) > 0)
   const breached = control.metrics.filter((m) => inputs.metricStatus[m] === 'fail')
+  const sentence = (id: MetricId) => {
+    const m = inputs.metrics?.get(id)
+    return m ? metricSentence(m) : `${id}.`
+  }
   if (againstRules.length > 0 || breached.length > 0) {
     const parts: string[] = []
     if (againstRules.length > 0) {
       const n = againstRules.reduce((sum, r) => sum + inputs.countingFindings.get(r)!, 0)
-      parts.push(`${n} open or acknowledged finding(s) of ${againstRules.join(', ')}`)
+      const per = againstRules.map((r) => `${r} (${inputs.countingFindings.get(r)})`).join(', ')
+      parts.push(
+        `${n} ${n === 1 ? 'finding is' : 'findings are'} still open or acknowledged: ${per}.`,
+      )
     }
-    if (breached.length > 0) parts.push(`threshold breached: ${breached.join(', ')}`)
-    return { status: 'fail', reason: parts.join('; ') }
+    if (breached.length > 0)
+      parts.push(
+        inputs.metrics
+          ? breached.map(sentence).join(' ')
+          : `Threshold breached: ${breached.join(', ')}.`,
+      )
+    return { status: 'fail', reason: parts.join(' ') }
   }
   const evidence = control.metrics.filter((m) => inputs.metricStatus[m] !== 'no_evidence')
   if (evidence.length === 0)
     return {
       status: 'no_evidence',
-      reason: `no events in the period for ${control.metrics.join(', ')}`,
+      reason: inputs.metrics
+        ? `No evidence in the period. ${control.metrics.map(sentence).join(' ')}`
+        : `No events in the period for ${control.metrics.join(', ')}.`,
     }
   return {
     status: 'pass',
-    reason: `no counting findings; evidence from ${evidence.join(', ')}`,
+    reason: inputs.metrics
+      ? `No open or acknowledged findings. ${evidence.map(sentence).join(' ')}`
+      : `No open or acknowledged findings; evidence from ${evidence.join(', ')}.`,
   }
 }

@@ -121,7 +121,7 @@ describe('documentation samples', () => {
 
   it('shell samples name only audtrail commands that exist', () => {
     const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' }).stdout
-    const commands = new Set([...help.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]))
+    const commands = new Set([...help.matchAll(/^ {2}([a-z][a-z-]*) {2,}/gm)].map((m) => m[1]))
     const unknown: string[] = []
     for (const s of sh)
       for (const m of s.code.matchAll(/(?:npx )?audtrail ([a-z][a-z-]*)/g))

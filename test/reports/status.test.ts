@@ -82,7 +82,9 @@ describe('the status of a control', () => {
     const r = await report()
     const nhi4 = control(r, 'NHI4:2025')
     expect(nhi4).toMatchObject({ status: 'fail', findings: [] })
-    expect(nhi4.reason).toMatch(/threshold breached: aud_validation_coverage/)
+    expect(nhi4.reason).toBe(
+      'Audience-validation coverage is 50 % of 2 accepted token presentations; the control requires at least 100 %.',
+    )
     const metric = r.metrics.find((m) => m.id === 'aud_validation_coverage')!
     expect(metric).toMatchObject({ status: 'fail', threshold: { op: 'min', value: 1 } })
     // Accepted: the good token and this one (the stray token was rejected).
