@@ -123,6 +123,9 @@ export const EnvSchema = z
       .optional()
       .describe("URL of the JWK Set that verifies API callers' JWTs (or AUDTRAIL_JWKS_FILE)"),
     AUDTRAIL_API_ISSUER: optionalText.describe("`iss` API callers' JWTs must carry exactly"),
+    AUDTRAIL_REPORT_SIGNING_KEY: optionalText.describe(
+      'Ed25519 private key (PKCS#8 PEM or private JWK) that signs JSON compliance reports (JWS); unset = digest only',
+    ),
     AUDTRAIL_API_AUDIENCE: optionalText.describe(
       "value API callers' JWT `aud` must contain (audtrail enforces audiences on itself)",
     ),
@@ -230,6 +233,8 @@ export interface Config {
     jwksUrl?: string
     issuer?: string
     audience?: string
+    /** Ed25519 private key text (PKCS#8 PEM or JWK) that signs JSON compliance reports */
+    reportSigningKey?: string
     /** requests per second per caller (burst twice that) */
     rateLimit: number
     /** events per second per tenant HTTP ingest takes; 0: no limit */
@@ -300,6 +305,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       jwksUrl: e.AUDTRAIL_JWKS_URL,
       issuer: e.AUDTRAIL_API_ISSUER,
       audience: e.AUDTRAIL_API_AUDIENCE,
+      reportSigningKey: e.AUDTRAIL_REPORT_SIGNING_KEY,
       rateLimit: e.AUDTRAIL_API_RATE_LIMIT,
       ingestEventRate: e.AUDTRAIL_INGEST_EVENT_RATE,
       reportDayRate: e.AUDTRAIL_REPORT_DAY_RATE,

@@ -11,6 +11,7 @@
  *   dist/api/routes/ once built), each exporting `routes`; `loadRoutes` imports them all. Adding a
  *   route is adding (or editing) one file there.
  */
+import type { KeyObject } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
@@ -39,6 +40,8 @@ export interface RouteDeps {
   readiness: () => Promise<Record<string, boolean>>
   storage?: Storage
   ingest?: IngestDeps
+  /** Signs the JSON compliance reports the API builds (AUDTRAIL_REPORT_SIGNING_KEY). */
+  reportSigningKey?: KeyObject
 }
 
 /**

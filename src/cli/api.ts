@@ -2,7 +2,14 @@
 import { buildApp } from '../api/app.js'
 import type { Config } from '../config.js'
 import { Metrics } from '../metrics.js'
-import { authenticator, logger, openStorage, prepareStorage, shutdownSignal } from './runtime.js'
+import {
+  authenticator,
+  logger,
+  openStorage,
+  prepareStorage,
+  reportSigningKey,
+  shutdownSignal,
+} from './runtime.js'
 
 export async function runApi(config: Config, print: (line: string) => void): Promise<number> {
   const log = logger(config, 'audtrail-api')
@@ -16,6 +23,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       metrics: new Metrics(),
       readiness: async () => ({ storage: await storage.ping() }),
       storage,
+      reportSigningKey: reportSigningKey(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)

@@ -1,4 +1,6 @@
 /** What the long-running commands share: logger, storage, registry, API keys, signals. */
+import type { KeyObject } from 'node:crypto'
+import { loadSigningKey } from '../reports/integrity.js'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -103,4 +105,10 @@ export function shutdownSignal(): Promise<string> {
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   })
+}
+
+/** The key that signs the API's JSON compliance reports, when AUDTRAIL_REPORT_SIGNING_KEY is set. */
+export function reportSigningKey(config: Config): KeyObject | undefined {
+  const text = config.api.reportSigningKey
+  return text ? loadSigningKey(text) : undefined
 }

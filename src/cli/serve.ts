@@ -25,6 +25,7 @@ import {
   openStorage,
   prepareStorage,
   registry,
+  reportSigningKey,
   shutdownSignal,
   sinkOptions,
 } from './runtime.js'
@@ -94,6 +95,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
       }),
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
       storage,
+      reportSigningKey: reportSigningKey(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(

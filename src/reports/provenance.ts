@@ -7,10 +7,8 @@
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { RULES } from '../detection/rules/index.js'
-import type { Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
-import { fromDateTime64, toDateTime64 } from '../storage/event-row.js'
-import { loadQuery } from '../storage/sql.js'
+import type { Repositories } from '../storage/repositories.js'
+import { fromDateTime64 } from '../events/event-row.js'
 import { canonicalJson } from './canonical.js'
 import type { Framework } from './control.js'
 import type { EvidenceScope } from './evidence.js'
@@ -26,24 +24,8 @@ export const SAMPLES_PER_RULE = 5
 /** Closed findings listed (most recently closed first). */
 export const MAX_CLOSED_FINDINGS = 1000
 
-async function run<T>(storage: Storage, name: string, params: Record<string, unknown>) {
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery(name, storage.database),
-      query_params: params,
-      format: 'JSONEachRow',
-    })
-    return await rs.json<T>()
-  } catch (err) {
-    throw mapStorageError(err, `compliance report (${name})`)
-  }
-}
-
-const bounds = (s: EvidenceScope) => ({
-  tenant: s.tenant,
-  since: toDateTime64(s.since),
-  until: toDateTime64(s.until),
-})
+/** The report's provenance queries (repositories.ts, ReportsRepository). */
+type ReportsStorage = Pick<Repositories, 'reports'>
 
 export interface SourceRow {
   kind: string
@@ -61,21 +43,15 @@ export interface SourceRow {
  * before it but not in it (silent).
  */
 export async function querySources(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   limit = MAX_SOURCES,
 ): Promise<{ reporting: SourceRow[]; silent: SourceRow[]; truncated: boolean }> {
-  const rows = await run<{
-    source_kind: string
-    source_id: string
-    events: string | number
-    period_first_seen: string
-    last_seen: string
-  }>(storage, 'report-sources', {
-    ...bounds(scope),
-    lookback_from: toDateTime64(scope.since - SILENT_LOOKBACK_DAYS * 86_400_000),
-    limit: limit + 1,
-  })
+  const rows = await storage.reports.sources(
+    scope,
+    scope.since - SILENT_LOOKBACK_DAYS * 86_400_000,
+    limit + 1,
+  )
   const all = rows.slice(0, limit).map((r): SourceRow => {
     const events = Number(r.events)
     return {
@@ -97,17 +73,13 @@ export type SampleEvent = ReportSampleEvent
 
 /** Up to `perRule` sample events of each rule's findings in the period. */
 export async function querySampleEvents(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   rules: readonly string[],
   perRule = SAMPLES_PER_RULE,
 ): Promise<SampleEvent[]> {
   if (rules.length === 0 || perRule === 0) return []
-  const rows = await run<Record<string, unknown>>(storage, 'report-sample-events', {
-    ...bounds(scope),
-    rules: [...rules],
-    per_rule: perRule,
-  })
+  const rows = await storage.reports.sampleEvents(scope, rules, perRule)
   return rows.map((r) => ({
     rule_id: String(r.rule_id),
     finding_id: String(r.finding_id),
@@ -137,16 +109,16 @@ export type ClosedFinding = ReportClosedFinding
 
 /** Findings of the period closed by an analyst, most recently closed first. */
 export async function queryClosedFindings(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   limit = MAX_CLOSED_FINDINGS,
 ): Promise<{ findings: ClosedFinding[]; truncated: boolean }> {
-  const rows = await run<ClosedFinding>(storage, 'report-closed-findings', {
-    ...bounds(scope),
-    limit: limit + 1,
-  })
+  const rows = await storage.reports.closedFindings(scope, limit + 1)
   return {
-    findings: rows.slice(0, limit).map((r) => ({ ...r, closed_at: fromDateTime64(r.closed_at) })),
+    // The query keeps severity and status to the schema's values (closed: resolved or false positive).
+    findings: rows
+      .slice(0, limit)
+      .map((r) => ({ ...r, closed_at: fromDateTime64(r.closed_at) }) as ClosedFinding),
     truncated: rows.length > limit,
   }
 }
@@ -210,16 +182,17 @@ export const TOP_FINDINGS_PER_RULE = 5
  * (report-top-findings.sql), so that every control can name its own most severe findings.
  */
 export async function queryTopFindings(
-  storage: Storage,
+  storage: ReportsStorage,
   scope: EvidenceScope,
   perRule = TOP_FINDINGS_PER_RULE,
 ): Promise<ReportFinding[]> {
-  const rows = await run<
-    Omit<ReportFinding, 'count' | 'period_occurrences'> & {
-      count: number | string
-      period_occurrences: number | string
-    }
-  >(storage, 'report-top-findings', { ...bounds(scope), per_rule: perRule })
+  const rows = (await storage.reports.topFindings(scope, perRule)) as (Omit<
+    ReportFinding,
+    'count' | 'period_occurrences'
+  > & {
+    count: number | string
+    period_occurrences: number | string
+  })[]
   return rows.map((r) => ({
     ...r,
     count: Number(r.count),

@@ -33,8 +33,10 @@ import {
   type FindingListRow,
   type FindingsQuery,
   type FindingStatusRow,
+  type ReportClosedFindingRow,
   type ReportFindingRow,
   type ReportScope,
+  type ReportSourceRow,
   type Repositories,
   type ResourceRow,
   type TokenEventRow,
@@ -221,6 +223,30 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
     },
 
     reports: {
+      sources: (scope, lookbackFrom, limit) =>
+        rows<ReportSourceRow>(
+          'report-sources',
+          { ...scopeParams(scope), lookback_from: toDateTime64(lookbackFrom), limit },
+          report('report-sources'),
+        ),
+      sampleEvents: (scope, rules, perRule) =>
+        rows<Record<string, unknown>>(
+          'report-sample-events',
+          { ...scopeParams(scope), rules: [...rules], per_rule: perRule },
+          report('report-sample-events'),
+        ),
+      closedFindings: (scope, limit) =>
+        rows<ReportClosedFindingRow>(
+          'report-closed-findings',
+          { ...scopeParams(scope), limit },
+          report('report-closed-findings'),
+        ),
+      topFindings: (scope, perRule) =>
+        rows<Record<string, unknown>>(
+          'report-top-findings',
+          { ...scopeParams(scope), per_rule: perRule },
+          report('report-top-findings'),
+        ),
       async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
         const [row] = await rows<TokenMetricsRow>(
           'report-token-metrics',

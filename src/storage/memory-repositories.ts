@@ -474,6 +474,10 @@ export function createMemoryRepositories(): MemoryRepositories {
     },
 
     reports: {
+      sources: async () => notDoubled('report-sources'),
+      sampleEvents: async () => notDoubled('report-sample-events'),
+      closedFindings: async () => notDoubled('report-closed-findings'),
+      topFindings: async () => notDoubled('report-top-findings'),
       tokenMetrics: async () => notDoubled('report-token-metrics'),
       drift: async () => notDoubled('report-drift'),
       eventCounts: async () => notDoubled('report-event-metrics'),

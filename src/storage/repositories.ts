@@ -389,6 +389,42 @@ export interface ReportsRepository {
   findingCounts(scope: ReportScope): Promise<FindingCountRow[]>
   /** report-findings.sql: at most `limit`. */
   findings(scope: ReportScope, limit: number): Promise<ReportFindingRow[]>
+  /**
+   * report-sources.sql: the sources seen from `lookbackFrom` (ms) to the period's end, the
+   * busiest first, with their events in the period (0: silent in it); at most `limit`.
+   */
+  sources(scope: ReportScope, lookbackFrom: number, limit: number): Promise<ReportSourceRow[]>
+  /** report-sample-events.sql: up to `perRule` events of each rule's findings in the period. */
+  sampleEvents(
+    scope: ReportScope,
+    rules: readonly string[],
+    perRule: number,
+  ): Promise<Record<string, unknown>[]>
+  /** report-closed-findings.sql: the findings closed by an analyst, latest first; at most `limit`. */
+  closedFindings(scope: ReportScope, limit: number): Promise<ReportClosedFindingRow[]>
+  /** report-top-findings.sql: up to `perRule` most severe open or acknowledged findings per rule. */
+  topFindings(scope: ReportScope, perRule: number): Promise<Record<string, unknown>[]>
+}
+
+/** A row of report-sources.sql. */
+export interface ReportSourceRow {
+  source_kind: string
+  source_id: string
+  events: string | number
+  period_first_seen: string
+  last_seen: string
+}
+
+/** A row of report-closed-findings.sql. */
+export interface ReportClosedFindingRow {
+  id: string
+  rule_id: string
+  severity: string
+  title: string
+  status: string
+  closed_at: string
+  closed_by: string
+  note: string
 }
 
 /** resource-inventory.sql and client-usage.sql: one page in key order after `after`. */

@@ -93,6 +93,10 @@ async function build(options: FairnessOptions, hold?: Promise<void>) {
       eventCounts: gated(reports.eventCounts),
       findingCounts: gated(reports.findingCounts),
       findings: gated(reports.findings),
+      sources: gated(reports.sources),
+      sampleEvents: gated(reports.sampleEvents),
+      closedFindings: gated(reports.closedFindings),
+      topFindings: gated(reports.topFindings),
     },
   }
   const authenticator = createAuthenticator({

@@ -160,12 +160,12 @@ describe('GET /v1/reports/compliance', () => {
     expect(lines.length).toBe(1 + report.frameworks[0]!.controls.length)
   })
 
-  it('sends self-contained HTML as an attachment, every value escaped', async () => {
+  it('shows self-contained HTML inline, every value escaped, with download links of the same period', async () => {
     const res = await get(`framework=all&format=html&${PERIOD}`)
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toMatch(/^text\/html/)
     expect(res.headers['content-disposition']).toMatch(
-      /^attachment; filename="compliance-all-acme-.*\.html"$/,
+      /^inline; filename="compliance-all-acme-.*\.html"$/,
     )
     expect(res.headers['content-security-policy']).toBe(
       "default-src 'none'; style-src 'unsafe-inline'",
@@ -173,6 +173,25 @@ describe('GET /v1/reports/compliance', () => {
     expect(res.body).not.toMatch(/<script/i)
     expect(res.body).not.toMatch(/\ssrc=/i)
     expect(res.body).not.toMatch(/href="?https?:/i)
+    // Each download names the period shown, so that it is the same report as a file.
+    const links = [...res.body.matchAll(/href="(\/v1\/reports\/compliance\?[^"]+)"/g)].map((m) =>
+      m[1]!.replaceAll('&amp;', '&'),
+    )
+    expect(links.map((l) => new URLSearchParams(l.split('?')[1]).get('format')).sort()).toEqual([
+      'csv',
+      'html',
+      'json',
+    ])
+    for (const l of links) {
+      const q = new URLSearchParams(l.split('?')[1])
+      expect(q.get('download')).toBe('1')
+      expect(q.get('since')).toBe('2026-10-01T00:00:00.000Z')
+      const file = await get(l.split('?')[1]!)
+      expect(file.statusCode).toBe(200)
+      expect(file.headers['content-disposition']).toMatch(
+        /^attachment; filename="compliance-all-acme-/,
+      )
+    }
     expect(res.body).toContain(
       '=cmd|&#39; /C calc&#39;!A0&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;',
     )

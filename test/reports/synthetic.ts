@@ -7,7 +7,7 @@
 import { SEVERITIES } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { FRAMEWORK_IDS } from '../../src/reports/control.js'
-import { FRAMEWORKS } from '../../src/reports/frameworks/index.js'
+import { FRAMEWORKS } from '../../src/reports/frameworks.js'
 import { reportDigest } from '../../src/reports/integrity.js'
 import { METRIC_IDS, METRICS, type MetricId } from '../../src/reports/metrics.js'
 import { ComplianceReport } from '../../src/reports/schema.js'
