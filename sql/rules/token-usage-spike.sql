@@ -1,8 +1,13 @@
 -- token-usage-spike: per client and canonical resource, presentations per interval. Every
 -- interval holding an event received in [from, to) is scored against the intervals before it
--- (at most {baseline_intervals}, from the pair's first activity on, zero-filled) with a robust
--- z-score 0.6745 * (x - median) / MAD. It fires on the run whose events carry the interval
--- across the threshold, so one interval is reported once.
+-- (at most {baseline_intervals}, from the pair's first activity on, zero-filled). A spike passes
+-- three tests at once (docs/design/detection.md, "token-usage-spike"):
+--   robust z = (x - median) / spread > {threshold}, spread = the largest of MAD / 0.6745, the
+--     upper-tail spread (q95 - median) / 1.645 and {min_mad} / 0.6745;
+--   Poisson tail P(X >= x | lambda = max(median, 1)) < {max_p} (the normal tail of the threshold);
+--   x >= {min_ratio} * max(median, 1) and x >= {min_events}.
+-- It fires on the run whose events carry the interval across all three, so one interval is
+-- reported once.
 WITH candidates AS
 (
     SELECT DISTINCT
@@ -63,19 +68,28 @@ scored AS
         arrayMap(i -> s.counts[toUInt64(start + i * {interval_s:UInt32})], range(toUInt32(greatest(history, 0)))) AS baseline,
         arrayReduce('quantileExactInclusive(0.5)', baseline) AS median,
         arrayReduce('quantileExactInclusive(0.5)', arrayMap(x -> abs(x - median), baseline)) AS mad,
+        arrayReduce('quantileExactInclusive(0.95)', baseline) AS q95,
+        greatest(mad / 0.6745, (q95 - median) / 1.645, {min_mad:Float64} / 0.6745) AS spread,
+        greatest(median, 1.0) AS rate,
+        -- Terms of the Poisson tail from k = x on, far enough past x and lambda to be exact.
+        toUInt32(100 + ceil(10 * sqrt(rate))) AS terms,
         s.counts[c.bucket] AS x,
         x - s.counts_new[c.bucket] AS x_before,
-        0.6745 * (x - median) / greatest(mad, {min_mad:Float64}) AS z,
-        0.6745 * (x_before - median) / greatest(mad, {min_mad:Float64}) AS z_before,
+        (x - median) / spread AS z,
+        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x), toUInt32(x) + terms))) AS p,
+        (x_before - median) / spread AS z_before,
+        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x_before), toUInt32(x_before) + terms))) AS p_before,
         s.samples[c.bucket] AS event_ids,
         s.lasts[c.bucket] AS last_occurred
     FROM candidates AS c
     INNER JOIN series AS s ON s.tenant = c.tenant AND s.client_id = c.client_id AND s.resource = c.resource
 )
-SELECT tenant, client_id, resource, bucket, history, median, mad, x, z, event_ids, last_occurred
+SELECT tenant, client_id, resource, bucket, history, median, mad, q95, spread, x, z, p, event_ids, last_occurred
 FROM scored
 WHERE history >= {min_history:UInt32}
-  AND x >= {min_events:UInt32} AND z > {threshold:Float64}
-  AND NOT (x_before >= {min_events:UInt32} AND z_before > {threshold:Float64})
+  AND x >= {min_events:UInt32} AND x >= {min_ratio:Float64} * rate
+  AND z > {threshold:Float64} AND p < {max_p:Float64}
+  AND NOT (x_before >= {min_events:UInt32} AND x_before >= {min_ratio:Float64} * rate
+           AND z_before > {threshold:Float64} AND p_before < {max_p:Float64})
 ORDER BY tenant, client_id, resource, bucket
 LIMIT {max_results:UInt32}
