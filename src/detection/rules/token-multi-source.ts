@@ -10,17 +10,23 @@ const params = z.object({
     .number()
     .int()
     .min(2)
-    .default(2)
-    .describe(
-      "distinct networks in one window that make a finding when one of them is new to the token's holder",
-    ),
-  minSourcesNewHolder: z
-    .number()
-    .int()
-    .min(2)
     .default(3)
     .describe(
-      'the same for a holder with no usual network yet (a day-one client or user): every network is new then',
+      "distinct networks in one window, one of them new to the token's holder, that make a finding",
+    ),
+  inTurn: z
+    .boolean()
+    .default(true)
+    .describe(
+      'also a finding for two networks, one new and one usual, used in turn (each before and after the other): two holders at once',
+    ),
+  toleranceS: z
+    .number()
+    .int()
+    .min(0)
+    .default(10)
+    .describe(
+      'how far apart, at least, uses must be to count as taking turns (clock skew, a move)',
     ),
   learnDays: z
     .number()
@@ -91,8 +97,9 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     'holder: its client and subject, so a client-credentials token is held by the client (its ' +
     "fleet of workers) and a user's token by that user at that client. A network is usual for " +
     'the holder when the holder used it, with any token, before the window began (learned over ' +
-    '`learnDays`). A window fires with `minSources` networks, or `minSourcesNewHolder` when the ' +
-    'holder has no usual network yet. Windows hop by half their length, so any burst within half ' +
+    '`learnDays`). A window fires with `minSources` networks, or with two when the new one and a ' +
+    'usual one were used in turn, each before and after the other by more than `toleranceS` ' +
+    '(`inTurn`): a device that moves, or a rotated IPv6 prefix, switches once. Windows hop by half their length, so any burst within half ' +
     'a window is always caught and one within a full window usually is. Evaluated for every ' +
     'window holding an event received in the run.',
   rationale:
@@ -113,9 +120,11 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [
-    "A user roaming onto a network never used in `learnDays` (a trip, a carrier's CGNAT address in a new /24) while the token is in use on a usual one.",
+    "A user going back and forth between a usual network and one never used in `learnDays` (Wi-Fi and a carrier's CGNAT address in a new /24) while one token is in use.",
+    'Not raised for a single move or prefix rotation (one switch), nor for networks that are all usual (a NAT pool, a fleet across known egress ranges).',
     "A fleet's egress gaining an address outside the prefixes it used before (a new NAT gateway): one finding, then the network is usual.",
     'A client-credentials token shared by a fleet spread over three or more prefixes on its first day (no usual networks yet).',
+    "Replay from one other network after the holder stopped using the token (no turns) is not this rule's to see: it looks like a move.",
   ],
   runbook: [
     'List the addresses in the evidence (`ips`, `new_sources` of them on networks the holder never used) and the user agents of the token timeline; look for an unexpected network or country.',
@@ -128,7 +137,8 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
   sql: 'token-multi-source',
   queryParams: (p) => ({
     min_sources: p.minSources,
-    min_sources_new_holder: p.minSourcesNewHolder,
+    in_turn: p.inTurn ? 1 : 0,
+    tolerance_ms: p.toleranceS * 1000,
     learn_s: Math.round(p.learnDays * 86_400),
     hop_ms: Math.max(1, Math.floor((p.windowS * 1000) / 2)),
     ipv4_cut: (32 - p.ipv4PrefixLength) / 8,
@@ -144,6 +154,7 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
         sources: Number(row.max_sources),
         new_sources: Number(row.new_sources),
         usual_networks: Number(row.usual_networks),
+        in_turn: Number(row.in_turn) === 1,
         ips: row.ips,
         resources: row.resources,
         first_seen: row.first_occurred,
@@ -162,13 +173,24 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
       events: [from('203.0.113.7', 0), from('198.51.100.20', 20), from('192.0.2.99', 50)],
     },
     {
-      name: "a user's token replayed from one other network beside the user's usual one",
+      name: "a user's token replayed from one other network between the user's own requests",
       fires: true,
       events: [
         ...history(['203.0.113.7']),
         from('203.0.113.7', 0),
         from('198.51.100.20', 20),
         from('203.0.113.7', 40),
+      ],
+    },
+    {
+      name: 'a user moving from a usual network to a new one, once',
+      fires: false,
+      events: [
+        ...history(['203.0.113.7']),
+        from('203.0.113.7', 0),
+        from('203.0.113.7', 30),
+        from('198.51.100.20', 35),
+        from('198.51.100.20', 90),
       ],
     },
     {
@@ -202,9 +224,9 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
       ],
     },
     {
-      name: 'a day-one user on two networks (no usual network yet)',
+      name: 'a day-one user taking turns on two networks (no usual network yet)',
       fires: false,
-      events: [from('203.0.113.7', 0), from('198.51.100.20', 20)],
+      events: [from('203.0.113.7', 0), from('198.51.100.20', 20), from('203.0.113.7', 40)],
     },
     {
       name: 'IPv6 addresses of one site that change their /64 within its /56',
