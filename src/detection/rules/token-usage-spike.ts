@@ -26,6 +26,14 @@ const params = z.object({
     .min(2)
     .default(24)
     .describe("intervals of history (since the pair's first activity) before the rule may fire"),
+  minActiveIntervals: z
+    .number()
+    .int()
+    .min(1)
+    .default(4)
+    .describe(
+      'intervals of the baseline with any request, at least: the size of an active interval must be known before one can be too big',
+    ),
   threshold: z
     .number()
     .positive()
@@ -98,12 +106,14 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   description:
     'Presentations per client and canonical resource are counted per interval and scored against ' +
     'the preceding intervals (at most `baselineIntervals`, zero-filled from the first activity of ' +
-    'the pair, at least `minHistoryIntervals`). A spike passes three tests: its robust z-score ' +
-    '(x - median) / spread exceeds `threshold`, where the spread is the largest of MAD / 0.6745, ' +
-    'the upper-tail spread (95th percentile - median) / 1.645 and `minMad` / 0.6745; its Poisson ' +
-    'tail P(X >= x) at rate max(median, 1) is below the normal tail of `threshold`; and x is at ' +
-    'least `minEvents` and `minRatio` times max(median, 1). Each interval is reported once, by ' +
-    'the run whose events carry it over all three.',
+    'the pair, at least `minHistoryIntervals` of them and `minActiveIntervals` with requests). ' +
+    'The level is the median of the active intervals, or of the same time of day on earlier days ' +
+    'when higher (a nightly batch). A spike passes three tests: its robust z-score on the log ' +
+    'scale, (ln x - ln level) / spread, exceeds `threshold`, where the spread is the largest of ' +
+    'the MAD of the logs / 0.6745, the upper-tail spread (ln q95 - ln level) / 1.645 and ' +
+    'ln(1 + `minMad` / level) / 0.6745; its Poisson tail P(X >= x) at rate max(level, 1) is below ' +
+    'the normal tail of `threshold`; and x is at least `minEvents` and `minRatio` times the ' +
+    'level. Each interval is reported once, by the run whose events carry it over all three.',
   rationale:
     'Median and MAD resist the outliers a mean and standard deviation absorb, so the baseline ' +
     'stays honest after earlier bursts. At a few requests an interval the MAD of whole counts is ' +
@@ -124,7 +134,8 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   },
   falsePositives: [
     'Batch jobs, backfills and releases that change a client workload on purpose.',
-    'Strong daily or weekly seasonality: compare with the same hour on earlier days before acting.',
+    'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not.',
+    'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged against its active hours, it fires from about ten times their level.',
     'A steady pair (a scheduled job) that doubles once: at a high, steady rate a twofold rise is significant and fires; raise `minRatio` for pairs whose volume is expected to vary so.',
   ],
   runbook: [
@@ -143,6 +154,7 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     threshold: p.threshold,
     min_mad: p.minMad,
     min_ratio: p.minRatio,
+    min_active: p.minActiveIntervals,
     max_p: normalTail(p.threshold),
     min_events: p.minEvents,
     lookback_s: (p.baselineIntervals + 1) * p.intervalS + p.maxLatenessS,
@@ -163,6 +175,8 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
         ratio: Math.round((Number(row.x) / Math.max(Number(row.median), 1)) * 100) / 100,
         poisson_p: Number(Number(row.p).toPrecision(3)),
         baseline_intervals: Number(row.history),
+        active_intervals: Number(row.active_intervals),
+        seasonal_median: Number(row.seasonal),
         robust_z: Math.round(Number(row.z) * 100) / 100,
         threshold: ctx.params.threshold,
       },
