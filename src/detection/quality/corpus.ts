@@ -178,6 +178,13 @@ function uuid(rng: Rng): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
 }
 
+/** FNV-1a of a family id. */
+function hashId(id: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0
+  return h
+}
+
 const iso = (ms: number) => new Date(Math.round(ms)).toISOString()
 
 /** The ten resource servers every corpus shares: MCP servers and APIs, some with aliases. */
@@ -255,11 +262,12 @@ export function generateCorpus(options: CorpusOptions): Corpus {
     .filter((f) => f.kind === 'benign')
     .reduce((s, f) => s + f.weight, 0)
 
-  options.families.forEach((family, index) => {
+  for (const family of options.families) {
     const instances = family.kind === 'attack' ? family.weight : 1
     for (let instance = 0; instance < instances; instance++) {
-      // Each family and instance its own stream: adding a family changes no other family.
-      const rng = createRng((options.seed * 7919 + index * 104_729 + instance * 1299) >>> 0)
+      // Each family and instance its own stream, from its id: a family added or moved changes
+      // no other family's random choices (benign budgets are shares of the benign volume).
+      const rng = createRng((options.seed * 7919 + hashId(family.id) + instance * 1299) >>> 0)
       const benign = family.kind === 'benign'
       const ctx: FamilyContext = {
         rng,
@@ -315,7 +323,7 @@ export function generateCorpus(options: CorpusOptions): Corpus {
       }
       family.generate(ctx)
     }
-  })
+  }
   events.sort((a, b) => a.receivedAt - b.receivedAt)
   const unique = events.filter((e) => !e.duplicate)
   return {
