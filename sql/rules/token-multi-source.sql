@@ -104,8 +104,11 @@ judged AS
         w.token_key AS token_key,
         w.client_id AS client_id,
         w.k * {hop_ms:UInt64} AS window_start,
-        -- Networks of the holder in use before this window began.
-        arrayFilter((n, t) -> t < window_start, h.known_nets, h.known_since) AS usual,
+        -- Networks of the holder in use before this window began, once the holder is established
+        -- (first seen {established_ms} before it): a day-one holder has no usual network yet.
+        if(length(h.known_since) > 0 AND arrayMin(h.known_since) < window_start - {established_ms:UInt64},
+           arrayFilter((n, t) -> t < window_start, h.known_nets, h.known_since),
+           []) AS usual,
         arrayFilter(n -> NOT has(usual, n), w.nets) AS new_nets,
         -- A new network and a usual one used in turn: each used both before the other's last use
         -- and after its first, by more than the tolerance (a move or a prefix change switches once).

@@ -78,7 +78,7 @@ scored AS
            arrayFilter((v, i) -> (start + i * {interval_s:UInt32}) % 86400 = toInt64(c.bucket) % 86400,
                        baseline, range(length(baseline))),
            []) AS same_time,
-        if(length(same_time) >= 3, arrayReduce('quantileExactInclusive(0.5)', same_time), 0) AS seasonal,
+        if(length(same_time) >= 1, arrayReduce('quantileExactInclusive(0.5)', same_time), 0) AS seasonal,
         greatest(active_median, seasonal) AS median,
         arrayReduce('quantileExactInclusive(0.5)', arrayMap(v -> abs(v - active_median), active)) AS mad,
         arrayReduce('quantileExactInclusive(0.95)', active) AS q95,

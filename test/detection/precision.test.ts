@@ -104,8 +104,10 @@ describe('token-usage-spike, hourly', () => {
     expect(found).toHaveLength(1)
     expect(found[0]!.evidence).toMatchObject({
       requests: 90,
-      baseline_median: 5,
-      ratio: 18,
+      // The level: the active median (5), or the same hour a day before (6) when higher.
+      seasonal_median: 6,
+      baseline_median: 6,
+      ratio: 15,
       active_intervals: 30,
       threshold: 3.5,
     })
@@ -117,7 +119,7 @@ describe('token-multi-source', () => {
   const ev = exampleEvents('precision-multi-source')
   const from = (ip: string, s: number, jti: string) =>
     ev.presented({ occurred_at: at(s), network: { ip }, token: token({ jti }) })
-  const usual = [0, 1, 2].map((h) => from('203.0.113.7', -86_400 + h * 3600, `old-${h}`))
+  const usual = [0, 1, 2].map((h) => from('203.0.113.7', -172_800 + h * 3600, `old-${h}`))
   it('reports the new network, the usual ones and the turns', async () => {
     const found = await run('token-multi-source', {
       events: [

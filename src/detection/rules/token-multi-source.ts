@@ -34,6 +34,13 @@ const params = z.object({
     .max(30)
     .default(7)
     .describe("how far back a holder's usual networks are learned, in days"),
+  establishedHours: z
+    .number()
+    .min(0)
+    .default(24)
+    .describe(
+      'how long before a window a holder must have been seen for its networks to count as usual (a day-one holder has none)',
+    ),
   windowS: z
     .number()
     .int()
@@ -80,10 +87,10 @@ const from = (ip: string, seconds: number, jti = 'at-1', who: Record<string, unk
   ev.presented({ occurred_at: at(seconds), network: { ip }, token: token({ jti }), ...who })
 /** A client-credentials worker fleet: the client is the subject (RFC 9068 §2.2). */
 const FLEET = { client_id: 'billing-worker', subject: 'billing-worker' }
-/** Earlier tokens of a holder, one per hour from each of `ips`, the day before. */
+/** Earlier tokens of a holder, one per hour from each of `ips`, two days before. */
 const history = (ips: readonly string[], who: Record<string, unknown> = {}) =>
   ips.flatMap((ip, i) =>
-    [0, 1, 2].map((h) => from(ip, -86_400 + h * 3600 + i, `old-${h}-${i}`, who)),
+    [0, 1, 2].map((h) => from(ip, -172_800 + h * 3600 + i, `old-${h}-${i}`, who)),
   )
 
 export const tokenMultiSource: ScheduledRule<typeof params> = {
@@ -97,7 +104,7 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     'holder: its client and subject, so a client-credentials token is held by the client (its ' +
     "fleet of workers) and a user's token by that user at that client. A network is usual for " +
     'the holder when the holder used it, with any token, before the window began (learned over ' +
-    '`learnDays`). A window fires with `minSources` networks, or with two when the new one and a ' +
+    '`learnDays`), once the holder was first seen `establishedHours` before it. A window fires with `minSources` networks, or with two when the new one and a ' +
     'usual one were used in turn, each before and after the other by more than `toleranceS` ' +
     '(`inTurn`): a device that moves, or a rotated IPv6 prefix, switches once. Windows hop by half their length, so any burst within half ' +
     'a window is always caught and one within a full window usually is. Evaluated for every ' +
@@ -140,6 +147,7 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     in_turn: p.inTurn ? 1 : 0,
     tolerance_ms: p.toleranceS * 1000,
     learn_s: Math.round(p.learnDays * 86_400),
+    established_ms: Math.round(p.establishedHours * 3_600_000),
     hop_ms: Math.max(1, Math.floor((p.windowS * 1000) / 2)),
     ipv4_cut: (32 - p.ipv4PrefixLength) / 8,
     ipv6_cut: (128 - p.ipv6PrefixLength) / 8,

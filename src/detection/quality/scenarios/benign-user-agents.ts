@@ -172,7 +172,7 @@ export const benignUserAgents: Family = {
     while (planned < ctx.budget) {
       const p = person(ctx, rng.pick(clients))
       people.push(p)
-      planned += p.sessionsPerDay * (p.sessionMean + 1.5) * days * 0.55
+      planned += p.sessionsPerDay * (p.sessionMean + 1.5) * days
     }
     for (const p of people) {
       // The first working morning: each of the person's servers once (how the client adopted them).
