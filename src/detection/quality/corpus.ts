@@ -161,7 +161,7 @@ export interface CorpusOptions {
   families: readonly Family[]
   /** Days of traffic (default 9: a week of baseline and two days after it). */
   days?: number
-  /** The true time the corpus ends near (default: the current hour, minus one). */
+  /** The corpus ends at the last Wednesday 00:00 UTC before this (default: now). */
   now?: number
 }
 
@@ -249,7 +249,11 @@ export function createWorld(rng: Rng, start: number, end: number): World {
 export function generateCorpus(options: CorpusOptions): Corpus {
   const days = options.days ?? 9
   const now = options.now ?? Date.now()
-  const end = Math.floor(now / HOUR) * HOUR - HOUR
+  // A fixed weekly phase, whenever it runs: nine days end on a Wednesday and start on a Monday.
+  const DAY = 24 * HOUR
+  const today = Math.floor((now - HOUR) / DAY) * DAY
+  const weekday = new Date(today).getUTCDay() // 0 Sunday .. 3 Wednesday
+  const end = today - ((weekday - 3 + 7) % 7) * DAY
   const start = end - days * 24 * HOUR
   const world = createWorld(createRng(options.seed), start, end)
   const events: Delivered[] = []

@@ -134,7 +134,7 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   },
   falsePositives: [
     'Batch jobs, backfills and releases that change a client workload on purpose.',
-    'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not.',
+    'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not; a pair first seen on a weekend can fire on its first working morning.',
     'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged against its active hours, it fires from about ten times their level.',
     'A steady pair (a scheduled job) that doubles once: at a high, steady rate a twofold rise is significant and fires; raise `minRatio` for pairs whose volume is expected to vary so.',
   ],
