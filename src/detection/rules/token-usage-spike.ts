@@ -30,9 +30,9 @@ const params = z.object({
     .number()
     .int()
     .min(1)
-    .default(4)
+    .default(8)
     .describe(
-      'intervals of the baseline with any request, at least: the size of an active interval must be known before one can be too big',
+      'intervals of the baseline with any request, at least: the size and spread of an active interval must be known (its 95th percentile) before one can be too big',
     ),
   threshold: z
     .number()
