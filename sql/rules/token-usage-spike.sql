@@ -1,8 +1,16 @@
 -- token-usage-spike: per client and canonical resource, presentations per interval. Every
 -- interval holding an event received in [from, to) is scored against the intervals before it
--- (at most {baseline_intervals}, from the pair's first activity on, zero-filled) with a robust
--- z-score 0.6745 * (x - median) / MAD. It fires on the run whose events carry the interval
--- across the threshold, so one interval is reported once.
+-- (at most {baseline_intervals}, from the pair's first activity on, zero-filled). The level is
+-- the median of the active (non-zero) intervals, or of the same time of day on earlier days when
+-- higher; the spread comes from the active intervals, on the log scale. A spike passes three
+-- tests at once (docs/design/detection.md, "token-usage-spike"):
+--   robust z = (ln x - ln level) / spread > {threshold}, spread = the largest of MAD(ln) / 0.6745,
+--     the upper-tail spread (ln q95 - ln median) / 1.645 and ln(1 + {min_mad} / level) / 0.6745;
+--   Poisson tail P(X >= x | lambda = max(level, 1)) < {max_p} (the normal tail of the threshold);
+--   x >= {min_ratio} * max(level, 1) and x >= {min_events};
+-- with at least {min_history} intervals of history, {min_active} of them active.
+-- It fires on the run whose events carry the interval across all three, so one interval is
+-- reported once.
 WITH candidates AS
 (
     SELECT DISTINCT
@@ -61,21 +69,47 @@ scored AS
         greatest(s.first_bucket, toInt64(c.bucket) - {baseline_intervals:UInt32} * {interval_s:UInt32}) AS start,
         intDiv(toInt64(c.bucket) - start, {interval_s:UInt32}) AS history,
         arrayMap(i -> s.counts[toUInt64(start + i * {interval_s:UInt32})], range(toUInt32(greatest(history, 0)))) AS baseline,
-        arrayReduce('quantileExactInclusive(0.5)', baseline) AS median,
-        arrayReduce('quantileExactInclusive(0.5)', arrayMap(x -> abs(x - median), baseline)) AS mad,
+        -- The pair's active intervals: a pair used a few hours a week is judged by the size of
+        -- those hours, not by the zeros between them.
+        arrayFilter(v -> v > 0, baseline) AS active,
+        arrayReduce('quantileExactInclusive(0.5)', active) AS active_median,
+        -- The same time of day on earlier days (a nightly batch), when the interval divides a day.
+        if(86400 % {interval_s:UInt32} = 0,
+           arrayFilter((v, i) -> (start + i * {interval_s:UInt32}) % 86400 = toInt64(c.bucket) % 86400,
+                       baseline, range(length(baseline))),
+           []) AS same_time,
+        if(length(same_time) >= 1, arrayReduce('quantileExactInclusive(0.5)', same_time), 0) AS seasonal,
+        greatest(active_median, seasonal) AS median,
+        arrayReduce('quantileExactInclusive(0.5)', arrayMap(v -> abs(v - active_median), active)) AS mad,
+        arrayReduce('quantileExactInclusive(0.95)', active) AS q95,
+        -- Spread on the log scale (activity varies by factors): MAD of the logs, the upper-tail
+        -- spread, and a floor of {min_mad} requests around the level.
+        arrayReduce('quantileExactInclusive(0.5)', arrayMap(v -> abs(log(v) - log(active_median)), active)) AS mad_log,
+        greatest(
+            mad_log / 0.6745,
+            (log(q95) - log(active_median)) / 1.645,
+            log(1 + {min_mad:Float64} / median) / 0.6745) AS spread,
+        greatest(median, 1.0) AS rate,
+        -- Terms of the Poisson tail from k = x on, far enough past x and lambda to be exact.
+        toUInt32(100 + ceil(10 * sqrt(rate))) AS terms,
         s.counts[c.bucket] AS x,
         x - s.counts_new[c.bucket] AS x_before,
-        0.6745 * (x - median) / greatest(mad, {min_mad:Float64}) AS z,
-        0.6745 * (x_before - median) / greatest(mad, {min_mad:Float64}) AS z_before,
+        (log(x) - log(median)) / spread AS z,
+        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x), toUInt32(x) + terms))) AS p,
+        (log(x_before) - log(median)) / spread AS z_before,
+        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x_before), toUInt32(x_before) + terms))) AS p_before,
         s.samples[c.bucket] AS event_ids,
         s.lasts[c.bucket] AS last_occurred
     FROM candidates AS c
     INNER JOIN series AS s ON s.tenant = c.tenant AND s.client_id = c.client_id AND s.resource = c.resource
 )
-SELECT tenant, client_id, resource, bucket, history, median, mad, x, z, event_ids, last_occurred
+SELECT tenant, client_id, resource, bucket, history, length(active) AS active_intervals, seasonal,
+       median, mad, q95, spread, x, z, p, event_ids, last_occurred
 FROM scored
-WHERE history >= {min_history:UInt32}
-  AND x >= {min_events:UInt32} AND z > {threshold:Float64}
-  AND NOT (x_before >= {min_events:UInt32} AND z_before > {threshold:Float64})
+WHERE history >= {min_history:UInt32} AND length(active) >= {min_active:UInt32}
+  AND x >= {min_events:UInt32} AND x >= {min_ratio:Float64} * rate
+  AND z > {threshold:Float64} AND p < {max_p:Float64}
+  AND NOT (x_before >= {min_events:UInt32} AND x_before >= {min_ratio:Float64} * rate
+           AND z_before > {threshold:Float64} AND p_before < {max_p:Float64})
 ORDER BY tenant, client_id, resource, bucket
 LIMIT {max_results:UInt32}

@@ -16,6 +16,17 @@ const params = z.object({
 })
 const ev = exampleEvents('missing-resource-indicator')
 
+/**
+ * RFC 8707 §2: a resource indicator "MUST be an absolute URI, as specified by Section 4.3 of
+ * [RFC3986]" and "MUST NOT include a fragment component". An absolute URI is a scheme, `:`, and a
+ * hier-part without spaces; an empty value (`resource=`) or a relative one (`/mcp`, `mcp.example`)
+ * names no resource at all, so the AS falls back to its default audience as if none was sent.
+ */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]*$/
+export function isResourceIndicator(value: string): boolean {
+  return ABSOLUTE_URI.test(value)
+}
+
 export const missingResourceIndicator: EventRule<typeof params> = {
   kind: 'event',
   id: 'missing-resource-indicator',
@@ -23,7 +34,9 @@ export const missingResourceIndicator: EventRule<typeof params> = {
   severity: 'medium',
   description:
     'An authorization request, or a token request of any grant type (refresh and token exchange ' +
-    'included), carried no `resource` parameter. High when the token issued for it is bound to a ' +
+    'included), carried no usable `resource` parameter: none at all, or only values that are not ' +
+    'an absolute URI without fragment (RFC 8707 §2), such as an empty `resource=` or a relative ' +
+    '`/mcp`; the raw values are kept in the evidence. High when the token issued for it is bound to a ' +
     'resource the registry declares `kind: mcp`: the client then calls an MCP server, where the ' +
     'MCP specification makes `resource` mandatory. An authorization request alone stays medium ' +
     '(no token exists yet to tell where it goes).',
@@ -32,7 +45,13 @@ export const missingResourceIndicator: EventRule<typeof params> = {
     'requests and token requests", and clients "MUST send this parameter regardless of whether ' +
     'authorization servers support it". Without it the AS falls back to a default audience ' +
     '(RFC 8707 §2.1, RFC 9068 §3), often a broad one, and the audience binding is left to chance.',
-  references: [REF.mcpResourceParam, REF.mcpAudienceBinding, REF.rfc8707s21, REF.rfc9068s3],
+  references: [
+    REF.mcpResourceParam,
+    REF.mcpAudienceBinding,
+    REF.rfc8707s2,
+    REF.rfc8707s21,
+    REF.rfc9068s3,
+  ],
   mappings: {
     owasp_nhi: ['NHI4', 'NHI5'],
     owasp_asi: ['ASI03'],
@@ -49,6 +68,7 @@ export const missingResourceIndicator: EventRule<typeof params> = {
   ],
   runbook: [
     'Identify the client (`client_id`) and its library; RFC 8707 support is usually a configuration flag.',
+    '`reason: not_absolute_uri`: the client sent `resource` but with an empty or relative value (`invalid_resources`); fix its configuration (often an unset variable) to the canonical absolute URI.',
     'Check the audience the AS granted instead (`granted_aud`): if it is broad, see `overbroad-audience`.',
     'Have the AS require `resource` (reject with `invalid_target`, RFC 8707 §2.1) once clients comply.',
   ],
@@ -57,7 +77,9 @@ export const missingResourceIndicator: EventRule<typeof params> = {
   dedupWindowS: 86_400,
   evaluate(row, _state, ctx) {
     const request = row.event_type === 'authorization.requested' || isIssuance(row)
-    if (!request || row.requested_resources.length > 0) return []
+    if (!request) return []
+    const invalid = row.requested_resources.filter((r) => !isResourceIndicator(r))
+    if (invalid.length < row.requested_resources.length) return []
     // A refused request whose client the AS could not verify names a client_id anyone can claim.
     if (attribute(row, 'client_authenticated') === false) return []
     if (attribute(row, 'client_known') === false) return []
@@ -69,6 +91,9 @@ export const missingResourceIndicator: EventRule<typeof params> = {
         row,
         { client_id: row.client_id, event_type: row.event_type },
         {
+          reason: invalid.length === 0 ? 'absent' : 'not_absolute_uri',
+          requested_resources: row.requested_resources,
+          invalid_resources: invalid,
           grant_type: row.grant_type,
           requested_scopes: row.requested_scopes,
           granted_aud: aud,
@@ -106,6 +131,23 @@ export const missingResourceIndicator: EventRule<typeof params> = {
           requested_resources: [],
           granted_aud: [API],
         }),
+      ],
+    },
+    {
+      name: 'an authorization request with an empty resource= and a token request with a relative one',
+      fires: true,
+      severity: 'medium',
+      events: [
+        ev.authorization({ requested_resources: [''] }),
+        ev.issued({ requested_resources: ['/mcp'], client_id: 'agent-8' }),
+      ],
+    },
+    {
+      name: 'an empty value beside an absolute URI, and a URN resource',
+      fires: false,
+      events: [
+        ev.authorization({ requested_resources: ['', MCP] }),
+        ev.issued({ requested_resources: ['urn:example:mcp'], granted_aud: ['urn:example:mcp'] }),
       ],
     },
     {

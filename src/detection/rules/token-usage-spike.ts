@@ -26,11 +26,21 @@ const params = z.object({
     .min(2)
     .default(24)
     .describe("intervals of history (since the pair's first activity) before the rule may fire"),
+  minActiveIntervals: z
+    .number()
+    .int()
+    .min(1)
+    .default(8)
+    .describe(
+      'intervals of the baseline with any request, at least: the size and spread of an active interval must be known (its 95th percentile) before one can be too big',
+    ),
   threshold: z
     .number()
     .positive()
     .default(3.5)
-    .describe('robust z-score above which an interval is a spike'),
+    .describe(
+      'robust z-score above which an interval is a spike; its normal tail is also the Poisson tail an interval must fall below',
+    ),
   minMad: z
     .number()
     .positive()
@@ -38,6 +48,11 @@ const params = z.object({
     .describe(
       'floor of the MAD, in requests per interval, so a flat baseline does not make every +1 infinite',
     ),
+  minRatio: z
+    .number()
+    .min(1)
+    .default(2)
+    .describe('requests in the interval, at least this many times the baseline median (or 1)'),
   minEvents: z
     .number()
     .int()
@@ -59,6 +74,19 @@ const params = z.object({
     .default(1000)
     .describe('detections one run reports at most'),
 })
+/**
+ * P(Z > z) of a standard normal: the Poisson tail that matches the z threshold (Abramowitz and
+ * Stegun 7.1.26 for erfc, absolute error under 1.5e-7).
+ */
+export function normalTail(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2
+  const t = 1 / (1 + 0.3275911 * x)
+  const poly =
+    t *
+    (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+  const erfc = poly * Math.exp(-x * x)
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2
+}
 const ev = exampleEvents('token-usage-spike')
 const EXAMPLE_PARAMS = { intervalS: 60, baselineIntervals: 30, minHistoryIntervals: 10 }
 /** `perMinute[i]` presentations in minute i. */
@@ -76,14 +104,23 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   title: "Spike in a client's request rate at a resource",
   severity: 'medium',
   description:
-    'Presentations per client and canonical resource are counted per interval. An interval is a ' +
-    'spike when its robust z-score 0.6745 * (x - median) / MAD against the preceding intervals ' +
-    '(at most `baselineIntervals`, zero-filled from the first activity of the pair) exceeds ' +
-    '`threshold`, with at least `minEvents` requests and `minHistoryIntervals` of history. Each ' +
-    'interval is reported once, by the run whose events carry it over the threshold.',
+    'Presentations per client and canonical resource are counted per interval and scored against ' +
+    'the preceding intervals (at most `baselineIntervals`, zero-filled from the first activity of ' +
+    'the pair, at least `minHistoryIntervals` of them and `minActiveIntervals` with requests). ' +
+    'The level is the median of the active intervals, or of the same time of day on earlier days ' +
+    'when higher (a nightly batch). A spike passes three tests: its robust z-score on the log ' +
+    'scale, (ln x - ln level) / spread, exceeds `threshold`, where the spread is the largest of ' +
+    'the MAD of the logs / 0.6745, the upper-tail spread (ln q95 - ln level) / 1.645 and ' +
+    'ln(1 + `minMad` / level) / 0.6745; its Poisson tail P(X >= x) at rate max(level, 1) is below ' +
+    'the normal tail of `threshold`; and x is at least `minEvents` and `minRatio` times the ' +
+    'level. Each interval is reported once, by the run whose events carry it over all three.',
   rationale:
     'Median and MAD resist the outliers a mean and standard deviation absorb, so the baseline ' +
-    'stays honest after earlier bursts. A sudden jump in one client at one server is how a ' +
+    'stays honest after earlier bursts. At a few requests an interval the MAD of whole counts is ' +
+    '0 or 1 and a z-score alone calls any busier hour a spike: the Poisson tail judges such low ' +
+    'counts by their own law (3 to 10 at a median of 3 is ordinary), the upper-tail spread lets a ' +
+    'pair whose busier hours recur keep them, and the ratio asks a spike to at least double the ' +
+    'baseline. A sudden jump in one client at one server is how a ' +
     'runaway or hijacked agent (OWASP ASI10, ASI08) and a stolen token being exploited look from ' +
     'the resource side; SP 800-207 tenet 4 expects behaviour to inform access policy.',
   references: [REF.nist800207, REF.mcpTokenTheft],
@@ -97,10 +134,12 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   },
   falsePositives: [
     'Batch jobs, backfills and releases that change a client workload on purpose.',
-    'Strong daily or weekly seasonality: compare with the same hour on earlier days before acting.',
+    'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not; a pair first seen on a weekend can fire on its first working morning.',
+    'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged against its active hours, it fires from about ten times their level.',
+    'A steady pair (a scheduled job) that doubles once: at a high, steady rate a twofold rise is significant and fires; raise `minRatio` for pairs whose volume is expected to vary so.',
   ],
   runbook: [
-    'Compare `x` (requests in the interval) with `median` and the tools or paths called in the events.',
+    'Compare `requests` with `baseline_median`, `baseline_q95` (the busiest ordinary intervals) and `ratio`, and the tools or paths called in the events; `poisson_p` is how unlikely the count is at the median rate.',
     'Check whether the token or client is used from new networks (`token-multi-source`) or new resources.',
     'If the workload is unexplained, throttle or suspend the client and review what it accessed.',
   ],
@@ -114,6 +153,9 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     min_history: p.minHistoryIntervals,
     threshold: p.threshold,
     min_mad: p.minMad,
+    min_ratio: p.minRatio,
+    min_active: p.minActiveIntervals,
+    max_p: normalTail(p.threshold),
     min_events: p.minEvents,
     lookback_s: (p.baselineIntervals + 1) * p.intervalS + p.maxLatenessS,
     max_results: p.maxResults,
@@ -129,7 +171,12 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
         requests: Number(row.x),
         baseline_median: Number(row.median),
         baseline_mad: Number(row.mad),
+        baseline_q95: Number(row.q95),
+        ratio: Math.round((Number(row.x) / Math.max(Number(row.median), 1)) * 100) / 100,
+        poisson_p: Number(Number(row.p).toPrecision(3)),
         baseline_intervals: Number(row.history),
+        active_intervals: Number(row.active_intervals),
+        seasonal_median: Number(row.seasonal),
         robust_z: Math.round(Number(row.z) * 100) / 100,
         threshold: ctx.params.threshold,
       },
@@ -149,6 +196,24 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
       fires: false,
       params: EXAMPLE_PARAMS,
       events: minutes([...STEADY, 3]),
+    },
+    {
+      name: 'a low-rate pair (about 4 a minute) with one ordinary busier minute of 11',
+      fires: false,
+      params: EXAMPLE_PARAMS,
+      events: minutes([4, 3, 5, 4, 4, 3, 5, 4, 4, 3, 4, 5, 11]),
+    },
+    {
+      name: 'a pair whose busier minutes recur, at one more of them',
+      fires: false,
+      params: EXAMPLE_PARAMS,
+      events: minutes([2, 3, 14, 2, 2, 3, 2, 15, 2, 3, 2, 13, 2, 2, 3, 2, 16, 2, 2, 3, 16]),
+    },
+    {
+      name: 'the same low-rate pair hijacked: forty requests in one minute',
+      fires: true,
+      params: EXAMPLE_PARAMS,
+      events: minutes([4, 3, 5, 4, 4, 3, 5, 4, 4, 3, 4, 5, 40]),
     },
     {
       name: 'a burst before the minimum history',
