@@ -14,6 +14,12 @@ import { outsideAudience, registryEntry } from './lib/resources.js'
 import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
 
 const params = z.object({
+  inferFromNetwork: z
+    .boolean()
+    .default(false)
+    .describe(
+      "without a configured identity for the server (serverAddresses, serverUserAgents): count a use from a network the client never used at the server, within windowS of the server accepting the token, as the server's. Off by default: from the network alone it cannot be told apart from a third party replaying a stolen token (cross-audience-replay, token-multi-source)",
+    ),
   windowS: z
     .number()
     .int()
@@ -115,8 +121,10 @@ function passedOnBy(row: EventRow, state: TokenState, p: Params, now: number): V
       if (inList(ip, addresses)) return { server, basis: 'server_address' }
       continue
     }
-    // No addresses configured: the token came from a network the client never used at the
-    // server, shortly after the server accepted it (a server calling out while serving).
+    // No identity configured: only when asked to, infer it from the network. The token came from
+    // a network the client never used at the server, shortly after the server accepted it (a
+    // server calling out while serving, or a third party replaying it: the network cannot say).
+    if (!p.inferFromNetwork) continue
     const here = networkOf(ip, p)
     const clientNetworks = new Set(server.ips.map((a) => networkOf(a, p)))
     if (here === undefined || clientNetworks.has(here) || server.ips.length === 0) continue
@@ -134,8 +142,9 @@ export const tokenPassthrough: EventRule<typeof params> = {
   description:
     'A token whose audience is MCP server A (accepted there) was presented at a resource outside ' +
     "its audience by A itself: with a user agent configured as A's (`serverUserAgents`), from " +
-    'an address configured for A (`serverAddresses`), or, without addresses, from a network the ' +
-    'client never used at A, within `windowS` of A accepting it. No ' +
+    'an address configured for A (`serverAddresses`), or, only with `inferFromNetwork`, from a ' +
+    'network the client never used at A within `windowS` of A accepting it (off by default: from ' +
+    'the network alone a third party replaying a stolen token looks the same). No ' +
     '`token.exchanged` with this token as subject was issued for that resource. Critical when the ' +
     'downstream API accepted it. A client replaying its own token (from the network it used at A) ' +
     'is left to `cross-audience-replay`.',
@@ -161,7 +170,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
     mitre: ['T1550.001'],
   },
   falsePositives: [
-    'Without `serverAddresses`: a client whose address moves to another network between its call to the MCP server and its own call to the API within `windowS` (a mobile client, a VPN reconnect); configure the server addresses to decide on them only.',
+    'With `inferFromNetwork` and without `serverAddresses`: a client whose address moves to another network between its call to the MCP server and its own call to the API within `windowS` (a mobile client, a VPN reconnect); configure the server addresses to decide on them only.',
     'A shared egress (one NAT for the MCP server and other workloads of the same tenant): another workload replaying the token looks like the server.',
   ],
   runbook: [
@@ -226,9 +235,26 @@ export const tokenPassthrough: EventRule<typeof params> = {
       ],
     },
     {
-      name: 'without configured addresses: a new network right after the server accepted it',
+      name: 'inferred from the network (inferFromNetwork): a new network right after the server accepted it',
       fires: true,
       severity: 'high',
+      params: { inferFromNetwork: true },
+      events: [
+        ev.issued(),
+        ev.presented(),
+        ev.presented({
+          occurred_at: at(7),
+          source: { kind: 'resource_server', id: 'api' },
+          resource: API,
+          decision: 'rejected',
+          reason: 'aud_mismatch',
+          network: { ip: SERVER_IP },
+        }),
+      ],
+    },
+    {
+      name: 'by default, with no identity configured: a new network right after the server accepted it is left to the replay rules',
+      fires: false,
       events: [
         ev.issued(),
         ev.presented(),
@@ -331,8 +357,9 @@ export const tokenPassthrough: EventRule<typeof params> = {
       ],
     },
     {
-      name: 'a use from another network long after the server last accepted it',
+      name: 'inferred from the network: a use from another network long after the server last accepted it',
       fires: false,
+      params: { inferFromNetwork: true },
       events: [
         ev.issued({ token: token({ exp: 1_800_000_000 }) }),
         ev.presented({ token: token({ exp: 1_800_000_000 }) }),
