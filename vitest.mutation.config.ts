@@ -13,6 +13,17 @@ if (include.length === 0)
   throw new Error('vitest.mutation.config.ts: AUDTRAIL_MUTATION_TESTS names no test files')
 
 export default defineConfig({
+  plugins: [
+    {
+      // Stryker's vitest runner (9.x) starts vitest with `pool: 'threads'`, which overrides this
+      // file; threads share one process, and a second chdb data directory in one process crashes
+      // it (SIGSEGV). This hook runs after the overrides are merged and puts forks back.
+      name: 'audtrail-mutation-forks',
+      configureVitest({ project }) {
+        project.config.pool = 'forks'
+      },
+    },
+  ],
   test: {
     include,
     testTimeout: 60_000,
