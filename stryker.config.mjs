@@ -1,17 +1,17 @@
-// StrykerJS configuration of `npm run test:mutation` (scripts/mutation.mjs), one module at a time:
-// AUDTRAIL_MUTATION_MODULE names a module of scripts/mutation/modules.mjs, which says what is
+// StrykerJS configuration of `npm run test:mutation` (scripts/mutation.mjs), one part at a time:
+// AUDTRAIL_MUTATION_PART names a part of scripts/mutation/modules.mjs, which says what is
 // mutated and which fast unit tests run (vitest.mutation.config.ts reads them from
 // AUDTRAIL_MUTATION_TESTS). Reports and incremental state go to the git-ignored .cache/stryker/.
 // Design notes: docs/design/mutation.md.
-import { MODULES } from './scripts/mutation/modules.mjs'
+import { PARTS } from './scripts/mutation/modules.mjs'
 
-const name = process.env.AUDTRAIL_MUTATION_MODULE ?? ''
-const module = MODULES[name]
-if (!module)
+const name = process.env.AUDTRAIL_MUTATION_PART ?? ''
+const part = PARTS[name]
+if (!part)
   throw new Error(
-    `stryker.config.mjs: set AUDTRAIL_MUTATION_MODULE to one of ${Object.keys(MODULES).join(', ')}`,
+    `stryker.config.mjs: set AUDTRAIL_MUTATION_PART to one of ${Object.keys(PARTS).join(', ')}`,
   )
-process.env.AUDTRAIL_MUTATION_TESTS = module.tests.join(',')
+process.env.AUDTRAIL_MUTATION_TESTS = part.tests.join(',')
 const dir = `.cache/stryker/${name}`
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
@@ -20,7 +20,7 @@ export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner', './scripts/mutation/prose-ignorer.mjs'],
   vitest: { configFile: 'vitest.mutation.config.ts', related: false },
-  mutate: module.mutate,
+  mutate: part.mutate,
   // Prose and example data in rule and framework files (see scripts/mutation/prose-ignorer.mjs).
   ignorers: ['prose'],
   coverageAnalysis: 'perTest',
@@ -29,7 +29,7 @@ export default {
   reporters: ['json', 'clear-text', 'progress'],
   jsonReporter: { fileName: `${dir}/mutation.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
-  tempDirName: '.cache/stryker/tmp',
+  tempDirName: `.cache/stryker/tmp/${name}`,
   // Two cores shared with other work: one test process at a time.
   concurrency: 1,
   timeoutMS: 30_000,

@@ -1,8 +1,24 @@
 // The security-critical modules under mutation testing (issue 31): what each mutates and the
 // fast unit tests that run against its mutants. One table for stryker.config.mjs and
-// scripts/mutation.mjs. Kafka, demo, bench and long integration tests are left out; the sink's
-// tests open the embedded ClickHouse (chdb), which it needs.
-export const MODULES = {
+// scripts/mutation.mjs. Kafka, demo, bench and long integration tests are left out; the sink's,
+// the exceptions' and the rules' tests open the embedded ClickHouse (chdb), which they need.
+//
+// The two large modules (events, rules) are cut into parts, one Stryker run and one incremental
+// file each, so that one part can be run (and re-run) alone; a module's score adds up its parts.
+import { readdirSync } from 'node:fs'
+
+const RULE_TESTS = [
+  'test/detection/rules.test.ts',
+  'test/detection/survivors.test.ts',
+  'test/detection/mutation-rules*.test.ts',
+]
+const ruleFiles = readdirSync(new URL('../../src/detection/rules/', import.meta.url))
+  .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+  .map((f) => f.slice(0, -3))
+  .sort()
+
+/** name -> { module, mutate, tests }; a part's name is `<module>/<part>`. */
+export const PARTS = {
   auth: {
     mutate: ['src/api/auth.ts'],
     tests: ['test/api/auth-claims.test.ts', 'test/api/mutation-auth.test.ts'],
@@ -31,22 +47,46 @@ export const MODULES = {
     mutate: ['src/reports/frameworks/**/*.ts'],
     tests: ['test/reports/*.test.ts'],
   },
-  rules: {
-    // lib/example-events.ts builds the rules' example events (test data) and lib/references.ts
-    // holds the cited URLs (prose): neither is detection behaviour.
+  // lib/example-events.ts builds the rules' example events (test data) and lib/references.ts
+  // holds the cited URLs (prose): neither is detection behaviour, neither is mutated.
+  'rules/lib': {
     mutate: [
-      'src/detection/rules/**/*.ts',
-      '!src/detection/rules/lib/example-events.ts',
-      '!src/detection/rules/lib/references.ts',
+      'src/detection/rules/index.ts',
+      'src/detection/rules/lib/rows.ts',
+      'src/detection/rules/lib/resources.ts',
     ],
-    tests: [
-      'test/detection/rules.test.ts',
-      'test/detection/survivors.test.ts',
-      'test/detection/mutation-*.test.ts',
-    ],
+    tests: RULE_TESTS,
   },
-  events: {
-    mutate: ['src/events/**/*.ts'],
-    tests: ['test/events/*.test.ts'],
+  ...Object.fromEntries(
+    ruleFiles.map((f) => [
+      `rules/${f}`,
+      { mutate: [`src/detection/rules/${f}.ts`], tests: RULE_TESTS },
+    ]),
+  ),
+  'events/raw-token': {
+    mutate: ['src/events/raw-token.ts', 'src/events/raw-token/**/*.ts'],
+    tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
+  },
+  'events/resource': {
+    mutate: ['src/events/resource*.ts'],
+    tests: ['test/events/resource.test.ts', 'test/events/mutation-resource*.test.ts'],
+  },
+  'events/contract': {
+    mutate: ['src/events/*.ts', '!src/events/raw-token.ts', '!src/events/resource*.ts'],
+    tests: [
+      'test/events/schema.test.ts',
+      'test/events/parse.test.ts',
+      'test/events/reduce.test.ts',
+      'test/events/fingerprint.test.ts',
+      'test/events/contract-survivors.test.ts',
+      'test/events/mutation-contract*.test.ts',
+    ],
   },
 }
+
+/** The module a part belongs to: its name up to the first slash. */
+export const moduleOf = (part) => part.split('/')[0]
+
+/** Module -> its parts, in table order. */
+export const MODULES = {}
+for (const part of Object.keys(PARTS)) (MODULES[moduleOf(part)] ??= []).push(part)
