@@ -1,4 +1,4 @@
-// `npm run test:mutation [-- --module NAME[,NAME...]] [-- --report-only]`: StrykerJS mutation
+// `npm run test:mutation [-- --module NAME[,NAME...]] [-- --force] [-- --report-only]`: StrykerJS mutation
 // testing of the security-critical modules (issue 31). One Stryker run per part of
 // scripts/mutation/modules.mjs (a small module is one part; events and rules have several), each
 // incremental (.cache/stryker/<part>/incremental.json: only mutants whose code or covering tests
@@ -7,7 +7,9 @@
 // standard mutation score:
 //   (killed + timeout) / (killed + timeout + survived + no coverage)
 // Ignored mutants (prose and examples of rules, equivalent ones disabled with a reason) and
-// compile or runtime errors count in neither part. --report-only re-reads the last reports.
+// compile or runtime errors count in neither part. --report-only re-reads the last reports;
+// --force tests every mutant again (Stryker's incremental mode may reuse the result of a mutant
+// that runs at module load, a static one, after the tests that would kill it were added).
 import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -76,7 +78,8 @@ for (const part of parts) {
   const t0 = Date.now()
   if (!reportOnly) {
     console.log(`\n== mutation: ${part} (${PARTS[part].mutate.join(' ')})`)
-    const run = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs'], {
+    const extra = args.includes('--force') ? ['--force'] : []
+    const run = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...extra], {
       stdio: 'inherit',
       env: { ...process.env, AUDTRAIL_MUTATION_PART: part },
     })

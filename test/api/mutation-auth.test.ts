@@ -93,8 +93,9 @@ describe('createAuthenticator', () => {
   })
 
   it('with a key set requires both the issuer and the audience', () => {
-    expect(() => createAuthenticator({ keys, audience: AUDIENCE })).toThrow(TypeError)
-    expect(() => createAuthenticator({ keys, issuer: ISSUER })).toThrow(TypeError)
+    const message = 'createAuthenticator: issuer and audience are required with a key set'
+    expect(() => createAuthenticator({ keys, audience: AUDIENCE })).toThrow(new TypeError(message))
+    expect(() => createAuthenticator({ keys, issuer: ISSUER })).toThrow(new TypeError(message))
     expect(() => createAuthenticator({ keys, issuer: ISSUER, audience: AUDIENCE })).not.toThrow()
   })
 
