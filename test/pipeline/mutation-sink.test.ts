@@ -5,6 +5,9 @@
  * next write, the errors it maps, and ping. test/pipeline/sink.test.ts runs it on chdb.
  */
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { StorageError } from '../../src/errors.js'
 import type { RejectedRow } from '../../src/pipeline/rejected-row.js'
@@ -106,8 +109,8 @@ describe('the sink over a recording storage', () => {
     const r = recording()
     const batch = rows('t1', [
       '2026-03-01T10:00:05Z',
-      '2026-03-01T10:00:01Z',
       '2026-03-01T10:00:09Z',
+      '2026-03-01T10:00:01Z',
     ])
     const encoded = encodeEvents(batch)
     const result = await createClickHouseSink(r.storage).write({ rows: batch, rejected: [] })
@@ -117,8 +120,8 @@ describe('the sink over a recording storage', () => {
         query: loadQuery('existing-event-ids', r.storage.database),
         query_params: {
           ids: batch.map((b) => b.event_id),
-          from: encoded.occurredAt[1],
-          to: encoded.occurredAt[2],
+          from: encoded.occurredAt[2],
+          to: encoded.occurredAt[1],
         },
       },
     ])
@@ -260,6 +263,33 @@ describe('the sink over a recording storage', () => {
     expect(result.inserted).toBe(2)
     const existing = loadQuery('existing-event-ids', r.storage.database)
     expect(r.queries.filter((q) => q.query === existing)).toEqual([])
+  })
+
+  it("on the embedded engine, learns the ids of an earlier process's unacknowledged insert when it sends it again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audtrail-sink-journal-'))
+    try {
+      const before = recording('embedded')
+      const batch = [presentedRow({ tenant: 't10' }), presentedRow({ tenant: 't10' })]
+      before.failInserts = 1
+      await createClickHouseSink(before.storage, { journalDir: dir })
+        .write({ rows: batch, rejected: [] })
+        .catch(() => undefined)
+      // A new process (its own stored-id filter) over the same journal.
+      const after = recording('embedded')
+      const sink = createClickHouseSink(after.storage, { journalDir: dir })
+      await sink.write({ rows: [], rejected: [] })
+      expect(after.encoded).toHaveLength(1)
+      expect(after.encoded[0]!.token).toBe(token('events', batch.map(key)))
+      // Its events now read as possibly stored: looked up, and found, not inserted twice.
+      after.stored = batch.map((b) => ({ tenant: 't10', id: b.event_id }))
+      expect(await sink.write({ rows: batch, rejected: [] })).toMatchObject({
+        inserted: 0,
+        duplicates: 2,
+      })
+      expect(after.encoded).toHaveLength(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('on a server, looks up every event of the batch', async () => {
