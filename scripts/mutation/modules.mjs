@@ -63,6 +63,7 @@ export const PARTS = {
       'test/reports/catalog.test.ts',
       'test/reports/render.test.ts',
       'test/reports/survivors.test.ts',
+      'test/reports/mutation-frameworks.test.ts',
     ],
   },
   // lib/example-events.ts builds the rules' example events (test data) and lib/references.ts
