@@ -3,7 +3,9 @@
  * the fast unit tests of the module under mutation, named by scripts/mutation.mjs through
  * AUDTRAIL_MUTATION_TESTS (comma-separated globs). No Kafka, demo or bench test runs here.
  */
+import type { RunnerTestFile } from 'vitest'
 import { defineConfig } from 'vitest/config'
+import type { Reporter, TestModule } from 'vitest/node'
 
 const include = (process.env.AUDTRAIL_MUTATION_TESTS ?? '')
   .split(',')
@@ -11,6 +13,32 @@ const include = (process.env.AUDTRAIL_MUTATION_TESTS ?? '')
   .filter(Boolean)
 if (include.length === 0)
   throw new Error('vitest.mutation.config.ts: AUDTRAIL_MUTATION_TESTS names no test files')
+
+/** Whether a suite holds a test. */
+const holdsTest = (tasks: RunnerTestFile['tasks']): boolean =>
+  tasks.some((t) => t.type === 'test' || (t.type === 'suite' && holdsTest(t.tasks)))
+
+/**
+ * A test file that fails before any test runs (a mutant breaks code it runs while collecting)
+ * reports no failed test, and Stryker's vitest runner (9.6) would call the mutant survived: this
+ * reporter gives such a file one failed test, so that the mutant counts as killed, as it is by
+ * the real suite.
+ */
+const fileFailures: Reporter = {
+  onTestRunEnd(modules: readonly TestModule[]) {
+    for (const file of modules.map((m) => (m as unknown as { task: RunnerTestFile }).task))
+      if (file.result?.state === 'fail' && !holdsTest(file.tasks))
+        file.tasks.push({
+          type: 'test',
+          id: `${file.id}_load`,
+          name: 'the test file loads',
+          mode: 'run',
+          file,
+          meta: {},
+          result: { state: 'fail', errors: file.result.errors },
+        } as unknown as RunnerTestFile['tasks'][number])
+  },
+}
 
 export default defineConfig({
   plugins: [
@@ -26,6 +54,7 @@ export default defineConfig({
   ],
   test: {
     include,
+    reporters: ['default', fileFailures],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // One process per test file: the embedded ClickHouse engine allows one data directory per
