@@ -35,6 +35,8 @@ const fileFailures: Reporter = {
           mode: 'run',
           file,
           meta: {},
+          annotations: [],
+          artifacts: [],
           result: { state: 'fail', errors: file.result.errors },
         } as unknown as RunnerTestFile['tasks'][number])
   },
