@@ -83,16 +83,6 @@ describe('withoutRawJwts', () => {
     )
   })
 
-  it('reads a megabyte of near misses in one pass (each eyJ inside a run is not a start)', () => {
-    const nearMisses = ['eyJ'.repeat(330_000), '-eyJaaaaaaaaaaaa'.repeat(60_000)]
-    for (const text of nearMisses) {
-      expect(holdsRawJwt(text)).toBe(false)
-      const bytes = Buffer.from(text)
-      expect(withoutRawJwts(bytes)).toBe(bytes)
-    }
-    expect(holdsRawJwt(`${nearMisses[1]} ${signed}`)).toBe(true)
-  })
-
   it('looks at a JSON payload as parseEvent does: escapes decoded', () => {
     for (const hidden of [
       `Authorization:\\n${signed}`,
@@ -586,25 +576,6 @@ describe('text that is no JWT', () => {
     const line = Buffer.from(`{"a":"${text}",`)
     expect(withoutRawJwts(line)).toBe(line)
     expect(parseEvent(presentedEvent({ attributes: { note: text } })).ok).toBe(true)
-  })
-})
-
-describe('near misses a megabyte long', () => {
-  it.each([
-    ['a header start glued in runs, dotted', 'eyJeyJeyJeyJeyJeyJ.x.'],
-    ['encoded spaces, then a brace, dotted', `${b64(' '.repeat(3000))}.x.`],
-    ['rarer candidates, dotted', 'XsiHsgnsN17Ip7Cl7DB7I.a.'],
-    ['%25 chains', '%25'],
-    ['a percent-escaped header start', '%65yJ'],
-    ['a JSON-escaped header start', '\\u0065yJ'],
-    ['escaped backslashes', '\\\\'],
-    ['percent-escaped dots', 'a%2E'],
-  ])('are read in a few passes and hold none: %s', (_, unit) => {
-    const text = unit.repeat(Math.ceil(1_000_000 / unit.length))
-    expect(holdsRawJwt(text)).toBe(false)
-    expect(withoutRawJwtText(text)).toBe(text)
-    const bytes = Buffer.from(text)
-    expect(withoutRawJwts(bytes)).toBe(bytes)
   })
 })
 
