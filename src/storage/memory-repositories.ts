@@ -156,6 +156,11 @@ export function createMemoryRepositories(): MemoryRepositories {
         retriable: true,
       })
   }
+  /** A query with no double: an outage first, as every call. */
+  const undoubled = (name: string) => async (): Promise<never> => {
+    up()
+    return notDoubled(name)
+  }
   const stored = (r: EventRow): StoredEvent => pick(r, STORED_EVENT_COLUMNS)
   const byOccurrence = (a: EventRow, b: EventRow) =>
     a.occurred_at === b.occurred_at
@@ -469,9 +474,9 @@ export function createMemoryRepositories(): MemoryRepositories {
     },
 
     reports: {
-      tokenMetrics: async () => notDoubled('report-token-metrics'),
-      drift: async () => notDoubled('report-drift'),
-      eventCounts: async () => notDoubled('report-event-metrics'),
+      tokenMetrics: undoubled('report-token-metrics'),
+      drift: undoubled('report-drift'),
+      eventCounts: undoubled('report-event-metrics'),
       async findingCounts(scope) {
         up()
         const groups = new Map<string, { key: string[]; findings: number; occurrences: number }>()
@@ -520,8 +525,8 @@ export function createMemoryRepositories(): MemoryRepositories {
     },
 
     catalog: {
-      resources: async () => notDoubled('resource-inventory'),
-      clients: async () => notDoubled('client-usage'),
+      resources: undoubled('resource-inventory'),
+      clients: undoubled('client-usage'),
       async clientFindings(tenant, since, clients) {
         up()
         const from = toDateTime64(Math.floor(since / 86_400_000) * 86_400_000)
