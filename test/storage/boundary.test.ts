@@ -15,7 +15,8 @@ const FORBIDDEN: [string, RegExp][] = [
   ['imports the embedded engine', /from ['"]chdb['"]|import\(['"]chdb['"]\)/],
   ['loads a SQL file', /\bload(?:Query|Sql)\s*\(|storage\/sql\.js/],
   ['uses the raw client', /\.client\s*\.\s*(?:query|command|exec|insert|ping)\s*\(/],
-  ['inserts into a table', /\bstorage\.insert(?:Encoded)?\s*\(/],
+  ['inserts into a table', /\bstorage\.insert\s*\(|\.insertEncoded\s*\(/],
+  ['takes the connection', /\bconnectionOf\b|\bClickHouse(?:Connection|Storage)\b/],
   ['holds SQL text', /`[^`]*\b(?:SELECT\b[^`]*\bFROM|INSERT\s+INTO|ALTER\s+TABLE)\b/],
 ]
 
@@ -51,6 +52,8 @@ describe('the storage boundary', () => {
       "loadQuery('findings-list', db)",
       'await storage.client.query({ query })',
       'await storage.insert(table, rows)',
+      "await storage.insertEncoded('events', columns, body)",
+      'const { client } = connectionOf(storage)',
       'const q = `SELECT watermark FROM ${db}.detector_watermarks`',
     ]
     expect(samples.map((s) => FORBIDDEN.filter(([, re]) => re.test(s)).length)).toEqual(
