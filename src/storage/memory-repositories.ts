@@ -18,6 +18,7 @@ import {
   type EventsInsert,
 } from './events-store.js'
 import { encodeEvents } from './events-store.js'
+import { delegationLink, walkDelegationChain } from './delegation-chain.js'
 import {
   OPEN_END,
   type AlertRow,
@@ -276,6 +277,26 @@ export function createMemoryRepositories(): MemoryRepositories {
           .slice(0, 10_000)
           .map(stored)
       },
+      delegationChain: (tenant, key, bounds) =>
+        walkDelegationChain(
+          async (keys, limit) => {
+            up()
+            const wanted = new Set(keys)
+            return events
+              .values()
+              .filter(
+                (r) =>
+                  r.tenant === tenant &&
+                  r.event_type === 'token.exchanged' &&
+                  (wanted.has(r.token_key) || wanted.has(r.subject_token_key)),
+              )
+              .sort(byOccurrence)
+              .slice(0, limit)
+              .map((r) => delegationLink({ ...r, act_depth: r.attributes.act_depth ?? '' }))
+          },
+          key,
+          bounds,
+        ),
       async existingIds(tenants, ids) {
         up()
         const wanted = new Set(ids)
