@@ -29,6 +29,7 @@ import {
   type Repositories,
   type ReportScope,
   TOKEN_EVENT_COLUMNS,
+  TOKEN_EVENTS_LIMIT,
   type TriageRecord,
 } from './repositories.js'
 
@@ -274,7 +275,7 @@ export function createMemoryRepositories(): MemoryRepositories {
             (r) => r.tenant === tenant && (r.token_key === key || r.subject_token_key === key),
           )
           .sort(byOccurrence)
-          .slice(0, 10_000)
+          .slice(0, TOKEN_EVENTS_LIMIT)
           .map(stored)
       },
       delegationChain: (tenant, key, bounds) =>

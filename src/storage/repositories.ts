@@ -17,6 +17,9 @@ import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from
 /** The end of every open time range (2999-01-01). */
 export const OPEN_END = Date.parse('2999-01-01T00:00:00.000Z')
 
+/** The most events `events.ofToken` reads (token-events.sql's LIMIT). */
+export const TOKEN_EVENTS_LIMIT = 10_000
+
 /**
  * The columns of an `events` row the detector's token state reads: what
  * recent-token-events.sql selects (a test checks the two agree).
@@ -104,7 +107,10 @@ export interface EventsRepository {
   byId(tenant: string, eventId: string): Promise<EventRow | undefined>
   /** events-search.sql */
   search(query: EventSearch): Promise<StoredEvent[]>
-  /** token-events.sql: every event of the token, or exchanged from it, oldest first (≤ 10 000). */
+  /**
+   * token-events.sql: every event of the token, or exchanged from it, oldest first (at most
+   * TOKEN_EVENTS_LIMIT).
+   */
   ofToken(tenant: string, key: string): Promise<StoredEvent[]>
   /**
    * delegation-links.sql, a level per query: the exchanges back to the token the user consented

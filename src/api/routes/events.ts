@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import { DECISIONS, EVENT_TYPES, LIMITS } from '../../events/schema.js'
 import { fromDateTime64, fromEventRow, type StoredEvent } from '../../storage/event-row.js'
+import { TOKEN_EVENTS_LIMIT } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
 import { decodeCursor, encodeCursor, TenantParam, tenantOf, TokenKeyParam } from '../params.js'
 import { defineRoute } from '../route.js'
@@ -126,7 +127,7 @@ export const routes = [
     method: 'GET',
     url: '/v1/tokens/:key',
     operationId: 'getTokenTimeline',
-    summary: 'One token: issuance, presentations, resources, findings',
+    summary: 'One token: issuance, presentations, resources, findings, delegation chain',
     role: 'viewer',
     serves: 'queries',
     params: TokenKeyPath,
@@ -140,9 +141,15 @@ export const routes = [
         storage.findings.tokenHasFindings(tenant, key),
       ])
       if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
-      const findings = hasFindings
-        ? await storage.findings.list({ tenant, token: key, limit: TIMELINE_FINDINGS })
-        : []
+      // The chain is walked only when the token has an exchange: the first level of the walk
+      // reads the exchanges that issued the token or took it as subject, which the token's
+      // events hold already (unless they filled token-events' limit).
+      const exchanged =
+        rows.length >= TOKEN_EVENTS_LIMIT || rows.some((r) => r.event_type === 'token.exchanged')
+      const [findings, delegation] = await Promise.all([
+        hasFindings ? storage.findings.list({ tenant, token: key, limit: TIMELINE_FINDINGS }) : [],
+        exchanged ? storage.events.delegationChain(tenant, key) : undefined,
+      ])
       const own = rows.filter((r) => r.token_key === key)
       return {
         token_key: key,
@@ -155,6 +162,11 @@ export const routes = [
           .map(present),
         resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
         findings: findings.map(presentFinding),
+        delegation: {
+          ancestors: delegation?.ancestors ?? [],
+          descendants: delegation?.descendants ?? [],
+          truncated: delegation?.truncated ?? false,
+        },
       }
     },
   }),
