@@ -24,7 +24,7 @@ import { RULES } from '../src/detection/rules/index.js'
 import { canonicalizeResource } from '../src/events/resource.js'
 import { createLogger } from '../src/logger.js'
 import { Metrics } from '../src/metrics.js'
-import { createStorage, type Storage } from '../src/storage/client.js'
+import { createStorage, type ClickHouseStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000)
@@ -176,7 +176,7 @@ FROM {{db}}.findings WHERE cityHash64(finding_id) % 10 = 0`
  * BENCH_DATA_DIR keeps the data directory: a later run with the same BENCH_EVENTS reuses its
  * events and findings (their times then lag the clock by the time in between).
  */
-async function reuse(storage: Storage): Promise<Loaded | undefined> {
+async function reuse(storage: ClickHouseStorage): Promise<Loaded | undefined> {
   const rs = await storage.client.query({
     query: `SELECT (SELECT count() FROM ${storage.database}.events) AS events,
                    (SELECT count() FROM ${storage.database}.findings) AS findings`,
@@ -195,7 +195,7 @@ interface Loaded {
   ms: number
 }
 
-async function load(storage: Storage): Promise<Loaded> {
+async function load(storage: ClickHouseStorage): Promise<Loaded> {
   console.log(`bench:api: loading ${EVENTS} events into the embedded engine`)
   const t0 = performance.now()
   const sql = (s: string) => s.replaceAll('{{db}}', storage.database)
@@ -247,7 +247,7 @@ async function load(storage: Storage): Promise<Loaded> {
 }
 
 /** Waits (up to 5 min) for background merges to end: they would take the cores from the API. */
-async function settled(storage: Storage): Promise<void> {
+async function settled(storage: ClickHouseStorage): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const rs = await storage.client.query({
       query: 'SELECT count() AS n FROM system.merges WHERE database = {db:String}',

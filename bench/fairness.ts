@@ -43,7 +43,7 @@ import { createLogger } from '../src/logger.js'
 import { Metrics, pipelineMetrics } from '../src/metrics.js'
 import { sinkTarget } from '../src/pipeline/ingest.js'
 import { createClickHouseSink } from '../src/pipeline/sink.js'
-import { createStorage, type Storage } from '../src/storage/client.js'
+import { createStorage, type ClickHouseStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'
 import { benchEvent } from './events.js'
 
@@ -180,7 +180,7 @@ SELECT tenant, finding_id, concat(finding_id, '-', toString(j)), severity,
 FROM {{db}}.findings
 ARRAY JOIN range(toUInt32(count)) AS j`
 
-async function load(storage: Storage): Promise<{ findings: number; ms: number }> {
+async function load(storage: ClickHouseStorage): Promise<{ findings: number; ms: number }> {
   const t0 = performance.now()
   const sql = (s: string) => s.replaceAll('{{db}}', storage.database)
   const tokens = Math.ceil(EVENTS / PER_TOKEN)
@@ -212,7 +212,7 @@ async function load(storage: Storage): Promise<{ findings: number; ms: number }>
 }
 
 /** Waits (up to `seconds`) for background merges to end: they would take the cores. */
-async function settled(storage: Storage, seconds: number): Promise<void> {
+async function settled(storage: ClickHouseStorage, seconds: number): Promise<void> {
   for (let i = 0; i < seconds; i++) {
     const rs = await storage.client.query({
       query: 'SELECT count() AS n FROM system.merges WHERE database = {db:String}',

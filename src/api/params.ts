@@ -4,7 +4,6 @@
  */
 import { z } from 'zod'
 import { TokenRef } from '../events/schema.js'
-import { toDateTime64 } from '../events/event-row.js'
 import type { Caller } from './auth.js'
 import { ApiError } from './errors.js'
 
@@ -15,9 +14,6 @@ export function tenantOf(caller: Caller, requested?: string): string {
     ? requested
     : 'default'
 }
-
-/** The end of every open time range. */
-export const FAR_FUTURE = Date.parse('2999-01-01T00:00:00.000Z')
 
 /**
  * A token key (a jti, or a fingerprint when the token has none) as the event contract accepts it:
@@ -58,9 +54,12 @@ export function encodeCursor(at: string, id: string): string {
   return encodeParts([at, id])
 }
 
-/** The (time, id) a cursor carries, or the start of the list; a forged cursor is a 400. */
-export function decodeCursor(cursor: string | undefined, id: RegExp): [string, string] {
-  if (!cursor) return [toDateTime64(FAR_FUTURE), '']
+/**
+ * The (time, id) a cursor carries (the time as stored DateTime64 text), or undefined for the
+ * start of the list; a forged cursor is a 400.
+ */
+export function decodeCursor(cursor: string | undefined, id: RegExp): [string, string] | undefined {
+  if (!cursor) return undefined
   const [at, key] = decodeParts(cursor, [(p) => DATETIME64.test(p), (p) => id.test(p)])
   return [at!, key!]
 }

@@ -6,6 +6,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client'
 import type { RejectedRow } from '../events/rejected-row.js'
 import type { ClickHouseConnection } from './client.js'
+import { delegationLink, walkDelegationChain, type DelegationLinkRow } from './delegation-chain.js'
 import { mapStorageError } from './errors.js'
 import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
 import {
@@ -133,6 +134,19 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       search: (q) => rows<StoredEvent>('events-search', eventsSearchParams(q), 'search events'),
       ofToken: (tenant, key) =>
         rows<StoredEvent>('token-events', { tenant, key }, 'token timeline'),
+      delegationChain: (tenant, key, bounds) =>
+        walkDelegationChain(
+          async (keys, limit) =>
+            (
+              await rows<DelegationLinkRow>(
+                'delegation-links',
+                { tenant, keys, limit },
+                'delegation chain',
+              )
+            ).map(delegationLink),
+          key,
+          bounds,
+        ),
       async existingIds(tenants, ids) {
         if (ids.length === 0) return []
         return rows('existing-event-ids', { tenants, ids }, 'look up stored event ids')

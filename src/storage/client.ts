@@ -56,14 +56,11 @@ export interface ClickHouseConnection {
 
 /**
  * What audtrail reads and writes through: the repositories (one typed function per named query,
- * see repositories.ts), the mode and database for logs, and close.
- *
- * Transitional: it still carries the connection's members (`client`, `insert`, `insertEncoded`)
- * for the modules not yet switched to the repositories (src/api/routes, src/pipeline/sink.ts and
- * stored-ids.ts, see docs/design/storage.md); test/storage/boundary.test.ts lists them. Once they
- * are switched, `Storage` drops ClickHouseConnection and only ClickHouseStorage keeps it.
+ * see repositories.ts), the mode and database for logs, and close. It does not hand out the
+ * connection: only ClickHouseStorage (what createStorage returns, for src/storage, tests and
+ * benches) carries it.
  */
-export interface Storage extends Repositories, ClickHouseConnection {
+export interface Storage extends Repositories {
   mode: StorageMode
   database: string
   cluster?: string

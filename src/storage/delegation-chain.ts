@@ -1,37 +1,14 @@
 /**
  * A token's RFC 8693 delegation chain from the stored `token.exchanged` events: the exchanges back
  * to the token the user consented to (ancestors, nearest first) and the tokens exchanged from it
- * (descendants, breadth first). For the token timeline: the chain around one token.
+ * (descendants, breadth first). For the token timeline: the chain around one token. Both
+ * repositories walk it here, each with its own way of reading one level's links.
  */
-import type { Storage } from './client.js'
 import { fromDateTime64 } from '../events/event-row.js'
-import { loadQuery } from './sql.js'
+import type { DelegationBounds, DelegationChain, DelegationLink } from './repositories.js'
 
-/** One exchange: `token_key` was issued for `subject_token_key`. */
-export interface DelegationLink {
-  event_id: string
-  occurred_at: string
-  token_key: string
-  subject_token_key: string
-  client_id: string
-  actor: { subject: string | null; client_id: string | null }
-  granted_aud: string[]
-  scopes: string[]
-  /** `attributes.act_depth` as the AS recorded it, when it did */
-  act_depth: number | null
-}
-
-export interface DelegationChain {
-  token_key: string
-  /** nearest first: the exchange that issued this token, then the one that issued its subject... */
-  ancestors: DelegationLink[]
-  /** the exchanges that took this token (or one of its descendants) as subject, level by level */
-  descendants: DelegationLink[]
-  /** true when a bound (levels or links) cut the walk short */
-  truncated: boolean
-}
-
-interface Row {
+/** A row of delegation-links.sql. */
+export interface DelegationLinkRow {
   event_id: string
   occurred_at: string
   token_key: string
@@ -41,10 +18,11 @@ interface Row {
   actor_client_id: string
   granted_aud: string[]
   token_scopes: string[]
+  /** `attributes['act_depth']` as stored (JSON text), '' when absent */
   act_depth: string
 }
 
-function link(r: Row): DelegationLink {
+export function delegationLink(r: DelegationLinkRow): DelegationLink {
   const depth = r.act_depth === '' ? NaN : Number(r.act_depth)
   return {
     event_id: r.event_id,
@@ -60,26 +38,22 @@ function link(r: Row): DelegationLink {
 }
 
 /**
- * Walks the chain a level per query (at most `maxLevels` each way, `maxLinks` links in all);
- * a key seen twice (a cycle in forged events) is not followed again.
+ * The exchanges of one tenant that issued one of `keys` or took one as subject, oldest first
+ * (by occurred_at, then event id), at most `limit`.
  */
-export async function delegationChain(
-  storage: Storage,
-  tenant: string,
+export type FetchLinks = (keys: string[], limit: number) => Promise<DelegationLink[]>
+
+/**
+ * Walks the chain a level per fetch (at most `maxLevels` each way, `maxLinks` links in all); a key
+ * seen twice (a cycle in forged events) is not followed again.
+ */
+export async function walkDelegationChain(
+  fetchLinks: FetchLinks,
   tokenKey: string,
-  options: { maxLevels?: number; maxLinks?: number } = {},
+  bounds: DelegationBounds = {},
 ): Promise<DelegationChain> {
-  const maxLevels = options.maxLevels ?? 16
-  const maxLinks = options.maxLinks ?? 256
-  const query = loadQuery('delegation-links', storage.database)
-  const fetchLinks = async (keys: string[]) => {
-    const rs = await storage.client.query({
-      query,
-      query_params: { tenant, keys, limit: maxLinks + 1 },
-      format: 'JSONEachRow',
-    })
-    return (await rs.json<Row>()).map(link)
-  }
+  const maxLevels = bounds.maxLevels ?? 16
+  const maxLinks = bounds.maxLinks ?? 256
   const chain: DelegationChain = {
     token_key: tokenKey,
     ancestors: [],
@@ -91,7 +65,7 @@ export async function delegationChain(
   let down = [tokenKey]
   for (let level = 0; level < maxLevels && (up !== '' || down.length > 0); level++) {
     const keys = [...new Set([...(up === '' ? [] : [up]), ...down])]
-    const links = await fetchLinks(keys)
+    const links = await fetchLinks(keys, maxLinks + 1)
     const parent = up === '' ? undefined : links.find((l) => l.token_key === up)
     const children = links.filter(
       (l) => down.includes(l.subject_token_key) && !seen.has(l.token_key),

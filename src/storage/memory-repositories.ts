@@ -23,6 +23,7 @@ import {
   type EventsInsert,
 } from './events-store.js'
 import { encodeEvents } from './events-store.js'
+import { delegationLink, walkDelegationChain } from './delegation-chain.js'
 import {
   OPEN_END,
   type AlertRow,
@@ -33,6 +34,7 @@ import {
   type Repositories,
   type ReportScope,
   TOKEN_EVENT_COLUMNS,
+  TOKEN_EVENTS_LIMIT,
   type TriageRecord,
 } from './repositories.js'
 
@@ -161,6 +163,11 @@ export function createMemoryRepositories(): MemoryRepositories {
         retriable: true,
       })
   }
+  /** A query with no double: an outage first, as every call. */
+  const undoubled = (name: string) => async (): Promise<never> => {
+    up()
+    return notDoubled(name)
+  }
   const stored = (r: EventRow): StoredEvent => pick(r, STORED_EVENT_COLUMNS)
   const byOccurrence = (a: EventRow, b: EventRow) =>
     a.occurred_at === b.occurred_at
@@ -273,9 +280,29 @@ export function createMemoryRepositories(): MemoryRepositories {
             (r) => r.tenant === tenant && (r.token_key === key || r.subject_token_key === key),
           )
           .sort(byOccurrence)
-          .slice(0, 10_000)
+          .slice(0, TOKEN_EVENTS_LIMIT)
           .map(stored)
       },
+      delegationChain: (tenant, key, bounds) =>
+        walkDelegationChain(
+          async (keys, limit) => {
+            up()
+            const wanted = new Set(keys)
+            return events
+              .values()
+              .filter(
+                (r) =>
+                  r.tenant === tenant &&
+                  r.event_type === 'token.exchanged' &&
+                  (wanted.has(r.token_key) || wanted.has(r.subject_token_key)),
+              )
+              .sort(byOccurrence)
+              .slice(0, limit)
+              .map((r) => delegationLink({ ...r, act_depth: r.attributes.act_depth ?? '' }))
+          },
+          key,
+          bounds,
+        ),
       async existingIds(tenants, ids) {
         up()
         const wanted = new Set(ids)
@@ -474,13 +501,13 @@ export function createMemoryRepositories(): MemoryRepositories {
     },
 
     reports: {
-      sources: async () => notDoubled('report-sources'),
-      sampleEvents: async () => notDoubled('report-sample-events'),
-      closedFindings: async () => notDoubled('report-closed-findings'),
-      topFindings: async () => notDoubled('report-top-findings'),
-      tokenMetrics: async () => notDoubled('report-token-metrics'),
-      drift: async () => notDoubled('report-drift'),
-      eventCounts: async () => notDoubled('report-event-metrics'),
+      sources: undoubled('report-sources'),
+      sampleEvents: undoubled('report-sample-events'),
+      closedFindings: undoubled('report-closed-findings'),
+      topFindings: undoubled('report-top-findings'),
+      tokenMetrics: undoubled('report-token-metrics'),
+      drift: undoubled('report-drift'),
+      eventCounts: undoubled('report-event-metrics'),
       async findingCounts(scope) {
         up()
         const groups = new Map<string, { key: string[]; findings: number; occurrences: number }>()
@@ -529,8 +556,8 @@ export function createMemoryRepositories(): MemoryRepositories {
     },
 
     catalog: {
-      resources: async () => notDoubled('resource-inventory'),
-      clients: async () => notDoubled('client-usage'),
+      resources: undoubled('resource-inventory'),
+      clients: undoubled('client-usage'),
       async clientFindings(tenant, since, clients) {
         up()
         const from = toDateTime64(Math.floor(since / 86_400_000) * 86_400_000)

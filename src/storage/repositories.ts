@@ -17,6 +17,9 @@ import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from
 /** The end of every open time range (2999-01-01). */
 export const OPEN_END = Date.parse('2999-01-01T00:00:00.000Z')
 
+/** The most events `events.ofToken` reads (token-events.sql's LIMIT). */
+export const TOKEN_EVENTS_LIMIT = 10_000
+
 /**
  * The columns of an `events` row the detector's token state reads: what
  * recent-token-events.sql selects (a test checks the two agree).
@@ -65,13 +68,56 @@ export interface EventSearch {
   fetch: number
 }
 
+/** One RFC 8693 exchange of a delegation chain: `token_key` was issued for `subject_token_key`. */
+export interface DelegationLink {
+  event_id: string
+  /** ISO 8601 */
+  occurred_at: string
+  token_key: string
+  subject_token_key: string
+  client_id: string
+  actor: { subject: string | null; client_id: string | null }
+  granted_aud: string[]
+  scopes: string[]
+  /** `attributes.act_depth` as the AS recorded it, when it did */
+  act_depth: number | null
+}
+
+/** A token's delegation chain, from its tenant's stored `token.exchanged` events. */
+export interface DelegationChain {
+  token_key: string
+  /** Nearest first: the exchange that issued this token, then the one that issued its subject... */
+  ancestors: DelegationLink[]
+  /** The exchanges that took this token (or one of its descendants) as subject, level by level. */
+  descendants: DelegationLink[]
+  /** True when a bound (levels or links) cut the walk short. */
+  truncated: boolean
+}
+
+/** How far a delegation chain is walked. */
+export interface DelegationBounds {
+  /** Levels each way (default 16). */
+  maxLevels?: number
+  /** Links in all (default 256). */
+  maxLinks?: number
+}
+
 export interface EventsRepository {
   /** event-by-id.sql: one event of a tenant (versions collapsed), or undefined. */
   byId(tenant: string, eventId: string): Promise<EventRow | undefined>
   /** events-search.sql */
   search(query: EventSearch): Promise<StoredEvent[]>
-  /** token-events.sql: every event of the token, or exchanged from it, oldest first (≤ 10 000). */
+  /**
+   * token-events.sql: every event of the token, or exchanged from it, oldest first (at most
+   * TOKEN_EVENTS_LIMIT).
+   */
   ofToken(tenant: string, key: string): Promise<StoredEvent[]>
+  /**
+   * delegation-links.sql, a level per query: the exchanges back to the token the user consented
+   * to and every token exchanged from this one (a key seen twice, a cycle in forged events, is
+   * not followed again).
+   */
+  delegationChain(tenant: string, key: string, bounds?: DelegationBounds): Promise<DelegationChain>
   /**
    * existing-event-ids.sql: which of these ids are stored in these tenants, whatever their
    * occurred_at (an id names one event), with their tenant.

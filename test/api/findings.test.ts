@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import { generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tokenExchanged, tokenIssued } from '../../src/collectors/as.js'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
@@ -193,12 +195,130 @@ describe('GET /v1/events and /v1/tokens/{key}', () => {
     expect(body.findings.map((f: { rule_id: string }) => f.rule_id)).toContain(
       'aud-mismatch-accepted',
     )
+    expect(body.delegation).toEqual({ ancestors: [], descendants: [], truncated: false })
     expect((await get('/v1/tokens/unknown-key', { tenant: 'globex' })).statusCode).toBe(404)
     // A key the contract accepts (any jti) is looked up as a literal: no events, not an injection.
     expect(
       (await get(`/v1/tokens/${encodeURIComponent("x' OR 1=1")}`, { tenant: 'globex' })).statusCode,
     ).toBe(404)
     expect((await get('/v1/tokens/%01', { tenant: 'globex' })).statusCode).toBe(400)
+  })
+})
+
+describe('the delegation chain on the token timeline (RFC 8693)', () => {
+  const MCP = 'https://mcp-a.example.com/mcp'
+  const API = 'https://api-b.example.com/v1'
+  const T0 = Date.now() - 10 * 60_000
+
+  type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey']
+
+  /** A signed access token as an AS issues it; `act` nests the actors of an exchange. */
+  async function accessToken(key: PrivateKey, jti: string, aud: string, act?: object) {
+    return new SignJWT({ scope: 'tools:call', client_id: 'agent', ...(act && { act }) })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setIssuer('https://as.example.com')
+      .setSubject('user-1')
+      .setAudience(aud)
+      .setJti(jti)
+      .setIssuedAt(Math.floor(T0 / 1000))
+      .setExpirationTime(Math.floor(T0 / 1000) + 3600)
+      .sign(key)
+  }
+
+  beforeAll(async () => {
+    // A user's token, exchanged by a gateway for an API token, exchanged again by the API's
+    // worker: the events the AS collector emits for the grant and the two exchanges.
+    const { privateKey } = await generateKeyPair('ES256')
+    const user = await accessToken(privateKey, 'chain-user', MCP)
+    const gateway = await accessToken(privateKey, 'chain-gw', API, { sub: 'gateway' })
+    const worker = await accessToken(privateKey, 'chain-worker', API, {
+      sub: 'worker',
+      act: { sub: 'gateway' },
+    })
+    const source = { id: 'as-chain' }
+    const at = (s: number) => new Date(T0 + s * 1000).toISOString()
+    const events = [
+      tokenIssued({
+        source,
+        tenant: 'chain',
+        occurredAt: at(0),
+        grantType: 'authorization_code',
+        clientId: 'agent',
+        accessToken: user,
+      }),
+      tokenExchanged({
+        source,
+        tenant: 'chain',
+        occurredAt: at(10),
+        clientId: 'gateway',
+        subjectToken: user,
+        actor: { clientId: 'gateway' },
+        accessToken: gateway,
+        requestedResources: [API],
+      }),
+      tokenExchanged({
+        source,
+        tenant: 'chain',
+        occurredAt: at(20),
+        clientId: 'worker',
+        subjectToken: gateway,
+        actor: { subject: 'worker' },
+        accessToken: worker,
+        requestedResources: [API],
+      }),
+    ]
+    await storage.events.insert(
+      events.map((e) => {
+        const parsed = parseEvent(JSON.parse(JSON.stringify(e)))
+        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
+        return toEventRow(parsed.event, { receivedAt: Date.now() })
+      }),
+    )
+  })
+
+  it('shows the exchanges back to the user token and forward to every token exchanged from it', async () => {
+    const res = await get('/v1/tokens/chain-gw', { tenant: 'chain' })
+    expect(res.statusCode).toBe(200)
+    const { delegation } = res.json()
+    expect(delegation.truncated).toBe(false)
+    expect(delegation.ancestors).toEqual([
+      {
+        event_id: expect.any(String),
+        occurred_at: new Date(T0 + 10_000).toISOString(),
+        token_key: 'chain-gw',
+        subject_token_key: 'chain-user',
+        client_id: 'gateway',
+        actor: { subject: null, client_id: 'gateway' },
+        granted_aud: [API],
+        scopes: ['tools:call'],
+        act_depth: 1,
+      },
+    ])
+    expect(delegation.descendants).toEqual([
+      expect.objectContaining({
+        token_key: 'chain-worker',
+        subject_token_key: 'chain-gw',
+        client_id: 'worker',
+        actor: { subject: 'worker', client_id: null },
+        act_depth: 2,
+      }),
+    ])
+    // From the user's token: no ancestors, both exchanges below it, level by level.
+    const root = (await get('/v1/tokens/chain-user', { tenant: 'chain' })).json().delegation
+    expect(root.ancestors).toEqual([])
+    expect(root.descendants.map((l: { token_key: string }) => l.token_key)).toEqual([
+      'chain-gw',
+      'chain-worker',
+    ])
+    // From the last token: both exchanges above it, nearest first.
+    const leaf = (await get('/v1/tokens/chain-worker', { tenant: 'chain' })).json().delegation
+    expect(leaf.ancestors.map((l: { subject_token_key: string }) => l.subject_token_key)).toEqual([
+      'chain-gw',
+      'chain-user',
+    ])
+    expect(leaf.descendants).toEqual([])
+    // Another tenant sees none of it.
+    expect((await get('/v1/tokens/chain-gw', { tenant: 'acme' })).statusCode).toBe(404)
   })
 })
 

@@ -12,7 +12,7 @@ import { runScheduledRules } from '../../src/detection/scheduler.js'
 import { createLogger } from '../../src/logger.js'
 import { ingest, sinkTarget } from '../../src/pipeline/ingest.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
-import type { Storage } from '../../src/storage/client.js'
+import type { ClickHouseStorage } from '../../src/storage/client.js'
 import { toDateTime64, type EventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { presentedEvent } from '../helpers/events.js'
@@ -175,7 +175,7 @@ function lifetimes(events: readonly Event[]): number[] {
   return [...byToken.values()]
 }
 
-export async function seedScenario(storage: Storage): Promise<Scenario> {
+export async function seedScenario(storage: ClickHouseStorage): Promise<Scenario> {
   const now = Date.now()
   const t0 = now - 45 * 60_000
   const sink = createClickHouseSink(storage)

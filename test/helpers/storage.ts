@@ -2,13 +2,13 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createStorage, type Storage } from '../../src/storage/client.js'
+import { createStorage, type ClickHouseStorage } from '../../src/storage/client.js'
 
 let dataDir: string | undefined
-const opened: Storage[] = []
+const opened: ClickHouseStorage[] = []
 
 /** A storage handle on this file's engine, bound to `database` (in `dir` when given first). */
-export function testStorage(database: string, dir?: string): Storage {
+export function testStorage(database: string, dir?: string): ClickHouseStorage {
   dataDir ??= dir ?? mkdtempSync(join(tmpdir(), 'audtrail-test-'))
   const storage = createStorage({ database, dataDir })
   opened.push(storage)
@@ -23,7 +23,7 @@ export const RETENTION = { eventsDays: 400, rejectedDays: 30, findingsDays: 730 
 
 /** Every count of a tenant's events: the table (deduplicated with FINAL) and each rollup. */
 export async function eventCounts(
-  storage: Storage,
+  storage: ClickHouseStorage,
   tenant: string,
 ): Promise<Record<string, number>> {
   const db = storage.database

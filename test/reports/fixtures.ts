@@ -5,7 +5,7 @@ import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { createLogger } from '../../src/logger.js'
-import type { Storage } from '../../src/storage/client.js'
+import type { ClickHouseStorage } from '../../src/storage/client.js'
 import { toEventRow, type EventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { presentedEvent } from '../helpers/events.js'
@@ -65,7 +65,7 @@ export function toRows(events: readonly Event[]): EventRow[] {
 
 /** Store the events and, with `detect`, run every streaming rule over them (findings for real). */
 export async function seed(
-  storage: Storage,
+  storage: ClickHouseStorage,
   events: readonly Event[],
   options: { detect?: boolean } = {},
 ): Promise<EventRow[]> {

@@ -1,10 +1,7 @@
 /** The rule catalog, the resource inventory and per-client usage, for analysts (tenant-bound). */
 import { z } from 'zod'
 import { RULES } from '../../detection/rules/index.js'
-import type { Storage } from '../../storage/client.js'
-import { mapStorageError } from '../../storage/errors.js'
-import { fromDateTime64, toDateTime64 } from '../../events/event-row.js'
-import { loadQuery } from '../../storage/sql.js'
+import { fromDateTime64 } from '../../events/event-row.js'
 import { decodeKeyCursor, encodeKeyCursor, TenantParam, tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
 import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas/catalog.js'
@@ -34,8 +31,9 @@ export const ClientQuery = z.strictObject({
 })
 
 const DAY_MS = 86_400_000
+/** The start of the window (ms): `since`, or 30 days ago. */
 const windowStart = (since: string | undefined) =>
-  toDateTime64(since ? Date.parse(since) : Date.now() - 30 * DAY_MS)
+  since ? Date.parse(since) : Date.now() - 30 * DAY_MS
 
 /** The catalog as data: metadata and parameter defaults, never the logic. */
 export function ruleCatalog() {
@@ -60,23 +58,6 @@ let catalog: ReturnType<typeof ruleCatalog> | undefined
 /** The catalog, built once. */
 export const catalogEntries = () => (catalog ??= ruleCatalog())
 
-async function rows<T>(
-  storage: Storage,
-  name: string,
-  params: Record<string, unknown>,
-): Promise<T[]> {
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery(name, storage.database),
-      query_params: params,
-      format: 'JSONEachRow',
-    })
-    return await rs.json<T>()
-  } catch (err) {
-    throw mapStorageError(err, name)
-  }
-}
-
 export const routes = [
   defineRoute({
     method: 'GET',
@@ -99,12 +80,7 @@ export const routes = [
     query: ResourceQuery,
     responses: { 200: ResourceListSchema },
     handler: async ({ caller, query: q, deps: { storage } }) => {
-      type Row = Record<string, unknown> & {
-        drift_key: string
-        first_seen: string
-        last_seen: string
-      }
-      const fetched = await rows<Row>(storage, 'resource-inventory', {
+      const fetched = await storage.catalog.resources({
         tenant: tenantOf(caller, q.tenant),
         since: windowStart(q.since),
         after: decodeKeyCursor(q.cursor),
@@ -116,7 +92,7 @@ export const routes = [
           ...r,
           first_seen: fromDateTime64(r.first_seen),
           last_seen: fromDateTime64(r.last_seen),
-          variants: (r.variants as [string, string, number][]).map(([raw, role, events]) => ({
+          variants: r.variants.map(([raw, role, events]) => ({
             raw,
             role,
             events,
@@ -140,26 +116,22 @@ export const routes = [
     handler: async ({ caller, query: q, deps: { storage } }) => {
       const tenant = tenantOf(caller, q.tenant)
       const since = windowStart(q.since)
-      type Usage = Record<string, unknown> & {
-        client_id: string
-        first_seen: string
-        last_seen: string
-      }
-      const fetched = await rows<Usage>(storage, 'client-usage', {
+      const fetched = await storage.catalog.clients({
         tenant,
         since,
         after: decodeKeyCursor(q.cursor),
         limit: q.limit + 1,
       })
       const page = fetched.slice(0, q.limit)
-      const findings = new Map<string, { findings: number; open_findings: number }>()
-      if (page.length > 0)
-        for (const f of await rows<{ client_id: string; findings: number; open_findings: number }>(
-          storage,
-          'client-findings',
-          { tenant, since, clients: page.map((r) => r.client_id) },
-        ))
-          findings.set(f.client_id, f)
+      const findings = new Map(
+        (
+          await storage.catalog.clientFindings(
+            tenant,
+            since,
+            page.map((r) => r.client_id),
+          )
+        ).map((f) => [f.client_id, f]),
+      )
       return {
         items: page.map((r) => ({
           ...r,

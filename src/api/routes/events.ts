@@ -2,27 +2,13 @@
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import { DECISIONS, EVENT_TYPES, LIMITS } from '../../events/schema.js'
-import type { Storage } from '../../storage/client.js'
-import { mapStorageError } from '../../storage/errors.js'
-import {
-  fromDateTime64,
-  fromEventRow,
-  toDateTime64,
-  type StoredEvent,
-} from '../../events/event-row.js'
-import { loadQuery } from '../../storage/sql.js'
+import { fromDateTime64, fromEventRow, type StoredEvent } from '../../events/event-row.js'
+import { TOKEN_EVENTS_LIMIT } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
-import {
-  decodeCursor,
-  encodeCursor,
-  FAR_FUTURE,
-  TenantParam,
-  tenantOf,
-  TokenKeyParam,
-} from '../params.js'
+import { decodeCursor, encodeCursor, TenantParam, tenantOf, TokenKeyParam } from '../params.js'
 import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
-import { presentFinding, type FindingRow } from './findings.js'
+import { presentFinding } from './findings.js'
 
 export const SearchQuery = z.strictObject({
   since: z.iso.datetime({ offset: true }).optional(),
@@ -75,37 +61,8 @@ function present(row: StoredEvent) {
   }
 }
 
-async function tokenHasFindings(storage: Storage, tenant: string, token: string): Promise<boolean> {
-  const rs = await storage.client.query({
-    query: loadQuery('token-has-findings', storage.database),
-    query_params: { tenant, token },
-    format: 'JSONEachRow',
-  })
-  return (await rs.json()).length > 0
-}
-
-async function tokenFindings(storage: Storage, tenant: string, token: string) {
-  const fs = await storage.client.query({
-    query: loadQuery('findings-list', storage.database),
-    query_params: {
-      tenant,
-      id: '',
-      rule: '',
-      severity: '',
-      status: '',
-      resource: '',
-      client: '',
-      token,
-      since: toDateTime64(0),
-      until: toDateTime64(FAR_FUTURE),
-      cursor_seen: toDateTime64(FAR_FUTURE),
-      cursor_id: '',
-      limit: 1000,
-    },
-    format: 'JSONEachRow',
-  })
-  return (await fs.json<FindingRow>()).map(presentFinding)
-}
+/** The most findings the token timeline shows. */
+const TIMELINE_FINDINGS = 1000
 
 /**
  * A token key in a path: the strings TokenKeyParam takes (1 to LIMITS.id code units, no control
@@ -140,35 +97,24 @@ export const routes = [
       },
     },
     handler: async ({ caller, query: q, deps: { storage } }) => {
-      const [cursorAt, cursorId] = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
-      // A resource filter matches its canonical form, whatever spelling the analyst typed.
-      const resource = q.resource ? canonicalizeResource(q.resource).canonical : ''
-      let rows: StoredEvent[]
-      try {
-        const rs = await storage.client.query({
-          query: loadQuery('events-search', storage.database),
-          query_params: {
-            tenant: tenantOf(caller, q.tenant),
-            since: toDateTime64(q.since ? Date.parse(q.since) : 0),
-            until: toDateTime64(q.until ? Date.parse(q.until) : FAR_FUTURE),
-            type: q.type ?? '',
-            client: q.client ?? '',
-            subject: q.subject ?? '',
-            resource,
-            token: q.token ?? '',
-            decision: q.decision ?? '',
-            tool: q.tool ?? '',
-            cursor_at: cursorAt,
-            cursor_id: cursorId,
-            fetch: q.limit + SEARCH_SPARE,
-          },
-          format: 'JSONEachRow',
-        })
-        rows = await rs.json<StoredEvent>()
-      } catch (err) {
-        throw mapStorageError(err, 'search events')
-      }
-      const { page, more } = searchPage(rows, q.limit, q.limit + SEARCH_SPARE)
+      const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
+      const fetch = q.limit + SEARCH_SPARE
+      const rows = await storage.events.search({
+        tenant: tenantOf(caller, q.tenant),
+        since: q.since ? Date.parse(q.since) : undefined,
+        until: q.until ? Date.parse(q.until) : undefined,
+        type: q.type,
+        client: q.client,
+        subject: q.subject,
+        // A resource filter matches its canonical form, whatever spelling the analyst typed.
+        resource: q.resource ? canonicalizeResource(q.resource).canonical || undefined : undefined,
+        token: q.token,
+        decision: q.decision,
+        tool: q.tool,
+        after: after && { at: after[0], id: after[1] },
+        fetch,
+      })
+      const { page, more } = searchPage(rows, q.limit, fetch)
       const last = page[page.length - 1]
       return {
         items: page.map(present),
@@ -181,7 +127,7 @@ export const routes = [
     method: 'GET',
     url: '/v1/tokens/:key',
     operationId: 'getTokenTimeline',
-    summary: 'One token: issuance, presentations, resources, findings',
+    summary: 'One token: issuance, presentations, resources, findings, delegation chain',
     role: 'viewer',
     serves: 'queries',
     params: TokenKeyPath,
@@ -189,36 +135,38 @@ export const routes = [
     errors: { 404: 'no events for this token' },
     handler: async ({ request, caller, params: { key }, deps: { storage } }) => {
       const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-      try {
-        // Both at once, on two of the embedded engine's connections (or two server requests).
-        const [rows, hasFindings] = await Promise.all([
-          storage.client
-            .query({
-              query: loadQuery('token-events', storage.database),
-              query_params: { tenant, key },
-              format: 'JSONEachRow',
-            })
-            .then((rs) => rs.json<StoredEvent>()),
-          tokenHasFindings(storage, tenant, key),
-        ])
-        if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
-        const findings = hasFindings ? await tokenFindings(storage, tenant, key) : []
-        const own = rows.filter((r) => r.token_key === key)
-        return {
-          token_key: key,
-          issuance: own
-            .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
-            .map(present),
-          presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
-          exchanged_into: rows
-            .filter((r) => r.subject_token_key === key && r.token_key !== key)
-            .map(present),
-          resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
-          findings,
-        }
-      } catch (err) {
-        if (err instanceof ApiError) throw err
-        throw mapStorageError(err, 'token timeline')
+      // Both at once, on two of the embedded engine's connections (or two server requests).
+      const [rows, hasFindings] = await Promise.all([
+        storage.events.ofToken(tenant, key),
+        storage.findings.tokenHasFindings(tenant, key),
+      ])
+      if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
+      // The chain is walked only when the token has an exchange: the first level of the walk
+      // reads the exchanges that issued the token or took it as subject, which the token's
+      // events hold already (unless they filled token-events' limit).
+      const exchanged =
+        rows.length >= TOKEN_EVENTS_LIMIT || rows.some((r) => r.event_type === 'token.exchanged')
+      const [findings, delegation] = await Promise.all([
+        hasFindings ? storage.findings.list({ tenant, token: key, limit: TIMELINE_FINDINGS }) : [],
+        exchanged ? storage.events.delegationChain(tenant, key) : undefined,
+      ])
+      const own = rows.filter((r) => r.token_key === key)
+      return {
+        token_key: key,
+        issuance: own
+          .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
+          .map(present),
+        presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
+        exchanged_into: rows
+          .filter((r) => r.subject_token_key === key && r.token_key !== key)
+          .map(present),
+        resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
+        findings: findings.map(presentFinding),
+        delegation: {
+          ancestors: delegation?.ancestors ?? [],
+          descendants: delegation?.descendants ?? [],
+          truncated: delegation?.truncated ?? false,
+        },
       }
     },
   }),

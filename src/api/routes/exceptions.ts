@@ -3,9 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { createException, deleteException } from '../../detection/exceptions.js'
 import { RULES } from '../../detection/rules/index.js'
-import type { Storage } from '../../storage/client.js'
-import { mapStorageError } from '../../storage/errors.js'
-import { loadQuery } from '../../storage/sql.js'
+import type { ExceptionListRow } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
 import { tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
@@ -26,32 +24,12 @@ export const NewException = z.strictObject({
   expires_at: z.iso.datetime({ offset: true }),
 })
 
-interface Row {
-  id: string
-  rule_id: string
-  match: Record<string, string>
-  owner: string
-  reason: string
-  created_at: string
-  expires_at: string
-  active: boolean
-}
-
 const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
-const present = (r: Row) => ({ ...r, created_at: iso(r.created_at), expires_at: iso(r.expires_at) })
-
-async function list(storage: Storage, tenant: string, id = ''): Promise<Row[]> {
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery('exceptions-list', storage.database),
-      query_params: { tenant, id },
-      format: 'JSONEachRow',
-    })
-    return await rs.json<Row>()
-  } catch (err) {
-    throw mapStorageError(err, 'list exceptions')
-  }
-}
+const present = (r: ExceptionListRow) => ({
+  ...r,
+  created_at: iso(r.created_at),
+  expires_at: iso(r.expires_at),
+})
 
 /** The `tenant` query parameter (open mode only), as the request has it. */
 const requested = (request: FastifyRequest) => (request.query as { tenant?: string }).tenant
@@ -76,7 +54,7 @@ export const routes = [
     },
     handler: async ({ request, caller, deps: { storage } }) => {
       const tenant = tenantOf(caller, requested(request))
-      return { items: (await list(storage, tenant)).map(present), next_cursor: null }
+      return { items: (await storage.exceptions.list(tenant)).map(present), next_cursor: null }
     },
   }),
 
@@ -104,7 +82,7 @@ export const routes = [
         )
       const tenant = tenantOf(caller, requested(request))
       const id = await createException(storage, { tenant, ...body, expiresAt })
-      const [created] = await list(storage, tenant, id)
+      const [created] = await storage.exceptions.list(tenant, id)
       return reply.status(201).send(present(created!))
     },
   }),
@@ -121,7 +99,7 @@ export const routes = [
     errors: { 404: 'no such exception' },
     handler: async ({ request, reply, caller, params: { id }, deps: { storage } }) => {
       const tenant = tenantOf(caller, requested(request))
-      const [existing] = await list(storage, tenant, id)
+      const [existing] = await storage.exceptions.list(tenant, id)
       if (!existing) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such exception')
       await deleteException(storage, {
         tenant,

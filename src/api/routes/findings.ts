@@ -5,12 +5,10 @@
 import { z } from 'zod'
 import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
-import { mapStorageError } from '../../storage/errors.js'
-import { fromDateTime64, toDateTime64 } from '../../events/event-row.js'
-import type { Storage } from '../../storage/client.js'
-import { loadQuery } from '../../storage/sql.js'
+import { fromDateTime64 } from '../../events/event-row.js'
+import type { FindingListRow, Repositories } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
-import { decodeCursor, encodeCursor, FAR_FUTURE, TenantParam, tenantOf } from '../params.js'
+import { decodeCursor, encodeCursor, TenantParam, tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
 import { FindingListSchema, FindingSchema } from '../schemas/finding.js'
 
@@ -40,26 +38,8 @@ export const Triage = z
     message: 'give at least one of status, note, assignee',
   })
 
-/** A row of sql/queries/findings-list.sql. */
-export interface FindingRow {
-  id: string
-  rule_id: string
-  severity: string
-  title: string
-  status: string
-  tenant: string
-  first_seen: string
-  last_seen: string
-  count: number
-  keys: Record<string, string>
-  evidence: string
-  mappings: string
-  note: string
-  assignee: string
-}
-
 /** A row as the API answers it: ISO timestamps, evidence and mappings as JSON. */
-export function presentFinding(r: FindingRow) {
+export function presentFinding(r: FindingListRow) {
   return {
     ...r,
     first_seen: fromDateTime64(r.first_seen),
@@ -70,36 +50,25 @@ export function presentFinding(r: FindingRow) {
 }
 
 /** Findings of `tenant` by `filters` (one finding by `id`), newest first. */
-async function query(
-  storage: Storage,
+function query(
+  storage: Pick<Repositories, 'findings'>,
   tenant: string,
   filters: Partial<z.output<typeof ListQuery>> & { id?: string },
-) {
-  const [cursorSeen, cursorId] = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
-  try {
-    const rs = await storage.client.query({
-      query: loadQuery('findings-list', storage.database),
-      query_params: {
-        tenant,
-        id: filters.id ?? '',
-        rule: filters.rule ?? '',
-        severity: filters.severity ?? '',
-        status: filters.status ?? '',
-        resource: filters.resource ?? '',
-        client: filters.client ?? '',
-        token: '',
-        since: toDateTime64(filters.since ? Date.parse(filters.since) : 0),
-        until: toDateTime64(filters.until ? Date.parse(filters.until) : FAR_FUTURE),
-        cursor_seen: cursorSeen,
-        cursor_id: cursorId,
-        limit: filters.limit ?? 1,
-      },
-      format: 'JSONEachRow',
-    })
-    return await rs.json<FindingRow>()
-  } catch (err) {
-    throw mapStorageError(err, 'list findings')
-  }
+): Promise<FindingListRow[]> {
+  const after = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
+  return storage.findings.list({
+    tenant,
+    id: filters.id,
+    rule: filters.rule,
+    severity: filters.severity,
+    status: filters.status,
+    resource: filters.resource,
+    client: filters.client,
+    since: filters.since ? Date.parse(filters.since) : undefined,
+    until: filters.until ? Date.parse(filters.until) : undefined,
+    after: after && { seen: after[0], id: after[1] },
+    limit: filters.limit,
+  })
 }
 
 const FindingId = z.strictObject({
@@ -181,8 +150,8 @@ export const routes = [
       if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
       await setTriage(storage, tenant, id, {
         status: body.status ?? (row.status as (typeof TRIAGE_STATUSES)[number]),
-        note: body.note ?? String(row.note ?? ''),
-        assignee: body.assignee ?? String(row.assignee ?? ''),
+        note: body.note ?? row.note,
+        assignee: body.assignee ?? row.assignee,
         by: caller.subject,
       })
       const [updated] = await query(storage, tenant, { id })

@@ -31,6 +31,42 @@ export const EventItemSchema = z.object({
 
 export const EventListSchema = listOf(EventItemSchema)
 
+/** One RFC 8693 exchange of a delegation chain: `token_key` was issued for `subject_token_key`. */
+export const DelegationLinkSchema = z.object({
+  event_id: z.string().describe('the token.exchanged event'),
+  occurred_at: Instant,
+  token_key: z.string().describe('the token the exchange issued'),
+  subject_token_key: z.string().describe('the token it was exchanged for (subject_token)'),
+  client_id: z.string().describe('the client that asked for the exchange'),
+  actor: z
+    .object({ subject: z.string().nullable(), client_id: z.string().nullable() })
+    .describe('the actor (actor_token) the exchange named, if any'),
+  granted_aud: z.array(z.string()).describe('audiences of the issued token'),
+  scopes: z.array(z.string()).describe('scopes of the issued token'),
+  act_depth: z
+    .number()
+    .int()
+    .nullable()
+    .describe('nesting depth of the act claim as the authorization server recorded it'),
+})
+
+/** The exchanges around one token (RFC 8693, section 4.1: the act claim's chain). */
+export const DelegationSchema = z.object({
+  ancestors: z
+    .array(DelegationLinkSchema)
+    .describe(
+      'nearest first: the exchange that issued this token, then the one that issued its subject token, back to the token the user consented to',
+    ),
+  descendants: z
+    .array(DelegationLinkSchema)
+    .describe(
+      'the exchanges that took this token, or a token exchanged from it, as subject, level by level',
+    ),
+  truncated: z
+    .boolean()
+    .describe('true when the walk stopped at its bound (16 levels each way, 256 links)'),
+})
+
 /** One token's life: how it was issued, every presentation, what it was exchanged into. */
 export const TokenTimelineSchema = z.object({
   token_key: z.string(),
@@ -41,9 +77,12 @@ export const TokenTimelineSchema = z.object({
     .describe('token.exchanged events that took this token as their subject token'),
   resources: z.array(z.string()).describe('canonical resources the token was presented at'),
   findings: z.array(FindingSchema),
+  delegation: DelegationSchema,
 })
 
 // Their names in the OpenAPI document (components).
 COMPONENTS.add(EventItemSchema, { component: 'EventItem' })
 COMPONENTS.add(EventListSchema, { component: 'EventList' })
 COMPONENTS.add(TokenTimelineSchema, { component: 'TokenTimeline' })
+COMPONENTS.add(DelegationLinkSchema, { component: 'DelegationLink' })
+COMPONENTS.add(DelegationSchema, { component: 'Delegation' })

@@ -9,7 +9,6 @@ import { createLogger } from '../../logger.js'
 import { parseResourceRegistry } from '../../resource-registry.js'
 import type { Storage } from '../../storage/client.js'
 import { toEventRow, type EventRow } from '../../events/event-row.js'
-import { insertEventRows } from '../../storage/events-store.js'
 import { createRuleEvaluator } from '../engine.js'
 import { findingId, type FindingsStore } from '../findings-store.js'
 import type { Detection, Rule } from '../rule.js'
@@ -128,7 +127,7 @@ export async function evaluateCorpus(
     return toEventRow(parsed.event, { receivedAt: d.receivedAt, aliases: registry.aliases })
   })
   for (let i = 0; i < rows.length; i += 20_000)
-    await insertEventRows(storage, rows.slice(i, i + 20_000))
+    await storage.events.insert(rows.slice(i, i + 20_000))
 
   const found = new Map<string, Alert>()
   const byId = new Map(rules.map((r) => [r.id, r]))
