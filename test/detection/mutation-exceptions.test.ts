@@ -14,7 +14,8 @@ import {
 } from '../../src/detection/exceptions.js'
 import type { Detection } from '../../src/detection/rule.js'
 import { StorageError } from '../../src/errors.js'
-import type { Storage } from '../../src/storage/client.js'
+import { clickhouseRepositories } from '../../src/storage/clickhouse-repositories.js'
+import type { ClickHouseConnection, Storage } from '../../src/storage/client.js'
 import { loadQuery } from '../../src/storage/sql.js'
 
 const T0 = Date.parse('2026-03-01T12:00:00Z')
@@ -30,7 +31,7 @@ interface Double {
 
 function storageDouble(rows: ExceptionRecord[] = []): Double {
   const d: Double = { inserts: [], queries: [], rows, storage: undefined as unknown as Storage }
-  d.storage = {
+  const connection = {
     database: 'audit_db',
     mode: 'embedded',
     insert: async (table: string, inserted: readonly object[]) => {
@@ -45,7 +46,9 @@ function storageDouble(rows: ExceptionRecord[] = []): Double {
         return { json: async () => snapshot }
       },
     },
-  } as unknown as Storage
+  } as unknown as ClickHouseConnection
+  // The matcher and the writes reach storage through the real repositories over this connection.
+  d.storage = { ...connection, ...clickhouseRepositories(connection) } as unknown as Storage
   return d
 }
 
@@ -121,7 +124,7 @@ describe('exception matcher', () => {
     const m = createExceptionMatcher(d.storage, 1000)
     await m.refresh()
     expect(d.queries).toHaveLength(1)
-    expect(d.queries[0]).toEqual({
+    expect(d.queries[0]).toMatchObject({
       query: loadQuery('active-exceptions', 'audit_db'),
       format: 'JSONEachRow',
     })
