@@ -129,20 +129,32 @@ describe('the rules on a small corpus', () => {
     expect(result.missed).toEqual([])
     expect(result.falseAlerts).toEqual([])
     const labeled = result.scores.filter((s) => s.labels > 0)
-    // The families label findings of these rules; each is found.
+    // The families label findings of every rule; each is found.
     expect(labeled.map((s) => s.rule).sort()).toEqual(
       [
         'aud-mismatch-accepted',
         'aud-mismatch-rejected',
+        'client-id-multiple-issuers',
         'cross-audience-replay',
+        'delegation-chain-violation',
         'expired-token-accepted',
+        'granted-aud-mismatch',
+        'long-lived-token',
+        'mcp-tool-header-mismatch',
+        'mcp-unvalidated-headers',
         'missing-resource-indicator',
+        'multi-audience-token',
         'new-resource-for-client',
+        'overbroad-audience',
+        'resource-uri-drift',
+        'scope-not-valid-for-resource',
         'token-multi-source',
+        'token-passthrough',
         'token-usage-spike',
         'unvalidated-audience',
       ].sort(),
     )
+    expect(labeled.length).toBe(RULES.length)
     for (const s of labeled) expect([s.rule, s.precision, s.recall]).toEqual([s.rule, 1, 1])
   }, 600_000)
 })

@@ -105,6 +105,11 @@ export interface World {
   registry: RegistryEntryInput[]
   /** the authorization server's clock offset (ms) */
   asSkewMs: number
+  /**
+   * Rule parameters as the deployment configures them (what `evaluateCorpus` uses unless given
+   * others): each MCP server's outbound user agent, for token-passthrough.
+   */
+  params: Record<string, Record<string, unknown>>
 }
 
 export interface FamilyContext {
@@ -226,6 +231,11 @@ function servers(rng: Rng): Server[] {
   ]
 }
 
+/** The user agent an MCP server's outbound HTTP client sends (what the operator configures). */
+export function serverAgent(server: Server): string {
+  return `${server.id}/`
+}
+
 export function createWorld(rng: Rng, start: number, end: number): World {
   const list = servers(rng)
   return {
@@ -242,6 +252,14 @@ export function createWorld(rng: Rng, start: number, end: number): World {
       ...(s.aliases.length > 0 && { aliases: [...s.aliases] }),
       ...(s.multiAudience && { multi_audience_allowed: true }),
     })),
+    // The operator names each MCP server's outbound HTTP client (its identity downstream).
+    params: {
+      'token-passthrough': {
+        serverUserAgents: Object.fromEntries(
+          list.filter((s) => s.kind === 'mcp').map((s) => [s.resource, [serverAgent(s)]]),
+        ),
+      },
+    },
   }
 }
 

@@ -109,7 +109,8 @@ function collect(found: Map<string, Alert>, rule: Rule, detections: readonly Det
 
 /**
  * Store the corpus in `storage` (a migrated database of its own), run `rules` over it and score
- * the findings. `params` overrides rule parameters as the configuration would.
+ * the findings. `params` overrides rule parameters as the configuration would (by default the
+ * world's own, `corpus.world.params`).
  */
 export async function evaluateCorpus(
   corpus: Corpus,
@@ -119,6 +120,7 @@ export async function evaluateCorpus(
   /** Longest window of one scheduled run while catching up (the scheduler's maxWindowMs). */
   maxWindowMs = 6 * 3_600_000,
 ): Promise<CorpusResult> {
+  params ??= corpus.world.params
   const registry = parseResourceRegistry(corpus.world.registry, 'corpus registry')
   const rows: EventRow[] = corpus.events.map((d) => {
     const parsed = parseEvent(d.event)

@@ -6,6 +6,19 @@ import type { Family } from '../corpus.js'
 import { attackCrossAudience } from './attack-cross-audience.js'
 import { attackExpiredToken } from './attack-expired-token.js'
 import { attackMissingResource } from './attack-missing-resource.js'
+import { attackClientIdOtherIssuer } from './attack-client-id-other-issuer.js'
+import { attackDelegationAbuse } from './attack-delegation-abuse.js'
+import { attackLongLivedToken } from './attack-long-lived-token.js'
+import { attackMcpHeaderSmuggling } from './attack-mcp-header-smuggling.js'
+import { attackMultiAudience } from './attack-multi-audience.js'
+import { attackOverbroadAudience } from './attack-overbroad-audience.js'
+import { attackResourceDrift } from './attack-resource-drift.js'
+import { attackStrayScope } from './attack-stray-scope.js'
+import { attackTokenPassthrough } from './attack-token-passthrough.js'
+import { attackUnrequestedAudience } from './attack-unrequested-audience.js'
+import { benignCimdClients } from './benign-cimd-clients.js'
+import { benignMcp2026Clients } from './benign-mcp-2026-clients.js'
+import { benignMcpDelegation } from './benign-mcp-delegation.js'
 import { attackTokenReplay } from './attack-token-replay.js'
 import { attackUsageSpike } from './attack-usage-spike.js'
 import { benignMultiAudience } from './benign-multi-audience.js'
@@ -18,9 +31,22 @@ export const FAMILIES: readonly Family[] = [
   benignServiceFleets,
   benignTokenExchange,
   benignMultiAudience,
+  benignMcpDelegation,
+  benignMcp2026Clients,
+  benignCimdClients,
   attackUsageSpike,
   attackTokenReplay,
   attackMissingResource,
   attackCrossAudience,
   attackExpiredToken,
+  attackTokenPassthrough,
+  attackMcpHeaderSmuggling,
+  attackDelegationAbuse,
+  attackClientIdOtherIssuer,
+  attackUnrequestedAudience,
+  attackOverbroadAudience,
+  attackMultiAudience,
+  attackResourceDrift,
+  attackLongLivedToken,
+  attackStrayScope,
 ]

@@ -17,6 +17,12 @@ export interface Token {
   scopes: string[]
 }
 
+/**
+ * What the AS knows of the tokens it minted, for the exchanges' delegation attributes: the
+ * `act` nesting depth and `may_act` (RFC 8693 §4.1, §4.4).
+ */
+const minted = new WeakMap<Token, { depth: number; mayAct?: unknown }>()
+
 /** Issue a token at true time `t` (code exchange, refresh or client credentials). */
 export function issue(
   ctx: FamilyContext,
@@ -30,6 +36,8 @@ export function issue(
     scopes: string[]
     lifetimeS: number
     attributes?: Record<string, unknown>
+    /** another authorization server than the world's */
+    issuer?: string
   },
 ): Token {
   const times = ctx.tokenTimes(t, o.lifetimeS)
@@ -43,7 +51,7 @@ export function issue(
     {
       event_type: 'token.issued',
       source: { kind: 'authorization_server', id: 'as-1' },
-      issuer: ctx.world.issuer,
+      issuer: o.issuer ?? ctx.world.issuer,
       ...o.holder,
       network: { ip: o.ip },
       token: { ...token, format: 'jwt' },
@@ -57,19 +65,20 @@ export function issue(
     t,
     ctx.world.asSkewMs,
   )
+  minted.set(token, { depth: 0, mayAct: o.attributes?.may_act })
   return token
 }
 
 export function authorize(
   ctx: FamilyContext,
   t: number,
-  o: { holder: Holder; ip: string; requested: string[]; scopes: string[] },
+  o: { holder: Holder; ip: string; requested: string[]; scopes: string[]; issuer?: string },
 ): void {
   ctx.emit(
     {
       event_type: 'authorization.requested',
       source: { kind: 'authorization_server', id: 'as-1' },
-      issuer: ctx.world.issuer,
+      issuer: o.issuer ?? ctx.world.issuer,
       ...o.holder,
       network: { ip: o.ip, user_agent: 'Mozilla/5.0' },
       requested_resources: o.requested,
@@ -100,6 +109,13 @@ export function present(
     reason?: string
     audValidated?: boolean
     tool?: Record<string, unknown>
+    /** the caller's User-Agent (an MCP server's outbound client, say) */
+    userAgent?: string
+    /** the HTTP status, when it is not the decision's (a 400 for a refused MCP request) */
+    status?: number
+    /** the collector's source, when not the server itself (a gateway in front of it) */
+    source?: { kind: string; id: string }
+    attributes?: Record<string, unknown>
   },
 ): void {
   const { server, token } = o
@@ -120,10 +136,13 @@ export function present(
   ctx.emit(
     {
       event_type: 'token.presented',
-      source: { kind: server.kind === 'mcp' ? 'mcp_server' : 'resource_server', id: server.id },
+      source: o.source ?? {
+        kind: server.kind === 'mcp' ? 'mcp_server' : 'resource_server',
+        id: server.id,
+      },
       issuer: ctx.world.issuer,
       ...o.holder,
-      network: { ip: o.ip },
+      network: { ip: o.ip, ...(o.userAgent !== undefined && { user_agent: o.userAgent }) },
       token: { jti: token.jti, iat: token.iat, exp: token.exp, aud: token.aud, format: 'jwt' },
       resource: o.resource ?? server.resource,
       presented_aud: token.aud,
@@ -131,9 +150,14 @@ export function present(
       decision,
       reason: o.reason ?? (decision === 'accepted' ? 'ok' : fresh ? 'other' : 'expired'),
       ...(tool && { tool }),
+      ...(o.attributes && { attributes: o.attributes }),
       http:
         server.kind === 'mcp'
-          ? { method: 'POST', path: '/mcp', status: decision === 'accepted' ? 200 : 401 }
+          ? {
+              method: 'POST',
+              path: '/mcp',
+              status: o.status ?? (decision === 'accepted' ? 200 : 401),
+            }
           : {
               method: ctx.rng.pick(['GET', 'GET', 'POST']),
               path: `${new URL(server.resource).pathname}/items`,
@@ -143,6 +167,66 @@ export function present(
     t,
     server.skewMs,
   )
+}
+
+/**
+ * An RFC 8693 token exchange at true time `t`: `subject` traded by `actor` (a client id) for a
+ * token bound to `aud` with `scopes`. The requesting client is `holder.client_id` (the token's
+ * client claim stays the user's client, as the exchange carries the user's delegation). The
+ * attributes are what audtrail's AS collector records (src/collectors/as/delegation.ts): the
+ * issued token's `act` depth and the subject token's `aud`, scopes and `may_act`, so the chain is
+ * known even when the exchanges arrive out of order.
+ */
+export function exchange(
+  ctx: FamilyContext,
+  t: number,
+  o: {
+    holder: Holder
+    subject: Token
+    actor: string
+    ip: string
+    aud: string[]
+    scopes: string[]
+    lifetimeS?: number
+    userAgent?: string
+    attributes?: Record<string, unknown>
+  },
+): Token {
+  const out: Token = {
+    jti: ctx.id('xt'),
+    ...ctx.tokenTimes(t, o.lifetimeS ?? 300),
+    aud: o.aud,
+    scopes: o.scopes,
+  }
+  const subject = minted.get(o.subject)
+  const depth = (subject?.depth ?? 0) + 1
+  minted.set(out, { depth })
+  const delegation = {
+    act_depth: depth,
+    subject_token_aud: o.subject.aud,
+    subject_token_scopes: o.subject.scopes,
+    ...(subject?.mayAct !== undefined && { subject_token_may_act: subject.mayAct }),
+  }
+  ctx.emit(
+    {
+      event_type: 'token.exchanged',
+      source: { kind: 'authorization_server', id: 'as-1' },
+      issuer: ctx.world.issuer,
+      ...o.holder,
+      network: { ip: o.ip, ...(o.userAgent !== undefined && { user_agent: o.userAgent }) },
+      token: { ...out, format: 'jwt' },
+      subject_token: { jti: o.subject.jti },
+      actor: { client_id: o.actor },
+      requested_resources: o.aud,
+      granted_aud: o.aud,
+      requested_scopes: o.scopes,
+      granted_scopes: o.scopes,
+      attributes: { ...delegation, ...o.attributes },
+    },
+    t,
+    ctx.world.asSkewMs,
+  )
+  return out
 }
 
 /** Hour-of-day weights of human work (local time is UTC here), weekends lighter. */
