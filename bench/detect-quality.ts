@@ -1,6 +1,6 @@
 /**
  * bench:detect-quality — the rules' precision and recall on a labeled corpus
- * (src/detection/quality): for each seed, about BENCH_EVENTS benign events over nine days plus the
+ * (bench/quality): for each seed, about BENCH_EVENTS benign events over nine days plus the
  * attack families, stored in the embedded engine and run through every rule as audtrail runs
  * them; prints per rule TP, FP, FN, precision, recall and false alerts per 10 000 benign events,
  * per seed and over all seeds, the false alerts and missed attacks, and ends with one JSON line.
@@ -9,9 +9,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateCorpus } from '../src/detection/quality/corpus.js'
-import { evaluateCorpus, type RuleScore } from '../src/detection/quality/evaluate.js'
-import { FAMILIES } from '../src/detection/quality/scenarios/index.js'
+import { generateCorpus } from './quality/corpus.js'
+import { evaluateCorpus, type RuleScore } from './quality/evaluate.js'
+import { FAMILIES } from './quality/scenarios/index.js'
 import { RULES } from '../src/detection/rules/index.js'
 import { createStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'

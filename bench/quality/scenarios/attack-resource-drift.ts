@@ -3,7 +3,7 @@
  * AS copies into `aud` and a lenient server accepts (exact `aud` matching would refuse it: RFC
  * 7519 §4.1.3). Instance 0: a trailing slash; 1: an uppercase host with the default port.
  */
-import { canonicalizeResource } from '../../../events/resource.js'
+import { canonicalizeResource } from '../../../src/events/resource.js'
 import type { Family } from '../corpus.js'
 import { issue, present } from './lib.js'
 import { attackHour } from './victims.js'

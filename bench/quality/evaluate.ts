@@ -4,15 +4,15 @@
  * scheduled rules window by window of `received_at` through the scheduler) and scores the
  * findings against the labels: per rule, true and false alerts and missed attacks.
  */
-import { parseEvent } from '../../events/parse.js'
-import { createLogger } from '../../logger.js'
-import { parseResourceRegistry } from '../../resource-registry.js'
-import type { Storage } from '../../storage/client.js'
-import { toEventRow, type EventRow } from '../../events/event-row.js'
-import { createRuleEvaluator } from '../engine.js'
-import { findingId, type FindingsStore } from '../findings-store.js'
-import type { Detection, Rule } from '../rule.js'
-import { runScheduledRules } from '../scheduler.js'
+import { parseEvent } from '../../src/events/parse.js'
+import { createLogger } from '../../src/logger.js'
+import { parseResourceRegistry } from '../../src/resource-registry.js'
+import type { Storage } from '../../src/storage/client.js'
+import { toEventRow, type EventRow } from '../../src/events/event-row.js'
+import { createRuleEvaluator } from '../../src/detection/engine.js'
+import { findingId, type FindingsStore } from '../../src/detection/findings-store.js'
+import type { Detection, Rule } from '../../src/detection/rule.js'
+import { runScheduledRules } from '../../src/detection/scheduler.js'
 import type { Corpus, Label, LabelOf } from './corpus.js'
 
 /** One finding: rule, tenant and dedup keys, as the findings store keeps it. */

@@ -7,7 +7,7 @@
  * The interface is described in bench/README.md (`bench:detect-quality`).
  */
 import type { z } from 'zod'
-import type { RegistryEntry } from '../../resource-registry.js'
+import type { RegistryEntry } from '../../src/resource-registry.js'
 
 type RegistryEntryInput = z.input<typeof RegistryEntry>
 
