@@ -24,7 +24,7 @@ const params = z.object({
     .boolean()
     .default(true)
     .describe(
-      "a scope the resource registry lists for the exchanged token's audience is not a widening (an exchange for another resource gets that resource's scopes)",
+      "a scope the resource registry lists for an audience of the exchanged token outside the subject token's is not a widening (an exchange for another resource gets that resource's scopes); at the subject's own resource it still is",
     ),
 })
 type Params = z.output<typeof params>
@@ -165,8 +165,12 @@ export const delegationChainViolation: EventRule<typeof params> = {
     }
     if (facts.from !== 'none') {
       const registered = new Set(
+        // Only another resource's own scopes: at the subject token's resource, a registered
+        // scope it did not carry is still a widening.
         ctx.params.allowRegisteredTargetScopes
-          ? issuedAud.flatMap((a) => registryEntry(a, ctx.registry)?.scopes ?? [])
+          ? issuedAud
+              .filter((a) => outsideAudience(a, facts.audience, ctx.registry))
+              .flatMap((a) => registryEntry(a, ctx.registry)?.scopes ?? [])
           : [],
       )
       const added = issuedScopes.filter((s) => !facts.scopes.includes(s) && !registered.has(s))
@@ -245,6 +249,21 @@ export const delegationChainViolation: EventRule<typeof params> = {
           occurred_at: at(10),
           client_id: 'files-mcp',
           token: token({ jti: 'at-x', aud: [API], scopes: ['files:read', 'files:delete'] }),
+        }),
+      ],
+    },
+    {
+      name: 'an exchange for the same resource adds a scope registered there',
+      fires: true,
+      registry: [{ resource: MCP, kind: 'mcp', scopes: ['files:read', 'files:write'] }],
+      events: [
+        ev.issued(),
+        ev.exchanged({
+          occurred_at: at(10),
+          client_id: 'files-mcp',
+          token: token({ jti: 'at-x', aud: [MCP], scopes: ['files:read', 'files:write'] }),
+          requested_resources: [MCP],
+          granted_aud: [MCP],
         }),
       ],
     },
