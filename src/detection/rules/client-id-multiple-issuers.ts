@@ -3,17 +3,12 @@ import { z } from 'zod'
 import type { ScheduledRule } from '../rule.js'
 import { rowTime } from '../token-state.js'
 import { exampleEvents, at } from './lib/example-events.js'
+import { lookbackDays, maxResults } from './lib/params.js'
 import { REF } from './lib/references.js'
 
 const DAY_S = 86_400
 const params = z.object({
-  lookbackDays: z
-    .number()
-    .int()
-    .min(1)
-    .max(400)
-    .default(30)
-    .describe('how far back the other issuers of a client are searched, in days'),
+  lookbackDays: lookbackDays('how far back the other issuers of a client are searched, in days'),
   ignoreUrlClientIds: z
     .boolean()
     .default(true)
@@ -26,12 +21,7 @@ const params = z.object({
     .describe(
       "also count the issuer of presented tokens (the RS collector's view), not only AS events",
     ),
-  maxResults: z
-    .number()
-    .int()
-    .positive()
-    .default(1000)
-    .describe('detections one run reports at most'),
+  maxResults: maxResults(),
 })
 const ev = exampleEvents('client-id-multiple-issuers')
 const OTHER_AS = 'https://login.partner.example'

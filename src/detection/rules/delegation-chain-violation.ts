@@ -89,6 +89,27 @@ function actorPermitted(row: EventRow, mayAct: MayAct): boolean {
   return true
 }
 
+/** Example: an issued token exchanged three times in a row, each hop's token the next one's subject. */
+const threeExchanges = () => [
+  ev.issued(),
+  ev.exchanged({
+    occurred_at: at(10),
+    token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
+  }),
+  ev.exchanged({
+    occurred_at: at(20),
+    subject_token: { jti: 'hop-1' },
+    token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
+    requested_resources: [REPORTS],
+    granted_aud: [REPORTS],
+  }),
+  ev.exchanged({
+    occurred_at: at(30),
+    subject_token: { jti: 'hop-2' },
+    token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
+  }),
+]
+
 export const delegationChainViolation: EventRule<typeof params> = {
   kind: 'event',
   id: 'delegation-chain-violation',
@@ -277,25 +298,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       name: 'a third exchange in a row (maxDepth 2)',
       fires: true,
       params: { maxDepth: 2 },
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
-        }),
-        ev.exchanged({
-          occurred_at: at(20),
-          subject_token: { jti: 'hop-1' },
-          token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
-          requested_resources: [REPORTS],
-          granted_aud: [REPORTS],
-        }),
-        ev.exchanged({
-          occurred_at: at(30),
-          subject_token: { jti: 'hop-2' },
-          token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
-        }),
-      ],
+      events: threeExchanges(),
     },
     {
       name: 'a narrowing exchange for the downstream API by the permitted actor',
@@ -317,25 +320,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
     {
       name: 'three exchanges in a chain within the default depth',
       fires: false,
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
-        }),
-        ev.exchanged({
-          occurred_at: at(20),
-          subject_token: { jti: 'hop-1' },
-          token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
-          requested_resources: [REPORTS],
-          granted_aud: [REPORTS],
-        }),
-        ev.exchanged({
-          occurred_at: at(30),
-          subject_token: { jti: 'hop-2' },
-          token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
-        }),
-      ],
+      events: threeExchanges(),
     },
     {
       name: 'an exchange for another resource gets that resource’s own scopes',

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { ScheduledRule } from '../rule.js'
 import { rowTime } from '../token-state.js'
 import { exampleEvents, API, at, token } from './lib/example-events.js'
+import { lookbackDays, maxResults } from './lib/params.js'
 import { REF } from './lib/references.js'
 
 const DAY_S = 86_400
@@ -19,21 +20,10 @@ const params = z
       .min(0)
       .default(10)
       .describe('events of the client on days before the first use, at least'),
-    lookbackDays: z
-      .number()
-      .int()
-      .min(1)
-      .max(400)
-      .default(30)
-      .describe(
-        'how far back earlier use is searched, in days; a resource unused for longer is new again',
-      ),
-    maxResults: z
-      .number()
-      .int()
-      .positive()
-      .default(1000)
-      .describe('detections one run reports at most'),
+    lookbackDays: lookbackDays(
+      'how far back earlier use is searched, in days; a resource unused for longer is new again',
+    ),
+    maxResults: maxResults(),
   })
   .refine((p) => p.lookbackDays >= p.baselineDays, {
     message: 'lookbackDays must cover baselineDays',

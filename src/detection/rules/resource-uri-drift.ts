@@ -4,17 +4,14 @@ import { compareResources } from '../../events/resource.js'
 import type { ScheduledRule } from '../rule.js'
 import { rowTime } from '../token-state.js'
 import { exampleEvents, at, MCP, token } from './lib/example-events.js'
+import { lookbackDays } from './lib/params.js'
 import { REF } from './lib/references.js'
 import { registryEntry } from './lib/resources.js'
 
 const params = z.object({
-  lookbackDays: z
-    .number()
-    .int()
-    .min(1)
-    .max(400)
-    .default(30)
-    .describe("how far back spellings are counted, in days (bounded by the rollup's retention)"),
+  lookbackDays: lookbackDays(
+    "how far back spellings are counted, in days (bounded by the rollup's retention)",
+  ),
   minSpellings: z
     .number()
     .int()
