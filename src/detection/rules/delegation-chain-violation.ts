@@ -89,6 +89,15 @@ function actorPermitted(row: EventRow, mayAct: MayAct): boolean {
   return true
 }
 
+/** Example: 10 s in, files-mcp exchanges the issued token for `at-x` with `scopes` for `aud`. */
+const exchangeAt10 = (scopes: string[], aud: string[] = [API], o: object = {}) =>
+  ev.exchanged({
+    occurred_at: at(10),
+    client_id: 'files-mcp',
+    token: token({ jti: 'at-x', aud, scopes }),
+    ...o,
+  })
+
 /** Example: an issued token exchanged three times in a row, each hop's token the next one's subject. */
 const threeExchanges = () => [
   ev.issued(),
@@ -248,10 +257,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       fires: true,
       events: [
         ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API, REPORTS], scopes: ['files:read'] }),
+        exchangeAt10(['files:read'], [API, REPORTS], {
           requested_resources: [API, REPORTS],
           granted_aud: [API, REPORTS],
         }),
@@ -260,14 +266,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
     {
       name: 'an exchange that adds a scope the subject token did not carry',
       fires: true,
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API], scopes: ['files:read', 'files:delete'] }),
-        }),
-      ],
+      events: [ev.issued(), exchangeAt10(['files:read', 'files:delete'])],
     },
     {
       name: 'an actor the subject token’s may_act does not name',
@@ -275,11 +274,9 @@ export const delegationChainViolation: EventRule<typeof params> = {
       severity: 'critical',
       events: [
         ev.issued({ attributes: { may_act: { sub: 'files-mcp' } } }),
-        ev.exchanged({
-          occurred_at: at(10),
+        exchangeAt10(['files:read'], [API], {
           client_id: 'billing-agent',
           actor: { subject: 'billing-agent', client_id: 'billing-agent' },
-          token: token({ jti: 'at-x', aud: [API], scopes: ['files:read'] }),
         }),
       ],
     },
@@ -309,12 +306,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       ],
       events: [
         ev.issued({ attributes: { may_act: { client_id: 'files-mcp' } } }),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          actor: { client_id: 'files-mcp' },
-          token: token({ jti: 'at-x', aud: [API], scopes: ['orders:read'] }),
-        }),
+        exchangeAt10(['orders:read'], [API], { actor: { client_id: 'files-mcp' } }),
       ],
     },
     {
@@ -330,11 +322,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
           granted_scopes: ['openid', 'files:read'],
           token: token({ scopes: ['openid', 'files:read'] }),
         }),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API], scopes: ['orders:read'] }),
-        }),
+        exchangeAt10(['orders:read']),
       ],
     },
     {
