@@ -1,10 +1,10 @@
 /** client-id-multiple-issuers: one client id used with two or more authorization servers. */
 import { z } from 'zod'
 import type { ScheduledRule } from '../rule.js'
-import { rowTime } from '../token-state.js'
 import { exampleEvents, at } from './lib/example-events.js'
 import { lookbackDays, maxResults } from './lib/params.js'
 import { REF } from './lib/references.js'
+import { resultDetection } from './lib/scheduled.js'
 
 const DAY_S = 86_400
 const params = z.object({
@@ -73,13 +73,12 @@ export const clientIdMultipleIssuers: ScheduledRule<typeof params> = {
   }),
   toDetection(row) {
     const issuers = row.issuers as string[]
-    return {
-      tenant: String(row.tenant),
-      keys: { client_id: String(row.client_id), issuers: issuers.join(' ') },
-      evidence: { issuers, per_issuer: row.per_issuer },
-      eventIds: row.event_ids as string[],
-      at: rowTime(String(row.latest)),
-    }
+    return resultDetection(
+      row,
+      'latest',
+      { client_id: String(row.client_id), issuers: issuers.join(' ') },
+      { issuers, per_issuer: row.per_issuer },
+    )
   },
   examples: [
     {
