@@ -5,13 +5,7 @@ import type { CollectorOptions } from './rs/options.js'
 import type { MetadataRoute } from './rs/metadata.js'
 import { requestPath } from './rs/sanitize.js'
 
-export type { AudtrailRequestInfo } from './rs/core.js'
-export type {
-  CollectorLogger,
-  CollectorMode,
-  JwsAlgorithm,
-  ProtectedResourceMetadataOptions,
-} from './rs/options.js'
+export type * from './rs/public-types.js'
 
 /** The request as Express (or plain Node) hands it over; Express fields are optional. */
 export interface AudtrailIncomingMessage extends IncomingMessage {

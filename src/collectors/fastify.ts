@@ -4,13 +4,7 @@ import fp from 'fastify-plugin'
 import { createCore, type AudtrailRequestInfo, type Gate } from './rs/core.js'
 import type { CollectorOptions } from './rs/options.js'
 
-export type { AudtrailRequestInfo } from './rs/core.js'
-export type {
-  CollectorLogger,
-  CollectorMode,
-  JwsAlgorithm,
-  ProtectedResourceMetadataOptions,
-} from './rs/options.js'
+export type * from './rs/public-types.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

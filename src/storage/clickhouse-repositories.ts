@@ -19,6 +19,7 @@ import {
 } from './events-store.js'
 import {
   OPEN_END,
+  timeSpan,
   type AlertRow,
   type CatalogPage,
   type ClientFindingsRow,
@@ -56,8 +57,7 @@ function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K
 export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
   return {
     ...filters(q, ['tenant', 'id', 'rule', 'severity', 'status', 'resource', 'client', 'token']),
-    since: toDateTime64(q.since ?? 0),
-    until: toDateTime64(q.until ?? OPEN_END),
+    ...timeSpan(q),
     cursor_seen: q.after?.seen ?? toDateTime64(OPEN_END),
     cursor_id: q.after?.id ?? '',
     limit: q.limit ?? 1,
@@ -68,8 +68,7 @@ export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
 export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
   return {
     ...filters(q, ['tenant', 'type', 'client', 'subject', 'resource', 'token', 'decision', 'tool']),
-    since: toDateTime64(q.since ?? 0),
-    until: toDateTime64(q.until ?? OPEN_END),
+    ...timeSpan(q),
     cursor_at: q.after?.at ?? toDateTime64(OPEN_END),
     cursor_id: q.after?.id ?? '',
     fetch: q.fetch,

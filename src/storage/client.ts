@@ -79,7 +79,25 @@ export function connectionOf(storage: Storage | ClickHouseConnection): ClickHous
 }
 
 /** The repositories over a connection, and the connection: one object. */
-function withRepositories(connection: ClickHouseConnection): ClickHouseStorage {
+/**
+ * The storage over one kind of connection: the database and cluster of the options, and empty
+ * inserts skipped here (a server or the embedded engine would be sent an empty body).
+ */
+function withRepositories(
+  options: StorageOptions,
+  kind: Omit<ClickHouseConnection, 'database' | 'cluster'>,
+): ClickHouseStorage {
+  const connection: ClickHouseConnection = {
+    ...kind,
+    database: options.database,
+    cluster: options.cluster,
+    insert: async (table, rows, settings) => {
+      if (rows.length > 0) await kind.insert(table, rows, settings)
+    },
+    insertEncoded: async (table, columns, body, settings) => {
+      if (body.byteLength > 0) await kind.insertEncoded(table, columns, body, settings)
+    },
+  }
   return { ...connection, ...clickhouseRepositories(connection) }
 }
 
@@ -118,13 +136,10 @@ export function createStorage(options: StorageOptions): ClickHouseStorage {
       clickhouse_settings: BASE_SETTINGS,
       application: 'audtrail',
     })
-    return withRepositories({
+    return withRepositories(options, {
       client,
       mode: 'server',
-      database: options.database,
-      cluster: options.cluster,
       insert: async (table, rows, settings) => {
-        if (rows.length === 0) return
         await client.insert({
           table,
           values: rows as object[],
@@ -133,7 +148,6 @@ export function createStorage(options: StorageOptions): ClickHouseStorage {
         })
       },
       insertEncoded: async (table, columns, body, settings) => {
-        if (body.byteLength === 0) return
         // client.insert takes JSON formats only as objects to serialize; exec sends the bytes
         // as the request body, the statement (which names only our own columns) as a parameter.
         const result = await client.exec({
@@ -158,18 +172,14 @@ export function createStorage(options: StorageOptions): ClickHouseStorage {
     connection: connection as unknown as ClientConnection,
     clickhouse_settings: BASE_SETTINGS,
   })
-  return withRepositories({
+  return withRepositories(options, {
     client,
     mode: 'embedded',
-    database: options.database,
-    cluster: options.cluster,
     insert: async (table, rows, settings) => {
-      if (rows.length === 0) return
       const body = Buffer.from(rows.map((r) => JSON.stringify(r)).join('\n'))
       await connection.rawInsert(rawInsert(table, undefined, 'JSONEachRow', body, settings))
     },
     insertEncoded: async (table, columns, body, settings) => {
-      if (body.byteLength === 0) return
       await connection.rawInsert(rawInsert(table, columns, 'JSONCompactEachRow', body, settings))
     },
     close: () => client.close(),

@@ -25,7 +25,7 @@ import {
 import { encodeEvents } from './events-store.js'
 import { delegationLink, walkDelegationChain } from './delegation-chain.js'
 import {
-  OPEN_END,
+  timeSpan,
   type AlertRow,
   type ExceptionRow,
   type FindingOccurrence,
@@ -105,11 +105,6 @@ function pageOf(id: string, parts: number): number {
 const desc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0)
 /** An absent filter matches everything. */
 const eq = (want: string | undefined, have: string) => want === undefined || want === have
-/** [since, until) of a query as DateTime64 text (open ends by default). */
-const span = (q: { since?: number; until?: number }) => [
-  toDateTime64(q.since ?? 0),
-  toDateTime64(q.until ?? OPEN_END),
-]
 
 function notDoubled(name: string): never {
   throw new StorageError(
@@ -246,7 +241,7 @@ export function createMemoryRepositories(): MemoryRepositories {
       },
       async search(q) {
         up()
-        const [since, until] = span(q)
+        const { since, until } = timeSpan(q)
         return events
           .values()
           .filter(
@@ -362,7 +357,7 @@ export function createMemoryRepositories(): MemoryRepositories {
     findings: {
       async list(q) {
         up()
-        const [since, until] = span(q)
+        const { since, until } = timeSpan(q)
         return findings
           .values()
           .filter(

@@ -11,11 +11,16 @@
  * double).
  */
 import type { RejectedRow } from '../events/rejected-row.js'
-import type { EventRow, StoredEvent } from '../events/event-row.js'
+import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
 import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from './events-store.js'
 
 /** The end of every open time range (2999-01-01). */
 export const OPEN_END = Date.parse('2999-01-01T00:00:00.000Z')
+
+/** [since, until) of a query as DateTime64 text: open at both ends by default. */
+export function timeSpan(q: { since?: number; until?: number }): { since: string; until: string } {
+  return { since: toDateTime64(q.since ?? 0), until: toDateTime64(q.until ?? OPEN_END) }
+}
 
 /** The most events `events.ofToken` reads (token-events.sql's LIMIT). */
 export const TOKEN_EVENTS_LIMIT = 10_000

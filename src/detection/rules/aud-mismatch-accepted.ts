@@ -2,9 +2,10 @@
 import { z } from 'zod'
 import type { EventRule } from '../rule.js'
 import { exampleEvents, API, MCP, token } from './lib/example-events.js'
+import { detectAtResource, presentedWith, TOKEN_AT_RESOURCE } from './lib/presentations.js'
 import { REF } from './lib/references.js'
 import { audienceMatch } from './lib/resources.js'
-import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+import { presentationEvidence } from './lib/rows.js'
 
 const params = z.object({})
 const ev = exampleEvents('aud-mismatch-accepted')
@@ -52,18 +53,12 @@ export const audMismatchAccepted: EventRule<typeof params> = {
     'If the audience is a legitimate alias, add it to the resource registry and mark the finding false positive.',
   ],
   params,
-  dedupKey: ['token_key', 'resource', 'client_id'],
+  dedupKey: TOKEN_AT_RESOURCE,
   dedupWindowS: 3600,
   evaluate(row, _state, ctx) {
-    if (!isPresentation(row) || row.decision !== 'accepted') return []
+    if (!presentedWith(row, 'accepted')) return []
     if (audienceMatch(row, ctx.registry) !== 'different') return []
-    return [
-      detect(
-        row,
-        { token_key: row.token_key, resource: row.resource_canonical, client_id: row.client_id },
-        presentationEvidence(row),
-      ),
-    ]
+    return [detectAtResource(row, presentationEvidence(row))]
   },
   examples: [
     {

@@ -2,9 +2,10 @@
 import { z } from 'zod'
 import type { EventRule } from '../rule.js'
 import { exampleEvents, API, MCP, token } from './lib/example-events.js'
+import { detectAtResource, presentedWith, TOKEN_AT_RESOURCE } from './lib/presentations.js'
 import { REF } from './lib/references.js'
 import { audienceMatch } from './lib/resources.js'
-import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+import { presentationEvidence } from './lib/rows.js'
 
 const params = z.object({})
 const ev = exampleEvents('aud-mismatch-rejected')
@@ -47,19 +48,13 @@ export const audMismatchRejected: EventRule<typeof params> = {
     'If the client is misconfigured, have it request one token per resource (RFC 8707 `resource`).',
   ],
   params,
-  dedupKey: ['token_key', 'resource', 'client_id'],
+  dedupKey: TOKEN_AT_RESOURCE,
   dedupWindowS: 3600,
   evaluate(row, _state, ctx) {
-    if (!isPresentation(row) || row.decision !== 'rejected') return []
+    if (!presentedWith(row, 'rejected')) return []
     const match = audienceMatch(row, ctx.registry)
     if (match !== 'different' && !(match === '' && row.reason === 'aud_mismatch')) return []
-    return [
-      detect(
-        row,
-        { token_key: row.token_key, resource: row.resource_canonical, client_id: row.client_id },
-        presentationEvidence(row),
-      ),
-    ]
+    return [detectAtResource(row, presentationEvidence(row))]
   },
   examples: [
     {

@@ -1,19 +1,14 @@
 /** client-id-multiple-issuers: one client id used with two or more authorization servers. */
 import { z } from 'zod'
 import type { ScheduledRule } from '../rule.js'
-import { rowTime } from '../token-state.js'
 import { exampleEvents, at } from './lib/example-events.js'
+import { lookbackDays, maxResults } from './lib/params.js'
 import { REF } from './lib/references.js'
+import { resultDetection } from './lib/scheduled.js'
 
 const DAY_S = 86_400
 const params = z.object({
-  lookbackDays: z
-    .number()
-    .int()
-    .min(1)
-    .max(400)
-    .default(30)
-    .describe('how far back the other issuers of a client are searched, in days'),
+  lookbackDays: lookbackDays('how far back the other issuers of a client are searched, in days'),
   ignoreUrlClientIds: z
     .boolean()
     .default(true)
@@ -26,12 +21,7 @@ const params = z.object({
     .describe(
       "also count the issuer of presented tokens (the RS collector's view), not only AS events",
     ),
-  maxResults: z
-    .number()
-    .int()
-    .positive()
-    .default(1000)
-    .describe('detections one run reports at most'),
+  maxResults: maxResults(),
 })
 const ev = exampleEvents('client-id-multiple-issuers')
 const OTHER_AS = 'https://login.partner.example'
@@ -83,13 +73,12 @@ export const clientIdMultipleIssuers: ScheduledRule<typeof params> = {
   }),
   toDetection(row) {
     const issuers = row.issuers as string[]
-    return {
-      tenant: String(row.tenant),
-      keys: { client_id: String(row.client_id), issuers: issuers.join(' ') },
-      evidence: { issuers, per_issuer: row.per_issuer },
-      eventIds: row.event_ids as string[],
-      at: rowTime(String(row.latest)),
-    }
+    return resultDetection(
+      row,
+      'latest',
+      { client_id: String(row.client_id), issuers: issuers.join(' ') },
+      { issuers, per_issuer: row.per_issuer },
+    )
   },
   examples: [
     {

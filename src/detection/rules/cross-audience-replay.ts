@@ -4,6 +4,7 @@ import { compareResources } from '../../events/resource.js'
 import type { Detection, EventRule } from '../rule.js'
 import type { Presentation } from '../token-state.js'
 import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'
+import { TOKEN_AT_RESOURCE } from './lib/presentations.js'
 import { REF } from './lib/references.js'
 import { outsideAudience } from './lib/resources.js'
 import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
@@ -47,7 +48,7 @@ export const crossAudienceReplay: EventRule<typeof params> = {
     'Revoke the token and its grant; the first server in the timeline that is inside the audience is the likely leak point.',
   ],
   params,
-  dedupKey: ['token_key', 'resource', 'client_id'],
+  dedupKey: TOKEN_AT_RESOURCE,
   dedupWindowS: 86_400,
   evaluate(row, state, ctx) {
     if (!isPresentation(row) || row.token_key === '' || row.resource_canonical === '') return []

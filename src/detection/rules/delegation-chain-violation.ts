@@ -89,6 +89,36 @@ function actorPermitted(row: EventRow, mayAct: MayAct): boolean {
   return true
 }
 
+/** Example: 10 s in, files-mcp exchanges the issued token for `at-x` with `scopes` for `aud`. */
+const exchangeAt10 = (scopes: string[], aud: string[] = [API], o: object = {}) =>
+  ev.exchanged({
+    occurred_at: at(10),
+    client_id: 'files-mcp',
+    token: token({ jti: 'at-x', aud, scopes }),
+    ...o,
+  })
+
+/** Example: an issued token exchanged three times in a row, each hop's token the next one's subject. */
+const threeExchanges = () => [
+  ev.issued(),
+  ev.exchanged({
+    occurred_at: at(10),
+    token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
+  }),
+  ev.exchanged({
+    occurred_at: at(20),
+    subject_token: { jti: 'hop-1' },
+    token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
+    requested_resources: [REPORTS],
+    granted_aud: [REPORTS],
+  }),
+  ev.exchanged({
+    occurred_at: at(30),
+    subject_token: { jti: 'hop-2' },
+    token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
+  }),
+]
+
 export const delegationChainViolation: EventRule<typeof params> = {
   kind: 'event',
   id: 'delegation-chain-violation',
@@ -231,10 +261,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       fires: true,
       events: [
         ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API, REPORTS], scopes: ['files:read'] }),
+        exchangeAt10(['files:read'], [API, REPORTS], {
           requested_resources: [API, REPORTS],
           granted_aud: [API, REPORTS],
         }),
@@ -243,14 +270,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
     {
       name: 'an exchange that adds a scope the subject token did not carry',
       fires: true,
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API], scopes: ['files:read', 'files:delete'] }),
-        }),
-      ],
+      events: [ev.issued(), exchangeAt10(['files:read', 'files:delete'])],
     },
     {
       name: 'an exchange for the same resource adds a scope registered there',
@@ -273,11 +293,9 @@ export const delegationChainViolation: EventRule<typeof params> = {
       severity: 'critical',
       events: [
         ev.issued({ attributes: { may_act: { sub: 'files-mcp' } } }),
-        ev.exchanged({
-          occurred_at: at(10),
+        exchangeAt10(['files:read'], [API], {
           client_id: 'billing-agent',
           actor: { subject: 'billing-agent', client_id: 'billing-agent' },
-          token: token({ jti: 'at-x', aud: [API], scopes: ['files:read'] }),
         }),
       ],
     },
@@ -296,25 +314,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
       name: 'a third exchange in a row (maxDepth 2)',
       fires: true,
       params: { maxDepth: 2 },
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
-        }),
-        ev.exchanged({
-          occurred_at: at(20),
-          subject_token: { jti: 'hop-1' },
-          token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
-          requested_resources: [REPORTS],
-          granted_aud: [REPORTS],
-        }),
-        ev.exchanged({
-          occurred_at: at(30),
-          subject_token: { jti: 'hop-2' },
-          token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
-        }),
-      ],
+      events: threeExchanges(),
     },
     {
       name: 'a narrowing exchange for the downstream API by the permitted actor',
@@ -325,36 +325,13 @@ export const delegationChainViolation: EventRule<typeof params> = {
       ],
       events: [
         ev.issued({ attributes: { may_act: { client_id: 'files-mcp' } } }),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          actor: { client_id: 'files-mcp' },
-          token: token({ jti: 'at-x', aud: [API], scopes: ['orders:read'] }),
-        }),
+        exchangeAt10(['orders:read'], [API], { actor: { client_id: 'files-mcp' } }),
       ],
     },
     {
       name: 'three exchanges in a chain within the default depth',
       fires: false,
-      events: [
-        ev.issued(),
-        ev.exchanged({
-          occurred_at: at(10),
-          token: token({ jti: 'hop-1', aud: [API], scopes: ['files:read'] }),
-        }),
-        ev.exchanged({
-          occurred_at: at(20),
-          subject_token: { jti: 'hop-1' },
-          token: token({ jti: 'hop-2', aud: [REPORTS], scopes: ['files:read'] }),
-          requested_resources: [REPORTS],
-          granted_aud: [REPORTS],
-        }),
-        ev.exchanged({
-          occurred_at: at(30),
-          subject_token: { jti: 'hop-2' },
-          token: token({ jti: 'hop-3', aud: [API], scopes: ['files:read'] }),
-        }),
-      ],
+      events: threeExchanges(),
     },
     {
       name: 'an exchange for another resource gets that resource’s own scopes',
@@ -364,11 +341,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
           granted_scopes: ['openid', 'files:read'],
           token: token({ scopes: ['openid', 'files:read'] }),
         }),
-        ev.exchanged({
-          occurred_at: at(10),
-          client_id: 'files-mcp',
-          token: token({ jti: 'at-x', aud: [API], scopes: ['orders:read'] }),
-        }),
+        exchangeAt10(['orders:read']),
       ],
     },
     {

@@ -3,8 +3,9 @@ import { z } from 'zod'
 import type { EventRule } from '../rule.js'
 import { rowTime } from '../token-state.js'
 import { exampleEvents, at, BASE_EPOCH_S, token } from './lib/example-events.js'
+import { detectAtResource, presentedWith, TOKEN_AT_RESOURCE } from './lib/presentations.js'
 import { REF } from './lib/references.js'
-import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+import { presentationEvidence } from './lib/rows.js'
 
 const params = z.object({
   clockSkewS: z
@@ -49,25 +50,21 @@ export const expiredTokenAccepted: EventRule<typeof params> = {
     'A token used long after expiry is likely stolen: revoke the grant and review the requests.',
   ],
   params,
-  dedupKey: ['token_key', 'resource', 'client_id'],
+  dedupKey: TOKEN_AT_RESOURCE,
   dedupWindowS: 3600,
   evaluate(row, state, ctx) {
-    if (!isPresentation(row) || row.decision !== 'accepted') return []
+    if (!presentedWith(row, 'accepted')) return []
     const exp = row.token_exp ?? state?.exp
     if (exp === undefined) return []
     const pastS = Math.floor(rowTime(row.occurred_at) / 1000) - exp
     if (pastS <= ctx.params.clockSkewS) return []
     return [
-      detect(
-        row,
-        { token_key: row.token_key, resource: row.resource_canonical, client_id: row.client_id },
-        {
-          ...presentationEvidence(row),
-          exp: new Date(exp * 1000).toISOString(),
-          seconds_past_exp: pastS,
-          clock_skew_s: ctx.params.clockSkewS,
-        },
-      ),
+      detectAtResource(row, {
+        ...presentationEvidence(row),
+        exp: new Date(exp * 1000).toISOString(),
+        seconds_past_exp: pastS,
+        clock_skew_s: ctx.params.clockSkewS,
+      }),
     ]
   },
   examples: [

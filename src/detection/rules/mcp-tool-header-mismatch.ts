@@ -1,7 +1,7 @@
 /** mcp-tool-header-mismatch: SEP-2243 `Mcp-Method` / `Mcp-Name` disagree with the JSON-RPC body. */
 import { z } from 'zod'
 import type { EventRule } from '../rule.js'
-import { exampleEvents } from './lib/example-events.js'
+import { exampleEvents, toolCall } from './lib/example-events.js'
 import { REF } from './lib/references.js'
 import { attribute, detect, isPresentation, presentationEvidence, stringList } from './lib/rows.js'
 
@@ -76,12 +76,7 @@ export const mcpToolHeaderMismatch: EventRule<typeof params> = {
       fires: true,
       events: [
         ev.presented({
-          tool: {
-            method: 'tools/call',
-            name: 'delete_file',
-            header_method: 'tools/call',
-            header_name: 'read_file',
-          },
+          tool: toolCall('delete_file', 'read_file'),
         }),
       ],
     },
@@ -99,12 +94,7 @@ export const mcpToolHeaderMismatch: EventRule<typeof params> = {
       fires: false,
       events: [
         ev.presented({
-          tool: {
-            method: 'tools/call',
-            name: 'read_file',
-            header_method: 'tools/call',
-            header_name: 'read_file',
-          },
+          tool: toolCall('read_file'),
         }),
       ],
     },

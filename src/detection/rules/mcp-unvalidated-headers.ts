@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { EventRow } from '../../events/event-row.js'
 import type { EventRule } from '../rule.js'
-import { exampleEvents, MCP } from './lib/example-events.js'
+import { exampleEvents, MCP, toolCall } from './lib/example-events.js'
 import { REF } from './lib/references.js'
 import { attribute, detect, isPresentation, presentationEvidence, stringList } from './lib/rows.js'
 
@@ -183,12 +183,7 @@ export const mcpUnvalidatedHeaders: EventRule<typeof params> = {
       fires: true,
       events: [
         ev.presented({
-          tool: {
-            method: 'tools/call',
-            name: 'delete_file',
-            header_method: 'tools/call',
-            header_name: 'read_file',
-          },
+          tool: toolCall('delete_file', 'read_file'),
           attributes: { ...META, mcp_client: CLIENT },
         }),
       ],
@@ -211,12 +206,7 @@ export const mcpUnvalidatedHeaders: EventRule<typeof params> = {
       events: [
         ev.presented({
           source: { kind: 'gateway', id: 'edge-gw' },
-          tool: {
-            method: 'tools/call',
-            name: 'delete_file',
-            header_method: 'tools/call',
-            header_name: 'read_file',
-          },
+          tool: toolCall('delete_file', 'read_file'),
           attributes: { mcp_protocol_version: '2025-11-25' },
         }),
       ],
@@ -226,12 +216,7 @@ export const mcpUnvalidatedHeaders: EventRule<typeof params> = {
       fires: false,
       events: [
         ev.presented({
-          tool: {
-            method: 'tools/call',
-            name: 'read_file',
-            header_method: 'tools/call',
-            header_name: 'read_file',
-          },
+          tool: toolCall('read_file'),
           attributes: { ...META, mcp_client: CLIENT, traceparent: TRACE },
         }),
       ],

@@ -1,9 +1,10 @@
 /** new-resource-for-client: an established client uses a resource for the first time. */
 import { z } from 'zod'
 import type { ScheduledRule } from '../rule.js'
-import { rowTime } from '../token-state.js'
 import { exampleEvents, API, at, token } from './lib/example-events.js'
+import { lookbackDays, maxResults } from './lib/params.js'
 import { REF } from './lib/references.js'
+import { resultDetection } from './lib/scheduled.js'
 
 const DAY_S = 86_400
 const params = z
@@ -19,21 +20,10 @@ const params = z
       .min(0)
       .default(10)
       .describe('events of the client on days before the first use, at least'),
-    lookbackDays: z
-      .number()
-      .int()
-      .min(1)
-      .max(400)
-      .default(30)
-      .describe(
-        'how far back earlier use is searched, in days; a resource unused for longer is new again',
-      ),
-    maxResults: z
-      .number()
-      .int()
-      .positive()
-      .default(1000)
-      .describe('detections one run reports at most'),
+    lookbackDays: lookbackDays(
+      'how far back earlier use is searched, in days; a resource unused for longer is new again',
+    ),
+    maxResults: maxResults(),
   })
   .refine((p) => p.lookbackDays >= p.baselineDays, {
     message: 'lookbackDays must cover baselineDays',
@@ -100,10 +90,11 @@ export const newResourceForClient: ScheduledRule<typeof params> = {
     max_results: p.maxResults,
   }),
   toDetection(row) {
-    return {
-      tenant: String(row.tenant),
-      keys: { client_id: String(row.client_id), resource: String(row.resource) },
-      evidence: {
+    return resultDetection(
+      row,
+      'first_used',
+      { client_id: String(row.client_id), resource: String(row.resource) },
+      {
         resource: row.resource_raw,
         resource_canonical: row.resource,
         first_used: row.first_used,
@@ -114,9 +105,7 @@ export const newResourceForClient: ScheduledRule<typeof params> = {
         baseline_events: Number(row.baseline_events),
         other_resources: row.other_resources,
       },
-      eventIds: row.event_ids as string[],
-      at: rowTime(String(row.first_used)),
-    }
+    )
   },
   examples: [
     {

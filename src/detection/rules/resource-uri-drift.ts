@@ -2,19 +2,16 @@
 import { z } from 'zod'
 import { compareResources } from '../../events/resource.js'
 import type { ScheduledRule } from '../rule.js'
-import { rowTime } from '../token-state.js'
 import { exampleEvents, at, MCP, token } from './lib/example-events.js'
+import { lookbackDays } from './lib/params.js'
 import { REF } from './lib/references.js'
+import { resultDetection } from './lib/scheduled.js'
 import { registryEntry } from './lib/resources.js'
 
 const params = z.object({
-  lookbackDays: z
-    .number()
-    .int()
-    .min(1)
-    .max(400)
-    .default(30)
-    .describe("how far back spellings are counted, in days (bounded by the rollup's retention)"),
+  lookbackDays: lookbackDays(
+    "how far back spellings are counted, in days (bounded by the rollup's retention)",
+  ),
   minSpellings: z
     .number()
     .int()
@@ -100,18 +97,17 @@ export const resourceUriDrift: ScheduledRule<typeof params> = {
     const classes = variants
       .slice(1)
       .map((v) => compareResources(top!.raw, v.raw, ctx.registry?.aliases))
-    return {
-      tenant: String(row.tenant),
-      keys: { drift_key: String(row.drift_key) },
-      evidence: {
+    return resultDetection(
+      row,
+      'last_occurred',
+      { drift_key: String(row.drift_key) },
+      {
         drift_key: row.drift_key,
         variants,
         canonical_forms: Number(row.canonical_forms),
         comparison_to_most_used: classes,
       },
-      eventIds: row.event_ids as string[],
-      at: rowTime(String(row.last_occurred)),
-    }
+    )
   },
   examples: [
     {

@@ -58,6 +58,17 @@ const params = z.object({
 type Params = z.output<typeof params>
 const ev = exampleEvents('token-passthrough')
 const SERVER_IP = '198.51.100.20'
+/** Example: the token presented at the API `seconds` in, from `network`, refused for its audience. */
+const refusedAtApi = (seconds: number, network: object = { ip: SERVER_IP }, o: object = {}) =>
+  ev.presented({
+    occurred_at: at(seconds),
+    source: { kind: 'resource_server', id: 'api' },
+    resource: API,
+    decision: 'rejected',
+    reason: 'aud_mismatch',
+    network,
+    ...o,
+  })
 
 /** The network an address belongs to, at the configured prefix, as `addr/len` text. */
 function networkOf(ip: string, p: Params): string | undefined {
@@ -239,34 +250,12 @@ export const tokenPassthrough: EventRule<typeof params> = {
       fires: true,
       severity: 'high',
       params: { inferFromNetwork: true },
-      events: [
-        ev.issued(),
-        ev.presented(),
-        ev.presented({
-          occurred_at: at(7),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: SERVER_IP },
-        }),
-      ],
+      events: [ev.issued(), ev.presented(), refusedAtApi(7)],
     },
     {
       name: 'by default, with no identity configured: a new network right after the server accepted it is left to the replay rules',
       fires: false,
-      events: [
-        ev.issued(),
-        ev.presented(),
-        ev.presented({
-          occurred_at: at(7),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: SERVER_IP },
-        }),
-      ],
+      events: [ev.issued(), ev.presented(), refusedAtApi(7)],
     },
     {
       name: 'the MCP server forwards it with its own user agent, from a client network',
@@ -275,31 +264,13 @@ export const tokenPassthrough: EventRule<typeof params> = {
       events: [
         ev.issued(),
         ev.presented(),
-        ev.presented({
-          occurred_at: at(6),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: '203.0.113.200', user_agent: 'files-mcp/1.4 undici' },
-        }),
+        refusedAtApi(6, { ip: '203.0.113.200', user_agent: 'files-mcp/1.4 undici' }),
       ],
     },
     {
       name: 'the client replays its own token at the API from its own network',
       fires: false,
-      events: [
-        ev.issued(),
-        ev.presented(),
-        ev.presented({
-          occurred_at: at(7),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: '203.0.113.99' },
-        }),
-      ],
+      events: [ev.issued(), ev.presented(), refusedAtApi(7, { ip: '203.0.113.99' })],
     },
     {
       name: 'a client whose IPv6 address changed within its /56 replays the token',
@@ -307,14 +278,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
       events: [
         ev.issued(),
         ev.presented({ network: { ip: '2001:db8:1:10::5' } }),
-        ev.presented({
-          occurred_at: at(7),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: '2001:db8:1:20:a:b:c:9' },
-        }),
+        refusedAtApi(7, { ip: '2001:db8:1:20:a:b:c:9' }),
       ],
     },
     {
@@ -343,18 +307,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
       name: 'a configured server address does not match: the use is not the server’s',
       fires: false,
       params: { serverAddresses: { [MCP]: ['192.0.2.0/24'] } },
-      events: [
-        ev.issued(),
-        ev.presented(),
-        ev.presented({
-          occurred_at: at(7),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: SERVER_IP },
-        }),
-      ],
+      events: [ev.issued(), ev.presented(), refusedAtApi(7)],
     },
     {
       name: 'inferred from the network: a use from another network long after the server last accepted it',
@@ -363,15 +316,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
       events: [
         ev.issued({ token: token({ exp: 1_800_000_000 }) }),
         ev.presented({ token: token({ exp: 1_800_000_000 }) }),
-        ev.presented({
-          occurred_at: at(3600),
-          token: token({ exp: 1_800_000_000 }),
-          source: { kind: 'resource_server', id: 'api' },
-          resource: API,
-          decision: 'rejected',
-          reason: 'aud_mismatch',
-          network: { ip: SERVER_IP },
-        }),
+        refusedAtApi(3600, { ip: SERVER_IP }, { token: token({ exp: 1_800_000_000 }) }),
       ],
     },
   ],

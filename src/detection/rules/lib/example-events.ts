@@ -93,3 +93,8 @@ export function exampleEvents(seed: string): ExampleEvents {
     }),
   }
 }
+
+/** A `tools/call` whose body calls `name` and whose Mcp-Method / Mcp-Name headers say `headerName`. */
+export function toolCall(name: string, headerName: string = name): Fields {
+  return { method: 'tools/call', name, header_method: 'tools/call', header_name: headerName }
+}
