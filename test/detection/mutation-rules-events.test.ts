@@ -11,19 +11,22 @@ import { RULES } from '../../src/detection/rules/index.js'
 const EVENT_RULES = RULES.filter((r): r is EventRule => r.kind === 'event')
 
 describe('event rules, in memory', () => {
-  it('are the twelve event rules of the catalog', () => {
+  it('are the fifteen event rules of the catalog', () => {
     expect(EVENT_RULES.map((r) => r.id).sort()).toEqual([
       'aud-mismatch-accepted',
       'aud-mismatch-rejected',
       'cross-audience-replay',
+      'delegation-chain-violation',
       'expired-token-accepted',
       'granted-aud-mismatch',
       'long-lived-token',
       'mcp-tool-header-mismatch',
+      'mcp-unvalidated-headers',
       'missing-resource-indicator',
       'multi-audience-token',
       'overbroad-audience',
       'scope-not-valid-for-resource',
+      'token-passthrough',
       'unvalidated-audience',
     ])
   })
