@@ -246,6 +246,14 @@ describe('resources', () => {
     expect(registryEntry(MCP, undefined)).toBeUndefined()
   })
 
+  it('a resource listed twice in two spellings: the first entry carries its scopes', () => {
+    const twice = parseResourceRegistry([
+      { resource: API, scopes: ['first'] },
+      { resource: 'HTTPS://API.example.com/v1', scopes: ['second'] },
+    ])
+    expect(registryEntry(API, twice)?.scopes).toEqual(['first'])
+  })
+
   it('keeps the first spelling of each distinct resource', () => {
     expect(distinctResources(['api://files-mcp', MCP, API], registry)).toEqual([
       'api://files-mcp',
