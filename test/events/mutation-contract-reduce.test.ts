@@ -290,6 +290,14 @@ describe('reduceEvent: maxBytes', () => {
     expect(size(event)).toBeLessThanOrEqual(whole - 100)
   })
 
+  it('halves a top-level member that is not identity', () => {
+    const input = presented({ client_id: 'c'.repeat(200) })
+    const whole = size(reduced(input).event)
+    const { event, reduced: paths } = reduced(input, whole - 50)
+    expect(event.client_id).toBe('c'.repeat(100))
+    expect(paths).toEqual(['client_id'])
+  })
+
   it('halves a list by its JSON size', () => {
     const l = Array.from({ length: 40 }, (_, i) => `item-${i}`)
     const input = presented({ attributes: { l, s: 'x'.repeat(100) } })
