@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { cutAt } from '../../src/events/clean.js'
+import { cleanText, cutAt } from '../../src/events/clean.js'
 import { fingerprintToken } from '../../src/events/fingerprint.js'
 import { parseEvent } from '../../src/events/parse.js'
 import { reduceEvent } from '../../src/events/reduce.js'
@@ -341,6 +341,10 @@ describe('cutAt and fingerprintToken', () => {
     expect(cutAt('a\ud7ff', 2)).toBe('a\ud7ff')
     expect(cutAt('ab\ud83d', 3)).toBe('ab\ud83d')
     expect(cutAt('abc', 5)).toBe('abc')
+  })
+
+  it('cleanText of a long text keeps its first max characters', () => {
+    expect(cleanText(`${'a'.repeat(99)}b${'c'.repeat(900)}`, 100)).toBe(`${'a'.repeat(99)}b`)
   })
 
   it('fingerprintToken is base64url SHA-256, or HMAC with a key; refuses bad input', () => {
