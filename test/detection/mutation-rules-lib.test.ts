@@ -150,7 +150,7 @@ describe('event kinds', () => {
     expect(isIssuance(row({ event_type: 'token.issued' }))).toBe(true)
     expect(isIssuance(row({ event_type: 'token.exchanged' }))).toBe(true)
     expect(isIssuance(row())).toBe(false)
-    expect(isIssuance(row({ event_type: 'token.revoked' }))).toBe(false)
+    expect(isIssuance(row({ event_type: 'authorization.requested' }))).toBe(false)
   })
 })
 
@@ -197,7 +197,7 @@ describe('mintedToken', () => {
   it('not on a later presentation, a presentation without a token key, or another event', () => {
     expect(mintedToken(row(), STATE)).toBeUndefined()
     expect(mintedToken(row({ token_key: '' }), undefined)).toBeUndefined()
-    expect(mintedToken(row({ event_type: 'token.revoked' }), undefined)).toBeUndefined()
+    expect(mintedToken(row({ event_type: 'authorization.requested' }), undefined)).toBeUndefined()
   })
 })
 

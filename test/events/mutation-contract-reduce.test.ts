@@ -207,7 +207,7 @@ describe('reduceEvent: the copy', () => {
     const input = presented({
       attributes: { [JWT]: 1, [`${long}x`]: 2, '': 3, 'a\u0001': 4, [long]: 5 },
     })
-    ;(input.attributes as Record<string, unknown>).constructor = 6
+    Object.defineProperty(input.attributes, 'constructor', { value: 6, enumerable: true })
     const { attrs, reduced: paths } = reduced(input)
     expect(Object.keys(attrs).sort()).toEqual([long, 'reduced'])
     expect(paths).toEqual(['attributes.(a key)'])
@@ -320,7 +320,7 @@ describe('reduceEvent: maxBytes', () => {
     const { event, attrs, reduced: paths } = reduced(input, whole - 20)
     expect(attrs.a).toBe('x'.repeat(8))
     expect(paths).toEqual(['attributes.a'])
-    const original = { ...presented(), ...identity }
+    const original: Record<string, unknown> = { ...presented(), ...identity }
     for (const key of [
       'event_id',
       'event_type',
