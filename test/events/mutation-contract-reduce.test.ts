@@ -290,6 +290,26 @@ describe('reduceEvent: maxBytes', () => {
     expect(size(event)).toBeLessThanOrEqual(whole - 100)
   })
 
+  it('an attribute named like an identity member is cut like any other', () => {
+    const input = presented({ attributes: { reason: 'x'.repeat(300) } })
+    const whole = size(reduced(input).event)
+    const { attrs, reduced: paths } = reduced(input, whole - 100)
+    expect(attrs.reason).toBe('x'.repeat(150))
+    expect(paths).toEqual(['attributes.reason'])
+  })
+
+  it('never cuts the marker, even when it is the largest member', () => {
+    const dirty = Object.fromEntries(
+      Array.from({ length: 25 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'a\u0001']),
+    )
+    const input = presented({ attributes: { ...dirty, a: 'x'.repeat(100) } })
+    const whole = reduced(input)
+    const { attrs } = reduced(input, size(whole.event) - 30)
+    expect(attrs.reduced).toHaveLength(20)
+    expect(attrs.reduced_count).toBe(26)
+    expect(attrs.a).toBe('x'.repeat(50))
+  })
+
   it('halves a top-level member that is not identity', () => {
     const input = presented({ client_id: 'c'.repeat(200) })
     const whole = size(reduced(input).event)
