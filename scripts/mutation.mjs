@@ -52,11 +52,36 @@ const scoreOf = (c) => {
   return valid === 0 ? 100 : Math.round((detected / valid) * 10_000) / 100
 }
 
-/** Counts and undetected mutants of one part from Stryker's JSON report. */
-function read(report) {
+// A `mutate` glob (`*`, a `**` directory prefix) as a regular expression over a relative path.
+function globRegExp(glob) {
+  const source = glob
+    .split(/(\*\*\/|\*)/)
+    .map((t) =>
+      t === '**/' ? '(?:.*/)?' : t === '*' ? '[^/]*' : t.replace(/[.+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('')
+  return new RegExp(`^${source}$`)
+}
+
+/** Whether the part mutates `file` (its `mutate` globs, `!` ones excluding). */
+function mutatedBy(part, file) {
+  const globs = PARTS[part].mutate
+  const hit = (g) => globRegExp(g).test(file)
+  return (
+    globs.some((g) => !g.startsWith('!') && hit(g)) &&
+    !globs.some((g) => g.startsWith('!') && hit(g.slice(1)))
+  )
+}
+
+/**
+ * Counts and undetected mutants of one part from Stryker's JSON report. Only the files the part
+ * mutates now: an incremental report keeps the files of earlier runs, also those since left out.
+ */
+function read(report, part) {
   const counts = emptyCounts()
   const undetected = []
   for (const [file, { mutants }] of Object.entries(report.files)) {
+    if (!mutatedBy(part, file)) continue
     for (const m of mutants) {
       counts[STATUS[m.status] ?? 'errors']++
       if (m.status === 'Survived' || m.status === 'NoCoverage')
@@ -95,7 +120,7 @@ for (const part of parts) {
     failed = true
     continue
   }
-  const { counts, undetected } = read(JSON.parse(readFileSync(file, 'utf8')))
+  const { counts, undetected } = read(JSON.parse(readFileSync(file, 'utf8')), part)
   results[part] = { counts, seconds: reportOnly ? undefined : Math.round((Date.now() - t0) / 1000) }
   if (undetected.length > 0) {
     console.log(`\n${part}: ${undetected.length} undetected`)

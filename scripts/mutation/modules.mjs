@@ -93,8 +93,18 @@ export const PARTS = {
     mutate: ['src/events/resource*.ts'],
     tests: ['test/events/resource.test.ts', 'test/events/mutation-resource*.test.ts'],
   },
+  // The contract: schema, parse, reduce, clean, fingerprint, token key. The row mappings
+  // (event-row.ts, rejected-row.ts) and topic names that moved into src/events have no fast test
+  // of their own yet: not mutated here (not measured).
   'events/contract': {
-    mutate: ['src/events/*.ts', '!src/events/raw-token.ts', '!src/events/resource*.ts'],
+    mutate: [
+      'src/events/*.ts',
+      '!src/events/raw-token.ts',
+      '!src/events/resource*.ts',
+      '!src/events/event-row.ts',
+      '!src/events/rejected-row.ts',
+      '!src/events/topics.ts',
+    ],
     tests: [
       'test/events/schema.test.ts',
       'test/events/parse.test.ts',
