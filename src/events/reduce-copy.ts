@@ -6,6 +6,8 @@ import { LIMITS } from './schema.js'
 import { FORBIDDEN_KEYS } from './parse.js'
 
 const MAX_DEPTH = 16
+/** Members of one object copied, at most. */
+const MAX_KEYS = 256
 /** Longer than any bound of the contract: cut further by the schema's own `too_big` issues. */
 const MAX_TEXT = 16_384
 
@@ -56,7 +58,9 @@ export function cleanCopy(value: unknown, path: Path, reduced: Set<string>): unk
     reduced.add(spell(path))
     return undefined
   }
-  for (const key of keys.slice(0, 256)) {
+  // Members past the 256th are left out, and the object is listed as reduced.
+  if (keys.length > MAX_KEYS) reduced.add(spell(path))
+  for (const key of keys.slice(0, MAX_KEYS)) {
     if (FORBIDDEN_KEYS.has(key) || holdsRawJwt(key) || key.length > LIMITS.attributeKey) {
       // The key itself may be the token: never spelled out.
       reduced.add(spell([...path, '(a key)']))

@@ -85,8 +85,8 @@ function reduce(input: unknown, maxBytes: number): ReduceResult {
 }
 
 /**
- * Halves the largest list or string (identity members and the marker aside) until the event's
- * UTF-8 JSON is at most `maxBytes`.
+ * Halves the largest list or string (identity members, the text members of identity objects and
+ * the marker aside) until the event's UTF-8 JSON is at most `maxBytes`.
  */
 function shrinkTo(event: Record<string, unknown>, maxBytes: number, reduced: Set<string>): void {
   for (let round = 0; round < 64; round++) {
@@ -100,6 +100,9 @@ function shrinkTo(event: Record<string, unknown>, maxBytes: number, reduced: Set
       for (const [key, value] of Object.entries(node)) {
         const p = [...path, Array.isArray(node) ? Number(key) : key]
         if (p.length === 1 && IDENTITY.has(key) && typeof value !== 'object') continue
+        // The text members of an identity object (token.jti, source.id, source.kind...) name it:
+        // cut, they would name another token or source. Its lists (aud, scopes) may be halved.
+        if (p.length === 2 && IDENTITY.has(String(p[0])) && typeof value === 'string') continue
         if (p.length === 2 && p[0] === 'attributes' && key.startsWith('reduced')) continue
         const size =
           typeof value === 'string'
