@@ -38,13 +38,15 @@ const BENIGN =
   /multi-audience|refresh switching|refresh that switches|within the original grant|alias|separate, correctly bound|skew|leeway/i
 
 /**
- * Shift an example in time so that its last event happened a minute ago: the pipeline refuses
- * events far in the future or older than the retention, and examples use fixed dates.
+ * Shift an example in time, by whole minutes, so that its last event happened one to two minutes
+ * ago: the pipeline refuses events far in the future or older than the retention, and examples
+ * use fixed dates.
  */
 function shifted(events: readonly Record<string, unknown>[]): Record<string, unknown>[] {
   const last = Math.max(...events.map((e) => Date.parse(e.occurred_at as string)))
-  const offsetMs = Date.now() - 60_000 - last
-  const offsetS = Math.round(offsetMs / 1000)
+  // By whole minutes: the examples' minutes stay the clock's minutes, so a rule counting per
+  // minute (token-usage-spike's examples) sees the same counts whatever the second it runs at.
+  const offsetS = Math.floor((Date.now() - 60_000 - last) / 60_000) * 60
   return events.map((e) => {
     const token = e.token as Record<string, unknown> | undefined
     const move = (v: unknown) => (typeof v === 'number' ? v + offsetS : v)
