@@ -177,19 +177,7 @@ export async function buildComplianceReport(
           })),
       }
     })
-    const tally = (s: string) => controls.filter((c) => c.status === s).length
-    return {
-      id,
-      title: fw.title,
-      source: fw.source,
-      summary: {
-        controls: controls.length,
-        pass: tally('pass'),
-        fail: tally('fail'),
-        no_evidence: tally('no_evidence'),
-      },
-      controls,
-    }
+    return { id, title: fw.title, source: fw.source, summary: controlSummary(controls), controls }
   })
   // Sample events of the rules that make a control fail (each rule sampled once per report).
   const failingRules = new Set<string>()
@@ -258,4 +246,15 @@ export async function buildComplianceReport(
     },
     options.signingKey,
   )
+}
+
+/** A framework's summary: its controls counted by status. */
+export function controlSummary(controls: readonly { status: string }[]) {
+  const tally = (s: string) => controls.filter((c) => c.status === s).length
+  return {
+    controls: controls.length,
+    pass: tally('pass'),
+    fail: tally('fail'),
+    no_evidence: tally('no_evidence'),
+  }
 }

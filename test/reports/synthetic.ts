@@ -8,6 +8,7 @@ import { SEVERITIES } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { FRAMEWORK_IDS } from '../../src/reports/control.js'
 import { FRAMEWORKS } from '../../src/reports/frameworks.js'
+import { controlSummary } from '../../src/reports/build.js'
 import { reportDigest } from '../../src/reports/integrity.js'
 import { METRIC_IDS, METRICS, type MetricId } from '../../src/reports/metrics.js'
 import { ComplianceReport } from '../../src/reports/schema.js'
@@ -108,19 +109,7 @@ export function syntheticReport(
           .map(({ occurrences: _, ...k }) => k),
       }
     })
-    const tally = (s: string) => controls.filter((c) => c.status === s).length
-    return {
-      id,
-      title: fw.title,
-      source: fw.source,
-      summary: {
-        controls: controls.length,
-        pass: tally('pass'),
-        fail: tally('fail'),
-        no_evidence: tally('no_evidence'),
-      },
-      controls,
-    }
+    return { id, title: fw.title, source: fw.source, summary: controlSummary(controls), controls }
   })
   const sources = Array.from({ length: sourcesN }, (_, i) => ({
     kind: i === 0 ? 'authorization_server' : 'mcp_server',
