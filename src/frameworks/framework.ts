@@ -44,6 +44,13 @@ export interface FrameworkVersion {
   id: string
   /** The title a report gives the framework. */
   title: string
+  /**
+   * Its place in the registry: reports of `all`, the API's `framework` values and the docs list
+   * frameworks by ascending `order` (no two alike; the registry test checks). Leave gaps (10, 20).
+   */
+  order: number
+  /** The short name docs/api.md lists the id with (`NIST SP 800-207, Zero Trust Architecture`). */
+  label: string
   /** The public document; `version` is absent only for a catalog that is not versioned (MITRE ATT&CK). */
   source: Omit<Source, 'version'> & { version?: string }
   /**
@@ -58,11 +65,23 @@ export interface FrameworkVersion {
   ids: Readonly<Record<string, string>>
   /** The controls a compliance report decides; absent for a catalog rules only cite (MITRE ATT&CK). */
   controls?: readonly ControlDef[]
+  /**
+   * Markdown paragraphs docs/spec/frameworks.md prints after the framework's tables: how the ids
+   * and titles were checked, what an edition changed, why rules map where they do.
+   */
+  notes?: string
+  /** Markdown docs/spec/frameworks.md prints before the id table (what the titles are). */
+  preface?: string
 }
 
 /** Declares a framework version; `const` keeps its ids and keys as literal types for the registry. */
 export function defineFramework<const F extends FrameworkVersion>(framework: F): F {
   return framework
+}
+
+/** Framework versions in registry order (ascending `order`); the list itself is not changed. */
+export function inRegistryOrder<F extends { order: number }>(versions: readonly F[]): readonly F[] {
+  return [...versions].sort((a, b) => a.order - b.order)
 }
 
 /** The id a rule's `mappings` uses: `NHI4` for `NHI4:2025`, else the id itself. */

@@ -14,6 +14,8 @@ const PRACTICES = `https://modelcontextprotocol.io/specification/${REVISION}/bas
 export default defineFramework({
   id: 'mcp-authorization',
   title: `MCP Authorization specification (revision ${REVISION})`,
+  order: 60,
+  label: 'Model Context Protocol, Authorization',
   source: {
     title: 'Model Context Protocol specification, Authorization',
     publisher: 'Model Context Protocol',
@@ -121,4 +123,5 @@ export default defineFramework({
       metrics: ['token_requests'],
     },
   ],
+  notes: `The clauses, their ids, verbatim text and rules: [mcp-authorization.md](mcp-authorization.md).`,
 })

@@ -4,6 +4,8 @@ import { defineFramework } from './framework.js'
 export default defineFramework({
   id: 'mitre-attack',
   title: 'MITRE ATT&CK',
+  order: 70,
+  label: 'MITRE ATT&CK, Enterprise techniques',
   source: {
     title: 'MITRE ATT&CK, Enterprise techniques',
     publisher: 'The MITRE Corporation',

@@ -8,6 +8,8 @@ import { defineFramework } from './framework.js'
 export default defineFramework({
   id: 'nist-800-207',
   title: 'NIST SP 800-207 Zero Trust Architecture, §2.1 tenets',
+  order: 50,
+  label: 'NIST SP 800-207, Zero Trust Architecture',
   source: {
     title: 'NIST SP 800-207, Zero Trust Architecture',
     publisher: 'National Institute of Standards and Technology',
@@ -47,4 +49,11 @@ export default defineFramework({
     },
     { id: 'tenet-7', metrics: ['logging_completeness', 'token_presentations'] },
   ],
+  preface: `Section 2.1 numbers its seven tenets; audtrail's ids are \`tenet-N\` for the N-th, and the title is
+the tenet's first sentence.`,
+  notes: `Tenet 3 goes on: "Trust in the requester is evaluated before the access is granted. Access should
+also be granted with the least privileges needed to complete the task. … However, authentication
+and authorization to one resource will not automatically grant access to a different resource."
+That last sentence is the zero-trust statement of audience restriction. Tenet wording checked
+against consistent transcriptions of section 2.1.`,
 })

@@ -8,6 +8,8 @@ const DRIFT = ['drifted_resources'] as const
 export default defineFramework({
   id: 'nist-800-53r5',
   title: 'NIST SP 800-53 Rev. 5',
+  order: 40,
+  label: 'NIST SP 800-53 Rev. 5, Security and Privacy Controls',
   source: {
     title:
       'NIST SP 800-53 Rev. 5, Security and Privacy Controls for Information Systems and Organizations',
@@ -78,4 +80,8 @@ export default defineFramework({
     { id: 'SI-4', metrics: ['token_presentations', 'logging_completeness'] },
     { id: 'SI-10', metrics: ['logging_completeness'] },
   ],
+  notes: `Enhancements are written \`AC-6(9)\`, as the catalog writes them. Revision 5 renamed AU-2 from
+"Audit Events" to "Event Logging". Titles checked against consistent secondary lists; the
+machine-readable catalog (OSCAL, https://github.com/usnistgov/oscal-content) is the reference to
+recheck them against.`,
 })

@@ -7,6 +7,8 @@ const MONITORING = ['token_presentations', 'logging_completeness'] as const
 export default defineFramework({
   id: 'nist-csf-2.0',
   title: 'NIST Cybersecurity Framework (CSF) 2.0',
+  order: 30,
+  label: 'NIST Cybersecurity Framework 2.0 (CSWP 29)',
   source: {
     title: 'NIST CSWP 29, The NIST Cybersecurity Framework (CSF) 2.0',
     publisher: 'National Institute of Standards and Technology',
@@ -85,4 +87,8 @@ export default defineFramework({
     { id: 'DE.AE-03', metrics: ['token_presentations', 'cross_audience_replays'] },
     { id: 'DE.AE-06', metrics: ['token_presentations'] },
   ],
+  preface: `Titles are the subcategories' outcome text, as the CSF 2.0 Core writes them.`,
+  notes: `CSF 2.0 ids are zero-padded (\`PR.AA-01\`); CSF 1.1 ids are not (\`PR.AC-1\`). The CSF 1.1 category
+PR.AC does not exist in CSF 2.0 (its outcomes moved to PR.AA and PR.IR), so a mapping to \`PR.AC-*\`
+is always a mistake. Outcome text checked against consistent transcriptions of the Core.`,
 })

@@ -7,6 +7,8 @@ import { defineFramework } from './framework.js'
 export default defineFramework({
   id: 'owasp-asi-2026',
   title: 'OWASP Top 10 for Agentic Applications 2026',
+  order: 20,
+  label: 'OWASP Top 10 for Agentic Applications, 2026',
   source: {
     title: 'OWASP Top 10 for Agentic Applications 2026',
     publisher: 'OWASP GenAI Security Project',
@@ -43,4 +45,11 @@ export default defineFramework({
     { id: 'ASI08', metrics: ['token_presentations'] },
     { id: 'ASI10', metrics: ['token_presentations'] },
   ],
+  notes: `Published by the project's Agentic Security Initiative on 9 December 2025. The documents also
+write the ids as \`ASI0n:2026\`; audtrail uses the short form. Checked against several independent
+transcriptions, not the PDF itself: some write "&" for "and" (for example "Tool Misuse &
+Exploitation"). Early drafts used other numbering and names (such as "Agent Behaviour Hijack");
+those are never cited. ASI03 is audtrail's primary item (confused deputy, credential and token
+mismanagement, delegated-privilege abuse); ASI02 and ASI07 cover tools and agents forwarding
+tokens.`,
 })

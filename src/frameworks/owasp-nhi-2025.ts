@@ -7,6 +7,8 @@ import { defineFramework } from './framework.js'
 export default defineFramework({
   id: 'owasp-nhi-2025',
   title: 'OWASP Top 10 Non-Human Identities Risks – 2025',
+  order: 10,
+  label: 'OWASP Top 10 Non-Human Identities Risks, 2025',
   source: {
     title: 'OWASP Top 10 Non-Human Identities Risks – 2025',
     publisher: 'OWASP Foundation',
@@ -49,4 +51,9 @@ export default defineFramework({
     { id: 'NHI8:2025', metrics: ['multi_audience_token_share'] },
     { id: 'NHI9:2025', metrics: ['cross_audience_replays', 'multi_audience_token_share'] },
   ],
+  notes: `Released in December 2024 as the 2025 edition. No item names the OAuth \`aud\` claim, so audtrail's
+mappings to it are interpretive: NHI4 (its detail page names non-standard OAuth implementations),
+NHI5 (overprivileged identities), NHI6 ("Validate tokens strictly, including issuer, audience, and
+claims" among its preventions), NHI7 (tokens that live too long), NHI9 (one identity reused across
+services), NHI2 (a token surfacing where it should not).`,
 })

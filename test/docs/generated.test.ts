@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { CONFIG_VARIABLES } from '../../src/config.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { renderConfigReference } from '../../src/docs/config-reference.js'
+import { renderFrameworkCatalog, withFrameworkIdTable } from '../../src/docs/frameworks-catalog.js'
 import { renderRuleCatalog } from '../../src/docs/rule-catalog.js'
 
 const doc = (name: string) => readFileSync(new URL(`../../docs/${name}`, import.meta.url), 'utf8')
@@ -15,6 +16,19 @@ describe('generated reference documents', () => {
 
   it('docs/rules.md is what `npm run docs` writes today', () => {
     expect(doc('rules.md')).toBe(renderRuleCatalog())
+  })
+
+  it('docs/spec/frameworks.md is what `npm run docs` writes today', () => {
+    expect(doc('spec/frameworks.md')).toBe(renderFrameworkCatalog())
+  })
+
+  it("docs/api.md's framework id table is what `npm run docs` writes today", () => {
+    const api = doc('api.md')
+    expect(api).toBe(withFrameworkIdTable(api))
+    // Not vacuous: a stale table is replaced.
+    const stale = api.replace(/^\| `nist-800-207` .*\n/m, '')
+    expect(stale).not.toBe(api)
+    expect(withFrameworkIdTable(stale)).toBe(api)
   })
 
   it('the configuration reference lists every variable the configuration reads', () => {

@@ -4,7 +4,8 @@
  * framework version is checked here as soon as its file is listed; the checks themselves are
  * shown to catch each kind of mistake on broken copies.
  */
-import { readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
 import {
@@ -16,11 +17,14 @@ import {
   type FrameworkVersion,
   type Mappings,
 } from '../../src/frameworks/index.js'
+import {
+  discoverFrameworks,
+  renderVersionsModule,
+  versionFiles,
+} from '../../src/frameworks/discover.js'
 import { METRIC_IDS } from '../../src/reports/metrics.js'
 
-const DIR = new URL('../../src/frameworks/', import.meta.url)
-/** The folder's files that are not framework versions. */
-const MACHINERY = ['framework.ts', 'index.ts']
+const DIR = fileURLToPath(new URL('../../src/frameworks/', import.meta.url))
 
 /** A rule as far as the registry cares: its id, its mappings and its references. */
 interface RuleRef {
@@ -86,6 +90,10 @@ function registryProblems(
   const problems = registry.flatMap((f) => frameworkProblems(f, rules).map((p) => `${f.id}: ${p}`))
   const repeated = (values: string[]) => values.filter((v, i) => values.indexOf(v) !== i)
   for (const id of repeated(registry.map((f) => f.id))) problems.push(`${id}: registered twice`)
+  for (const order of repeated(registry.map((f) => String(f.order))))
+    problems.push(`order ${order} used twice`)
+  for (const label of repeated(registry.map((f) => f.label)))
+    problems.push(`framework label ${label} used twice`)
   const mapped = registry.flatMap((f) => (f.mapping ? [f.mapping] : []))
   for (const key of repeated(mapped.map((m) => m.key))) problems.push(`field ${key} used twice`)
   for (const label of repeated(mapped.map((m) => m.label)))
@@ -107,16 +115,18 @@ const copy = () => structuredClone(REGISTRY) as unknown as FrameworkVersion[]
 const byId = (registry: FrameworkVersion[], id: string) => registry.find((f) => f.id === id)!
 
 describe('the framework registry', () => {
-  it('lists every framework file of src/frameworks/ once, each named by its id', async () => {
-    const files = readdirSync(DIR)
-      .filter((name) => name.endsWith('.ts') && !MACHINERY.includes(name))
-      .sort()
+  it('holds every framework file of src/frameworks/ once, each named by its id, in order', async () => {
+    const files = versionFiles(DIR)
     expect(files.length).toBeGreaterThanOrEqual(7)
     expect(files).toEqual(REGISTRY.map((f) => `${f.id}.ts`).sort())
-    for (const name of files) {
-      const file = (await import(new URL(name, DIR).href)) as { default: FrameworkVersion }
-      expect(REGISTRY, name).toContain(file.default)
-    }
+    // The folder read at run time gives the same versions, in the same order, as the import list.
+    expect(await discoverFrameworks(DIR)).toEqual(REGISTRY)
+    const orders = REGISTRY.map((f) => f.order)
+    expect(orders).toEqual([...orders].sort((a, b) => a - b))
+  })
+
+  it('src/frameworks/versions.ts is what `npm run docs` writes for the folder today', () => {
+    expect(readFileSync(`${DIR}versions.ts`, 'utf8')).toBe(renderVersionsModule(versionFiles(DIR)))
   })
 
   it('has complete framework versions, unique ids, and every rule mapping resolves', () => {
@@ -211,6 +221,13 @@ describe('the framework registry', () => {
           byId(r, 'owasp-asi-2026').mapping!.key = 'owasp_nhi'
         },
         'field owasp_nhi used twice',
+      ],
+      [
+        'two versions in one place',
+        (r) => {
+          byId(r, 'nist-800-207').order = byId(r, 'nist-csf-2.0').order
+        },
+        `order ${REGISTRY.find((f) => f.id === 'nist-csf-2.0')!.order} used twice`,
       ],
     ]
     for (const [what, breakIt, expected] of cases) {
