@@ -63,3 +63,8 @@ export function mappableIds(field: MappingKey): readonly string[] {
 export function mappedIds(mappings: Mappings, field: MappingKey): readonly string[] {
   return mappings[field]
 }
+
+/** Mappings to nothing, every field present (test rules and rules that map nowhere yet). */
+export const NO_MAPPINGS = Object.fromEntries(
+  MAPPING_KEYS.map((key) => [key, []]),
+) as unknown as Mappings

@@ -17,6 +17,7 @@ import { migrate } from '../../src/storage/migrate.js'
 import { loadQuery } from '../../src/storage/sql.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+import { NO_MAPPINGS } from '../../src/frameworks/index.js'
 
 const storage = testStorage('engine_it')
 beforeAll(() => migrate(storage, { retention: RETENTION }))
@@ -31,14 +32,7 @@ const secondResource: EventRule = {
   description: 'test rule',
   rationale: 'test rule',
   references: [],
-  mappings: {
-    owasp_nhi: [],
-    owasp_asi: [],
-    nist_csf: [],
-    nist_800_53: [],
-    nist_800_207: [],
-    mitre: [],
-  },
+  mappings: NO_MAPPINGS,
   falsePositives: [],
   runbook: [],
   params: z.object({ acceptedSeverity: z.enum(['high', 'critical']).default('critical') }),

@@ -12,6 +12,7 @@ import { runScheduledRules } from '../../src/detection/scheduler.js'
 import { createLogger } from '../../src/logger.js'
 import { toDateTime64 } from '../../src/events/event-row.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
+import { NO_MAPPINGS } from '../../src/frameworks/index.js'
 
 const HOUR = 3_600_000
 const NOW = Date.parse('2026-12-01T12:00:00.000Z')
@@ -25,14 +26,7 @@ const rule: ScheduledRule = {
   description: '',
   rationale: '',
   references: [],
-  mappings: {
-    owasp_nhi: [],
-    owasp_asi: [],
-    nist_csf: [],
-    nist_800_53: [],
-    nist_800_207: [],
-    mitre: [],
-  },
+  mappings: NO_MAPPINGS,
   falsePositives: [],
   runbook: [],
   params: z.object({ threshold: z.number().default(3) }),

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { REGISTRY } from '../../src/frameworks/index.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const copy = mkdtempSync(join(tmpdir(), 'audtrail-one-file-'))
@@ -30,7 +31,7 @@ const NEW_FILE = `import { defineFramework } from './framework.js'
 export default defineFramework({
   id: 'acme-sample-1.0',
   title: 'ACME Sample Controls 1.0',
-  order: 65,
+  order: 67,
   label: 'ACME Sample Controls, 1.0',
   source: {
     title: 'ACME Sample Controls',
@@ -123,8 +124,8 @@ describe('adding a framework version', () => {
     expect(catalog).toMatch(
       /\| ACME-1 \| Tokens are accepted only by the resource they were issued for \|/,
     )
-    expect(catalog.indexOf('## acme-sample-1.0')).toBeGreaterThan(
-      catalog.indexOf('## mcp-authorization'),
+    expect(catalog.indexOf('\n## acme-sample-1.0\n')).toBeGreaterThan(
+      catalog.indexOf(`\n## ${REGISTRY.filter((f) => f.order < 67).at(-1)!.id}\n`),
     )
     expect(after.get('docs/api.md')).toMatch(
       /^\| `acme-sample-1\.0` +\| ACME Sample Controls, 1\.0 +\|$/m,
@@ -138,8 +139,11 @@ describe('adding a framework version', () => {
       report: { id: string; title: string; controls: [string, string, string[]][] }[]
       htmlNamesIt: boolean
     }
-    const at = probe.registry.indexOf('acme-sample-1.0')
-    expect(probe.registry[at - 1]).toBe('mcp-authorization')
+    // Placed by its order: right after the version with the greatest order below 67.
+    const before67 = REGISTRY.filter((f) => f.order < 67).at(-1)!.id
+    expect(probe.registry).toEqual(
+      REGISTRY.flatMap((f) => (f.id === before67 ? [f.id, 'acme-sample-1.0'] : [f.id])),
+    )
     expect(probe.frameworkIds).toContain('acme-sample-1.0')
     expect(probe.report).toEqual([
       {

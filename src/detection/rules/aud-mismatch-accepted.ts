@@ -39,6 +39,11 @@ export const audMismatchAccepted: EventRule<typeof params> = {
     nist_csf: ['PR.AA-03', 'PR.AA-04', 'PR.AA-05', 'DE.CM-09', 'DE.AE-02'],
     nist_800_53: ['AC-3', 'AC-24', 'IA-9', 'SC-23', 'AU-2', 'AU-3', 'AU-12'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: [
+      'mcp-authz/token-handling',
+      'mcp-authz/access-token-privilege-restriction',
+      'mcp-authz/token-passthrough',
+    ],
     mitre: ['T1550.001'],
   },
   falsePositives: [

@@ -35,6 +35,7 @@ export const audMismatchRejected: EventRule<typeof params> = {
     nist_csf: ['DE.CM-03', 'DE.CM-09', 'DE.AE-02', 'DE.AE-03', 'DE.AE-06'],
     nist_800_53: ['SI-4', 'AU-6', 'AU-6(3)', 'IR-4', 'IR-5'],
     nist_800_207: ['tenet-6', 'tenet-7'],
+    mcp_2026_07_28: ['mcp-authz/token-handling'],
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [

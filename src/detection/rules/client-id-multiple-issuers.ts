@@ -50,6 +50,7 @@ export const clientIdMultipleIssuers: ScheduledRule<typeof params> = {
     nist_csf: ['PR.AA-01', 'DE.CM-09'],
     nist_800_53: ['IA-5', 'SI-4'],
     nist_800_207: ['tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/authorization-server-binding'],
     mitre: ['T1528'],
   },
   falsePositives: [

@@ -36,6 +36,7 @@ export const crossAudienceReplay: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-03', 'DE.AE-02', 'PR.AA-04'],
     nist_800_53: ['SI-4', 'AU-6(3)', 'SC-23', 'IA-5'],
     nist_800_207: ['tenet-3', 'tenet-7'],
+    mcp_2026_07_28: ['mcp-authz/access-token-privilege-restriction', 'mcp-authz/token-passthrough'],
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [

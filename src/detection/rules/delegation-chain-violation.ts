@@ -156,6 +156,7 @@ export const delegationChainViolation: EventRule<typeof params> = {
     nist_csf: ['PR.AA-05', 'DE.CM-09', 'DE.AE-02'],
     nist_800_53: ['AC-6', 'AC-3', 'IA-9', 'SI-4'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: [],
     mitre: ['T1550.001'],
   },
   falsePositives: [

@@ -38,6 +38,7 @@ export const expiredTokenAccepted: EventRule<typeof params> = {
     nist_csf: ['PR.AA-03', 'PR.AA-04'],
     nist_800_53: ['IA-5', 'AC-3', 'AC-12', 'SC-23'],
     nist_800_207: ['tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/token-handling'],
     mitre: ['T1550.001'],
   },
   falsePositives: [

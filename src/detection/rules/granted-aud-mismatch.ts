@@ -43,6 +43,7 @@ export const grantedAudMismatch: EventRule<typeof params> = {
     nist_csf: ['PR.AA-05', 'PR.AA-04', 'DE.AE-02'],
     nist_800_53: ['AC-3', 'AC-6', 'AU-3'],
     nist_800_207: ['tenet-3', 'tenet-4'],
+    mcp_2026_07_28: ['mcp-authz/token-audience-binding'],
     mitre: [],
   },
   falsePositives: [

@@ -41,6 +41,7 @@ export const longLivedToken: EventRule<typeof params> = {
     nist_csf: ['PR.AA-01', 'PR.AA-05'],
     nist_800_53: ['IA-5', 'AC-12', 'IA-11'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: [],
   },
   falsePositives: [

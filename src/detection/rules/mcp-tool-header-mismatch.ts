@@ -30,6 +30,7 @@ export const mcpToolHeaderMismatch: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-05'],
     nist_800_53: ['SI-10', 'SI-4', 'AC-3'],
     nist_800_207: ['tenet-4', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-http/server-validation'],
     mitre: [],
   },
   falsePositives: [

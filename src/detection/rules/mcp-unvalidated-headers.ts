@@ -95,6 +95,7 @@ export const mcpUnvalidatedHeaders: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-05', 'PR.PS-01'],
     nist_800_53: ['SI-10', 'SI-4', 'AC-3', 'CM-6'],
     nist_800_207: ['tenet-4', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-http/standard-request-headers', 'mcp-http/server-validation'],
     mitre: [],
   },
   falsePositives: [

@@ -58,6 +58,7 @@ export const missingResourceIndicator: EventRule<typeof params> = {
     nist_csf: ['PR.AA-04', 'PR.AA-05'],
     nist_800_53: ['AC-6', 'IA-5', 'AU-3'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/resource-parameter', 'mcp-authz/token-audience-binding'],
     mitre: [],
   },
   falsePositives: [

@@ -36,6 +36,7 @@ export const multiAudienceToken: EventRule<typeof params> = {
     nist_csf: ['PR.AA-05'],
     nist_800_53: ['AC-6', 'AC-3'],
     nist_800_207: ['tenet-3'],
+    mcp_2026_07_28: ['mcp-authz/resource-parameter'],
     mitre: [],
   },
   falsePositives: [

@@ -68,6 +68,7 @@ export const newResourceForClient: ScheduledRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.CM-03', 'DE.AE-02'],
     nist_800_53: ['SI-4', 'AU-6', 'CA-7'],
     nist_800_207: ['tenet-4', 'tenet-7'],
+    mcp_2026_07_28: [],
     mitre: ['T1078'],
   },
   falsePositives: [

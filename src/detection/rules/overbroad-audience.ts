@@ -57,6 +57,7 @@ export const overbroadAudience: EventRule<typeof params> = {
     nist_csf: ['PR.AA-05', 'PR.AA-04'],
     nist_800_53: ['AC-6', 'AC-3', 'IA-9'],
     nist_800_207: ['tenet-3'],
+    mcp_2026_07_28: ['mcp-authz/resource-parameter', 'mcp-authz/canonical-server-uri'],
     mitre: [],
   },
   falsePositives: [

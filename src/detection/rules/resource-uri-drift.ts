@@ -54,6 +54,7 @@ export const resourceUriDrift: ScheduledRule<typeof params> = {
     nist_csf: ['ID.AM-02', 'ID.AM-03', 'PR.PS-01', 'DE.CM-09'],
     nist_800_53: ['CM-2', 'CM-6', 'CM-8', 'SI-4'],
     nist_800_207: ['tenet-1', 'tenet-7'],
+    mcp_2026_07_28: ['mcp-authz/canonical-server-uri'],
     mitre: [],
   },
   falsePositives: [

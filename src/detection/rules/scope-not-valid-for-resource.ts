@@ -39,6 +39,7 @@ export const scopeNotValidForResource: EventRule<typeof params> = {
     nist_csf: ['PR.AA-05'],
     nist_800_53: ['AC-6', 'AC-3', 'AC-24'],
     nist_800_207: ['tenet-3', 'tenet-4'],
+    mcp_2026_07_28: ['mcp-authz/scope-selection'],
     mitre: [],
   },
   falsePositives: [

@@ -124,6 +124,7 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'DE.AE-03'],
     nist_800_53: ['SI-4', 'AU-6', 'IA-5'],
     nist_800_207: ['tenet-4', 'tenet-7'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [

@@ -178,6 +178,7 @@ export const tokenPassthrough: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-04', 'PR.AA-05'],
     nist_800_53: ['SI-4', 'IA-9', 'SC-23'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/token-passthrough'],
     mitre: ['T1550.001'],
   },
   falsePositives: [

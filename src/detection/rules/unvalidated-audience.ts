@@ -35,6 +35,7 @@ export const unvalidatedAudience: EventRule<typeof params> = {
     nist_csf: ['PR.AA-03', 'PR.AA-04', 'PR.AA-05'],
     nist_800_53: ['AC-3', 'AC-24', 'IA-9'],
     nist_800_207: ['tenet-3', 'tenet-6'],
+    mcp_2026_07_28: ['mcp-authz/token-handling', 'mcp-authz/access-token-privilege-restriction'],
     mitre: [],
   },
   falsePositives: [
