@@ -1,5 +1,5 @@
 /**
- * Compliance reports (docs/spec/product.md): the six frameworks' controls with their evidence
+ * Compliance reports (docs/spec/product.md): every report framework's controls with their evidence
  * metrics and findings, decided pass / fail / no_evidence, rendered as JSON, CSV or HTML.
  */
 export { buildComplianceReport, type ReportOptions, type ReportProgress } from './build.js'
