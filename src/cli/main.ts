@@ -6,6 +6,7 @@ import { runApi } from './api.js'
 import { runConsume } from './consume.js'
 import { runDemoCommand } from './demo.js'
 import { runDetect } from './detect.js'
+import { EXPORT_USAGE, runExport } from './export.js'
 import { runMigrate } from './migrate.js'
 import { REPLAY_HELP, runReplay } from './replay.js'
 import { REPORT_USAGE, runReport } from './report.js'
@@ -99,6 +100,11 @@ const COMMANDS: Record<string, Command> = {
     summary: 'a compliance report (OWASP NHI/ASI, NIST CSF, 800-53, 800-207, MCP): json, csv, html',
     usage: REPORT_USAGE,
     run: async (args, env) => runReport(args, env),
+  },
+  export: {
+    summary: 'findings of a tenant as NDJSON, CSV, OCSF (Detection Finding 2004) or ECS, streamed',
+    usage: EXPORT_USAGE,
+    run: async (args, env) => runExport(args, env),
   },
   'verify-report': {
     summary: "check a JSON compliance report's digest and, with --key, its Ed25519 signature",

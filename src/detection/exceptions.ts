@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { toDateTime64 } from '../events/event-row.js'
 import type { ExceptionRecord, Repositories } from '../storage/repositories.js'
-import type { Detection } from './rule.js'
+import type { Detection, Rule } from './rule.js'
 
 export interface ExceptionInput {
   tenant: string
@@ -43,6 +43,35 @@ export async function createException(
   return exception_id
 }
 
+/**
+ * The keys an exception for `ruleId` may match on: the rule's dedup keys (the key values every
+ * finding of the rule carries), or for `*` those of any rule. Other keys match nothing.
+ */
+export function allowedMatchKeys(
+  rules: readonly Pick<Rule, 'id' | 'dedupKey'>[],
+  ruleId: string,
+): string[] {
+  const keys = rules.filter((r) => ruleId === '*' || r.id === ruleId).flatMap((r) => r.dedupKey)
+  return [...new Set(keys)].sort()
+}
+
+/** Whether exception `e` (in force at `now`, of the same tenant) covers a finding of `ruleId`. */
+export function exceptionCovers(
+  e: Pick<ExceptionRecord, 'tenant' | 'rule_id' | 'match'> & { expires: number },
+  tenant: string,
+  ruleId: string,
+  keys: Readonly<Record<string, string | undefined>>,
+  now: number,
+): boolean {
+  if (e.tenant !== tenant || e.expires <= now) return false
+  if (e.rule_id !== '*' && e.rule_id !== ruleId) return false
+  return Object.entries(e.match).every(([k, v]) => keys[k] === v)
+}
+
+/** When an exception expires (ms), from its stored `expires_at`. */
+export const expiresAt = (e: Pick<ExceptionRecord, 'expires_at'>) =>
+  Date.parse(`${e.expires_at.replace(' ', 'T')}Z`)
+
 export function activeExceptions(storage: ExceptionsStorage): Promise<ExceptionRecord[]> {
   return storage.exceptions.active()
 }
@@ -65,17 +94,13 @@ export function createExceptionMatcher(
     async refresh() {
       cache = (await activeExceptions(storage)).map((e) => ({
         ...e,
-        expires: Date.parse(`${e.expires_at.replace(' ', 'T')}Z`),
+        expires: expiresAt(e),
       }))
       loadedAt = Date.now()
     },
     match(ruleId, detection, now = Date.now()) {
-      for (const e of cache) {
-        if (e.tenant !== detection.tenant || e.expires <= now) continue
-        if (e.rule_id !== '*' && e.rule_id !== ruleId) continue
-        if (Object.entries(e.match).every(([k, v]) => detection.keys[k] === v))
-          return e.exception_id
-      }
+      for (const e of cache)
+        if (exceptionCovers(e, detection.tenant, ruleId, detection.keys, now)) return e.exception_id
       return undefined
     },
   }

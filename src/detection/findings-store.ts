@@ -3,9 +3,10 @@
  * scheduled window), so recording the same detection twice changes nothing; the finding's count,
  * first/last seen and highest severity are recomputed from them on every write.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { toDateTime64 } from '../events/event-row.js'
-import type { FindingRecord, Repositories } from '../storage/repositories.js'
+import type { FindingRecord, Repositories, TriageRecord } from '../storage/repositories.js'
+import { TRIAGE_FIELDS, type TriageChange } from '../storage/triage-history.js'
 import { SEVERITIES, type Detection, type Rule, type Severity } from './rule.js'
 
 const MAX_EVIDENCE_JSON = 16_384
@@ -135,4 +136,73 @@ export async function setTriage(
     updated_by: triage.by,
     version: nextVersion(),
   })
+}
+
+/** A change an analyst asks for: the fields given are set, the others kept. */
+export interface TriageChangeRequest {
+  status?: TriageStatus
+  note?: string
+  assignee?: string
+}
+
+/** A finding's triage as read before a change (the effective status, as the list shows it). */
+export interface CurrentTriage {
+  id: string
+  status: string
+  note: string
+  assignee: string
+}
+
+/**
+ * Apply `change` by `by` to findings of `tenant` whose current triage is `current`: for each
+ * finding where a field changes, a new `finding_triage` version (all three values) and a history
+ * row per changed field (`from`: the value before, the effective status for `status`), all at the
+ * same instant. A finding where nothing changes is left alone (no version, no history). Returns
+ * the ids of the findings changed.
+ */
+export async function applyTriage(
+  storage: Pick<Repositories, 'triageHistory'>,
+  tenant: string,
+  current: readonly CurrentTriage[],
+  change: TriageChangeRequest,
+  by: string,
+): Promise<string[]> {
+  if (
+    change.status !== undefined &&
+    !(TRIAGE_STATUSES as readonly string[]).includes(change.status)
+  )
+    throw new TypeError(`applyTriage: unknown status ${JSON.stringify(change.status)}`)
+  const at = toDateTime64(Date.now())
+  const versions: TriageRecord[] = []
+  const changes: TriageChange[] = []
+  for (const finding of current) {
+    const next = {
+      status: change.status ?? finding.status,
+      note: change.note ?? finding.note,
+      assignee: change.assignee ?? finding.assignee,
+    }
+    const changed = TRIAGE_FIELDS.filter((field) => next[field] !== finding[field])
+    if (changed.length === 0) continue
+    versions.push({
+      tenant,
+      finding_id: finding.id,
+      ...next,
+      updated_at: at,
+      updated_by: by,
+      version: nextVersion(),
+    })
+    for (const field of changed)
+      changes.push({
+        tenant,
+        finding_id: finding.id,
+        change_id: randomUUID(),
+        at,
+        by,
+        field,
+        from_value: finding[field],
+        to_value: next[field],
+      })
+  }
+  if (versions.length > 0) await storage.triageHistory.write(versions, changes)
+  return versions.map((v) => v.finding_id)
 }

@@ -45,6 +45,7 @@ import {
   type TokenMetricsRow,
 } from './repositories.js'
 import { loadQuery, loadSql, quoteIdentifier } from './sql.js'
+import { clickhouseTriageHistory } from './triage-history.js'
 
 /** Each named filter as its query parameter: '' (match everything) when absent. */
 function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K] | ''> {
@@ -128,6 +129,8 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
   const report = (name: string) => `compliance report (${name})`
 
   return {
+    triageHistory: clickhouseTriageHistory(ch),
+
     events: {
       byId: (tenant, eventId) => getEventRow(ch, tenant, eventId),
       search: (q) => rows<StoredEvent>('events-search', eventsSearchParams(q), 'search events'),

@@ -37,6 +37,7 @@ import {
   TOKEN_EVENTS_LIMIT,
   type TriageRecord,
 } from './repositories.js'
+import { memoryTriageHistory } from './triage-history.js'
 
 /** Rows a scheduled rule's SQL would return for its parameters and window. */
 export type RuleRows = (
@@ -221,6 +222,10 @@ export function createMemoryRepositories(): MemoryRepositories {
 
   const memory: MemoryRepositories = {
     available: true,
+    triageHistory: memoryTriageHistory(up, {
+      get: (tenant, id) => triage.get(k(tenant, id)),
+      put: (row) => triage.put(row),
+    }),
     rules,
     get tables() {
       return {

@@ -71,6 +71,7 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     rejected_events: `toDateTime(received_at) + toIntervalDay(${r.rejectedDays})`,
     findings: `toDateTime(last_seen) + toIntervalDay(${r.findingsDays})`,
     finding_occurrences: `toDateTime(at) + toIntervalDay(${r.findingsDays})`,
+    finding_triage_history: `toDateTime(at) + toIntervalDay(${r.findingsDays})`,
     resource_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     client_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     token_usage_hourly: `hour + toIntervalDay(${r.eventsDays})`,

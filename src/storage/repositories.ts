@@ -13,6 +13,7 @@
 import type { RejectedRow } from '../events/rejected-row.js'
 import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
 import type { EncodedEvents, EventIdentities, EventsInsert, InsertOptions } from './events-store.js'
+import type { TriageHistoryRepository } from './triage-history.js'
 
 /** The end of every open time range (2999-01-01). */
 export const OPEN_END = Date.parse('2999-01-01T00:00:00.000Z')
@@ -558,6 +559,8 @@ export interface Repositories {
   reports: ReportsRepository
   catalog: CatalogRepository
   detection: DetectionRepository
+  /** Triage changes per finding (triage-history.ts). */
+  triageHistory: TriageHistoryRepository
   /** Whether storage answers (readiness). */
   ping(): Promise<boolean>
 }

@@ -32,6 +32,12 @@ const REQUESTS: Record<string, () => InjectOptions> = {
     url: `/v1/findings/${FINDING}`,
     payload: { status: 'acknowledged' },
   }),
+  'POST /v1/findings/triage': () => ({
+    method: 'POST',
+    url: '/v1/findings/triage',
+    payload: { filter: { rule: 'aud-mismatch-accepted' }, set: { status: 'acknowledged' } },
+  }),
+  'GET /v1/findings/export': () => ({ url: '/v1/findings/export?format=csv' }),
   'GET /v1/resources': () => ({ url: '/v1/resources' }),
   'GET /v1/clients': () => ({ url: '/v1/clients' }),
   'GET /v1/exceptions': () => ({ url: '/v1/exceptions' }),

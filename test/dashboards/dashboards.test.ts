@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
+import { SEVERITIES } from '../../src/detection/rule.js'
+import { DEFAULT_THRESHOLDS } from '../../src/reports/metrics.js'
 import { queryEventMetrics } from '../../src/reports/evidence.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { renderGrafanaSql, SUPPORTED_MACROS } from '../helpers/grafana-macros.js'
@@ -24,10 +26,11 @@ const datasource = loadYaml<DatasourceProvisioning>(
 const TENANT_FILTER = "tenant = '${tenant:percentencode}'"
 
 describe('dashboard files', () => {
-  it('are the four audtrail dashboards, each with a stable unique uid and the audtrail tag', () => {
+  it('are the five audtrail dashboards, each with a stable unique uid and the audtrail tag', () => {
     expect(dashboards.map(([, d]) => d.uid).sort()).toEqual([
       'audtrail-audience-integrity',
       'audtrail-compliance',
+      'audtrail-findings',
       'audtrail-overview',
       'audtrail-token-usage',
     ])
@@ -127,12 +130,20 @@ const storage = testStorage(datasource.jsonData.defaultDatabase!)
 let scenario: Scenario
 type Row = Record<string, unknown>
 
-async function run(sql: string, tenant: string, intervalMs = 60_000): Promise<Row[]> {
+/** The analysts' filter variables (audtrail-findings) at All: the value of their custom All. */
+const ALL_FILTERS = { client: '__all__', resource: '__all__', rule: '__all__', severity: '__all__' }
+
+async function run(
+  sql: string,
+  tenant: string,
+  intervalMs = 60_000,
+  filters: Readonly<Record<string, string | readonly string[]>> = {},
+): Promise<Row[]> {
   const query = renderGrafanaSql(sql, {
     from: scenario.from,
     to: scenario.to,
     intervalMs,
-    variables: { tenant },
+    variables: { tenant, ...ALL_FILTERS, ...filters },
   })
   // The embedded engine has no per-request default database (the datasource's defaultDatabase);
   // USE in the same request sets it on whichever pooled connection runs the panel.
@@ -399,4 +410,234 @@ describe('the compliance dashboard and the compliance report', () => {
       expired: report.expired_tokens_accepted,
     })
   })
+})
+
+describe('the findings triage dashboard (audtrail-findings)', () => {
+  const FILTERS = ['client', 'resource', 'rule', 'severity'] as const
+  const findingsDashboard = () => byUid('audtrail-findings')
+  const variable = (name: string) =>
+    findingsDashboard().templating.list.find((v) => v.name === name)!
+  const sqlOf = (title: string) => panelsOf('audtrail-findings').get(title)!.targets![0]!.rawSql!
+  /** acme's findings last seen in the scenario's range, from the API's repository. */
+  const acmeFindings = () =>
+    storage.findings.list({
+      tenant: 'acme',
+      since: scenario.from.getTime(),
+      until: scenario.to.getTime() + 1,
+      limit: 10_000,
+    })
+
+  it('has client, resource, rule and severity variables with All, percent-encoded in every query', () => {
+    for (const name of FILTERS) {
+      expect(variable(name), name).toMatchObject({
+        multi: true,
+        includeAll: true,
+        allValue: '__all__',
+      })
+      for (const p of queryPanels(findingsDashboard())) {
+        const sql = p.targets![0]!.rawSql!
+        expect(sql, `${p.title}: ${name}`).toContain(`'\${${name}:percentencode}' = '__all__'`)
+        expect(
+          sql
+            .match(new RegExp(`\\$\\{${name}(?::(\\w+))?\\}`, 'g'))!
+            .every((m) => m.endsWith(':percentencode}')),
+        ).toBe(true)
+      }
+    }
+    expect(String(variable('severity').query).split(',').sort()).toEqual([...SEVERITIES].sort())
+  })
+
+  it("the variable queries list the values of the tenant's findings", async () => {
+    const findings = await acmeFindings()
+    const distinct = (column: 'client_id' | 'resource' | 'rule_id') =>
+      [...new Set(findings.map((f) => (column === 'rule_id' ? f.rule_id : (f.keys[column] ?? ''))))]
+        .filter((v) => v !== '')
+        .sort()
+    for (const [name, column] of [
+      ['client', 'client_id'],
+      ['resource', 'resource'],
+      ['rule', 'rule_id'],
+    ] as const) {
+      const v = variable(name)
+      const rows = await run(typeof v.query === 'string' ? v.query : v.query!.rawSql!, 'acme')
+      expect(
+        rows.map((r) => r[column]),
+        name,
+      ).toEqual(distinct(column))
+    }
+  })
+
+  it('filters by one value, several values, or All', async () => {
+    const table = sqlOf('Findings')
+    const all = await run(table, 'acme')
+    expect(all.length).toBe((await acmeFindings()).length)
+    expect(new Set(all.map((r) => r.severity)).size).toBeGreaterThan(1)
+    for (const severities of [['critical'], ['high', 'critical'], ['low']]) {
+      const rows = await run(table, 'acme', 60_000, { severity: severities })
+      expect(rows.map((r) => r.finding_id).sort(), severities.join()).toEqual(
+        all
+          .filter((r) => severities.includes(r.severity as string))
+          .map((r) => r.finding_id)
+          .sort(),
+      )
+    }
+    const client = all.find((r) => r.client_id !== '')!.client_id as string
+    const byClient = await run(table, 'acme', 60_000, { client: [client] })
+    expect(byClient.length).toBe(all.filter((r) => r.client_id === client).length)
+    const resources = [...new Set(all.map((r) => r.resource as string).filter((r) => r !== ''))]
+    expect(resources.length).toBeGreaterThan(0)
+    const byResources = await run(table, 'acme', 60_000, { resource: resources })
+    expect(byResources.length).toBe(
+      all.filter((r) => resources.includes(r.resource as string)).length,
+    )
+    const rule = all[0]!.rule_id as string
+    const byRule = await run(table, 'acme', 60_000, { rule: [rule], severity: '__all__' })
+    expect(byRule.every((r) => r.rule_id === rule)).toBe(true)
+    expect(byRule.length).toBe(all.filter((r) => r.rule_id === rule).length)
+  })
+
+  it('a hostile value stays inside its string literal', async () => {
+    const table = sqlOf('Findings')
+    for (const hostile of [
+      ["x' OR 1 = 1 OR '"],
+      ["a\\' OR 1 = 1 --", '%27'],
+      ['}', '{'],
+      ["__all__' OR '1"],
+    ]) {
+      for (const name of FILTERS) {
+        const rows = await run(table, 'acme', 60_000, { [name]: hostile })
+        expect(rows, `${name}: ${hostile.join(' | ')}`).toEqual([])
+      }
+    }
+  })
+
+  it('top offending clients ranks clients by their findings, not their traffic', async () => {
+    const rows = await rowsOf('audtrail-findings')
+    const top = rows.get('Top offending clients')!
+    const findings = await acmeFindings()
+    const expected = new Map<
+      string,
+      { findings: number; critical_or_high: number; occurrences: number }
+    >()
+    for (const f of findings) {
+      const client = f.keys.client_id ?? ''
+      if (client === '') continue
+      const e = expected.get(client) ?? { findings: 0, critical_or_high: 0, occurrences: 0 }
+      e.findings += 1
+      if (f.severity === 'critical' || f.severity === 'high') e.critical_or_high += 1
+      e.occurrences += f.count
+      expected.set(client, e)
+    }
+    expect(top.length).toBe(expected.size)
+    for (const r of top)
+      expect(
+        {
+          findings: num(r.findings),
+          critical_or_high: num(r.critical_or_high),
+          occurrences: num(r.occurrences),
+        },
+        String(r.client_id),
+      ).toEqual(expected.get(r.client_id as string))
+    const counts = top.map((r) => num(r.findings))
+    expect(counts).toEqual([...counts].sort((a, b) => b - a))
+  })
+
+  it('replays over time counts the occurrences of cross-audience-replay', async () => {
+    const replays = (await rowsOf('audtrail-findings')).get('Replays over time')!
+    const findings = (await acmeFindings()).filter((f) => f.rule_id === 'cross-audience-replay')
+    expect(findings.length).toBeGreaterThan(0)
+    const total = replays.reduce((n, r) => n + num(r.replays), 0)
+    expect(total).toBe(findings.reduce((n, f) => n + f.count, 0))
+    const elsewhere = await run(sqlOf('Replays over time'), 'acme', 60_000, {
+      resource: ['https://nowhere.example.com/'],
+    })
+    expect(elsewhere).toEqual([])
+  })
+
+  it('links finding ids and token keys to the console pages, under the console URL variable', async () => {
+    const table = panelsOf('audtrail-findings').get('Findings')!
+    const linkOf = (column: string) => {
+      const o = table.fieldConfig!.overrides!.find(
+        (x) => x.matcher.id === 'byName' && x.matcher.options === column,
+      )
+      return (o?.properties.find((p) => p.id === 'links')?.value as { url: string }[])[0]!.url
+    }
+    expect(linkOf('finding_id')).toBe('${console_url}/findings/${__value.raw:percentencode}')
+    expect(linkOf('token_key')).toBe('${console_url}/tokens/${__value.raw:percentencode}')
+    expect(variable('console_url')).toMatchObject({ type: 'textbox' })
+    expect(String(variable('console_url').query)).toMatch(/^https?:\/\//)
+    const rows = await run(table.targets![0]!.rawSql!, 'acme')
+    expect(rows.some((r) => r.token_key === scenario.acme.replayedToken)).toBe(true)
+    expect(rows.every((r) => /^[0-9a-f]{32}$/.test(r.finding_id as string))).toBe(true)
+  })
+
+  it('colours each severity, the same in every panel that shows severities', () => {
+    const colours = (title: string) => {
+      const p = panelsOf('audtrail-findings').get(title)!
+      const out: Record<string, string> = {}
+      for (const o of p.fieldConfig!.overrides!) {
+        for (const prop of o.properties) {
+          if (prop.id === 'color') {
+            const name = o.matcher.options.replace(/^\.\*|\.\*$/g, '')
+            out[name] = (prop.value as { fixedColor: string }).fixedColor
+          }
+          if (prop.id === 'mappings')
+            for (const m of prop.value as { options: Record<string, { color: string }> }[])
+              for (const [k, v] of Object.entries(m.options)) out[k] = v.color
+        }
+      }
+      return out
+    }
+    const pie = colours('Findings by severity')
+    expect(Object.keys(pie).sort()).toEqual([...SEVERITIES].sort())
+    expect(new Set(Object.values(pie)).size).toBe(SEVERITIES.length)
+    expect(colours('Findings')).toEqual(pie)
+    expect(colours('Finding occurrences by severity')).toEqual(pie)
+  })
+})
+
+describe('the compliance dashboard and the compliance report thresholds', () => {
+  /** The colour Grafana gives a value: the last step whose value it reaches. */
+  const colourOf = (steps: { color: string; value: number | null }[], v: number) =>
+    steps.filter((s) => s.value === null || v >= s.value).at(-1)!.color
+  const PANELS = {
+    'Audience-validation coverage': 'aud_validation_coverage',
+    'Resource-indicator coverage': 'resource_indicator_coverage',
+    'Logging completeness': 'logging_completeness',
+    'Token lifetime p50 / p95': 'token_lifetime_p95_s',
+    'Accepted audience mismatches': 'accepted_mismatches',
+    'Expired tokens accepted': 'expired_tokens_accepted',
+  } as const
+
+  it.each(Object.entries(PANELS))(
+    '%s is green exactly where the report passes',
+    (title, metric) => {
+      const threshold = DEFAULT_THRESHOLDS[metric]!
+      const steps =
+        panelsOf('audtrail-compliance').get(title)!.fieldConfig!.defaults!.thresholds!.steps
+      const t = threshold.value
+      const samples = [
+        0,
+        0.5,
+        0.9,
+        0.98,
+        0.99,
+        0.9899,
+        0.999,
+        0.9999,
+        1,
+        2,
+        3599,
+        3600,
+        3600.5,
+        3601,
+        86_400,
+        t,
+      ]
+      for (const v of samples) {
+        const passes = threshold.op === 'min' ? v >= t : v <= t
+        expect(colourOf(steps, v) === 'green', `${title} at ${v}`).toBe(passes)
+      }
+    },
+  )
 })

@@ -23,6 +23,15 @@ export interface Panel {
   datasource?: { type?: string; uid?: string }
   targets?: Target[]
   panels?: Panel[]
+  fieldConfig?: {
+    defaults?: {
+      thresholds?: { mode: string; steps: { color: string; value: number | null }[] }
+    }
+    overrides?: {
+      matcher: { id: string; options: string }
+      properties: { id: string; value: unknown }[]
+    }[]
+  }
 }
 
 export interface Variable {
@@ -30,6 +39,9 @@ export interface Variable {
   type: string
   datasource?: { type?: string; uid?: string }
   query?: { rawSql?: string } | string
+  multi?: boolean
+  includeAll?: boolean
+  allValue?: string
 }
 
 export interface Dashboard {

@@ -11,7 +11,11 @@ export interface GrafanaQueryContext {
   to: Date
   /** The panel interval Grafana computes from the range and the panel width. */
   intervalMs: number
-  variables: Readonly<Record<string, string>>
+  /**
+   * Values of the dashboard variables: a string, or the values selected in a multi-value variable
+   * (Grafana formats those as a list; "All" with a custom all value is that value, a string).
+   */
+  variables: Readonly<Record<string, string | readonly string[]>>
 }
 
 /** The macros this helper expands (and so the only ones the dashboards may use). */
@@ -36,8 +40,14 @@ function interpolateVariables(sql: string, variables: GrafanaQueryContext['varia
   return sql.replace(/\$\{([A-Za-z0-9_]+)(?::([A-Za-z]+))?\}/g, (_, name: string, format) => {
     const value = variables[name]
     if (value === undefined) throw new Error(`dashboard variable \${${name}} has no value`)
+    // Grafana's percentencode of several values: `{a,b}`, percent-encoded as a whole.
+    if (format === 'percentencode')
+      return percentEncode(typeof value === 'string' ? value : `{${value.join(',')}}`)
+    if (typeof value !== 'string')
+      throw new Error(
+        `\${${name}}: several values need a format (grafana-macros.ts: percentencode)`,
+      )
     if (format === undefined) return value
-    if (format === 'percentencode') return percentEncode(value)
     throw new Error(`variable format :${format} is not implemented by grafana-macros.ts`)
   })
 }

@@ -325,6 +325,65 @@ describe.each(implementations)('the %s repositories', (_, make) => {
     })
   })
 
+  describe('triage history', () => {
+    it('stores triage versions and their changes per tenant, oldest first, once each', async () => {
+      const [tenant, other] = [newTenant(), newTenant()]
+      const id = hex32()
+      await repos.findings.write([finding(tenant, id), finding(other, id)])
+      const version = (by: string, atMs: number, status: string) => ({
+        tenant,
+        finding_id: id,
+        status,
+        note: '',
+        assignee: '',
+        updated_at: toDateTime64(atMs),
+        updated_by: by,
+        version: atMs,
+      })
+      const change = (by: string, atMs: number, from: string, to: string) => ({
+        tenant,
+        finding_id: id,
+        change_id: randomUUID(),
+        at: toDateTime64(atMs),
+        by,
+        field: 'status' as const,
+        from_value: from,
+        to_value: to,
+      })
+      const second = change('bob', BASE + 3 * MINUTE, 'acknowledged', 'resolved')
+      await repos.triageHistory.write(
+        [version('alice', BASE + 2 * MINUTE, 'acknowledged')],
+        [change('alice', BASE + 2 * MINUTE, 'open', 'acknowledged')],
+      )
+      await repos.triageHistory.write([version('bob', BASE + 3 * MINUTE, 'resolved')], [second])
+      // The same change again (a retried insert) is stored once.
+      await repos.triageHistory.write([], [second])
+      expect(await repos.triageHistory.ofFinding(tenant, id)).toEqual([
+        {
+          at: toDateTime64(BASE + 2 * MINUTE),
+          by: 'alice',
+          field: 'status',
+          from_value: 'open',
+          to_value: 'acknowledged',
+        },
+        {
+          at: toDateTime64(BASE + 3 * MINUTE),
+          by: 'bob',
+          field: 'status',
+          from_value: 'acknowledged',
+          to_value: 'resolved',
+        },
+      ])
+      expect(await repos.triageHistory.latest(tenant, [id, hex32()])).toEqual([
+        { finding_id: id, updated_by: 'bob', updated_at: toDateTime64(BASE + 3 * MINUTE) },
+      ])
+      expect(await repos.triageHistory.ofFinding(other, id)).toEqual([])
+      expect(await repos.triageHistory.latest(other, [id])).toEqual([])
+      const [listed] = await repos.findings.list({ tenant, id })
+      expect(listed).toMatchObject({ status: 'resolved' })
+    })
+  })
+
   describe('exceptions', () => {
     it('list and match exceptions in force; a deleted version withdraws one', async () => {
       const tenant = newTenant()

@@ -8,6 +8,7 @@ import { ApiError } from '../errors.js'
 import { decodeCursor, encodeCursor, TenantParam, tenantOf, TokenKeyParam } from '../params.js'
 import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
+import { withTriageFields } from '../finding-triage.js'
 import { presentFinding } from './findings.js'
 
 export const SearchQuery = z.strictObject({
@@ -161,7 +162,7 @@ export const routes = [
           .filter((r) => r.subject_token_key === key && r.token_key !== key)
           .map(present),
         resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
-        findings: findings.map(presentFinding),
+        findings: await withTriageFields(storage, tenant, findings.map(presentFinding)),
         delegation: {
           ancestors: delegation?.ancestors ?? [],
           descendants: delegation?.descendants ?? [],

@@ -1,7 +1,11 @@
-/** Exceptions for admins: list, create (scoped, owned, expiring), delete; tenant-bound. */
+/**
+ * Exceptions for admins: list, create (scoped, owned, expiring), delete; tenant-bound. An
+ * exception matches on its rule's dedup keys only (the key values its findings carry; any rule's
+ * for `*`): another key is refused with the keys allowed.
+ */
 import type { FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { createException, deleteException } from '../../detection/exceptions.js'
+import { allowedMatchKeys, createException, deleteException } from '../../detection/exceptions.js'
 import { RULES } from '../../detection/rules/index.js'
 import type { ExceptionListRow } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
@@ -12,17 +16,29 @@ import { ExceptionListSchema, ExceptionSchema } from '../schemas/exception.js'
 const RULE_IDS = RULES.map((r) => r.id)
 const MAX_LIFETIME_MS = 366 * 86_400_000
 
-export const NewException = z.strictObject({
-  rule_id: z.enum(['*', ...RULE_IDS], { message: 'not a rule id (or *)' }),
-  match: z
-    .record(z.string().regex(/^[a-z_]{1,64}$/), z.string().min(1).max(2048))
-    .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 8, {
-      message: 'scope the exception with 1 to 8 key values',
-    }),
-  owner: z.string().min(1).max(256),
-  reason: z.string().min(1).max(2000),
-  expires_at: z.iso.datetime({ offset: true }),
-})
+export const NewException = z
+  .strictObject({
+    rule_id: z.enum(['*', ...RULE_IDS], { message: 'not a rule id (or *)' }),
+    match: z
+      .record(z.string().regex(/^[a-z_]{1,64}$/), z.string().min(1).max(2048))
+      .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 8, {
+        message: 'scope the exception with 1 to 8 key values',
+      }),
+    owner: z.string().min(1).max(256),
+    reason: z.string().min(1).max(2000),
+    expires_at: z.iso.datetime({ offset: true }),
+  })
+  // A key the rule's findings never carry would match nothing: refused, with the keys allowed.
+  .superRefine((e, ctx) => {
+    const allowed = allowedMatchKeys(RULES, e.rule_id)
+    const unknown = Object.keys(e.match).filter((k) => !allowed.includes(k))
+    if (unknown.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['match'],
+        message: `${unknown.join(', ')}: not a key of ${e.rule_id === '*' ? 'any rule' : `rule ${e.rule_id}`}; allowed keys: ${allowed.join(', ')}`,
+      })
+  })
 
 const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
 const present = (r: ExceptionListRow) => ({

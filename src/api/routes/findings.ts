@@ -1,13 +1,15 @@
 /**
- * Findings for analysts: list (filters, keyset cursor), one finding, and triage (PATCH). Every
- * query is bound to the caller's tenant; every filter is validated before it reaches SQL.
+ * Findings for analysts: list (filters, keyset cursor) and one finding; triage (PATCH, bulk) is in
+ * triage.ts, exports in findings-export.ts. Every query is bound to the caller's tenant; every
+ * filter is validated before it reaches SQL.
  */
 import { z } from 'zod'
-import { setTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
+import { TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
 import { fromDateTime64 } from '../../events/event-row.js'
 import type { FindingListRow, Repositories } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
+import { withTriageFields, withTriageHistory } from '../finding-triage.js'
 import { decodeCursor, encodeCursor, TenantParam, tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
 import { FindingListSchema, FindingSchema } from '../schemas/finding.js'
@@ -28,16 +30,6 @@ export const ListQuery = z.strictObject({
   tenant: TenantParam,
 })
 
-export const Triage = z
-  .strictObject({
-    status: z.enum(TRIAGE_STATUSES).optional(),
-    note: z.string().max(4000).optional(),
-    assignee: z.string().max(256).optional(),
-  })
-  .refine((t) => Object.keys(t).length > 0, {
-    message: 'give at least one of status, note, assignee',
-  })
-
 /** A row as the API answers it: ISO timestamps, evidence and mappings as JSON. */
 export function presentFinding(r: FindingListRow) {
   return {
@@ -50,7 +42,7 @@ export function presentFinding(r: FindingListRow) {
 }
 
 /** Findings of `tenant` by `filters` (one finding by `id`), newest first. */
-function query(
+export function query(
   storage: Pick<Repositories, 'findings'>,
   tenant: string,
   filters: Partial<z.output<typeof ListQuery>> & { id?: string },
@@ -71,7 +63,7 @@ function query(
   })
 }
 
-const FindingId = z.strictObject({
+export const FindingId = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{32}$/, 'not a finding id'),
 })
 
@@ -96,9 +88,10 @@ export const routes = [
       },
     },
     handler: async ({ caller, query: q, deps }) => {
-      const rows = await query(deps.storage, tenantOf(caller, q.tenant), q)
+      const tenant = tenantOf(caller, q.tenant)
+      const rows = await query(deps.storage, tenant, q)
       return {
-        items: rows.map(presentFinding),
+        items: await withTriageFields(deps.storage, tenant, rows.map(presentFinding)),
         next_cursor:
           rows.length === q.limit
             ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
@@ -129,33 +122,7 @@ export const routes = [
     handler: async ({ caller, params, deps }) => {
       const [row] = await query(deps.storage, tenantOf(caller), { id: params.id })
       if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-      return presentFinding(row)
-    },
-  }),
-
-  defineRoute({
-    method: 'PATCH',
-    url: '/v1/findings/:id',
-    operationId: 'triageFinding',
-    summary: 'Triage a finding',
-    role: 'analyst',
-    serves: 'queries',
-    params: FindingId,
-    body: Triage,
-    responses: { 200: FindingSchema },
-    errors: { 404: 'no such finding' },
-    handler: async ({ caller, params: { id }, body, deps: { storage } }) => {
-      const tenant = tenantOf(caller)
-      const [row] = await query(storage, tenant, { id })
-      if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-      await setTriage(storage, tenant, id, {
-        status: body.status ?? (row.status as (typeof TRIAGE_STATUSES)[number]),
-        note: body.note ?? row.note,
-        assignee: body.assignee ?? row.assignee,
-        by: caller.subject,
-      })
-      const [updated] = await query(storage, tenant, { id })
-      return presentFinding(updated!)
+      return withTriageHistory(deps.storage, tenantOf(caller), presentFinding(row))
     },
   }),
 ]

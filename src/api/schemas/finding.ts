@@ -6,6 +6,36 @@ import { Count, Instant, MappingsSchema } from './common.js'
 import { listOf } from './list.js'
 import { COMPONENTS } from './json-schema.js'
 
+/** One change of a finding's triage (triage-export, issue 23). */
+export const TriageChangeSchema = z.object({
+  at: Instant,
+  by: z.string().describe('the subject of the API caller who made the change'),
+  field: z.enum(['status', 'assignee', 'note']),
+  from: z.string().describe("the value before ('' when none; for status, the effective status)"),
+  to: z.string(),
+})
+
+/** The exception (in force) that covers a finding. */
+export const CoveringExceptionSchema = z.object({
+  id: z.uuid(),
+  reason: z.string(),
+})
+
+/** The triage fields of a finding (list items and one finding). */
+const TRIAGE_SHAPE = {
+  updated_by: z.string().nullable().describe('who last triaged it (null: never triaged)'),
+  updated_at: Instant.nullable().describe('when it was last triaged (null: never triaged)'),
+  exception: CoveringExceptionSchema.nullable().describe(
+    'the exception in force that covers it (its rule and key values), or null; an exception suppresses new detections, the finding stays listed',
+  ),
+  history: z
+    .array(TriageChangeSchema)
+    .optional()
+    .describe(
+      'every change of status, assignee or note, oldest first (GET /v1/findings/{id} and its PATCH only)',
+    ),
+}
+
 export const FindingSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{32}$/),
   rule_id: z.string(),
@@ -23,6 +53,7 @@ export const FindingSchema = z.object({
   mappings: MappingsSchema,
   note: z.string().describe("the analyst's note ('' when none)"),
   assignee: z.string().describe("who triages it ('' when unassigned)"),
+  ...TRIAGE_SHAPE,
 })
 
 export const FindingListSchema = listOf(FindingSchema)
@@ -30,3 +61,4 @@ export const FindingListSchema = listOf(FindingSchema)
 // Their names in the OpenAPI document (components).
 COMPONENTS.add(FindingSchema, { component: 'Finding' })
 COMPONENTS.add(FindingListSchema, { component: 'FindingList' })
+COMPONENTS.add(TriageChangeSchema, { component: 'TriageChange' })
