@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RULES } from '../../src/detection/rules/index.js'
 import { SEVERITIES } from '../../src/detection/rule.js'
+import { MAPPED } from '../../src/frameworks/index.js'
 import { DEFAULT_THRESHOLDS } from '../../src/reports/metrics.js'
 import { queryEventMetrics } from '../../src/reports/evidence.js'
 import { migrate } from '../../src/storage/migrate.js'
@@ -93,6 +94,23 @@ describe('dashboard files', () => {
       expect(problems).toEqual([])
     },
   )
+})
+
+describe('the compliance dashboard names every mapped framework', () => {
+  it("its control panel translates each rule mapping field of the registry to the framework's id", () => {
+    const compliance = dashboards.find(([, d]) => d.uid === 'audtrail-compliance')![1]
+    const sql = JSON.stringify(compliance)
+    const transform = /transform\(tupleElement\(fm, 1\),\\n\s*\[([^\]]*)\],\\n\s*\[([^\]]*)\]/.exec(
+      sql,
+    )
+    expect(transform, 'the transform(...) of the framework control panel').not.toBeNull()
+    const list = (s: string) => s.split(',').map((x) => x.trim().replace(/^'|'$/g, ''))
+    const fields = list(transform![1]!)
+    const ids = list(transform![2]!)
+    expect(new Map(fields.map((f, i) => [f, ids[i]]))).toEqual(
+      new Map(MAPPED.map((f) => [f.mapping.key, f.id])),
+    )
+  })
 })
 
 describe('provisioning', () => {
