@@ -1,0 +1,118 @@
+/**
+ * Console sign-in: OpenID Connect authorization code flow with PKCE (RFC 7636, S256) and `state`
+ * against the API's issuer (discovery: OpenID Connect Discovery 1.0 / RFC 8414), through
+ * openid-client. The access token is requested for the API's audience (RFC 8707 `resource`) and
+ * checked by the API's own authenticator before a session is made: a token the API would refuse
+ * never becomes a session. Tokens stay server-side (session.ts).
+ */
+import * as client from 'openid-client'
+import type { Authenticate, Caller } from '../api/auth.js'
+
+export interface OidcSettings {
+  /** AUDTRAIL_API_ISSUER: the issuer the API trusts. */
+  issuer: string
+  /** AUDTRAIL_CONSOLE_CLIENT_ID */
+  clientId: string
+  /** AUDTRAIL_CONSOLE_CLIENT_SECRET; unset: a public client (PKCE only). */
+  clientSecret?: string
+  /** AUDTRAIL_API_AUDIENCE: the `resource` the access token is requested for. */
+  audience: string
+  /** The console's base URL (scheme, host, port) the redirect URI is built on. */
+  baseUrl: string
+  /** Scopes asked for (default `openid`). */
+  scope?: string
+}
+
+export interface SignedIn {
+  accessToken: string
+  caller: Caller
+  /** ms since the epoch: when the access token expires. */
+  expiresAt: number
+}
+
+const isLoopbackUrl = (url: URL) =>
+  url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.')
+
+export class ConsoleSignIn {
+  private configuration: Promise<client.Configuration> | undefined
+  readonly redirectUri: string
+
+  constructor(
+    readonly settings: OidcSettings,
+    private readonly authenticate: Authenticate,
+  ) {
+    this.redirectUri = new URL('/auth/callback', settings.baseUrl).href
+  }
+
+  /** Discovery, once (again after a failure). Plain http is allowed for a loopback issuer only. */
+  private config(): Promise<client.Configuration> {
+    const issuer = new URL(this.settings.issuer)
+    this.configuration ??= client
+      .discovery(
+        issuer,
+        this.settings.clientId,
+        undefined,
+        this.settings.clientSecret
+          ? client.ClientSecretBasic(this.settings.clientSecret)
+          : client.None(),
+        issuer.protocol === 'http:' && isLoopbackUrl(issuer)
+          ? { execute: [client.allowInsecureRequests], timeout: 10 }
+          : { timeout: 10 },
+      )
+      .catch((err: unknown) => {
+        this.configuration = undefined
+        throw err
+      })
+    return this.configuration
+  }
+
+  /** Where to send the browser, and the checks to keep for the callback. */
+  async start(): Promise<{ url: string; state: string; verifier: string }> {
+    const config = await this.config()
+    const verifier = client.randomPKCECodeVerifier()
+    const state = client.randomState()
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: this.redirectUri,
+      scope: this.settings.scope ?? 'openid',
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      resource: this.settings.audience,
+    })
+    return { url: url.href, state, verifier }
+  }
+
+  /** The callback: the code exchanged (state and PKCE checked), the token checked by the API. */
+  async finish(
+    callbackQuery: string,
+    checks: { state: string; verifier: string },
+  ): Promise<SignedIn> {
+    const config = await this.config()
+    const current = new URL(this.redirectUri)
+    current.search = callbackQuery
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      current,
+      { pkceCodeVerifier: checks.verifier, expectedState: checks.state },
+      { resource: this.settings.audience },
+    )
+    const caller = await this.authenticate(`Bearer ${tokens.access_token}`)
+    const lifetime = Math.min(tokens.expires_in ?? 3600, 8 * 3600)
+    return {
+      accessToken: tokens.access_token,
+      caller,
+      expiresAt: Date.now() + lifetime * 1000,
+    }
+  }
+
+  /** The issuer's end-session endpoint, when it has one (RP-Initiated Logout 1.0). */
+  async endSessionUrl(): Promise<string | undefined> {
+    try {
+      const config = await this.config()
+      if (!config.serverMetadata().end_session_endpoint) return undefined
+      return client.buildEndSessionUrl(config, { client_id: this.settings.clientId }).href
+    } catch {
+      return undefined
+    }
+  }
+}
