@@ -320,7 +320,11 @@ export async function registerConsole(
     scope.get('/auth/login', opts, async (request, reply) => {
       const next = safeNext((request.query as { next?: unknown }).next)
       if (!oidc) return reply.redirect(next, 303)
-      const started = await oidc.start().catch((err: unknown) => {
+      const host = request.headers.host ?? ''
+      const redirectUri = oidc.redirectUri(
+        `${request.protocol}://${/^[A-Za-z0-9.:[\]-]{1,300}$/.test(host) ? host : 'localhost'}`,
+      )
+      const started = await oidc.start(redirectUri).catch((err: unknown) => {
         request.log.warn({ err }, 'console sign-in: discovery failed')
         return undefined
       })
@@ -340,6 +344,7 @@ export async function registerConsole(
       const login = sessions.begin({
         state: started.state,
         verifier: started.verifier,
+        redirectUri,
         next,
         expiresAt: Date.now() + 600_000,
       })

@@ -17,8 +17,11 @@ export interface OidcSettings {
   clientSecret?: string
   /** AUDTRAIL_API_AUDIENCE: the `resource` the access token is requested for. */
   audience: string
-  /** The console's base URL (scheme, host, port) the redirect URI is built on. */
-  baseUrl: string
+  /**
+   * The console's public base URL (scheme, host, port) the redirect URI is built on; absent: the
+   * scheme and Host of the sign-in request (the identity provider accepts only registered ones).
+   */
+  baseUrl?: string
   /** Scopes asked for (default `openid`). */
   scope?: string
 }
@@ -35,13 +38,15 @@ const isLoopbackUrl = (url: URL) =>
 
 export class ConsoleSignIn {
   private configuration: Promise<client.Configuration> | undefined
-  readonly redirectUri: string
 
   constructor(
     readonly settings: OidcSettings,
     private readonly authenticate: Authenticate,
-  ) {
-    this.redirectUri = new URL('/auth/callback', settings.baseUrl).href
+  ) {}
+
+  /** The redirect URI: on the configured base URL, else on the request's own origin. */
+  redirectUri(requestOrigin: string): string {
+    return new URL('/auth/callback', this.settings.baseUrl ?? requestOrigin).href
   }
 
   /** Discovery, once (again after a failure). Plain http is allowed for a loopback issuer only. */
@@ -67,12 +72,12 @@ export class ConsoleSignIn {
   }
 
   /** Where to send the browser, and the checks to keep for the callback. */
-  async start(): Promise<{ url: string; state: string; verifier: string }> {
+  async start(redirectUri: string): Promise<{ url: string; state: string; verifier: string }> {
     const config = await this.config()
     const verifier = client.randomPKCECodeVerifier()
     const state = client.randomState()
     const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: this.redirectUri,
+      redirect_uri: redirectUri,
       scope: this.settings.scope ?? 'openid',
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
@@ -85,10 +90,10 @@ export class ConsoleSignIn {
   /** The callback: the code exchanged (state and PKCE checked), the token checked by the API. */
   async finish(
     callbackQuery: string,
-    checks: { state: string; verifier: string },
+    checks: { state: string; verifier: string; redirectUri: string },
   ): Promise<SignedIn> {
     const config = await this.config()
-    const current = new URL(this.redirectUri)
+    const current = new URL(checks.redirectUri)
     current.search = callbackQuery
     const tokens = await client.authorizationCodeGrant(
       config,

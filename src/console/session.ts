@@ -26,6 +26,7 @@ export interface LoginTransaction {
   id: string
   state: string
   verifier: string
+  redirectUri: string
   /** The console path to return to. */
   next: string
   expiresAt: number
