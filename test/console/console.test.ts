@@ -104,9 +104,7 @@ describe('the queue', () => {
     expect(all.body).toContain('acme-agent')
     expect(all.body).not.toContain('globex')
     const critical = await get('/?severity=critical', cookie)
-    expect(critical.body).toMatch(
-      /name="severity"\s+value="critical"\s+checked/,
-    )
+    expect(critical.body).toMatch(/name="severity"\s+value="critical"\s+checked/)
     const rows = critical.body.match(/<tr>\s*<td><span class="sev sev-[a-z]+">[a-z]+/g) ?? []
     expect(rows.length).toBeGreaterThan(0)
     expect(rows.every((r) => r.endsWith('critical'))).toBe(true)
