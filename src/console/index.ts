@@ -128,11 +128,20 @@ export async function registerConsole(
       if (status >= 500) request.log.error({ err }, 'console page failed')
       const message =
         status >= 500 && !(err instanceof ApiProblem) ? 'the console failed to answer' : err.message
+      // An access token the API no longer takes (expired, revoked): a new sign-in, same page.
+      const again =
+        status === 401 && options.console?.oidc
+          ? html`<p>
+              <a href="/auth/login?next=${encodeURIComponent(safeNext(request.url))}"
+                >Sign in again</a
+              >
+            </p>`
+          : ''
       void reply
         .status(status >= 500 ? 503 : status)
         .type('text/html; charset=utf-8')
         .header('cache-control', 'no-store')
-        .send(page({ title: 'Problem' }, problem(titleOf(status), message)).value)
+        .send(page({ title: 'Problem' }, problem(titleOf(status), message, again)).value)
     })
 
     const opts: RouteShorthandOptions = { config: CONSOLE }

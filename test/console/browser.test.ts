@@ -113,7 +113,7 @@ async function accessible(name: string): Promise<void> {
   await page.evaluate(axeSource)
   const violations = await page.evaluate(async () => {
     const axe = (
-      window as unknown as {
+      globalThis as unknown as {
         axe: {
           run(): Promise<{
             violations: { id: string; impact: string; nodes: { target: string[] }[] }[]
@@ -140,7 +140,7 @@ describe('the console in Chromium', () => {
     const cookies = await browser.cookies()
     const session = cookies.find((c) => c.name === 'audtrail_console')
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' })
-    expect(await page.evaluate(() => Object.keys(localStorage).length)).toBe(0)
+    expect(await page.evaluate('Object.keys(localStorage).length')).toBe(0)
     expect(await page.$$eval('tbody tr', (rows) => rows.length)).toBeGreaterThan(1)
     expect(await page.content()).not.toContain('other-agent')
     await accessible('1-queue')
@@ -148,15 +148,12 @@ describe('the console in Chromium', () => {
     // Filter to critical: htmx swaps the results and puts the filter in the URL.
     await page.click('input[name="severity"][value="critical"]')
     await Promise.all([
-      page.waitForFunction(() => location.search.includes('severity=critical')),
+      page.waitForFunction("location.search.includes('severity=critical')"),
       page.click('form.filters button[type="submit"]'),
     ])
     await page.waitForFunction(
-      () =>
-        document.querySelectorAll('#results tbody tr').length > 0 &&
-        [...document.querySelectorAll('#results tbody tr .sev')].every(
-          (s) => s.textContent === 'critical',
-        ),
+      "document.querySelectorAll('#results tbody tr').length > 0 && " +
+        "[...document.querySelectorAll('#results tbody tr .sev')].every((s) => s.textContent === 'critical')",
     )
     await accessible('2-queue-critical')
 
@@ -184,13 +181,11 @@ describe('the console in Chromium', () => {
 
     // Triage with a note: htmx posts the form (CSRF token, same origin) and swaps the section.
     await page.select('#t-status', 'acknowledged')
-    await page.$eval('#t-note', (t) => ((t as HTMLTextAreaElement).value = ''))
+    await page.$eval('#t-note', (t) => ((t as unknown as { value: string }).value = ''))
     await page.type('#t-note', NOTE)
     await page.click('#triage-form button[type="submit"]')
     await page.waitForFunction(
-      (note) => document.querySelector('#note')?.textContent === note,
-      {},
-      NOTE,
+      `document.querySelector('#note')?.textContent === ${JSON.stringify(NOTE)}`,
     )
     const history = await page.$('#history')
     if (history) {

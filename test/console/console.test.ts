@@ -301,3 +301,69 @@ describe('the HTML helper', () => {
     expect(safeNext('/findings/abc?x=1')).toBe('/findings/abc?x=1')
   })
 })
+
+describe('hostile requests', () => {
+  it('answer 4xx pages or redirects, never a 5xx, and never echo markup', async () => {
+    const { cookie, csrf } = await signIn(['admin'])
+    const gets = [
+      '/findings/%00',
+      '/findings/not-an-id',
+      `/findings/${'a'.repeat(32)}`,
+      `/tokens/${'x'.repeat(300)}`,
+      '/tokens/%E2%82%AC',
+      '/clients/%3Cscript%3E',
+      '/rules/%3Cscript%3E',
+      '/?severity=%3Cscript%3Ealert(1)%3C/script%3E',
+      '/?sort=%22%3E%3Cimg',
+      '/?since=yesterday',
+      '/compliance?framework=nope&since=2026-13-45',
+      '/compliance/download?framework=nope',
+      '/assets/..%2Fpackage.json',
+      '/auth/callback?code=x&state=y',
+    ]
+    for (const url of gets) {
+      const res = await get(url, cookie)
+      expect(res.statusCode, url).toBeLessThan(500)
+      expect(res.body, url).not.toMatch(/<script>|<img/)
+    }
+    // The identity provider of this app does not exist: sign-in is unavailable, said as a page.
+    const login = await get('/auth/login?next=https://evil.example')
+    expect(login.statusCode).toBe(503)
+    expect(login.body).toContain('Sign-in unavailable')
+    const posts = [
+      post(`/findings/${'b'.repeat(32)}/triage`, { _csrf: csrf, note: 'x' }, { cookie }),
+      post('/findings/zzz/exception', { _csrf: csrf }, { cookie }),
+      app.inject({
+        method: 'POST',
+        url: '/findings/zzz/triage',
+        headers: { cookie, 'content-type': 'application/json' },
+        payload: JSON.stringify({ _csrf: csrf }),
+      }),
+      app.inject({
+        method: 'POST',
+        url: '/findings/zzz/triage',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: `_csrf=${csrf}&note=${'n'.repeat(70_000)}`,
+      }),
+    ]
+    for (const res of await Promise.all(posts)) expect(res.statusCode).toBeLessThan(500)
+  })
+
+  it('an exception post with no key checked is refused by the API and shown, not stored', async () => {
+    const mine = await replayFinding('acme')
+    const { cookie, csrf } = await signIn(['admin'])
+    const res = await post(
+      `/findings/${mine.id}/exception`,
+      { _csrf: csrf, owner: 'admin-1', reason: 'nothing scoped', expires: '2099-01-01' },
+      { cookie, origin: 'http://console.test' },
+    )
+    expect(res.statusCode).toBe(400)
+    expect(res.body).toContain('role="alert"')
+    const token = await keys.token({ roles: ['admin'], tenant: 'acme' })
+    const list = await app.inject({
+      url: '/v1/exceptions',
+      headers: { authorization: `Bearer ${token}` },
+    })
+    expect(list.json().items).toEqual([])
+  })
+})
