@@ -79,10 +79,8 @@ const swaggerFile = (name: string) => () =>
 
 const ASSETS: Record<string, Asset> = {
   'console.css': { type: 'text/css; charset=utf-8', read: () => Buffer.from(CONSOLE_CSS) },
-  'htmx.min.js': {
-    type: 'text/javascript; charset=utf-8',
-    read: packageFile('htmx.org/dist/htmx.min.js'),
-  },
+  // The package's own entry point (its `main`), never a path inside it.
+  'htmx.js': { type: 'text/javascript; charset=utf-8', read: packageFile('htmx.org') },
   'swagger-ui.css': { type: 'text/css; charset=utf-8', read: swaggerFile('swagger-ui.css') },
   'swagger-ui-bundle.js': {
     type: 'text/javascript; charset=utf-8',

@@ -4,7 +4,7 @@
  * API's (docs/design/console.md).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Caller, Role } from '../api/auth.js'
+import type { Caller, Role } from './caller.js'
 import type { ConsoleSession } from './session.js'
 
 export interface ConsoleContext {

@@ -9,7 +9,7 @@
  * document, not under /v1) and answer HTML, with errors as pages.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
-import type { Authenticate, Caller } from '../api/auth.js'
+import type { Authenticate, Caller } from './caller.js'
 import { asset } from './assets.js'
 import { ApiProblem, type ConsoleContext } from './context.js'
 import { html, type Fragment } from './html.js'

@@ -1,5 +1,5 @@
 /** The page frame every console page shares: head (assets only, no inline script), nav, footer. */
-import type { Caller } from '../api/auth.js'
+import type { Caller } from './caller.js'
 import { html, type Fragment, type Html } from './html.js'
 
 export interface Frame {
@@ -32,7 +32,7 @@ export function page(frame: Frame, body: Fragment): Html {
         <meta name="referrer" content="same-origin" />
         <title>${frame.title} · audtrail</title>
         <link rel="stylesheet" href="/assets/console.css" />
-        <script src="/assets/htmx.min.js" defer></script>
+        <script src="/assets/htmx.js" defer></script>
       </head>
       <body>
         <a class="skip" href="#main">Skip to content</a>

@@ -6,7 +6,7 @@
  * never becomes a session. Tokens stay server-side (session.ts).
  */
 import * as client from 'openid-client'
-import type { Authenticate, Caller } from '../api/auth.js'
+import type { Authenticate, Caller } from './caller.js'
 
 export interface OidcSettings {
   /** AUDTRAIL_API_ISSUER: the issuer the API trusts. */

@@ -10,7 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Caller } from '../api/auth.js'
+import type { Caller } from './caller.js'
 
 export interface ConsoleSession {
   id: string

@@ -263,7 +263,7 @@ describe('headers and assets', () => {
   })
 
   it('serves htmx and Swagger UI locally; /docs is Swagger UI for browsers and JSON otherwise', async () => {
-    const htmx = await get('/assets/htmx.min.js')
+    const htmx = await get('/assets/htmx.js')
     expect(htmx.statusCode).toBe(200)
     expect(htmx.headers['content-type']).toMatch(/javascript/)
     expect(htmx.body.length).toBeGreaterThan(10_000)
