@@ -19,7 +19,7 @@ import { clientPage, clientsPage } from './pages/clients.js'
 import { compliancePage, complianceDownload } from './pages/compliance.js'
 import { docsPage } from './pages/docs.js'
 import { addException, findingPage, triageFinding } from './pages/finding.js'
-import { queuePage } from './pages/queue.js'
+import { bulkTriage, queuePage } from './pages/queue.js'
 import { resourcesPage } from './pages/resources.js'
 import { rulePage, rulesPage } from './pages/rules.js'
 import { tokenPage } from './pages/token.js'
@@ -301,6 +301,7 @@ export async function registerConsole(
     }
 
     view('/', queuePage)
+    action('/bulk-triage', bulkTriage)
     view('/findings/:id', findingPage)
     action('/findings/:id/triage', triageFinding)
     action('/findings/:id/exception', addException)

@@ -224,6 +224,25 @@ describe('forged form posts', () => {
     expect(page.body).not.toContain('looking <b>now</b>')
   })
 
+  it('bulk triage posts the queue filters to the API (or says the API has none), CSRF-checked', async () => {
+    const { cookie, csrf } = await signIn(['analyst'])
+    const queue = await get('/?severity=critical', cookie)
+    expect(queue.body).toContain('action="/bulk-triage?severity=critical"')
+    const viewer = await get('/?severity=critical', (await signIn(['viewer'])).cookie)
+    expect(viewer.body).not.toContain('/bulk-triage')
+    const url = '/bulk-triage?severity=critical'
+    expect((await post(url, { status: 'resolved', dry_run: '0' }, { cookie })).statusCode).toBe(403)
+    const before = await replayFinding('acme')
+    const res = await post(url, { _csrf: csrf, status: 'resolved', dry_run: '1' }, { cookie })
+    expect(res.statusCode).toBe(200)
+    const notice = /id="bulk-result">([^<]*)</.exec(res.body)?.[1] ?? ''
+    // TODO(merger): with POST /v1/findings/triage (branch triage-export) only the first holds.
+    expect(notice).toMatch(
+      /^\d+ findings match; nothing was changed\.$|^This API has no bulk triage/,
+    )
+    expect((await replayFinding('acme')).status).toBe(before.status)
+  })
+
   it('the sign-out form is CSRF-checked too', async () => {
     const { cookie, csrf } = await signIn(['viewer'])
     expect((await post('/auth/logout', {}, { cookie })).statusCode).toBe(403)

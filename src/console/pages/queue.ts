@@ -6,7 +6,7 @@
  */
 import { html, withQuery } from '../html.js'
 import { severityBadge, when } from '../layout.js'
-import { ApiProblem, callApi, expectOk, type ConsoleContext } from '../context.js'
+import { ApiProblem, callApi, expectOk, holds, type ConsoleContext } from '../context.js'
 import type { PageResult } from '../index.js'
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const
@@ -79,6 +79,8 @@ export async function queuePage(
   ctx: ConsoleContext,
   _params: Record<string, string>,
   query: Record<string, string | string[]>,
+  _form: Record<string, string> = {},
+  notice?: string,
 ): Promise<PageResult> {
   const filters = filtersOf(query)
   const [listed, rules] = await Promise.all([
@@ -241,8 +243,78 @@ export async function queuePage(
             : ''
         }
       </nav>
-    </section>`
+    </section>
+    ${bulkForm(ctx, filters, notice)}`
   return { title: 'Findings', section: 'queue', body, status }
+}
+
+/** The filters a bulk triage applies to: the list's, without paging and order. */
+function bulkFilter(filters: Filters): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(apiQuery(filters)))
+    if (v !== undefined && !['cursor', 'limit', 'sort'].includes(k)) out[k] = v
+  return out
+}
+
+/** Analysts: set status (and a note) on every finding the filters match, with a dry-run count. */
+function bulkForm(ctx: ConsoleContext, filters: Filters, notice: string | undefined) {
+  if (!holds(ctx.caller, 'analyst')) return ''
+  return html`<section id="bulk" aria-labelledby="h-bulk">
+    <h2 id="h-bulk">Triage every matching finding</h2>
+    ${notice ? html`<p class="notice" role="status" id="bulk-result">${notice}</p>` : ''}
+    <form
+      method="post"
+      action="${withQuery('/bulk-triage', { ...filters, cursor: undefined, tenant: ctx.tenant })}"
+      class="filters"
+    >
+      <input type="hidden" name="_csrf" value="${ctx.session.csrf}" />
+      <div class="field">
+        <label for="b-status">Status</label>
+        <select id="b-status" name="status">
+          ${STATUSES.map((st) => html`<option value="${st}">${st.replace('_', ' ')}</option>`)}
+        </select>
+      </div>
+      <div class="field">
+        <label for="b-note">Note</label
+        ><input type="text" id="b-note" name="note" size="32" maxlength="4000" />
+      </div>
+      <button type="submit" name="dry_run" value="1" class="secondary">Count them</button>
+      <button type="submit" name="dry_run" value="0">Apply to all of them</button>
+    </form>
+  </section>`
+}
+
+/**
+ * POST /bulk-triage?<filters>: `POST /v1/findings/triage` (contract) with the queue's filters as
+ * the caller; the queue again with the API's counts, or a notice when the API has no bulk triage.
+ */
+export async function bulkTriage(
+  ctx: ConsoleContext,
+  params: Record<string, string>,
+  query: Record<string, string | string[]>,
+  form: Record<string, string>,
+): Promise<PageResult> {
+  const filters = filtersOf(query)
+  const set: Record<string, string> = {}
+  if (form.status && (STATUSES as readonly string[]).includes(form.status)) set.status = form.status
+  if (form.note) set.note = form.note
+  const dryRun = form.dry_run !== '0'
+  const answer = await callApi(ctx, 'POST', '/v1/findings/triage', {
+    filter: bulkFilter(filters),
+    set,
+    dry_run: dryRun,
+  })
+  let notice: string
+  if (answer.status === 404 || answer.status === 405)
+    notice = 'This API has no bulk triage (POST /v1/findings/triage); triage findings one by one.'
+  else if (answer.status === 400) notice = `The API refused: ${String(answer.json?.message ?? '')}`
+  else {
+    const counts = expectOk(answer) as { matched?: number; updated?: number }
+    notice = dryRun
+      ? `${String(counts.matched)} findings match; nothing was changed.`
+      : `${String(counts.updated)} of ${String(counts.matched)} matching findings set to ${set.status ?? 'their status'}.`
+  }
+  return queuePage(ctx, params, query, form, notice)
 }
 
 function row(f: Json) {
