@@ -3,9 +3,10 @@
  * against the API's issuer (discovery: OpenID Connect Discovery 1.0 / RFC 8414), through
  * openid-client. The access token is requested for the API's audience (RFC 8707 `resource`) and
  * checked by the API's own authenticator before a session is made: a token the API would refuse
- * never becomes a session. Tokens stay server-side (session.ts).
+ * never becomes a session. Tokens stay server-side (session.ts). openid-client is loaded on the
+ * first sign-in only: a process without console sign-in never needs it.
  */
-import * as client from 'openid-client'
+import type * as OpenIdClient from 'openid-client'
 import type { Authenticate, Caller } from './caller.js'
 
 export interface OidcSettings {
@@ -33,11 +34,14 @@ export interface SignedIn {
   expiresAt: number
 }
 
+let loaded: Promise<typeof OpenIdClient> | undefined
+const openIdClient = () => (loaded ??= import('openid-client'))
+
 const isLoopbackUrl = (url: URL) =>
   url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.')
 
 export class ConsoleSignIn {
-  private configuration: Promise<client.Configuration> | undefined
+  private configuration: Promise<OpenIdClient.Configuration> | undefined
 
   constructor(
     readonly settings: OidcSettings,
@@ -50,19 +54,21 @@ export class ConsoleSignIn {
   }
 
   /** Discovery, once (again after a failure). Plain http is allowed for a loopback issuer only. */
-  private config(): Promise<client.Configuration> {
+  private config(): Promise<OpenIdClient.Configuration> {
     const issuer = new URL(this.settings.issuer)
-    this.configuration ??= client
-      .discovery(
-        issuer,
-        this.settings.clientId,
-        undefined,
-        this.settings.clientSecret
-          ? client.ClientSecretBasic(this.settings.clientSecret)
-          : client.None(),
-        issuer.protocol === 'http:' && isLoopbackUrl(issuer)
-          ? { execute: [client.allowInsecureRequests], timeout: 10 }
-          : { timeout: 10 },
+    this.configuration ??= openIdClient()
+      .then((client) =>
+        client.discovery(
+          issuer,
+          this.settings.clientId,
+          undefined,
+          this.settings.clientSecret
+            ? client.ClientSecretBasic(this.settings.clientSecret)
+            : client.None(),
+          issuer.protocol === 'http:' && isLoopbackUrl(issuer)
+            ? { execute: [client.allowInsecureRequests], timeout: 10 }
+            : { timeout: 10 },
+        ),
       )
       .catch((err: unknown) => {
         this.configuration = undefined
@@ -74,6 +80,7 @@ export class ConsoleSignIn {
   /** Where to send the browser, and the checks to keep for the callback. */
   async start(redirectUri: string): Promise<{ url: string; state: string; verifier: string }> {
     const config = await this.config()
+    const client = await openIdClient()
     const verifier = client.randomPKCECodeVerifier()
     const state = client.randomState()
     const url = client.buildAuthorizationUrl(config, {
@@ -93,6 +100,7 @@ export class ConsoleSignIn {
     checks: { state: string; verifier: string; redirectUri: string },
   ): Promise<SignedIn> {
     const config = await this.config()
+    const client = await openIdClient()
     const current = new URL(checks.redirectUri)
     current.search = callbackQuery
     const tokens = await client.authorizationCodeGrant(
@@ -114,6 +122,7 @@ export class ConsoleSignIn {
   async endSessionUrl(): Promise<string | undefined> {
     try {
       const config = await this.config()
+      const client = await openIdClient()
       if (!config.serverMetadata().end_session_endpoint) return undefined
       return client.buildEndSessionUrl(config, { client_id: this.settings.clientId }).href
     } catch {
