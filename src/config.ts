@@ -129,6 +129,12 @@ export const EnvSchema = z
     AUDTRAIL_API_AUDIENCE: optionalText.describe(
       "value API callers' JWT `aud` must contain (audtrail enforces audiences on itself)",
     ),
+    AUDTRAIL_CONSOLE_CLIENT_ID: optionalText.describe(
+      'OpenID Connect client id of the console at `/` (authorization code + PKCE at AUDTRAIL_API_ISSUER); unset with API authentication = the console cannot sign in (docs/console.md)',
+    ),
+    AUDTRAIL_CONSOLE_CLIENT_SECRET: optionalText.describe(
+      "the console client's secret when the identity provider registered it as confidential (never logged); unset = public client, PKCE only",
+    ),
     AUDTRAIL_API_RATE_LIMIT: positiveInt(1, 100_000)
       .default(50)
       .describe(
@@ -246,6 +252,8 @@ export interface Config {
     /** failed authentications per minute per source address; 0: no limit */
     authFailureLimit: number
   }
+  /** The analyst console's OpenID Connect client (sign-in when API authentication is configured). */
+  console: { clientId?: string; clientSecret?: string }
   resourcesFile?: string
   fingerprintKey?: string
   retention: { eventsDays: number; rejectedDays: number; findingsDays: number }
@@ -311,6 +319,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       reportDayRate: e.AUDTRAIL_REPORT_DAY_RATE,
       tenantConcurrency: e.AUDTRAIL_TENANT_CONCURRENCY,
       authFailureLimit: e.AUDTRAIL_AUTH_FAILURE_LIMIT,
+    },
+    console: {
+      clientId: e.AUDTRAIL_CONSOLE_CLIENT_ID,
+      clientSecret: e.AUDTRAIL_CONSOLE_CLIENT_SECRET,
     },
     resourcesFile: e.AUDTRAIL_RESOURCES_FILE,
     fingerprintKey: e.AUDTRAIL_FINGERPRINT_KEY,

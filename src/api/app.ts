@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { registerConsole, type ConsoleOptions } from '../console/index.js'
 import { LOG_SERIALIZERS, type Logger } from '../logger.js'
 import {
   ApiLogController,
@@ -31,6 +32,8 @@ export interface AppDeps extends RouteDeps {
   bodyLimit?: number
   /** Most milliseconds to receive a whole request, then 408 (default 300 000, Node's). */
   requestTimeout?: number
+  /** The analyst console at `/` (src/console): its sign-in; absent, it opens directly. */
+  console?: ConsoleOptions
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -57,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installRawTokenGuard(app)
   installAuthFailureLimit(app, deps.authenticate)
   app.addHook('onRoute', (r) => {
+    // The console's pages are not API routes (not documented, not under /v1).
+    if ((r.config as { console?: boolean } | undefined)?.console) return
     for (const method of [r.method].flat())
       if (method !== 'HEAD') registered.push(`${method} ${r.url}`)
   })
@@ -64,7 +69,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installRouteGuard(app, deps.authenticate)
   const routes = await loadRoutes()
   const document = openApiDocument(VERSION, routes)
-  app.get('/docs', async () => document)
   await registerRoutes(app, routes, deps)
+  // /docs (Swagger UI for browsers, the JSON otherwise), /openapi.json, and the console pages.
+  await registerConsole(app, {
+    document,
+    authenticate: deps.authenticate,
+    pages: deps.storage !== undefined,
+    console: deps.console,
+  })
   return app
 }

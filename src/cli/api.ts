@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import { Metrics } from '../metrics.js'
 import {
   authenticator,
+  consoleOptions,
   logger,
   openStorage,
   prepareStorage,
@@ -24,9 +25,11 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       readiness: async () => ({ storage: await storage.ping() }),
       storage,
       reportSigningKey: reportSigningKey(config),
+      console: consoleOptions(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)
+    print(`audtrail api: analyst console at ${address}/ (API reference at ${address}/docs)`)
     log.info({ signal: await shutdownSignal() }, 'stopping')
     await app.close()
     return 0

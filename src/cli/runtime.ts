@@ -8,6 +8,7 @@ import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose'
 import { createAuthenticator, type Authenticate } from '../api/auth.js'
 import { fairnessFromConfig, withFairness } from '../api/fairness.js'
 import { rateLimited } from '../api/rate-limit.js'
+import type { ConsoleOptions } from '../console/index.js'
 import type { Config } from '../config.js'
 import { ConfigError } from '../errors.js'
 import { createLogger, type Logger } from '../logger.js'
@@ -92,6 +93,25 @@ export function authenticator(config: Config, log: Logger): Authenticate {
     }),
     fairnessFromConfig(config.api),
   )
+}
+
+/**
+ * The console's sign-in (src/console): with API authentication and AUDTRAIL_CONSOLE_CLIENT_ID,
+ * OpenID Connect at the API's issuer for the API's audience; without API authentication the
+ * console opens directly (open loopback API); with authentication but no client id it shows how
+ * to configure sign-in.
+ */
+export function consoleOptions(config: Config): ConsoleOptions {
+  const { jwksFile, jwksUrl, issuer, audience } = config.api
+  if ((!jwksFile && !jwksUrl) || !issuer || !audience || !config.console.clientId) return {}
+  return {
+    oidc: {
+      issuer,
+      audience,
+      clientId: config.console.clientId,
+      clientSecret: config.console.clientSecret,
+    },
+  }
 }
 
 /** Resolve when SIGINT or SIGTERM arrives (once). */

@@ -21,6 +21,7 @@ import {
 } from './detection.js'
 import {
   authenticator,
+  consoleOptions,
   logger,
   openStorage,
   prepareStorage,
@@ -96,11 +97,13 @@ export async function runServe(config: Config, print: (line: string) => void): P
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
       storage,
       reportSigningKey: reportSigningKey(config),
+      console: consoleOptions(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(
       `audtrail serve: listening on ${address} (${storage.mode} ClickHouse${config.kafka ? ', Kafka transport' : ''})`,
     )
+    print(`audtrail serve: analyst console at ${address}/ (API reference at ${address}/docs)`)
     const stop = shutdownSignal()
     const background = Promise.all([
       scheduleLoop(storage, config, resources, log, stop, outbox),

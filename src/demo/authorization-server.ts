@@ -15,6 +15,22 @@ import { attachOidcProvider } from '../collectors/oidc-provider.js'
 import type { Emitter } from '../collectors/types.js'
 import { AGENT, API, MCP_A, RESOURCE_SERVERS, TOKEN_TTL_S, USER } from './scenario.js'
 
+/**
+ * The audtrail console as a client of this server (docs/console.md): a public client (PKCE), its
+ * access tokens JWTs for `audience` carrying the claims the audtrail API reads.
+ */
+export interface ConsoleClient {
+  clientId: string
+  redirectUris: string[]
+  /** The audtrail API's audience (AUDTRAIL_API_AUDIENCE). */
+  audience: string
+  tenant: string
+  roles: string[]
+}
+
+/** The scope the console's tokens carry for the audtrail API. */
+export const CONSOLE_SCOPE = 'audtrail'
+
 export interface DemoAuthorizationServer {
   issuer: string
   jwksUri: string
@@ -25,12 +41,16 @@ function ttl(resource: string | undefined): number {
   return (TOKEN_TTL_S as Record<string, number>)[resource ?? ''] ?? TOKEN_TTL_S.default
 }
 
-export async function startAuthorizationServer(emitter: Emitter): Promise<DemoAuthorizationServer> {
+export async function startAuthorizationServer(
+  emitter: Emitter,
+  options: { console?: ConsoleClient } = {},
+): Promise<DemoAuthorizationServer> {
+  const consoleClient = options.console
   // The issuer needs the port, so the server listens before the provider exists.
-  const late = {} as { provider: Provider }
+  const late = {} as { provider: Provider; audience?: string }
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/interaction/')) {
-      finishInteraction(late.provider, req, res).catch(() => {
+      finishInteraction(late.provider, req, res, late.audience).catch(() => {
         res.statusCode = 500
         res.end('interaction failed')
       })
@@ -51,6 +71,17 @@ export async function startAuthorizationServer(emitter: Emitter): Promise<DemoAu
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_post',
       },
+      ...(consoleClient
+        ? [
+            {
+              client_id: consoleClient.clientId,
+              grant_types: ['authorization_code'],
+              redirect_uris: consoleClient.redirectUris,
+              response_types: ['code'] as ['code'],
+              token_endpoint_auth_method: 'none' as const,
+            },
+          ]
+        : []),
     ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'demo-1' }] },
     cookies: { keys: ['audtrail-demo-cookie-key'] },
@@ -71,6 +102,14 @@ export async function startAuthorizationServer(emitter: Emitter): Promise<DemoAu
         defaultResource: () => API,
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => {
+          if (consoleClient && resource === consoleClient.audience)
+            return {
+              scope: CONSOLE_SCOPE,
+              audience: resource,
+              accessTokenTTL: 3600,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            }
           // Misconfiguration: a lookup that forgives a trailing slash but echoes it into `aud`.
           const known = RESOURCE_SERVERS[resource] ?? RESOURCE_SERVERS[resource.replace(/\/$/, '')]
           if (known === undefined) throw new errors.InvalidTarget()
@@ -88,6 +127,11 @@ export async function startAuthorizationServer(emitter: Emitter): Promise<DemoAu
       customizers: {
         // Misconfiguration: user-delegated tokens for MCP server A also name the API.
         jwt: (_ctx, token, jwt) => {
+          // The console's tokens carry the audtrail API's tenant and role claims (auth.ts).
+          if (consoleClient && jwt.payload.aud === consoleClient.audience) {
+            jwt.payload.audtrail_tenant = consoleClient.tenant
+            jwt.payload.audtrail_roles = consoleClient.roles
+          }
           if (token.kind === 'AccessToken' && jwt.payload.aud === MCP_A)
             jwt.payload.aud = [MCP_A, API]
         },
@@ -97,6 +141,7 @@ export async function startAuthorizationServer(emitter: Emitter): Promise<DemoAu
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
   })
   late.provider = provider
+  late.audience = consoleClient?.audience
   const collector = attachOidcProvider(provider, { emitter, source: { id: 'demo-as' } })
   return {
     issuer,
@@ -115,6 +160,7 @@ async function finishInteraction(
   provider: Provider,
   req: IncomingMessage,
   res: ServerResponse,
+  audience: string | undefined,
 ): Promise<void> {
   const { params } = await provider.interactionDetails(req, res)
   const grant = new provider.Grant({ accountId: USER, clientId: String(params.client_id) })
@@ -123,6 +169,7 @@ async function finishInteraction(
   for (const resource of requested as string[]) {
     const known = RESOURCE_SERVERS[resource]
     if (known !== undefined) grant.addResourceScope(resource, known.scope)
+    else if (resource === audience) grant.addResourceScope(resource, CONSOLE_SCOPE)
   }
   const grantId = await grant.save()
   await provider.interactionFinished(req, res, {

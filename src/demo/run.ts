@@ -120,6 +120,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     print('')
     print('open:')
     printUrls(print, {
+      'analyst console': `${serve.url}/`,
       'API docs': `${serve.url}/docs`,
       'HTML report': complianceUrl(serve.url, 'html', since),
       findings: `${serve.url}/v1/findings`,

@@ -10,9 +10,10 @@ import { describe, expect, it } from 'vitest'
 import { importsOf, rel, SRC, sourceFiles, topLevel } from './imports.js'
 
 /**
- * From the top: cli wires everything; demo runs collectors against the API; api serves
- * reports, exports, detection, the pipeline and storage; exports format findings (with the
- * reports' CSV cell); transport (the Kafka consumer) drives the
+ * From the top: cli wires everything; demo runs collectors against the API; api serves the
+ * console (which reaches the API only through requests, and names the frameworks), reports,
+ * exports, detection, the pipeline and storage; exports format findings (with the reports' CSV
+ * cell); transport (the Kafka consumer) drives the
  * pipeline; alerting and reports read detection; the pipeline validates, runs the event rules,
  * and writes to storage; detection reads storage; storage, collectors and the root modules stand
  * on events, the contract, which stands on errors.ts alone.
@@ -23,6 +24,7 @@ const ALLOWED = [
   'alerting -> logger.ts',
   'alerting -> storage',
   'api -> config.ts',
+  'api -> console',
   'api -> detection',
   'api -> errors.ts',
   'api -> events',
@@ -37,6 +39,7 @@ const ALLOWED = [
   'cli -> alerting',
   'cli -> api',
   'cli -> config.ts',
+  'cli -> console',
   'cli -> demo',
   'cli -> detection',
   'cli -> errors.ts',
@@ -49,6 +52,7 @@ const ALLOWED = [
   'cli -> storage',
   'cli -> transport',
   'collectors -> errors.ts',
+  'console -> frameworks',
   'collectors -> events',
   'collectors -> jwt-algorithms.ts',
   'config.ts -> errors.ts',
