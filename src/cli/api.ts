@@ -24,6 +24,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       readiness: async () => ({ storage: await storage.ping() }),
       storage,
       reportSigningKey: reportSigningKey(config),
+      publicUrl: config.publicUrl,
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)

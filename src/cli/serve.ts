@@ -96,6 +96,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
       storage,
       reportSigningKey: reportSigningKey(config),
+      publicUrl: config.publicUrl,
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(
