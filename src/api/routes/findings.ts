@@ -61,7 +61,7 @@ export const ListQuery = z.strictObject({
     .enum(FINDING_SORTS as [string, ...string[]])
     .default('-last_seen')
     .describe(
-      '-last_seen (default), last_seen, -first_seen, first_seen, -severity, severity, -count, count; ties: newest last_seen, then id',
+      '-last_seen (default), last_seen, -first_seen, first_seen, -severity, severity, -count, count; ties: last_seen in the same direction, then the finding id',
     ),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
