@@ -288,6 +288,18 @@ const ENDPOINTS: Endpoint[] = [
     paths: () => `/v1/findings?limit=50&severity=${['high', 'critical', 'medium'][pick(3)]}`,
   },
   {
+    name: 'findings list (sort by severity, then count)',
+    target: TARGET_LIST_MS,
+    paths: () => `/v1/findings?limit=50&sort=${['-severity', '-count', 'first_seen'][pick(3)]}`,
+  },
+  {
+    name: 'findings list (text filter q)',
+    target: TARGET_LIST_MS,
+    // A client, a resource host or a word of a title: what an analyst types.
+    paths: () =>
+      `/v1/findings?limit=50&q=${encodeURIComponent([benchClient(), `mcp-${pick(RESOURCES)}.example`, 'replay'][pick(3)]!)}`,
+  },
+  {
     name: 'token timeline',
     target: TARGET_LIST_MS,
     paths: () => `/v1/tokens/at-${pick(Math.ceil(EVENTS / PER_TOKEN))}`,

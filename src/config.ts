@@ -195,6 +195,12 @@ export const EnvSchema = z
       .enum(SEVERITIES)
       .default('medium')
       .describe('lowest severity that raises an alert'),
+    AUDTRAIL_PUBLIC_URL: httpUrl('where analysts reach the API and console')
+      .refine((v) => !/[?#]/.test(v), { message: 'must not carry a query or fragment' })
+      .optional()
+      .describe(
+        'base URL analysts reach the API and console at (https://audtrail.example.com): links in answers and alerts are absolute under it (relative paths without)',
+      ),
   })
   .superRefine((env, ctx) => {
     if (env.AUDTRAIL_JWKS_FILE && env.AUDTRAIL_JWKS_URL)
@@ -258,6 +264,8 @@ export interface Config {
   fingerprintKey?: string
   retention: { eventsDays: number; rejectedDays: number; findingsDays: number }
   detectIntervalS: number
+  /** AUDTRAIL_PUBLIC_URL without a trailing slash: links are absolute under it. */
+  publicUrl?: string
   alerts: {
     webhookUrl?: string
     webhookSecret?: string
@@ -332,6 +340,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       findingsDays: e.AUDTRAIL_FINDINGS_RETENTION_DAYS,
     },
     detectIntervalS: e.AUDTRAIL_DETECT_INTERVAL_S,
+    publicUrl: e.AUDTRAIL_PUBLIC_URL?.replace(/\/+$/, ''),
     alerts: {
       webhookUrl: e.AUDTRAIL_ALERT_WEBHOOK_URL,
       webhookSecret: e.AUDTRAIL_ALERT_WEBHOOK_SECRET,

@@ -2,8 +2,10 @@
  * Alert payloads: audtrail's own JSON, a Slack incoming-webhook message, and an OCSF 1.8.0
  * Detection Finding (class 2004). One finding in, one document out; no I/O.
  */
+import { findingLinks, findingToken, type FindingLinks } from '../detection/links.js'
 import type { RecordedFinding } from '../detection/findings-store.js'
 import type { Severity } from '../detection/rule.js'
+import { rfc3339, rfc3339Deep } from '../events/time.js'
 
 export interface Alert {
   alert_id: string
@@ -18,11 +20,13 @@ export interface Alert {
   keys: Readonly<Record<string, string>>
   evidence: unknown
   mappings: unknown
+  /** With AUDTRAIL_PUBLIC_URL: absolute links to the finding (console page, API, rule, token). */
+  links?: FindingLinks
 }
 
-const iso = (dt: string) => `${dt.replace(' ', 'T')}Z`
-
-export function toAlert(alertId: string, f: RecordedFinding): Alert {
+/** An alert of a finding; `publicUrl` (AUDTRAIL_PUBLIC_URL) adds absolute links to it. */
+export function toAlert(alertId: string, f: RecordedFinding, publicUrl?: string): Alert {
+  const evidence = rfc3339Deep(JSON.parse(f.evidence)) as Record<string, unknown>
   return {
     alert_id: alertId,
     tenant: f.tenant,
@@ -31,11 +35,17 @@ export function toAlert(alertId: string, f: RecordedFinding): Alert {
     severity: f.severity,
     title: f.title,
     count: f.count,
-    first_seen: iso(f.first_seen),
-    last_seen: iso(f.last_seen),
+    first_seen: rfc3339(f.first_seen),
+    last_seen: rfc3339(f.last_seen),
     keys: f.keys,
-    evidence: JSON.parse(f.evidence),
+    evidence,
     mappings: JSON.parse(f.mappings),
+    ...(publicUrl && {
+      links: findingLinks(
+        { id: f.finding_id, rule_id: f.rule_id, token: findingToken(f.keys, evidence) },
+        publicUrl,
+      ),
+    }),
   }
 }
 
@@ -68,7 +78,17 @@ export function toSlack(alert: Alert): Record<string, unknown> {
         },
       },
       ...(fields.length > 0 ? [{ type: 'section', fields: fields.slice(0, 10) }] : []),
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `finding \`${alert.finding_id}\`` }] },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: alert.links
+              ? `<${slackEscape(alert.links.console)}|Open finding ${alert.finding_id} in the console> · <${slackEscape(alert.links.self)}|API> · <${slackEscape(alert.links.rule)}|runbook>`
+              : `finding \`${alert.finding_id}\``,
+          },
+        ],
+      },
     ],
   }
 }
@@ -100,6 +120,7 @@ export function toOcsf(alert: Alert): Record<string, unknown> {
       first_seen_time: Date.parse(alert.first_seen),
       last_seen_time: Date.parse(alert.last_seen),
       related_events: (evidence.event_ids ?? []).map((uid) => ({ uid })),
+      ...(alert.links && { src_url: alert.links.console }),
     },
     is_alert: true,
     count: alert.count,

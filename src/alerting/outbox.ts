@@ -20,6 +20,8 @@ export interface OutboxOptions {
   channels?: readonly Channel[]
   minSeverity: Severity
   logger: Logger
+  /** AUDTRAIL_PUBLIC_URL: alerts carry absolute links to the finding's console page and API. */
+  publicUrl?: string
   /** One alert per finding and channel per this many seconds (default 3600). */
   throttleS?: number
   /** Retry backoff: first delay and cap (default 5 s, 10 min). */
@@ -63,7 +65,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
               alert_id: alertId,
               channel,
               finding_id: f.finding_id,
-              payload: JSON.stringify(toAlert(alertId, f)),
+              payload: JSON.stringify(toAlert(alertId, f, options.publicUrl)),
               created_at: toDateTime64(now),
               attempts: 0,
               next_attempt_at: toDateTime64(now),

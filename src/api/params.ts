@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { TokenRef } from '../events/schema.js'
+import { Instant, instantMs } from '../reports/request.js'
 import type { Caller } from './auth.js'
 import { ApiError } from './errors.js'
 
@@ -72,4 +73,60 @@ export function encodeKeyCursor(key: string): string {
 /** The key a cursor carries, or '' (the start of the list); a forged cursor is a 400. */
 export function decodeKeyCursor(cursor: string | undefined): string {
   return cursor ? decodeParts(cursor, [() => true])[0]! : ''
+}
+
+/**
+ * `since` / `until` of the list endpoints: RFC 3339 with an offset or a plain date (midnight UTC),
+ * as the CLI takes them (the same schema and reader: reports/request.ts).
+ */
+export const TimeParam = Instant.describe(
+  'RFC 3339 date-time with an offset (2026-12-07T12:00:00Z) or a date (2026-12-07, midnight UTC)',
+)
+
+/** The ms of an optional time parameter. */
+export const timeMs = (text: string | undefined): number | undefined =>
+  text === undefined ? undefined : instantMs(text)
+
+/**
+ * A comma-separated list of values each matching `item` (a regular expression source without
+ * anchors): `severity=critical,high`. Repeats collapse; at most `max` values.
+ */
+export function listParam(item: string, what: string, max = 32) {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^(?:${item})(?:,(?:${item})){0,${max - 1}}$`),
+      `a comma-separated list of ${what}`,
+    )
+    .transform((s) => [...new Set(s.split(','))])
+}
+
+/** The values of an enumeration as a pattern for listParam. */
+export const oneOf = (values: readonly string[]) => values.join('|')
+
+/** A cursor on a finding's sort key: the sort it belongs to, the signed keys and the id. */
+export function encodeSortCursor(sort: string, key: { k1: number; k2: number; id: string }) {
+  return encodeParts([sort, String(key.k1), String(key.k2), key.id])
+}
+
+const INTEGER = /^-?\d{1,16}$/
+
+/**
+ * The sort key a cursor carries; a forged cursor, or one of another sort (the order would not
+ * resume where the page ended), is a 400.
+ */
+export function decodeSortCursor(
+  cursor: string | undefined,
+  sort: string,
+  id: RegExp,
+): { k1: number; k2: number; id: string } | undefined {
+  if (!cursor) return undefined
+  const [of, k1, k2, key] = decodeParts(cursor, [
+    () => true,
+    (p) => INTEGER.test(p),
+    (p) => INTEGER.test(p),
+    (p) => id.test(p),
+  ])
+  if (of !== sort) throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: from a list in another sort')
+  return { k1: Number(k1), k2: Number(k2), id: key! }
 }

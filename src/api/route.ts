@@ -42,6 +42,8 @@ export interface RouteDeps {
   ingest?: IngestDeps
   /** Signs the JSON compliance reports the API builds (AUDTRAIL_REPORT_SIGNING_KEY). */
   reportSigningKey?: KeyObject
+  /** AUDTRAIL_PUBLIC_URL: links in answers are absolute under it (relative without). */
+  publicUrl?: string
 }
 
 /**

@@ -26,6 +26,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       storage,
       reportSigningKey: reportSigningKey(config),
       console: consoleOptions(config),
+      publicUrl: config.publicUrl,
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)

@@ -61,6 +61,7 @@ export function alertOutbox(
     channels,
     minSeverity,
     logger: log.child({ component: 'alerts' }),
+    publicUrl: config.publicUrl,
   })
 }
 

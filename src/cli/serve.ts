@@ -98,6 +98,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
       storage,
       reportSigningKey: reportSigningKey(config),
       console: consoleOptions(config),
+      publicUrl: config.publicUrl,
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(

@@ -17,7 +17,14 @@ const DAY_MS = 86_400_000
 /** ClickHouse DateTime64 ends in 2299; nothing audtrail stores comes near this. */
 const LATEST = Date.parse('2200-01-01T00:00:00.000Z')
 
-const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()])
+/**
+ * A point in time as the CLI and the API take it: an RFC 3339 date-time with an offset, or a plain
+ * date (`YYYY-MM-DD`, midnight UTC). `instantMs` reads one.
+ */
+export const Instant = z.union([z.iso.datetime({ offset: true }), z.iso.date()])
+
+/** The ms since the epoch of a validated Instant (a plain date is midnight UTC). */
+export const instantMs = (text: string): number => Date.parse(text)
 
 export const REPORT_REQUEST_SHAPE = {
   framework: z.enum([...FRAMEWORK_IDS, 'all']),
@@ -43,9 +50,9 @@ export function reportPeriod(
   input: { since?: string; until?: string },
   now: number = Date.now(),
 ): ReportPeriod {
-  const until = input.until === undefined ? now : Date.parse(input.until)
+  const until = input.until === undefined ? now : instantMs(input.until)
   const since =
-    input.since === undefined ? until - DEFAULT_PERIOD_DAYS * DAY_MS : Date.parse(input.since)
+    input.since === undefined ? until - DEFAULT_PERIOD_DAYS * DAY_MS : instantMs(input.since)
   return { since, until }
 }
 

@@ -18,6 +18,9 @@ import {
   sendEventsInsert,
 } from './events-store.js'
 import {
+  DEFAULT_FINDING_SORT,
+  FINDINGS_TOTAL_BOUND,
+  findingsCursor,
   OPEN_END,
   timeSpan,
   type AlertRow,
@@ -42,6 +45,7 @@ import {
   type Repositories,
   type ResourceRow,
   type TokenEventRow,
+  type TokenSummaryRow,
   type TokenMetricsRow,
 } from './repositories.js'
 import { loadQuery, loadSql, quoteIdentifier } from './sql.js'
@@ -54,13 +58,35 @@ function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K
   return out
 }
 
-/** The parameters of findings-list.sql from a query: every absent filter matches everything. */
+/** The values of a list filter: its list and its single value, if any. */
+const values = (list: readonly string[] | undefined, one: string | undefined): string[] => [
+  ...(list ?? []),
+  ...(one === undefined ? [] : [one]),
+]
+
+/** A substring as an ILIKE pattern: `%`, `_` and `\\` matched as themselves. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
+
+/** The parameters of findings-list.sql (and findings-count.sql) from a query. */
 export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
+  const sort = q.sort ?? DEFAULT_FINDING_SORT
+  const cursor = findingsCursor(q)
   return {
-    ...filters(q, ['tenant', 'id', 'rule', 'severity', 'status', 'resource', 'client', 'token']),
+    ...filters(q, ['tenant', 'id', 'client', 'token']),
+    rules: values(q.rules, q.rule),
+    severities: values(q.severities, q.severity),
+    statuses: values(q.statuses, q.status),
+    resources: values(q.resources, q.resource),
+    token_json: q.token !== undefined && q.tokenInEvidence ? JSON.stringify(q.token) : '',
+    text: q.text ? containsPattern(q.text) : '',
     ...timeSpan(q),
-    cursor_seen: q.after?.seen ?? toDateTime64(OPEN_END),
-    cursor_id: q.after?.id ?? '',
+    sort_field: sort.field,
+    sort_sign: sort.descending ? -1 : 1,
+    cursor_k1: cursor?.k1 ?? 0,
+    cursor_k2: cursor?.k2 ?? 0,
+    cursor_id: cursor?.id ?? '',
     limit: q.limit ?? 1,
   }
 }
@@ -136,6 +162,28 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       search: (q) => rows<StoredEvent>('events-search', eventsSearchParams(q), 'search events'),
       ofToken: (tenant, key) =>
         rows<StoredEvent>('token-events', { tenant, key }, 'token timeline'),
+      tokenPresentations: (tenant, key, after, fetch) =>
+        rows<StoredEvent>(
+          'token-presentations',
+          {
+            tenant,
+            key,
+            cursor_at: after?.at ?? toDateTime64(0),
+            cursor_id: after?.id ?? '',
+            fetch,
+          },
+          'token timeline',
+        ),
+      async tokenSummary(tenant, key, limit) {
+        const found = await rows<TokenSummaryRow>(
+          'token-summary',
+          { tenant, key, limit },
+          'token timeline',
+        )
+        return found.map((r) => numbers(r, ['count']))
+      },
+      tokenLifecycle: (tenant, key, limit) =>
+        rows<StoredEvent>('token-lifecycle', { tenant, key, limit }, 'token timeline'),
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) =>
@@ -187,15 +235,34 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
 
     findings: {
       async list(q) {
-        const found = await rows<FindingListRow>(
+        const found = await rows<FindingListRow & { sort_k1: unknown; sort_k2: unknown }>(
           'findings-list',
           findingsListParams(q),
           'list findings',
         )
-        return found.map((r) => numbers(r, ['count']))
+        return found.map(({ sort_k1: _k1, sort_k2: _k2, ...r }) => numbers(r, ['count']))
+      },
+      async count(q, bound = FINDINGS_TOTAL_BOUND) {
+        const params = findingsListParams(q)
+        const counted = async (final: boolean, upTo: string | number) => {
+          const [row] = await rows<{ n: number | string }>(
+            'findings-count',
+            { ...params, bound: upTo },
+            'count findings',
+            { final: final ? 'FINAL' : '' },
+          )
+          return Number(row?.n ?? 0)
+        }
+        const exact = await counted(true, bound + 1)
+        if (exact <= bound) return { value: exact, exact: true }
+        return { value: await counted(false, '18446744073709551615'), exact: false }
       },
       async tokenHasFindings(tenant, token) {
-        const found = await rows('token-has-findings', { tenant, token }, 'token findings')
+        const found = await rows(
+          'token-has-findings',
+          { tenant, token, token_json: JSON.stringify(token) },
+          'token findings',
+        )
         return found.length > 0
       },
       async status(tenant, id) {

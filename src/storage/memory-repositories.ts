@@ -25,7 +25,13 @@ import {
 import { encodeEvents } from './events-store.js'
 import { delegationLink, walkDelegationChain } from './delegation-chain.js'
 import {
+  compareSortKeys,
+  DEFAULT_FINDING_SORT,
+  FINDINGS_TOTAL_BOUND,
+  findingsCursor,
+  findingSortKey,
   timeSpan,
+  type FindingsQuery,
   type AlertRow,
   type ExceptionRow,
   type FindingOccurrence,
@@ -35,6 +41,7 @@ import {
   type ReportScope,
   TOKEN_EVENT_COLUMNS,
   TOKEN_EVENTS_LIMIT,
+  type TokenSummaryRow,
   type TriageRecord,
 } from './repositories.js'
 import { memoryTriageHistory } from './triage-history.js'
@@ -195,6 +202,37 @@ export function createMemoryRepositories(): MemoryRepositories {
     }
   }
 
+  /** The findings a list query matches (cursor and limit aside), as listed. */
+  function matching(q: FindingsQuery): FindingListRow[] {
+    const { since, until } = timeSpan(q)
+    const within = (list: readonly string[] | undefined, one: string | undefined, v: string) => {
+      const all = [...(list ?? []), ...(one === undefined ? [] : [one])]
+      return all.length === 0 || all.includes(v)
+    }
+    const named = q.token !== undefined && q.tokenInEvidence ? JSON.stringify(q.token) : undefined
+    const text = q.text ? q.text.toLowerCase() : undefined
+    return findings
+      .values()
+      .filter(
+        (f) =>
+          f.tenant === q.tenant &&
+          eq(q.id, f.finding_id) &&
+          within(q.rules, q.rule, f.rule_id) &&
+          within(q.severities, q.severity, f.severity) &&
+          within(q.resources, q.resource, f.resource) &&
+          eq(q.client, f.client_id) &&
+          (eq(q.token, f.token_key) || (named !== undefined && f.evidence.includes(named))) &&
+          (text === undefined ||
+            [f.client_id, f.resource, f.token_key, f.rule_id, f.title].some((v) =>
+              v.toLowerCase().includes(text),
+            )) &&
+          f.last_seen >= since &&
+          f.last_seen < until,
+      )
+      .map(listRow)
+      .filter((r) => within(q.statuses, q.status, r.status))
+  }
+
   /** Per finding of the tenant with occurrences in the period: their count, first and last. */
   function periodOccurrences(scope: ReportScope) {
     const [since, until] = [toDateTime64(scope.since), toDateTime64(scope.until)]
@@ -283,6 +321,64 @@ export function createMemoryRepositories(): MemoryRepositories {
           .slice(0, TOKEN_EVENTS_LIMIT)
           .map(stored)
       },
+      async tokenPresentations(tenant, key, after, fetch) {
+        up()
+        return events
+          .values()
+          .filter(
+            (r) =>
+              r.tenant === tenant &&
+              r.token_key === key &&
+              r.event_type === 'token.presented' &&
+              (after === undefined ||
+                r.occurred_at > after.at ||
+                (r.occurred_at === after.at && r.event_id > after.id)),
+          )
+          .sort(byOccurrence)
+          .slice(0, fetch)
+          .map(stored)
+      },
+      async tokenSummary(tenant, key, limit) {
+        up()
+        const groups = new Map<string, TokenSummaryRow>()
+        for (const r of events.values()) {
+          if (r.tenant !== tenant || r.token_key !== key || r.event_type !== 'token.presented')
+            continue
+          const resource = r.resource_canonical || r.resource
+          const g = groups.get(k(resource, r.decision))
+          if (g === undefined)
+            groups.set(k(resource, r.decision), {
+              resource,
+              decision: r.decision,
+              count: 1,
+              first_seen: r.occurred_at,
+              last_seen: r.occurred_at,
+            })
+          else {
+            g.count += 1
+            if (r.occurred_at < g.first_seen) g.first_seen = r.occurred_at
+            if (r.occurred_at > g.last_seen) g.last_seen = r.occurred_at
+          }
+        }
+        return [...groups]
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .slice(0, limit)
+          .map(([, g]) => g)
+      },
+      async tokenLifecycle(tenant, key, limit) {
+        up()
+        return events
+          .values()
+          .filter(
+            (r) =>
+              r.tenant === tenant &&
+              ((r.token_key === key && r.event_type !== 'token.presented') ||
+                r.subject_token_key === key),
+          )
+          .sort(byOccurrence)
+          .slice(0, limit)
+          .map(stored)
+      },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) => {
@@ -362,32 +458,26 @@ export function createMemoryRepositories(): MemoryRepositories {
     findings: {
       async list(q) {
         up()
-        const { since, until } = timeSpan(q)
-        return findings
-          .values()
-          .filter(
-            (f) =>
-              f.tenant === q.tenant &&
-              eq(q.id, f.finding_id) &&
-              eq(q.rule, f.rule_id) &&
-              eq(q.severity, f.severity) &&
-              eq(q.resource, f.resource) &&
-              eq(q.client, f.client_id) &&
-              eq(q.token, f.token_key) &&
-              f.last_seen >= since &&
-              f.last_seen < until &&
-              (q.after === undefined ||
-                f.last_seen < q.after.seen ||
-                (f.last_seen === q.after.seen && f.finding_id < q.after.id)),
-          )
-          .map(listRow)
-          .filter((r) => eq(q.status, r.status))
-          .sort((a, b) => desc(a.last_seen, b.last_seen) || desc(a.id, b.id))
+        const sort = q.sort ?? DEFAULT_FINDING_SORT
+        const after = findingsCursor(q)
+        return matching(q)
+          .map((r) => ({ r, key: findingSortKey(r, sort) }))
+          .filter(({ key }) => after === undefined || compareSortKeys(key, after) > 0)
+          .sort((a, b) => compareSortKeys(a.key, b.key))
           .slice(0, q.limit ?? 1)
+          .map(({ r }) => r)
+      },
+      async count(q, bound = FINDINGS_TOTAL_BOUND) {
+        up()
+        const value = matching(q).length
+        return { value, exact: value <= bound }
       },
       async tokenHasFindings(tenant, token) {
         up()
-        return findings.values().some((f) => f.tenant === tenant && f.token_key === token)
+        const named = JSON.stringify(token)
+        return findings
+          .values()
+          .some((f) => f.tenant === tenant && (f.token_key === token || f.evidence.includes(named)))
       },
       async status(tenant, id) {
         up()

@@ -74,6 +74,15 @@ export interface EventSearch {
   fetch: number
 }
 
+/** A row of token-summary.sql (times as stored). */
+export interface TokenSummaryRow {
+  resource: string
+  decision: string
+  count: number
+  first_seen: string
+  last_seen: string
+}
+
 /** One RFC 8693 exchange of a delegation chain: `token_key` was issued for `subject_token_key`. */
 export interface DelegationLink {
   event_id: string
@@ -118,6 +127,23 @@ export interface EventsRepository {
    * TOKEN_EVENTS_LIMIT).
    */
   ofToken(tenant: string, key: string): Promise<StoredEvent[]>
+  /**
+   * token-presentations.sql: a page of the token's presentations, oldest first, strictly after
+   * `after` (occurred_at DateTime64 text, event id); at most `fetch`.
+   */
+  tokenPresentations(
+    tenant: string,
+    key: string,
+    after: { at: string; id: string } | undefined,
+    fetch: number,
+  ): Promise<StoredEvent[]>
+  /** token-summary.sql: the token's presentations per resource and decision; at most `limit`. */
+  tokenSummary(tenant: string, key: string, limit: number): Promise<TokenSummaryRow[]>
+  /**
+   * token-lifecycle.sql: the token's issuance and exchanges, and the exchanges that took it as
+   * subject, oldest first; at most `limit`.
+   */
+  tokenLifecycle(tenant: string, key: string, limit: number): Promise<StoredEvent[]>
   /**
    * delegation-links.sql, a level per query: the exchanges back to the token the user consented
    * to and every token exchanged from this one (a key seen twice, a cycle in forged events, is
@@ -224,28 +250,109 @@ export interface TriageRecord {
   version: number
 }
 
+/** What the findings list sorts on (each ascending or descending). */
+export const FINDING_SORT_FIELDS = ['last_seen', 'first_seen', 'severity', 'count'] as const
+export type FindingSortField = (typeof FINDING_SORT_FIELDS)[number]
+export interface FindingSort {
+  field: FindingSortField
+  descending: boolean
+}
+/** The list's default order: newest last_seen first. */
+export const DEFAULT_FINDING_SORT: FindingSort = { field: 'last_seen', descending: true }
+
 /**
- * findings-list.sql: one tenant's findings with their triage, newest first. The one builder of
- * its parameters (the findings list, one finding, the token timeline's findings).
+ * A finding's place in a sort, as findings-list.sql computes it: two signed integers (ascending
+ * order on them is the sort) and the finding id. For a severity or count sort the second is
+ * last_seen (newest first among equals, when descending); otherwise 0.
+ */
+export interface FindingSortKey {
+  k1: number
+  k2: number
+  id: string
+}
+
+const SEVERITY_RANKS: Readonly<Record<string, number>> = { critical: 4, high: 3, medium: 2 }
+const storedMs = (dt: string) => Date.parse(`${dt.replace(' ', 'T')}Z`)
+
+/** The sort key of a listed finding (the cursor of a page ends on its last row's). */
+export function findingSortKey(
+  r: Pick<FindingListRow, 'id' | 'first_seen' | 'last_seen' | 'severity' | 'count'>,
+  sort: FindingSort = DEFAULT_FINDING_SORT,
+): FindingSortKey {
+  const sign = sort.descending ? -1 : 1
+  const k1 =
+    sort.field === 'first_seen'
+      ? storedMs(r.first_seen)
+      : sort.field === 'severity'
+        ? (SEVERITY_RANKS[r.severity] ?? 1)
+        : sort.field === 'count'
+          ? Number(r.count)
+          : storedMs(r.last_seen)
+  const k2 = sort.field === 'severity' || sort.field === 'count' ? storedMs(r.last_seen) : 0
+  // `|| 0`: no negative zero in a cursor.
+  return { k1: sign * k1 || 0, k2: sign * k2 || 0, id: r.id }
+}
+
+/** Compare two sort keys (ascending order is the list's order). */
+export function compareSortKeys(a: FindingSortKey, b: FindingSortKey): number {
+  return a.k1 - b.k1 || a.k2 - b.k2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+}
+
+/**
+ * findings-list.sql (and findings-count.sql): one tenant's findings with their triage, in a sort
+ * (newest last_seen first by default). The one builder of its parameters (the findings list, one
+ * finding, the token timeline's findings). A list filter matches any of its values; the single
+ * ones (`rule`, `severity`, `status`, `resource`) add one value to it.
  */
 export interface FindingsQuery {
   tenant: string
   id?: string
   rule?: string
+  rules?: readonly string[]
   severity?: string
+  severities?: readonly string[]
   /** The effective status: untriaged reads as open, resolved and seen again since as open. */
   status?: string
+  statuses?: readonly string[]
+  /** Matched exactly against the finding's resource key (give every spelling to match). */
   resource?: string
+  resources?: readonly string[]
   client?: string
   token?: string
+  /** With `token`: also the findings whose evidence names the token (as a JSON string). */
+  tokenInEvidence?: boolean
+  /** Case-insensitive text in the client, resource, token key, rule id or title. */
+  text?: string
   /** last_seen from (ms, inclusive; default 0) */
   since?: number
   /** last_seen until (ms, exclusive; default OPEN_END) */
   until?: number
-  /** Resume strictly after this (last_seen DateTime64 text, finding id). */
+  /** default DEFAULT_FINDING_SORT */
+  sort?: FindingSort
+  /** Resume strictly after this key (of the same sort). */
+  cursor?: FindingSortKey
+  /** Resume strictly after this (last_seen DateTime64 text, finding id), in the default sort. */
   after?: { seen: string; id: string }
   /** default 1 */
   limit?: number
+}
+
+/** The cursor of a query: its own, or the legacy (last_seen, id) of the default sort. */
+export function findingsCursor(q: FindingsQuery): FindingSortKey | undefined {
+  if (q.cursor) return q.cursor
+  if (q.after)
+    return { k1: -Date.parse(`${q.after.seen.replace(' ', 'T')}Z`), k2: 0, id: q.after.id }
+  return undefined
+}
+
+/** findings-count.sql: the count is exact up to this many findings, estimated above. */
+export const FINDINGS_TOTAL_BOUND = 10_000
+
+/** How many findings a list query matches. */
+export interface FindingsTotal {
+  value: number
+  /** false: more than FINDINGS_TOTAL_BOUND matched and `value` is an estimate */
+  exact: boolean
 }
 
 /** A row of findings-list.sql. */
@@ -280,7 +387,9 @@ export interface FindingStatusRow {
 export interface FindingsRepository {
   /** findings-list.sql */
   list(query: FindingsQuery): Promise<FindingListRow[]>
-  /** token-has-findings.sql */
+  /** findings-count.sql: the findings `query` matches (its cursor and limit ignored). */
+  count(query: FindingsQuery, bound?: number): Promise<FindingsTotal>
+  /** token-has-findings.sql: keyed on the token, or with evidence that names it. */
   tokenHasFindings(tenant: string, token: string): Promise<boolean>
   /** finding-status.sql */
   status(tenant: string, id: string): Promise<FindingStatusRow | undefined>

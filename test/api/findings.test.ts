@@ -76,6 +76,7 @@ describe('GET /v1/findings', () => {
     expect((await get('/v1/findings', { tenant: 'initech' })).json()).toEqual({
       items: [],
       next_cursor: null,
+      total: { value: 0, exact: true },
     })
   })
 
@@ -123,7 +124,7 @@ describe('GET /v1/findings', () => {
     const res = await get(`/v1/findings?resource=${encodeURIComponent("x') OR tenant != '")}`, {
       tenant: 'acme',
     })
-    expect(res.json()).toEqual({ items: [], next_cursor: null })
+    expect(res.json()).toEqual({ items: [], next_cursor: null, total: { value: 0, exact: true } })
   })
 
   it('needs the viewer role', async () => {

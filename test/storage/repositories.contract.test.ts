@@ -8,10 +8,14 @@ import { toDateTime64, type EventRow } from '../../src/events/event-row.js'
 import { encodeEvents, type EventIdentities } from '../../src/storage/events-store.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
 import { migrate } from '../../src/storage/migrate.js'
-import type {
-  FindingOccurrence,
-  FindingRecord,
-  Repositories,
+import {
+  findingSortKey,
+  type FindingOccurrence,
+  type FindingRecord,
+  type FindingSortField,
+  type FindingSortKey,
+  type FindingsQuery,
+  type Repositories,
 } from '../../src/storage/repositories.js'
 import { presentedRow } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -144,6 +148,69 @@ describe.each(implementations)('the %s repositories', (_, make) => {
       const timeline = await repos.events.ofToken(tenant, first.token_key)
       expect(ids(timeline)).toEqual(ids([first, second]))
       expect(await repos.events.ofToken(newTenant(), first.token_key)).toEqual([])
+    })
+
+    it("page a token's presentations, summarise them and list its lifecycle apart", async () => {
+      const tenant = newTenant()
+      const jti = `tk-${randomUUID()}`
+      const presented = [5, 6, 7].map((s, i) =>
+        row(tenant, s, {
+          token: { jti },
+          decision: i === 2 ? 'rejected' : 'accepted',
+          reason: i === 2 ? 'expired' : 'ok',
+        }),
+      )
+      const issued = presentedRow({
+        tenant,
+        event_type: 'token.issued',
+        occurred_at: at(BASE + 1000),
+        source: { kind: 'authorization_server', id: 'as-1' },
+        token: { jti },
+        grant_type: 'authorization_code',
+        requested_resources: ['https://mcp.example.com/mcp'],
+        granted_aud: ['https://mcp.example.com/mcp'],
+        requested_scopes: ['files:read'],
+        granted_scopes: ['files:read'],
+        resource: undefined,
+        presented_aud: undefined,
+        aud_validated: undefined,
+        decision: undefined,
+        reason: undefined,
+        tool: undefined,
+        http: undefined,
+      })
+      await repos.events.insert([...presented, issued, row(tenant, 8)])
+      const key = presented[0]!.token_key
+      const first = await repos.events.tokenPresentations(tenant, key, undefined, 2)
+      expect(ids(first)).toEqual(ids(presented.slice(0, 2)))
+      const last = first[1]!
+      const rest = await repos.events.tokenPresentations(
+        tenant,
+        key,
+        { at: last.occurred_at, id: last.event_id },
+        2,
+      )
+      expect(ids(rest)).toEqual(ids(presented.slice(2)))
+      expect(await repos.events.tokenSummary(tenant, key, 10)).toEqual([
+        {
+          resource: 'https://mcp.example.com/mcp',
+          decision: 'accepted',
+          count: 2,
+          first_seen: presented[0]!.occurred_at,
+          last_seen: presented[1]!.occurred_at,
+        },
+        {
+          resource: 'https://mcp.example.com/mcp',
+          decision: 'rejected',
+          count: 1,
+          first_seen: presented[2]!.occurred_at,
+          last_seen: presented[2]!.occurred_at,
+        },
+      ])
+      expect(await repos.events.tokenSummary(tenant, key, 1)).toHaveLength(1)
+      expect(ids(await repos.events.tokenLifecycle(tenant, key, 10))).toEqual(ids([issued]))
+      expect(await repos.events.tokenPresentations(newTenant(), key, undefined, 5)).toEqual([])
+      expect(await repos.events.tokenSummary(newTenant(), key, 5)).toEqual([])
     })
 
     it('tell which ids are stored in which tenant, whatever their time, and page them all', async () => {
@@ -322,6 +389,85 @@ describe.each(implementations)('the %s repositories', (_, make) => {
       expect(await repos.findings.list({ tenant: newTenant(), limit: 10 })).toEqual([])
       expect(await repos.findings.tokenHasFindings(tenant, 'tk-2')).toBe(true)
       expect(await repos.findings.tokenHasFindings(tenant, 'tk-none')).toBe(false)
+    })
+    it('list in every sort with a keyset cursor, filter by lists and text, and count', async () => {
+      const tenant = newTenant()
+      const [a, b, c, d] = [hex32(), hex32(), hex32(), hex32()]
+      await repos.findings.write([
+        finding(tenant, a, { severity: 'low', count: 9, last_seen: toDateTime64(BASE + 4000) }),
+        finding(tenant, b, {
+          severity: 'critical',
+          count: 2,
+          last_seen: toDateTime64(BASE + 1000),
+        }),
+        finding(tenant, c, {
+          severity: 'critical',
+          count: 2,
+          first_seen: toDateTime64(BASE - 5000),
+          last_seen: toDateTime64(BASE + 3000),
+          client_id: 'Agent_50%',
+          title: 'Token replayed elsewhere',
+        }),
+        finding(tenant, d, {
+          severity: 'high',
+          count: 5,
+          last_seen: toDateTime64(BASE + 2000),
+          resource: 'https://b.example/mcp',
+          token_key: 'tk-9',
+          evidence: JSON.stringify({ event_ids: [], token_key: 'tk-named' }),
+        }),
+      ])
+      const order = async (field: FindingSortField, descending: boolean) => {
+        const sort = { field, descending }
+        const whole = (await repos.findings.list({ tenant, sort, limit: 10 })).map((f) => f.id)
+        // Page by page with the cursor of the last row: the same order.
+        const paged: string[] = []
+        let cursor: FindingSortKey | undefined
+        for (;;) {
+          const page = await repos.findings.list({ tenant, sort, cursor, limit: 1 })
+          if (page.length === 0) break
+          paged.push(page[0]!.id)
+          cursor = findingSortKey(page[0]!, sort)
+        }
+        expect(paged).toEqual(whole)
+        return whole
+      }
+      expect(await order('last_seen', true)).toEqual([a, c, d, b])
+      expect(await order('last_seen', false)).toEqual([b, d, c, a])
+      expect((await order('first_seen', false))[0]).toBe(c)
+      // Equal severity: newest last_seen first (descending), oldest first (ascending).
+      expect(await order('severity', true)).toEqual([c, b, d, a])
+      expect(await order('severity', false)).toEqual([a, d, b, c])
+      expect(await order('count', true)).toEqual([a, d, c, b])
+      expect(await order('count', false)).toEqual([b, c, d, a])
+
+      const some = async (q: Partial<FindingsQuery>) =>
+        (await repos.findings.list({ tenant, limit: 10, ...q })).map((f) => f.id).sort()
+      expect(await some({ severities: ['critical', 'high'] })).toEqual([b, c, d].sort())
+      expect(await some({ severities: ['low'], severity: 'high' })).toEqual([a, d].sort())
+      expect(await some({ statuses: ['acknowledged'] })).toEqual([])
+      expect(await some({ statuses: ['open', 'acknowledged'] })).toHaveLength(4)
+      expect(await some({ resources: ['https://b.example/mcp', 'HTTPS://B.example/mcp'] })).toEqual(
+        [d],
+      )
+      expect(await some({ text: 'agent_50%' })).toEqual([c])
+      expect(await some({ text: 'REPLAYED' })).toEqual([c])
+      expect(await some({ text: 'TK-9' })).toEqual([d])
+      expect(await some({ text: '%' })).toEqual([c])
+      // Unescaped, `_` would match any character: `agent_50` would be found.
+      expect(await some({ text: 'agen__50' })).toEqual([])
+      expect(await some({ token: 'tk-named' })).toEqual([])
+      expect(await some({ token: 'tk-named', tokenInEvidence: true })).toEqual([d])
+      expect(await repos.findings.tokenHasFindings(tenant, 'tk-named')).toBe(true)
+
+      expect(await repos.findings.count({ tenant })).toEqual({ value: 4, exact: true })
+      expect(await repos.findings.count({ tenant, severities: ['critical'] })).toEqual({
+        value: 2,
+        exact: true,
+      })
+      // Above the bound: flagged as estimated.
+      expect(await repos.findings.count({ tenant }, 3)).toEqual({ value: 4, exact: false })
+      expect(await repos.findings.count({ tenant: newTenant() })).toEqual({ value: 0, exact: true })
     })
   })
 

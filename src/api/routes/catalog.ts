@@ -1,8 +1,15 @@
 /** The rule catalog, the resource inventory and per-client usage, for analysts (tenant-bound). */
 import { z } from 'zod'
 import { RULES } from '../../detection/rules/index.js'
-import { fromDateTime64 } from '../../events/event-row.js'
-import { decodeKeyCursor, encodeKeyCursor, TenantParam, tenantOf } from '../params.js'
+import { rfc3339 } from '../../events/time.js'
+import {
+  decodeKeyCursor,
+  encodeKeyCursor,
+  TenantParam,
+  tenantOf,
+  TimeParam,
+  timeMs,
+} from '../params.js'
 import { defineRoute } from '../route.js'
 import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas/catalog.js'
 
@@ -13,7 +20,9 @@ import { ClientListSchema, ResourceListSchema, RuleListSchema } from '../schemas
  * silently saw only the first ones.)
  */
 export const ResourceQuery = z.strictObject({
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: TimeParam.optional().describe(
+    'from the UTC day of this time (default: 30 days ago); RFC 3339 or YYYY-MM-DD',
+  ),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
   cursor: z.string().max(1024).optional(),
   tenant: TenantParam,
@@ -32,8 +41,7 @@ export const ClientQuery = z.strictObject({
 
 const DAY_MS = 86_400_000
 /** The start of the window (ms): `since`, or 30 days ago. */
-const windowStart = (since: string | undefined) =>
-  since ? Date.parse(since) : Date.now() - 30 * DAY_MS
+const windowStart = (since: string | undefined) => timeMs(since) ?? Date.now() - 30 * DAY_MS
 
 /** The catalog as data: metadata and parameter defaults, never the logic. */
 export function ruleCatalog() {
@@ -90,8 +98,8 @@ export const routes = [
       return {
         items: page.map((r) => ({
           ...r,
-          first_seen: fromDateTime64(r.first_seen),
-          last_seen: fromDateTime64(r.last_seen),
+          first_seen: rfc3339(r.first_seen),
+          last_seen: rfc3339(r.last_seen),
           variants: r.variants.map(([raw, role, events]) => ({
             raw,
             role,
@@ -137,8 +145,8 @@ export const routes = [
           ...r,
           findings: Number(findings.get(r.client_id)?.findings ?? 0),
           open_findings: Number(findings.get(r.client_id)?.open_findings ?? 0),
-          first_seen: fromDateTime64(r.first_seen),
-          last_seen: fromDateTime64(r.last_seen),
+          first_seen: rfc3339(r.first_seen),
+          last_seen: rfc3339(r.last_seen),
         })),
         next_cursor:
           fetched.length > q.limit ? encodeKeyCursor(page[page.length - 1]!.client_id) : null,

@@ -2,18 +2,28 @@
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import { DECISIONS, EVENT_TYPES, LIMITS } from '../../events/schema.js'
-import { fromDateTime64, fromEventRow, type StoredEvent } from '../../events/event-row.js'
-import { TOKEN_EVENTS_LIMIT } from '../../storage/repositories.js'
+import { fromEventRow, type EventRow, type StoredEvent } from '../../events/event-row.js'
+import { timeSpan, type EventSearch, type Repositories } from '../../storage/repositories.js'
+import { rfc3339 } from '../../events/time.js'
 import { ApiError } from '../errors.js'
-import { decodeCursor, encodeCursor, TenantParam, tenantOf, TokenKeyParam } from '../params.js'
+import { eventLinks, tokenLinks } from '../../detection/links.js'
+import {
+  decodeCursor,
+  encodeCursor,
+  TenantParam,
+  tenantOf,
+  TimeParam,
+  timeMs,
+  TokenKeyParam,
+} from '../params.js'
 import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
 import { withTriageFields } from '../finding-triage.js'
 import { presentFinding } from './findings.js'
 
 export const SearchQuery = z.strictObject({
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: TimeParam.optional().describe('occurred_at from (inclusive); RFC 3339 or YYYY-MM-DD'),
+  until: TimeParam.optional().describe('occurred_at until (exclusive); RFC 3339 or YYYY-MM-DD'),
   type: z.enum(EVENT_TYPES).optional(),
   client: z.string().min(1).max(256).optional(),
   subject: z.string().min(1).max(256).optional(),
@@ -21,6 +31,11 @@ export const SearchQuery = z.strictObject({
   token: TokenKeyParam.optional(),
   decision: z.enum(DECISIONS).optional(),
   tool: z.string().min(1).max(256).optional(),
+  finding: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, 'not a finding id')
+    .optional()
+    .describe("the events of a finding's evidence (its event_ids; the other filters apply too)"),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(512).optional(),
   tenant: TenantParam,
@@ -51,19 +66,93 @@ export function searchPage<T extends { event_id: string }>(
   return { page, more: rows.length >= fetched }
 }
 
-/** The contract event plus what the pipeline derived, as analysts see it. */
-function present(row: StoredEvent) {
+/** The contract event plus what the pipeline derived, as analysts see it, with its links. */
+function present(row: StoredEvent, publicUrl?: string) {
+  const token_key = row.token_key || null
   return {
     event: fromEventRow(row),
-    received_at: fromDateTime64(row.received_at),
-    token_key: row.token_key || null,
+    received_at: rfc3339(row.received_at),
+    token_key,
     resource_canonical: row.resource_canonical || null,
     aud_match: row.aud_match || null,
+    links: eventLinks({ token_key, client_id: row.client_id }, publicUrl),
   }
 }
 
-/** The most findings the token timeline shows. */
-const TIMELINE_FINDINGS = 1000
+/** The most evidence events `finding=` reads. */
+const FINDING_EVENTS = 100
+
+/** Whether a stored event passes the search's filters (for the events of a finding). */
+function passes(r: EventRow, s: EventSearch): boolean {
+  const { since, until } = timeSpan(s)
+  return (
+    r.occurred_at >= since &&
+    r.occurred_at < until &&
+    (s.type === undefined || r.event_type === s.type) &&
+    (s.client === undefined || r.client_id === s.client) &&
+    (s.subject === undefined || r.subject === s.subject) &&
+    (s.resource === undefined ||
+      r.resource_canonical === s.resource ||
+      r.granted_aud_canonical.includes(s.resource) ||
+      r.requested_resources_canonical.includes(s.resource)) &&
+    (s.token === undefined || r.token_key === s.token) &&
+    (s.decision === undefined || r.decision === s.decision) &&
+    (s.tool === undefined || r.tool_name === s.tool) &&
+    (s.after === undefined ||
+      r.occurred_at < s.after.at ||
+      (r.occurred_at === s.after.at && r.event_id < s.after.id))
+  )
+}
+
+/**
+ * The events of a finding's evidence (newest first, as the search), each looked up by id: at most
+ * FINDING_EVENTS. A finding of another tenant, or none, has no events.
+ */
+async function findingEvents(
+  storage: Pick<Repositories, 'findings' | 'events'>,
+  search: EventSearch,
+  finding: string,
+): Promise<StoredEvent[]> {
+  const [f] = await storage.findings.list({ tenant: search.tenant, id: finding, limit: 1 })
+  if (!f) return []
+  const ids = (JSON.parse(f.evidence) as { event_ids?: unknown }).event_ids
+  const wanted = [...new Set(Array.isArray(ids) ? ids.filter((i) => typeof i === 'string') : [])]
+  const rows = await Promise.all(
+    wanted.slice(-FINDING_EVENTS).map((id) => storage.events.byId(search.tenant, id)),
+  )
+  return rows
+    .filter((r): r is NonNullable<typeof r> => r !== undefined && passes(r, search))
+    .sort((a, b) =>
+      a.occurred_at === b.occurred_at
+        ? a.event_id < b.event_id
+          ? 1
+          : -1
+        : a.occurred_at < b.occurred_at
+          ? 1
+          : -1,
+    )
+    .slice(0, search.fetch)
+}
+
+/** The most findings the token timeline shows (more: `truncated`). */
+export const TIMELINE_FINDINGS = 1000
+/** The most (resource, decision) groups of its summary (more: `truncated`). */
+export const TIMELINE_SUMMARY = 1000
+/** The most issuance and exchange events it shows (more: `truncated`). */
+export const TIMELINE_LIFECYCLE = 1000
+
+/** The token timeline's query: a page of presentations. */
+export const TimelineQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .describe('presentations a page (oldest first)'),
+  cursor: z.string().max(512).optional(),
+  tenant: TenantParam,
+})
 
 /**
  * A token key in a path: the strings TokenKeyParam takes (1 to LIMITS.id code units, no control
@@ -97,13 +186,13 @@ export const routes = [
         },
       },
     },
-    handler: async ({ caller, query: q, deps: { storage } }) => {
+    handler: async ({ caller, query: q, deps: { storage, publicUrl } }) => {
       const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       const fetch = q.limit + SEARCH_SPARE
-      const rows = await storage.events.search({
+      const search: EventSearch = {
         tenant: tenantOf(caller, q.tenant),
-        since: q.since ? Date.parse(q.since) : undefined,
-        until: q.until ? Date.parse(q.until) : undefined,
+        since: timeMs(q.since),
+        until: timeMs(q.until),
         type: q.type,
         client: q.client,
         subject: q.subject,
@@ -114,11 +203,14 @@ export const routes = [
         tool: q.tool,
         after: after && { at: after[0], id: after[1] },
         fetch,
-      })
+      }
+      const rows = q.finding
+        ? await findingEvents(storage, search, q.finding)
+        : await storage.events.search(search)
       const { page, more } = searchPage(rows, q.limit, fetch)
       const last = page[page.length - 1]
       return {
-        items: page.map(present),
+        items: page.map((r) => present(r, publicUrl)),
         next_cursor: more && last ? encodeCursor(last.occurred_at, last.event_id) : null,
       }
     },
@@ -132,37 +224,78 @@ export const routes = [
     role: 'viewer',
     serves: 'queries',
     params: TokenKeyPath,
+    query: TimelineQuery,
     responses: { 200: TokenTimelineSchema },
     errors: { 404: 'no events for this token' },
-    handler: async ({ request, caller, params: { key }, deps: { storage } }) => {
-      const tenant = tenantOf(caller, (request.query as { tenant?: string }).tenant)
-      // Both at once, on two of the embedded engine's connections (or two server requests).
-      const [rows, hasFindings] = await Promise.all([
-        storage.events.ofToken(tenant, key),
+    handler: async ({ caller, params: { key }, query: q, deps: { storage, publicUrl } }) => {
+      const tenant = tenantOf(caller, q.tenant)
+      const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
+      // At once, on the embedded engine's connections (or as server requests).
+      const [presented, summary, lifecycle, hasFindings] = await Promise.all([
+        storage.events.tokenPresentations(
+          tenant,
+          key,
+          after && { at: after[0], id: after[1] },
+          q.limit + 1,
+        ),
+        storage.events.tokenSummary(tenant, key, TIMELINE_SUMMARY + 1),
+        storage.events.tokenLifecycle(tenant, key, TIMELINE_LIFECYCLE + 1),
         storage.findings.tokenHasFindings(tenant, key),
       ])
-      if (rows.length === 0) throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
+      if (summary.length === 0 && lifecycle.length === 0)
+        throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
+      const page = presented.slice(0, q.limit)
+      const events = lifecycle.slice(0, TIMELINE_LIFECYCLE)
       // The chain is walked only when the token has an exchange: the first level of the walk
       // reads the exchanges that issued the token or took it as subject, which the token's
-      // events hold already (unless they filled token-events' limit).
+      // lifecycle events hold already (unless they filled its limit).
       const exchanged =
-        rows.length >= TOKEN_EVENTS_LIMIT || rows.some((r) => r.event_type === 'token.exchanged')
+        lifecycle.length > TIMELINE_LIFECYCLE ||
+        events.some((r) => r.event_type === 'token.exchanged')
       const [findings, delegation] = await Promise.all([
-        hasFindings ? storage.findings.list({ tenant, token: key, limit: TIMELINE_FINDINGS }) : [],
+        hasFindings
+          ? storage.findings.list({
+              tenant,
+              token: key,
+              tokenInEvidence: true,
+              limit: TIMELINE_FINDINGS + 1,
+            })
+          : [],
         exchanged ? storage.events.delegationChain(tenant, key) : undefined,
       ])
-      const own = rows.filter((r) => r.token_key === key)
+      const groups = summary.slice(0, TIMELINE_SUMMARY)
+      const last = page[page.length - 1]
       return {
         token_key: key,
-        issuance: own
-          .filter((r) => r.event_type === 'token.issued' || r.event_type === 'token.exchanged')
-          .map(present),
-        presentations: own.filter((r) => r.event_type === 'token.presented').map(present),
-        exchanged_into: rows
+        issuance: events
+          .filter(
+            (r) =>
+              r.token_key === key &&
+              (r.event_type === 'token.issued' || r.event_type === 'token.exchanged'),
+          )
+          .map((r) => present(r, publicUrl)),
+        presentations: page.map((r) => present(r, publicUrl)),
+        next_cursor:
+          presented.length > q.limit && last ? encodeCursor(last.occurred_at, last.event_id) : null,
+        summary: groups.map((g) => ({
+          ...g,
+          first_seen: rfc3339(g.first_seen),
+          last_seen: rfc3339(g.last_seen),
+        })),
+        exchanged_into: events
           .filter((r) => r.subject_token_key === key && r.token_key !== key)
-          .map(present),
-        resources: [...new Set(own.map((r) => r.resource_canonical).filter((r) => r !== ''))],
-        findings: await withTriageFields(storage, tenant, findings.map(presentFinding)),
+          .map((r) => present(r, publicUrl)),
+        resources: [...new Set(groups.map((g) => g.resource).filter((r) => r !== ''))],
+        findings: await withTriageFields(
+          storage,
+          tenant,
+          findings.slice(0, TIMELINE_FINDINGS).map((f) => presentFinding(f, publicUrl)),
+        ),
+        truncated:
+          summary.length > TIMELINE_SUMMARY ||
+          lifecycle.length > TIMELINE_LIFECYCLE ||
+          findings.length > TIMELINE_FINDINGS,
+        links: tokenLinks(key, publicUrl),
         delegation: {
           ancestors: delegation?.ancestors ?? [],
           descendants: delegation?.descendants ?? [],

@@ -13,9 +13,9 @@ import { EXPORT_FORMATS, EXPORT_MEDIA, exportChunks } from '../../exports/stream
 import { PRODUCER, type ExportFinding } from '../../exports/finding.js'
 import type { Repositories } from '../../storage/repositories.js'
 import { withTriageFields } from '../finding-triage.js'
-import { encodeCursor, tenantOf } from '../params.js'
+import { tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
-import { ListQuery, presentFinding, query } from './findings.js'
+import { type FindingFilter, findingsPage, ListQuery, presentFinding } from './findings.js'
 
 /** Findings read from storage per page of an export. */
 export const EXPORT_PAGE = 500
@@ -35,17 +35,21 @@ export const ExportQuery = ExportFilter.extend({
 export async function* findingPages(
   storage: Pick<Repositories, 'findings' | 'exceptions' | 'triageHistory'>,
   tenant: string,
-  filter: ExportFilter,
+  filter: FindingFilter,
   pageSize = EXPORT_PAGE,
+  publicUrl?: string,
 ): AsyncGenerator<ExportFinding[]> {
   let cursor: string | undefined
   for (;;) {
-    const rows = await query(storage, tenant, { ...filter, limit: pageSize, cursor })
-    const page = await withTriageFields(storage, tenant, rows.map(presentFinding))
+    const { rows, next } = await findingsPage(storage, tenant, filter, pageSize, cursor)
+    const page = await withTriageFields(
+      storage,
+      tenant,
+      rows.map((r) => presentFinding(r, publicUrl)),
+    )
     yield page as unknown as ExportFinding[]
-    if (rows.length < pageSize) return
-    const last = rows[rows.length - 1]!
-    cursor = encodeCursor(last.last_seen, last.id)
+    if (next === null) return
+    cursor = next
   }
 }
 
@@ -75,10 +79,10 @@ export const routes = [
         },
       },
     },
-    handler: async ({ reply, caller, query: q, deps: { storage } }) => {
+    handler: async ({ reply, caller, query: q, deps: { storage, publicUrl } }) => {
       const { format, ...filter } = q
       const tenant = tenantOf(caller, q.tenant)
-      const pages = findingPages(storage, tenant, filter)
+      const pages = findingPages(storage, tenant, filter, EXPORT_PAGE, publicUrl)
       const first = await pages.next()
       const media = EXPORT_MEDIA[format]
       return reply

@@ -6,65 +6,156 @@
 import { z } from 'zod'
 import { TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import { SEVERITIES } from '../../detection/rule.js'
-import { fromDateTime64 } from '../../events/event-row.js'
-import type { FindingListRow, Repositories } from '../../storage/repositories.js'
+import { canonicalizeResource } from '../../events/resource.js'
+import {
+  FINDING_SORT_FIELDS,
+  findingSortKey,
+  type FindingListRow,
+  type FindingSort,
+  type FindingSortField,
+  type FindingsQuery,
+  type Repositories,
+} from '../../storage/repositories.js'
+import { rfc3339, rfc3339Deep } from '../../events/time.js'
 import { ApiError } from '../errors.js'
 import { withTriageFields, withTriageHistory } from '../finding-triage.js'
-import { decodeCursor, encodeCursor, TenantParam, tenantOf } from '../params.js'
+import { findingLinks, findingToken } from '../../detection/links.js'
+import {
+  decodeSortCursor,
+  encodeSortCursor,
+  listParam,
+  oneOf,
+  TenantParam,
+  tenantOf,
+  TimeParam,
+  timeMs,
+  TokenKeyParam,
+} from '../params.js'
 import { defineRoute } from '../route.js'
 import { FindingListSchema, FindingSchema } from '../schemas/finding.js'
 
+/** The sorts of the list: a field, descending with a leading `-`. */
+export const FINDING_SORTS = FINDING_SORT_FIELDS.flatMap((f) => [`-${f}`, f])
+
 export const ListQuery = z.strictObject({
-  rule: z
+  rule: listParam('[a-z0-9-]{1,64}', 'rule ids').optional(),
+  severity: listParam(oneOf(SEVERITIES), `severities (${SEVERITIES.join(', ')})`).optional(),
+  status: listParam(oneOf(TRIAGE_STATUSES), `statuses (${TRIAGE_STATUSES.join(', ')})`).optional(),
+  resource: z
     .string()
-    .regex(/^[a-z0-9-]{1,64}$/)
-    .optional(),
-  severity: z.enum(SEVERITIES).optional(),
-  status: z.enum(TRIAGE_STATUSES).optional(),
-  resource: z.string().min(1).max(2048).optional(),
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe('a resource in any spelling: matched by its canonical form (RFC 8707, RFC 3986)'),
   client: z.string().min(1).max(256).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  token: TokenKeyParam.optional().describe(
+    'a token key: findings keyed on it or whose evidence names it',
+  ),
+  q: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('text in the client, resource, token key, rule id or title (case-insensitive)'),
+  since: TimeParam.optional().describe('last_seen from (inclusive); RFC 3339 or YYYY-MM-DD'),
+  until: TimeParam.optional().describe('last_seen until (exclusive); RFC 3339 or YYYY-MM-DD'),
+  sort: z
+    .enum(FINDING_SORTS as [string, ...string[]])
+    .default('-last_seen')
+    .describe(
+      '-last_seen (default), last_seen, -first_seen, first_seen, -severity, severity, -count, count; ties: last_seen in the same direction, then the finding id',
+    ),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(512).optional(),
   tenant: TenantParam,
 })
 
-/** A row as the API answers it: ISO timestamps, evidence and mappings as JSON. */
-export function presentFinding(r: FindingListRow) {
+/** A row as the API answers it: RFC 3339 times (evidence too), JSON as objects, links. */
+export function presentFinding(r: FindingListRow, publicUrl?: string) {
+  const evidence = rfc3339Deep(JSON.parse(r.evidence)) as Record<string, unknown>
   return {
     ...r,
-    first_seen: fromDateTime64(r.first_seen),
-    last_seen: fromDateTime64(r.last_seen),
-    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    first_seen: rfc3339(r.first_seen),
+    last_seen: rfc3339(r.last_seen),
+    evidence,
     mappings: JSON.parse(r.mappings) as Record<string, unknown>,
+    links: findingLinks(
+      { id: r.id, rule_id: r.rule_id, token: findingToken(r.keys, evidence) },
+      publicUrl,
+    ),
   }
 }
 
-/** Findings of `tenant` by `filters` (one finding by `id`), newest first. */
-export function query(
+/** The list's sort from its `sort` parameter. */
+export function findingSort(sort: string): FindingSort {
+  const descending = sort.startsWith('-')
+  return { field: (descending ? sort.slice(1) : sort) as FindingSortField, descending }
+}
+
+/** The spellings a resource filter matches: its canonical form, and the text as typed. */
+export function resourceSpellings(resource: string | undefined): string[] | undefined {
+  if (resource === undefined) return undefined
+  const { canonical } = canonicalizeResource(resource)
+  return [...new Set([canonical, resource].filter((r) => r !== ''))]
+}
+
+/**
+ * The repository query of a list query (the list, its total, and for other branches the same
+ * filters: bulk triage, exports). The cursor is not read here.
+ */
+export function findingsQuery(tenant: string, q: FindingFilter): FindingsQuery {
+  return {
+    tenant,
+    rules: q.rule,
+    severities: q.severity,
+    statuses: q.status,
+    resources: resourceSpellings(q.resource),
+    client: q.client,
+    token: q.token,
+    tokenInEvidence: q.token !== undefined,
+    text: q.q,
+    since: timeMs(q.since),
+    until: timeMs(q.until),
+    sort: findingSort(q.sort ?? '-last_seen'),
+  }
+}
+
+const FINDING_ID = /^[0-9a-f]{32}$/
+
+/** One finding of `tenant` by id (none or one row). */
+export function findingById(storage: Pick<Repositories, 'findings'>, tenant: string, id: string) {
+  return storage.findings.list({ tenant, id, limit: 1 })
+}
+
+/** The list filters (the list query without its paging). */
+export type FindingFilter = Partial<Omit<z.output<typeof ListQuery>, 'tenant' | 'cursor' | 'limit'>>
+
+/**
+ * One page of the findings of `tenant` that `filter` matches, in the filter's sort, and the cursor
+ * of the next page (null on the last). The list, bulk triage and the exports page with it.
+ */
+export async function findingsPage(
   storage: Pick<Repositories, 'findings'>,
   tenant: string,
-  filters: Partial<z.output<typeof ListQuery>> & { id?: string },
-): Promise<FindingListRow[]> {
-  const after = decodeCursor(filters.cursor, /^[0-9a-f]{32}$/)
-  return storage.findings.list({
-    tenant,
-    id: filters.id,
-    rule: filters.rule,
-    severity: filters.severity,
-    status: filters.status,
-    resource: filters.resource,
-    client: filters.client,
-    since: filters.since ? Date.parse(filters.since) : undefined,
-    until: filters.until ? Date.parse(filters.until) : undefined,
-    after: after && { seen: after[0], id: after[1] },
-    limit: filters.limit,
+  filter: FindingFilter,
+  limit: number,
+  cursor?: string,
+) {
+  const query = findingsQuery(tenant, filter)
+  const sort = filter.sort ?? '-last_seen'
+  const rows = await storage.findings.list({
+    ...query,
+    cursor: decodeSortCursor(cursor, sort, FINDING_ID),
+    limit,
   })
+  const last = rows[rows.length - 1]
+  const next =
+    rows.length === limit && last ? encodeSortCursor(sort, findingSortKey(last, query.sort)) : null
+  return { rows, next }
 }
 
 export const FindingId = z.strictObject({
-  id: z.string().regex(/^[0-9a-f]{32}$/, 'not a finding id'),
+  id: z.string().regex(FINDING_ID, 'not a finding id'),
 })
 
 export const routes = [
@@ -89,13 +180,19 @@ export const routes = [
     },
     handler: async ({ caller, query: q, deps }) => {
       const tenant = tenantOf(caller, q.tenant)
-      const rows = await query(deps.storage, tenant, q)
+      // The page and the total at once (two connections of the engine, or two requests).
+      const [{ rows, next }, total] = await Promise.all([
+        findingsPage(deps.storage, tenant, q, q.limit, q.cursor),
+        deps.storage.findings.count(findingsQuery(tenant, q)),
+      ])
       return {
-        items: await withTriageFields(deps.storage, tenant, rows.map(presentFinding)),
-        next_cursor:
-          rows.length === q.limit
-            ? encodeCursor(rows[rows.length - 1]!.last_seen, rows[rows.length - 1]!.id)
-            : null,
+        items: await withTriageFields(
+          deps.storage,
+          tenant,
+          rows.map((r) => presentFinding(r, deps.publicUrl)),
+        ),
+        next_cursor: next,
+        total,
       }
     },
   }),
@@ -120,9 +217,9 @@ export const routes = [
       },
     },
     handler: async ({ caller, params, deps }) => {
-      const [row] = await query(deps.storage, tenantOf(caller), { id: params.id })
+      const [row] = await findingById(deps.storage, tenantOf(caller), params.id)
       if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
-      return withTriageHistory(deps.storage, tenantOf(caller), presentFinding(row))
+      return withTriageHistory(deps.storage, tenantOf(caller), presentFinding(row, deps.publicUrl))
     },
   }),
 ]

@@ -9,10 +9,10 @@ import { applyTriage, TRIAGE_STATUSES } from '../../detection/findings-store.js'
 import type { FindingListRow } from '../../storage/repositories.js'
 import { ApiError } from '../errors.js'
 import { withTriageHistory } from '../finding-triage.js'
-import { encodeCursor, tenantOf } from '../params.js'
+import { tenantOf } from '../params.js'
 import { defineRoute } from '../route.js'
 import { FindingSchema } from '../schemas/finding.js'
-import { FindingId, ListQuery, presentFinding, query } from './findings.js'
+import { findingById, FindingId, findingsPage, ListQuery, presentFinding } from './findings.js'
 
 /** The most findings one bulk call changes; a filter matching more is refused (narrow it). */
 export const BULK_TRIAGE_LIMIT = 1000
@@ -67,13 +67,13 @@ export const routes = [
     body: Triage,
     responses: { 200: FindingSchema },
     errors: { 404: 'no such finding' },
-    handler: async ({ caller, params: { id }, body, deps: { storage } }) => {
+    handler: async ({ caller, params: { id }, body, deps: { storage, publicUrl } }) => {
       const tenant = tenantOf(caller)
-      const [row] = await query(storage, tenant, { id })
+      const [row] = await findingById(storage, tenant, id)
       if (!row) throw new ApiError(404, 'ERR_NOT_FOUND', 'no such finding')
       await applyTriage(storage, tenant, [current(row)], body, caller.subject)
-      const [updated] = await query(storage, tenant, { id })
-      return withTriageHistory(storage, tenant, presentFinding(updated!))
+      const [updated] = await findingById(storage, tenant, id)
+      return withTriageHistory(storage, tenant, presentFinding(updated!, publicUrl))
     },
   }),
 
@@ -96,7 +96,7 @@ export const routes = [
       const matches: FindingListRow[] = []
       let cursor: string | undefined
       for (;;) {
-        const rows = await query(storage, tenant, { ...body.filter, limit: PAGE, cursor })
+        const { rows, next } = await findingsPage(storage, tenant, body.filter, PAGE, cursor)
         matches.push(...rows)
         if (!body.dry_run && matches.length > BULK_TRIAGE_LIMIT)
           throw new ApiError(
@@ -104,9 +104,8 @@ export const routes = [
             'ERR_BAD_REQUEST',
             `the filter matches more than ${BULK_TRIAGE_LIMIT} findings (one call changes at most ${BULK_TRIAGE_LIMIT}): narrow it; a dry run counts them`,
           )
-        if (rows.length < PAGE) break
-        const last = rows[rows.length - 1]!
-        cursor = encodeCursor(last.last_seen, last.id)
+        if (next === null) break
+        cursor = next
       }
       if (body.dry_run) return { matched: matches.length, updated: 0, limit: BULK_TRIAGE_LIMIT }
       const changed = await applyTriage(

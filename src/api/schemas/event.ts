@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import type { ResourceComparison } from '../../events/resource-types.js'
 import { AuditEventSchema } from '../../events/schema.js'
-import { Instant } from './common.js'
+import { Count, Instant } from './common.js'
 import { FindingSchema } from './finding.js'
 import { listOf } from './list.js'
 import { COMPONENTS } from './json-schema.js'
@@ -27,6 +27,15 @@ export const EventItemSchema = z.object({
     .enum(COMPARISONS)
     .nullable()
     .describe('closest class of the presented aud to the resource (presentations only)'),
+  links: z.object({
+    findings: z
+      .string()
+      .nullable()
+      .describe(
+        'the findings about it: /v1/findings?token={token_key}, else ?client={client_id}; null without either',
+      ),
+    token: z.string().optional().describe("its token's timeline: /v1/tokens/{token_key}"),
+  }),
 })
 
 export const EventListSchema = listOf(EventItemSchema)
@@ -67,16 +76,46 @@ export const DelegationSchema = z.object({
     .describe('true when the walk stopped at its bound (16 levels each way, 256 links)'),
 })
 
+/** A token's presentations at one resource with one decision. */
+export const TokenSummarySchema = z.object({
+  resource: z.string().describe('canonical resource (as presented when it has none)'),
+  decision: z.string(),
+  count: Count.describe('distinct presentation events'),
+  first_seen: Instant,
+  last_seen: Instant,
+})
+
 /** One token's life: how it was issued, every presentation, what it was exchanged into. */
 export const TokenTimelineSchema = z.object({
   token_key: z.string(),
   issuance: z.array(EventItemSchema).describe('token.issued / token.exchanged events of the token'),
-  presentations: z.array(EventItemSchema),
+  presentations: z
+    .array(EventItemSchema)
+    .describe('one page of the presentations, oldest first (`limit`, `cursor`)'),
+  next_cursor: z
+    .string()
+    .nullable()
+    .describe('pass as `cursor` for the next page of presentations; null on the last page'),
+  summary: z
+    .array(TokenSummarySchema)
+    .describe('every presentation, per resource and decision (all pages)'),
   exchanged_into: z
     .array(EventItemSchema)
     .describe('token.exchanged events that took this token as their subject token'),
   resources: z.array(z.string()).describe('canonical resources the token was presented at'),
-  findings: z.array(FindingSchema),
+  findings: z
+    .array(FindingSchema)
+    .describe('findings keyed on the token, and those whose evidence names it'),
+  truncated: z
+    .boolean()
+    .describe(
+      'true when a cap cut the answer: more than 1000 summary groups, issuance and exchange events, or findings',
+    ),
+  links: z.object({
+    self: z.string(),
+    findings: z.string().describe('/v1/findings?token={key}'),
+    events: z.string().describe('/v1/events?token={key}'),
+  }),
   delegation: DelegationSchema,
 })
 
@@ -84,5 +123,6 @@ export const TokenTimelineSchema = z.object({
 COMPONENTS.add(EventItemSchema, { component: 'EventItem' })
 COMPONENTS.add(EventListSchema, { component: 'EventList' })
 COMPONENTS.add(TokenTimelineSchema, { component: 'TokenTimeline' })
+COMPONENTS.add(TokenSummarySchema, { component: 'TokenSummary' })
 COMPONENTS.add(DelegationLinkSchema, { component: 'DelegationLink' })
 COMPONENTS.add(DelegationSchema, { component: 'Delegation' })

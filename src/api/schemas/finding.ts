@@ -36,6 +36,18 @@ const TRIAGE_SHAPE = {
     ),
 }
 
+/** Where to go from a finding (relative paths; absolute with AUDTRAIL_PUBLIC_URL). */
+export const FindingLinksSchema = z.object({
+  self: z.string().describe('this finding: /v1/findings/{id}'),
+  events: z.string().describe('its evidence events: /v1/events?finding={id}'),
+  rule: z.string().describe('its rule, with the runbook: /v1/rules/{rule_id}'),
+  console: z.string().describe("the console's page of the finding: /findings/{id}"),
+  token: z
+    .string()
+    .optional()
+    .describe('the timeline of the token it names: /v1/tokens/{token_key}'),
+})
+
 export const FindingSchema = z.object({
   id: z.string().regex(/^[0-9a-f]{32}$/),
   rule_id: z.string(),
@@ -45,7 +57,9 @@ export const FindingSchema = z.object({
   tenant: z.string(),
   first_seen: Instant,
   last_seen: Instant,
-  count: Count.describe('occurrences (events or scheduled windows)'),
+  count: Count.describe(
+    "occurrences: the distinct events (or scheduled windows) that make the case, per the rule's kind (docs/api.md, Counts)",
+  ),
   keys: z
     .record(z.string(), z.string())
     .describe('the dedup key values: token_key, client_id, resource, ...'),
@@ -54,11 +68,23 @@ export const FindingSchema = z.object({
   note: z.string().describe("the analyst's note ('' when none)"),
   assignee: z.string().describe("who triages it ('' when unassigned)"),
   ...TRIAGE_SHAPE,
+
+  links: FindingLinksSchema,
 })
 
-export const FindingListSchema = listOf(FindingSchema)
+export const FindingListSchema = listOf(FindingSchema).extend({
+  total: z
+    .object({
+      value: Count,
+      exact: z
+        .boolean()
+        .describe('false above 10 000 matches: value is then an estimate (from above)'),
+    })
+    .describe('how many findings the filters match, whatever the page'),
+})
 
 // Their names in the OpenAPI document (components).
 COMPONENTS.add(FindingSchema, { component: 'Finding' })
+COMPONENTS.add(FindingLinksSchema, { component: 'FindingLinks' })
 COMPONENTS.add(FindingListSchema, { component: 'FindingList' })
 COMPONENTS.add(TriageChangeSchema, { component: 'TriageChange' })

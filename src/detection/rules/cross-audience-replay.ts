@@ -7,7 +7,8 @@ import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'
 import { TOKEN_AT_RESOURCE } from './lib/presentations.js'
 import { REF } from './lib/references.js'
 import { outsideAudience } from './lib/resources.js'
-import { detect, isPresentation, presentationEvidence } from './lib/rows.js'
+import { rowTime } from '../token-state.js'
+import { isPresentation, presentationEvidence } from './lib/rows.js'
 
 const params = z.object({})
 const ev = exampleEvents('cross-audience-replay')
@@ -68,33 +69,55 @@ export const crossAudienceReplay: EventRule<typeof params> = {
     const outside = (r: string) => outsideAudience(r, audience, ctx.registry)
     const accepted = row.decision === 'accepted'
 
-    const replays: { resource: string; accepted: boolean }[] = []
+    // Each occurrence of a finding is one presentation at its (outside) resource, at that
+    // presentation's time: count, first_seen and last_seen describe the replays, never the
+    // legitimate uses inside the audience (those are in the evidence's `presentations`).
+    const replays: { resource: string; accepted: boolean; eventIds: string[]; at: number }[] = []
     if (outside(row.resource)) {
-      if (before === undefined || (accepted && !before.accepted))
-        replays.push({ resource: here, accepted: accepted || before?.accepted === true })
+      // Every presentation outside the audience once the token was used elsewhere: this one.
+      replays.push({
+        resource: here,
+        accepted: accepted || before?.accepted === true,
+        eventIds: [row.event_id],
+        at: rowTime(row.occurred_at),
+      })
     } else if (before === undefined) {
-      // The token reached this in-audience resource after being used outside it.
+      // The token reached this in-audience resource after being used outside it: the uses
+      // outside, seen before (the first at its time, the others at the latest's).
       for (const p of others)
-        if (outside(p.resource)) replays.push({ resource: p.resource, accepted: p.accepted })
+        if (outside(p.resource)) {
+          const [first, ...rest] = p.eventIds
+          if (first !== undefined)
+            replays.push({
+              resource: p.resource,
+              accepted: p.accepted,
+              eventIds: [first],
+              at: p.firstSeen,
+            })
+          if (rest.length > 0)
+            replays.push({
+              resource: p.resource,
+              accepted: p.accepted,
+              eventIds: rest,
+              at: p.lastSeen,
+            })
+        }
     }
     const timeline = [...others, ...(before ? [before] : [])].map((p) => summary(p, outside))
-    return replays.map((r): Detection =>
-      detect(
-        row,
-        { token_key: row.token_key, resource: r.resource, client_id: row.client_id },
-        {
-          audience,
-          outside_resource: r.resource,
-          accepted_outside: r.accepted,
-          presentations: timeline,
-          current: presentationEvidence(row),
-        },
-        {
-          severity: r.accepted ? 'critical' : 'high',
-          eventIds: [...others, ...(before ? [before] : [])].flatMap((p) => p.eventIds),
-        },
-      ),
-    )
+    return replays.map((r): Detection => ({
+      tenant: row.tenant,
+      severity: r.accepted ? 'critical' : 'high',
+      keys: { token_key: row.token_key, resource: r.resource, client_id: row.client_id },
+      evidence: {
+        audience,
+        outside_resource: r.resource,
+        accepted_outside: r.accepted,
+        presentations: timeline,
+        current: presentationEvidence(row),
+      },
+      eventIds: r.eventIds,
+      at: r.at,
+    }))
   },
   examples: [
     {

@@ -1,0 +1,16 @@
+-- A token's presentations in one tenant summarised per resource (canonical, else as presented)
+-- and decision: distinct events, first and last. Every presentation is counted, however many
+-- pages the timeline shows. Sorted by resource and decision; at most {limit} groups (the caller
+-- asks for one more to know whether the limit cut the summary).
+SELECT
+    if(resource_canonical != '', resource_canonical, resource) AS resource,
+    decision,
+    uniqExact(event_id) AS count,
+    min(occurred_at) AS first_seen,
+    max(occurred_at) AS last_seen
+FROM {{db}}.events
+WHERE tenant = {tenant:String} AND token_key = {key:String} AND event_type = 'token.presented'
+GROUP BY resource, decision
+ORDER BY resource, decision
+LIMIT {limit:UInt32}
+SETTINGS max_threads = 1
