@@ -1,15 +1,20 @@
 /**
  * The bytes of an OTLP/HTTP request: gzip undone under the route's body limit (a body that
  * inflates past it is refused before it is held whole: a zip bomb costs at most the limit), the
- * media type told apart, the body decoded into records. Every failure is an ApiError with the
- * status the OTLP specification gives it (400 not decodable, 413 too large, 415 a type or encoding
+ * media type told apart, the body decoded into records. Every failure is an error with the
+ * status the OTLP specification gives it (OtlpRequestError) (400 not decodable, 413 too large, 415 a type or encoding
  * we do not take); none is a 5xx.
  */
 import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
-import { ApiError } from '../api/errors.js'
 import { decodeJsonValue } from './json.js'
-import { OTLP_LIMITS, OtlpDecodeError, type Decoded, type Signal } from './model.js'
+import {
+  OTLP_LIMITS,
+  OtlpDecodeError,
+  OtlpRequestError,
+  type Decoded,
+  type Signal,
+} from './model.js'
 import { decodeProtobuf } from './wire.js'
 
 const inflate = promisify(gunzip)
@@ -26,11 +31,7 @@ export function encodingOf(contentType: string | undefined): Encoding {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
   if (type === MEDIA_TYPES.protobuf) return 'protobuf'
   if (type === MEDIA_TYPES.json) return 'json'
-  throw new ApiError(
-    415,
-    'ERR_UNSUPPORTED_MEDIA_TYPE',
-    'use application/x-protobuf or application/json (OTLP/HTTP)',
-  )
+  throw new OtlpRequestError(415, 'use application/x-protobuf or application/json (OTLP/HTTP)')
 }
 
 /** The body with its Content-Encoding undone (identity or gzip), at most `limit` bytes. */
@@ -42,17 +43,16 @@ export async function contentOf(
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase()
   if (encoding === 'identity' || encoding === '') return body
   if (encoding !== 'gzip' && encoding !== 'x-gzip')
-    throw new ApiError(415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'use Content-Encoding gzip or none')
+    throw new OtlpRequestError(415, 'use Content-Encoding gzip or none')
   try {
     return await inflate(body, { maxOutputLength: limit })
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new ApiError(
+      throw new OtlpRequestError(
         413,
-        'ERR_PAYLOAD_TOO_LARGE',
         `the body inflates past ${limit} bytes (the limit applies after gzip is undone)`,
       )
-    throw new ApiError(400, 'ERR_BAD_REQUEST', 'the body is not valid gzip')
+    throw new OtlpRequestError(400, 'the body is not valid gzip')
   }
 }
 
@@ -75,9 +75,8 @@ export function decodeBody(bytes: Buffer, encoding: Encoding, signal: Signal): D
   } catch (err) {
     if (!(err instanceof OtlpDecodeError)) throw err
     const what = encoding === 'protobuf' ? 'protobuf' : 'JSON'
-    throw new ApiError(
+    throw new OtlpRequestError(
       400,
-      'ERR_BAD_REQUEST',
       `not an OTLP ${signal === 'log' ? 'logs' : 'trace'} request in ${what}: ${err.message}`.slice(
         0,
         500,
@@ -85,9 +84,8 @@ export function decodeBody(bytes: Buffer, encoding: Encoding, signal: Signal): D
     )
   }
   if (decoded.count > OTLP_LIMITS.records)
-    throw new ApiError(
+    throw new OtlpRequestError(
       413,
-      'ERR_PAYLOAD_TOO_LARGE',
       `at most ${OTLP_LIMITS.records} ${signal === 'log' ? 'log records' : 'spans'} per request (got ${decoded.count})`,
     )
   return decoded

@@ -8,9 +8,6 @@
  * A duplicate (a record sent again, its derived event id already stored) is not counted as
  * rejected: the exporter's retry did what it meant to.
  */
-import type { IngestDeps } from '../api/route.js'
-import type { Slicing } from '../api/sliced-ingest.js'
-import { ingestInSlices } from '../api/sliced-ingest.js'
 import { toRejectedRow } from '../events/rejected-row.js'
 import type { IngestItem, IngestResult, Rejected } from '../pipeline/ingest.js'
 import { MEDIA_TYPES, type Encoding } from './body.js'
@@ -26,7 +23,12 @@ export interface IntakeContext {
   requestId: string
   receivedAt: number
   tenant?: string
-  slicing: Slicing | false
+}
+
+/** Where the records go: the pipeline's ingest of event values, and the keeping of refusals. */
+export interface IntakeSink {
+  ingest(items: IngestItem[]): Promise<IngestResult[]>
+  keep(refused: Rejected[]): Promise<void>
 }
 
 export interface IntakeOutcome {
@@ -44,7 +46,7 @@ export async function intake(
   records: readonly OtlpRecord[],
   signal: Signal,
   ctx: IntakeContext,
-  ingest: IngestDeps,
+  sink: IntakeSink,
 ): Promise<IntakeOutcome> {
   const items: IngestItem[] = []
   const where: string[] = []
@@ -73,22 +75,8 @@ export async function intake(
     })
     refused.push({ row, payload: mapped.kept })
   })
-  const results: IngestResult[] =
-    items.length > 0
-      ? await ingestInSlices(
-          items,
-          {
-            requestId: ctx.requestId,
-            receivedAt: ctx.receivedAt,
-            retentionDays: ingest.retentionDays,
-            tenant: ctx.tenant,
-            aliases: ingest.aliases,
-          },
-          ingest.target,
-          ctx.slicing,
-        )
-      : []
-  if (refused.length > 0) await ingest.target.write([], refused)
+  const results: IngestResult[] = items.length > 0 ? await sink.ingest(items) : []
+  if (refused.length > 0) await sink.keep(refused)
   let accepted = 0
   let duplicates = 0
   for (const r of results) {

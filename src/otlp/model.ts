@@ -63,6 +63,20 @@ export class OtlpDecodeError extends Error {
   override readonly name = 'OtlpDecodeError'
 }
 
+/**
+ * A request refused whole, with its HTTP status: 400 not decodable, 413 too large, 415 a media type
+ * or encoding not taken. The route answers it in the API's error model (src/api/errors.ts).
+ */
+export class OtlpRequestError extends Error {
+  override readonly name = 'OtlpRequestError'
+  constructor(
+    readonly status: 400 | 413 | 415,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
 /** A new record with the defaults of absent fields. */
 export function emptyRecord(signal: Signal, where: string): OtlpRecord {
   return {

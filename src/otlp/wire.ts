@@ -10,7 +10,6 @@
  * (no recursion, no copy) and refuses the one record that holds it; a body that is not protobuf
  * (truncated, a wrong wire type) is refused whole (OtlpDecodeError).
  */
-import protobuf from 'protobufjs/minimal.js'
 import {
   emptyRecord,
   OTLP_LIMITS,
@@ -21,8 +20,7 @@ import {
   type OtlpValue,
   type Signal,
 } from './model.js'
-
-type Reader = protobuf.Reader
+import { WireReader as Reader, WireWriter } from './protowire.js'
 
 const VARINT = 0
 const FIXED64 = 1
@@ -56,18 +54,10 @@ function want(wt: number, expected: number, what: string): void {
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex')
 
 /** A 64-bit integer: a number when exact, else its decimal digits. */
-function int64(value: protobuf.Long | number): number | string {
-  if (typeof value === 'number') return value
-  const n = BigInt.asIntN(64, (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0))
+function int64(n: bigint): number | string {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(n)
     : n.toString()
-}
-
-/** An unsigned 64-bit integer (a `fixed64` time) as its decimal digits. */
-function uint64(value: protobuf.Long | number): string {
-  if (typeof value === 'number') return String(value)
-  return ((BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0)).toString()
 }
 
 /** What a value may not exceed, and where its problems go. */
@@ -250,7 +240,7 @@ function logRecord(reader: Reader, end: number, record: OtlpRecord): void {
       case 1:
       case 11:
         want(wt, FIXED64, 'time_unix_nano')
-        record[n === 1 ? 'timeUnixNano' : 'observedTimeUnixNano'] = uint64(reader.fixed64())
+        record[n === 1 ? 'timeUnixNano' : 'observedTimeUnixNano'] = reader.fixed64().toString()
         return true
       case 6:
         attribute(reader, end, wt, budget, record.attributes)
@@ -292,7 +282,7 @@ function span(reader: Reader, end: number, record: OtlpRecord): void {
         return true
       case 7:
         want(wt, FIXED64, 'start_time_unix_nano')
-        record.timeUnixNano = uint64(reader.fixed64())
+        record.timeUnixNano = reader.fixed64().toString()
         return true
       case 9:
         attribute(reader, end, wt, budget, record.attributes)
@@ -325,7 +315,7 @@ const SHAPES: Record<Signal, { item: (r: Reader, end: number, rec: OtlpRecord) =
  * (`span`). Throws OtlpDecodeError when the body is not one.
  */
 export function decodeProtobuf(body: Uint8Array, signal: Signal): Decoded {
-  const reader = protobuf.Reader.create(body)
+  const reader = new Reader(body)
   const records: OtlpRecord[] = []
   let count = 0
   let resourceIndex = 0
@@ -384,7 +374,7 @@ export function decodeProtobuf(body: Uint8Array, signal: Signal): Decoded {
     })
   } catch (err) {
     if (err instanceof OtlpDecodeError) throw err
-    // protobufjs throws RangeError past the end of the body, Error on an invalid wire type.
+    // The reader throws RangeError past the end of the body or on an invalid wire type.
     throw new OtlpDecodeError(err instanceof Error ? err.message : 'not protobuf')
   }
   return { records, count }
@@ -392,19 +382,19 @@ export function decodeProtobuf(body: Uint8Array, signal: Signal): Decoded {
 
 /** A protobuf `Export{Logs,Trace}ServiceResponse`: partial_success only when something was refused. */
 export function encodeProtobufAnswer(rejected: number, message: string): Uint8Array {
-  const writer = protobuf.Writer.create()
+  const writer = new WireWriter()
   if (rejected > 0 || message !== '') {
-    const inner = protobuf.Writer.create()
-    if (rejected > 0) inner.uint32((1 << 3) | VARINT).int64(rejected)
-    if (message !== '') inner.uint32((2 << 3) | LEN).string(message)
-    writer.uint32((1 << 3) | LEN).bytes(inner.finish())
+    const inner = new WireWriter()
+    if (rejected > 0) inner.tag(1, VARINT).varint(BigInt(rejected))
+    if (message !== '') inner.tag(2, LEN).string(message)
+    writer.tag(1, LEN).bytes(inner.finish())
   }
   return writer.finish()
 }
 
 /** For tests and the JSON answer: a protobuf answer read back (rejected count and message). */
 export function decodeProtobufAnswer(body: Uint8Array): { rejected: number; message: string } {
-  const reader = protobuf.Reader.create(body)
+  const reader = new Reader(body)
   const out = { rejected: 0, message: '' }
   fields(reader, body.length, (n, wt) => {
     if (n !== 1) return false

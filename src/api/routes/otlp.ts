@@ -7,11 +7,14 @@
  * builds from a base endpoint (`endpoint: https://audtrail.example.com/v1/otlp` in a Collector's
  * `otlphttp` exporter, or OTEL_EXPORTER_OTLP_ENDPOINT in an SDK, append `/v1/logs`).
  */
+import type { ApiErrorCode } from '../errors.js'
+import { ApiError } from '../errors.js'
 import { fairnessOf } from '../fairness.js'
 import { defineRoute, type Route } from '../route.js'
+import { ingestInSlices } from '../sliced-ingest.js'
 import { contentOf, decodeBody, encodingOf } from '../../otlp/body.js'
 import { answer, intake } from '../../otlp/intake.js'
-import type { Decoded, Signal } from '../../otlp/model.js'
+import { OtlpRequestError, type Decoded, type Signal } from '../../otlp/model.js'
 
 const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 
@@ -28,6 +31,23 @@ const NAMES: Record<Signal, { path: string; request: string; response: string; n
     response: 'ExportTraceServiceResponse',
     noun: 'spans',
   },
+}
+
+const CODES: Record<OtlpRequestError['status'], ApiErrorCode> = {
+  400: 'ERR_BAD_REQUEST',
+  413: 'ERR_PAYLOAD_TOO_LARGE',
+  415: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+}
+
+/** `fn`'s refusals of the whole request in the API's error model. */
+async function refusing<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof OtlpRequestError)
+      throw new ApiError(err.status, CODES[err.status], err.message)
+    throw err
+  }
 }
 
 function otlpRoute(signal: Signal, url: string, operationId: string): Route {
@@ -76,28 +96,46 @@ function otlpRoute(signal: Signal, url: string, operationId: string): Route {
       415: 'not application/x-protobuf or application/json, or an encoding other than gzip',
     },
     handler: async ({ request, reply, caller, deps: { ingest, authenticate } }) => {
-      const encoding = encodingOf(request.headers['content-type'])
+      const encoding = await refusing(() => encodingOf(request.headers['content-type']))
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
       const limit = request.routeOptions.bodyLimit ?? DEFAULT_BODY_LIMIT
-      const bytes = await contentOf(raw, request.headers['content-encoding'], limit)
+      const bytes = await refusing(() => contentOf(raw, request.headers['content-encoding'], limit))
       const fairness = fairnessOf(authenticate)
       let decoded: Decoded = { records: [], count: 0 }
       const release = fairness.admitIngest(caller.tenant ?? '*', bytes.byteLength, () => {
-        decoded = decodeBody(bytes, encoding, signal)
+        try {
+          decoded = decodeBody(bytes, encoding, signal)
+        } catch (err) {
+          if (!(err instanceof OtlpRequestError)) throw err
+          throw new ApiError(err.status, CODES[err.status], err.message)
+        }
         return decoded.count
       })
+      const receivedAt = Date.now()
       let outcome
       try {
         outcome = await intake(
           decoded.records,
           signal,
+          { requestId: request.id, receivedAt, tenant: caller.tenant },
           {
-            requestId: request.id,
-            receivedAt: Date.now(),
-            tenant: caller.tenant,
-            slicing: fairness.slicing,
+            ingest: (items) =>
+              ingestInSlices(
+                items,
+                {
+                  requestId: request.id,
+                  receivedAt,
+                  retentionDays: ingest.retentionDays,
+                  tenant: caller.tenant,
+                  aliases: ingest.aliases,
+                },
+                ingest.target,
+                fairness.slicing,
+              ),
+            keep: async (refused) => {
+              await ingest.target.write([], refused)
+            },
           },
-          ingest,
         )
       } finally {
         release()
