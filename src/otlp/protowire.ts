@@ -132,28 +132,34 @@ export class WireReader {
   }
 }
 
-/** Writes the few fields an OTLP answer has. */
+/** Writes the few fields an OTLP answer has (and the tests' hand-built hostile bodies). */
 export class WireWriter {
-  readonly #parts: number[] = []
+  readonly #parts: Uint8Array[] = []
+  #length = 0
+
+  #push(part: Uint8Array): this {
+    this.#parts.push(part)
+    this.#length += part.length
+    return this
+  }
 
   tag(field: number, wt: number): this {
     return this.varint(BigInt((field << 3) | wt))
   }
 
   varint(value: bigint): this {
+    const out: number[] = []
     let v = BigInt.asUintN(64, value)
     while (v >= 0x80n) {
-      this.#parts.push(Number(v & 0x7fn) | 0x80)
+      out.push(Number(v & 0x7fn) | 0x80)
       v >>= 7n
     }
-    this.#parts.push(Number(v))
-    return this
+    out.push(Number(v))
+    return this.#push(Uint8Array.from(out))
   }
 
   bytes(data: Uint8Array): this {
-    this.varint(BigInt(data.length))
-    for (const b of data) this.#parts.push(b)
-    return this
+    return this.varint(BigInt(data.length)).#push(data)
   }
 
   string(text: string): this {
@@ -161,6 +167,12 @@ export class WireWriter {
   }
 
   finish(): Uint8Array {
-    return Uint8Array.from(this.#parts)
+    const out = new Uint8Array(this.#length)
+    let at = 0
+    for (const part of this.#parts) {
+      out.set(part, at)
+      at += part.length
+    }
+    return out
   }
 }

@@ -117,16 +117,15 @@ function arrayValue(reader: Reader, end: number, depth: number, budget: Budget, 
     if (n !== 1) return false
     const stop = lengthEnd(reader, end, wt, path)
     if (values.length >= OTLP_LIMITS.values) {
-      if (values.length === OTLP_LIMITS.values)
-        budget.problems.push(`${path}: more than ${OTLP_LIMITS.values} values`)
-      values.length = OTLP_LIMITS.values + 1
-      reader.pos = stop
+      // One value too many: the rest of the array is skipped at once, not walked.
+      budget.problems.push(`${path}: more than ${OTLP_LIMITS.values} values`)
+      reader.pos = end
       return true
     }
     values.push(anyValue(reader, stop, depth, budget, `${path}[${values.length}]`))
     return true
   })
-  return values.slice(0, OTLP_LIMITS.values)
+  return values
 }
 
 function kvList(reader: Reader, end: number, depth: number, budget: Budget, path: string) {
