@@ -92,9 +92,13 @@ describe('agentgateway', () => {
     'src.addr': '[2001:db8::7]:443',
   }
 
-  it('matches its service name or a jwt.sub attribute', () => {
-    expect(agentgateway.matches(record({}, { 'service.name': 'agentgateway-prod' }))).toBe(true)
+  it("matches a jwt.sub, or the gateway's MCP calls and refusals, not its other lines", () => {
+    const gateway = { 'service.name': 'agentgateway-prod' }
     expect(agentgateway.matches(record({ 'jwt.sub': 'x' }, {}))).toBe(true)
+    expect(agentgateway.matches(record({ 'mcp.method.name': 'x' }, gateway))).toBe(true)
+    expect(agentgateway.matches(record({ 'http.status': 401 }, gateway))).toBe(true)
+    expect(agentgateway.matches(record({ 'http.status': 200 }, gateway))).toBe(false)
+    expect(agentgateway.matches(record({}, gateway))).toBe(false)
     expect(agentgateway.matches(record({ 'mcp.method.name': 'x' }))).toBe(false)
   })
 

@@ -7,7 +7,8 @@
  * `jwt.azp`), and the access log's `http.method`, `http.path`, `http.status` and `src.addr`.
  * docs/otlp.md shows the gateway configuration that adds them.
  *
- * Match: the resource's `service.name` starting with `agentgateway`, or a `jwt.sub` attribute.
+ * Match: a `jwt.sub` attribute; or, from a resource whose `service.name` starts with
+ * `agentgateway`, an MCP call (`mcp.method.name`) or a request refused with 401 or 403.
  * Decision, unless `audtrail.decision` says otherwise: a status below 400 with the token's claims
  * present is `accepted` (`ok`); a 401 without them `missing_token` (no token); another 401 or a
  * 403 is `rejected` (`other`: the access log does not say why).
@@ -18,10 +19,13 @@ export const agentgateway: Profile = {
   id: 'agentgateway',
   follows: 'agentgateway tracing and access-log attributes (jwt.* claims added by fields.add)',
   matches(record) {
-    return (
-      (serviceName(record) ?? '').startsWith('agentgateway') ||
-      str(record.attributes, 'jwt.sub') !== undefined
-    )
+    const a = record.attributes
+    if (str(a, 'jwt.sub') !== undefined) return true
+    if (!(serviceName(record) ?? '').startsWith('agentgateway')) return false
+    // The gateway's other lines (health checks, static routes) are not audit records: an MCP
+    // call, or a request it refused for want of a valid token, is.
+    const status = int(a, 'http.status')
+    return str(a, 'mcp.method.name') !== undefined || status === 401 || status === 403
   },
   apply(record, draft) {
     const a = record.attributes
