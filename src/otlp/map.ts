@@ -13,6 +13,7 @@
  * record is answered `duplicate`, not stored twice.
  */
 import { createHash } from 'node:crypto'
+import { withoutRawJwtText } from '../events/raw-token.js'
 import type { OtlpRecord, OtlpValue } from './model.js'
 import { agentgateway } from './profiles/agentgateway.js'
 import { audtrail, tenantOf } from './profiles/audtrail.js'
@@ -80,8 +81,13 @@ export function derivedEventId(record: OtlpRecord): string {
 }
 
 export function mapRecord(record: OtlpRecord, ctx: MapContext): Mapped {
+  // A problem names the attribute it is in: a key that is a raw JWT is cut out of the reason.
   if (record.problems.length > 0)
-    return { kind: 'refused', reasons: record.problems.slice(0, 8), kept: summary(record) }
+    return {
+      kind: 'refused',
+      reasons: record.problems.slice(0, 8).map(withoutRawJwtText),
+      kept: summary(record),
+    }
   const screened = screenRecord(record)
   if (screened.length > 0) return { kind: 'refused', reasons: screened, kept: summary(record) }
   const matching: Profile[] = []

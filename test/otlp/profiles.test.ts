@@ -301,6 +301,15 @@ describe('raw credentials (src/events/raw-token rules, applied to the whole reco
     },
   )
 
+  it('cuts a raw JWT out of the reasons of a record that cannot be read', () => {
+    const r = record({}, {}, { problems: [`${HOSTILE_JWT}: nested deeper than 8 levels`] })
+    const mapped = mapRecord(r, {})
+    expect(mapped.kind).toBe('refused')
+    const reasons = mapped.kind === 'refused' ? mapped.reasons.join(' ') : ''
+    expect(reasons).toContain('nested deeper than 8 levels')
+    expect(holdsRawJwt(reasons)).toBe(false)
+  })
+
   it('leaves ordinary values alone', () => {
     const r = record({ 'audtrail.subject': 'bearer of news', note: 'Bearer' })
     expect(screenRecord(r)).toEqual([])
