@@ -2,7 +2,7 @@
 -- or more requests, for proofs with a presentation received in [from, to). RFC 9449 11.1: a proof
 -- is single-use within its acceptance window, which a fleet of stateless servers cannot enforce
 -- alone; the central audit sees every server's presentations. Presentations count when they fall
--- within {window_s} of the proof's `iat` (or of its first presentation when `iat` is unknown).
+-- within {window_s} of the proof's first presentation (never of its `iat`, which the client writes).
 WITH window_proofs AS
 (
     SELECT DISTINCT tenant, proof_jti
@@ -25,8 +25,7 @@ uses AS
         source_id,
         resource_canonical,
         network_ip,
-        decision,
-        proof_iat
+        decision
     FROM {{db}}.events FINAL
     WHERE received_at < {to:DateTime64(3, 'UTC')}
       AND occurred_at >= {from:DateTime64(3, 'UTC')} - toIntervalSecond({lookback_s:UInt32})
@@ -39,8 +38,11 @@ SELECT
     proof_jti,
     any(token_key) AS token_key,
     any(client_id) AS client_id,
-    count() AS presentations,
-    countIf(decision = 'accepted') AS accepted,
+    groupArray(toUnixTimestamp(occurred_at)) AS times,
+    groupArray(decision = 'accepted') AS accepts,
+    arrayMin(times) AS first_s,
+    length(arrayFilter(t -> t <= first_s + {window_s:UInt32}, times)) AS presentations,
+    length(arrayFilter((t, a) -> a AND t <= first_s + {window_s:UInt32}, times, accepts)) AS accepted,
     groupUniqArray(16)(source_id) AS sources,
     groupUniqArray(16)(resource_canonical) AS resources,
     groupUniqArray(16)(network_ip) AS ips,
@@ -48,9 +50,7 @@ SELECT
     min(occurred_at) AS first_occurred,
     max(occurred_at) AS last_occurred
 FROM uses
-WHERE toUnixTimestamp(occurred_at) <= coalesce(proof_iat, toUnixTimestamp(occurred_at)) + {window_s:UInt32}
 GROUP BY tenant, proof_jti
-HAVING uniqExact(event_id) >= 2
-   AND toUnixTimestamp(max(occurred_at)) - toUnixTimestamp(min(occurred_at)) <= {window_s:UInt32}
+HAVING presentations >= 2
 ORDER BY tenant, proof_jti
 LIMIT {max_results:UInt32}
