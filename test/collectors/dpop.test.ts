@@ -12,6 +12,8 @@ import * as oauth from 'oauth4webapi'
 import Provider, { errors } from 'oidc-provider'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createEmitter } from '../../src/collectors/emitter/index.js'
+import express from 'express'
+import { audtrailExpress } from '../../src/collectors/express.js'
 import audtrail from '../../src/collectors/fastify.js'
 import { attachOidcProvider } from '../../src/collectors/oidc-provider.js'
 import { accessTokenHash } from '../../src/collectors/rs/dpop.js'
@@ -421,3 +423,63 @@ async function privateOf(): Promise<webcrypto.CryptoKey> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true })
   return privateKey
 }
+
+describe('the Express / MCP collector with DPoP', () => {
+  it('accepts a real DPoP request over HTTP, the htu checked against the resource origin and the original URL', async () => {
+    const events: AuditEvent[] = []
+    const emitter = createEmitter({ transport: { type: 'memory', events }, closeOnExit: false })
+    const app = express()
+    app.use(
+      '/mcp',
+      audtrailExpress({
+        resource: API,
+        issuer,
+        jwks: `${issuer}/jwks`,
+        mode: 'enforce',
+        emitter,
+      }),
+    )
+    app.post('/mcp', (req, res) => {
+      res.json({ proof: (req as { audtrail?: { proof?: unknown } }).audtrail?.proof })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    const port = (server.address() as AddressInfo).port
+    try {
+      // The client calls the public URL; the request reaches this server on loopback.
+      const toLocal = (url: string, init: RequestInit) =>
+        fetch(`http://127.0.0.1:${port}${new URL(url).pathname}`, init)
+      const call = (dpop: oauth.DPoPHandle, url = `${API}/mcp`) =>
+        oauth.protectedResourceRequest(boundToken, 'POST', new URL(url), new Headers(), '{}', {
+          DPoP: dpop,
+          [oauth.customFetch]: toLocal,
+        })
+      const ok = await call(oauth.DPoP(client, keyPair))
+      expect(ok.status).toBe(200)
+      expect(await ok.json()).toEqual({ proof: { scheme: 'DPoP', verdict: 'valid', jkt } })
+      // A proof made for another server's URL, sent here: oauth4webapi surfaces the challenge.
+      const elsewhere = await call(
+        oauth.DPoP(client, keyPair),
+        'https://other.example.com/mcp',
+      ).then(
+        () => undefined,
+        (err: unknown) => err as oauth.WWWAuthenticateChallengeError,
+      )
+      expect(elsewhere?.response.status).toBe(401)
+      expect(elsewhere?.cause.map((c) => [c.scheme, c.parameters.error])).toEqual([
+        ['dpop', 'invalid_dpop_proof'],
+      ])
+      await emitter.flush()
+      const presented = events.filter(
+        (e): e is TokenPresentedEvent => e.event_type === 'token.presented',
+      )
+      expect(presented.map((e) => [e.decision, e.proof?.verdict, e.proof?.failure])).toEqual([
+        ['accepted', 'valid', undefined],
+        ['rejected', 'invalid', 'htu_mismatch'],
+      ])
+    } finally {
+      server.close()
+      await emitter.close()
+    }
+  })
+})
