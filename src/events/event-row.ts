@@ -72,6 +72,20 @@ export interface EventRow {
   actor_token_jti: string
   actor_token_fingerprint: string
   attributes: Record<string, string>
+  // Sender-constrained tokens (migration 0014): the token's `cnf` and the presentation's proof.
+  token_cnf_jkt: string
+  token_cnf_x5t: string
+  proof_scheme: string
+  proof_verdict: string
+  proof_failure: string
+  proof_jti: string
+  proof_iat: number | null
+  proof_htm: string
+  proof_htu: string
+  proof_ath: string
+  proof_alg: string
+  proof_jkt: string
+  proof_cert_x5t: string
 }
 
 export interface RowContext {
@@ -165,6 +179,7 @@ export function toEventRow(event: AuditEvent, ctx: RowContext): EventRow {
   const actor = event.event_type === 'token.exchanged' ? event.actor : undefined
   const attributes: Record<string, string> = {}
   for (const [k, v] of Object.entries(event.attributes ?? {})) attributes[k] = JSON.stringify(v)
+  const proof = event.event_type === 'token.presented' ? event.proof : undefined
 
   return {
     tenant: event.tenant,
@@ -229,6 +244,19 @@ export function toEventRow(event: AuditEvent, ctx: RowContext): EventRow {
     actor_token_jti: actor?.token?.jti ?? '',
     actor_token_fingerprint: actor?.token?.fingerprint ?? '',
     attributes,
+    token_cnf_jkt: token?.cnf?.jkt ?? '',
+    token_cnf_x5t: token?.cnf?.['x5t#S256'] ?? '',
+    proof_scheme: proof?.scheme ?? '',
+    proof_verdict: proof?.verdict ?? '',
+    proof_failure: proof?.failure ?? '',
+    proof_jti: proof?.jti_fingerprint ?? '',
+    proof_iat: proof?.iat ?? null,
+    proof_htm: proof?.htm ?? '',
+    proof_htu: proof?.htu ?? '',
+    proof_ath: proof?.ath ?? '',
+    proof_alg: proof?.alg ?? '',
+    proof_jkt: proof?.jkt ?? '',
+    proof_cert_x5t: proof?.cert_thumbprint ?? '',
   }
 }
 
@@ -307,6 +335,19 @@ export const EVENT_COLUMNS = [
   'actor_token_jti',
   'actor_token_fingerprint',
   'attributes',
+  'token_cnf_jkt',
+  'token_cnf_x5t',
+  'proof_scheme',
+  'proof_verdict',
+  'proof_failure',
+  'proof_jti',
+  'proof_iat',
+  'proof_htm',
+  'proof_htu',
+  'proof_ath',
+  'proof_alg',
+  'proof_jkt',
+  'proof_cert_x5t',
 ] as const satisfies readonly (keyof EventRow)[]
 
 /** Columns derived from an event that the API never shows (canonical forms, drift keys, ...). */
@@ -367,6 +408,7 @@ export function fromEventRow(row: StoredEvent): AuditEvent {
           aud: row.token_aud.length > 0 ? row.token_aud : undefined,
           scopes: row.token_scopes.length > 0 ? row.token_scopes : undefined,
           format: opt(row.token_format),
+          cnf: compact({ jkt: opt(row.token_cnf_jkt), 'x5t#S256': opt(row.token_cnf_x5t) }),
         })
       : undefined,
     network: compact({ ip: opt(row.network_ip), user_agent: opt(row.network_user_agent) }),
@@ -421,6 +463,7 @@ export function fromEventRow(row: StoredEvent): AuditEvent {
                 status: opt(row.http_status),
               }),
         ),
+        ...compactField('proof', proofOf(row)),
       } as AuditEvent
     case 'token.exchanged':
       return {
@@ -439,6 +482,24 @@ export function fromEventRow(row: StoredEvent): AuditEvent {
         ),
       } as AuditEvent
   }
+}
+
+/** The presentation's proof facts (absent from events written before contract v1 had them). */
+function proofOf(row: StoredEvent) {
+  if (row.proof_scheme === '') return undefined
+  return compact({
+    scheme: row.proof_scheme,
+    verdict: row.proof_verdict,
+    failure: opt(row.proof_failure),
+    jti_fingerprint: opt(row.proof_jti),
+    iat: opt(row.proof_iat),
+    htm: opt(row.proof_htm),
+    htu: opt(row.proof_htu),
+    ath: opt(row.proof_ath),
+    alg: opt(row.proof_alg),
+    jkt: opt(row.proof_jkt),
+    cert_thumbprint: opt(row.proof_cert_x5t),
+  })
 }
 
 function compactField<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {

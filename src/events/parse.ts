@@ -9,6 +9,7 @@ import {
   Http,
   LIMITS,
   Network,
+  Proof,
   Source,
   Token,
   TokenExchanged,
@@ -16,6 +17,7 @@ import {
   TokenPresented,
   TokenRef,
   Tool,
+  Confirmation,
   type AuditEvent,
   type EventType,
 } from './schema.js'
@@ -49,7 +51,8 @@ function shape(
 }
 
 const TOKEN_REF = shape(TokenRef)
-const COMMON_NESTED = { source: shape(Source), network: shape(Network), token: shape(Token) }
+const TOKEN = shape(Token, { cnf: shape(Confirmation) })
+const COMMON_NESTED = { source: shape(Source), network: shape(Network), token: TOKEN }
 const SHAPES: Record<EventType, Shape> = {
   'authorization.requested': shape(AuthorizationRequested, COMMON_NESTED),
   'token.issued': shape(TokenIssued, COMMON_NESTED),
@@ -57,6 +60,7 @@ const SHAPES: Record<EventType, Shape> = {
     ...COMMON_NESTED,
     tool: shape(Tool),
     http: shape(Http),
+    proof: shape(Proof),
   }),
   'token.exchanged': shape(TokenExchanged, {
     ...COMMON_NESTED,

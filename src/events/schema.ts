@@ -83,6 +83,23 @@ export const Source = z.looseObject({
   id: text(LIMITS.id),
 })
 
+/**
+ * A JWK SHA-256 thumbprint (RFC 7638) or an X.509 certificate SHA-256 thumbprint (RFC 8705 3.1),
+ * base64url without padding: 43 characters.
+ */
+export const Thumbprint = z.string().regex(/^[A-Za-z0-9_-]{43}$/, {
+  message: 'must be a base64url SHA-256 thumbprint (43 characters)',
+})
+
+/**
+ * The token's confirmation (RFC 7800 `cnf`): the key it is bound to, as a DPoP JWK thumbprint
+ * (RFC 9449 6.1 `jkt`) or a TLS client certificate thumbprint (RFC 8705 3.1 `x5t#S256`).
+ */
+export const Confirmation = z.looseObject({
+  jkt: Thumbprint.optional(),
+  'x5t#S256': Thumbprint.optional(),
+})
+
 export const Token = z.looseObject({
   fingerprint: Fingerprint.optional(),
   jti: text(LIMITS.id).optional(),
@@ -91,6 +108,8 @@ export const Token = z.looseObject({
   aud: list(ResourceUri).optional(),
   scopes: list(Scope, LIMITS.scopeItems).optional(),
   format: z.enum(TOKEN_FORMATS).optional(),
+  /** sender-constrained tokens only (DPoP, mTLS): absent for a bearer token */
+  cnf: Confirmation.optional(),
 })
 
 /** A reference to another token (RFC 8693 subject or actor token): its key only, never the token. */
@@ -154,6 +173,44 @@ export const Http = z.looseObject({
   status: z.number().int().min(100).max(599).optional(),
 })
 
+export const PROOF_SCHEMES = ['Bearer', 'DPoP'] as const
+/**
+ * What the collector concluded of the request's proof of possession:
+ * `valid` a DPoP proof (RFC 9449 4.3) or TLS client certificate (RFC 8705 3) that checks out and
+ * matches the token's `cnf`; `invalid` one that does not (see `failure`); `absent` no proof at all
+ * (a bearer presentation, bound token or not); `unchecked` a proof the collector could not judge.
+ */
+export const PROOF_VERDICTS = ['valid', 'invalid', 'absent', 'unchecked'] as const
+/** The DPoP `ath` claim against the presented token (RFC 9449 4.3 check 11). */
+export const ATH_CHECKS = ['match', 'mismatch', 'missing'] as const
+
+/**
+ * Proof-of-possession facts of one presentation. Never the proof or the token: the proof's `jti`
+ * is fingerprinted like a token (base64url SHA-256, or HMAC with the fingerprint key).
+ */
+export const Proof = z.looseObject({
+  /** the `Authorization` scheme the token came with */
+  scheme: z.enum(PROOF_SCHEMES),
+  verdict: z.enum(PROOF_VERDICTS),
+  /** why the proof failed, e.g. `htu_mismatch`, `jkt_mismatch`, `stale_iat` */
+  failure: text(64).optional(),
+  /** DPoP proof `jti`, fingerprinted */
+  jti_fingerprint: Fingerprint.optional(),
+  iat: NumericDate.optional(),
+  htm: z
+    .string()
+    .regex(/^[A-Za-z]{1,16}$/)
+    .optional(),
+  /** the proof's `htu` as the client wrote it, bounded */
+  htu: text(LIMITS.uri).optional(),
+  ath: z.enum(ATH_CHECKS).optional(),
+  alg: text(32).optional(),
+  /** RFC 7638 thumbprint of the proof's public key */
+  jkt: Thumbprint.optional(),
+  /** `x5t#S256` of the TLS client certificate the request came with (RFC 8705 3.1) */
+  cert_thumbprint: Thumbprint.optional(),
+})
+
 export const TokenPresented = z.looseObject({
   ...common,
   event_type: z.literal('token.presented'),
@@ -166,6 +223,8 @@ export const TokenPresented = z.looseObject({
   reason: z.enum(REASONS),
   tool: Tool.optional(),
   http: Http.optional(),
+  /** sender-constraining facts (contract v1, additive): absent from older events */
+  proof: Proof.optional(),
 })
 
 /** RFC 8693 actor: who acts on behalf of the subject. */
@@ -201,3 +260,5 @@ export type AuditEvent = z.output<typeof AuditEventSchema>
 export type AuditEventInput = z.input<typeof AuditEventSchema>
 export type TokenInfo = z.output<typeof Token>
 export type TokenRefInfo = z.output<typeof TokenRef>
+export type ProofInfo = z.output<typeof Proof>
+export type ConfirmationInfo = z.output<typeof Confirmation>

@@ -331,6 +331,20 @@ export function encodeEventRow(r: EventRow): string {
     r.actor_token_jti,
     r.actor_token_fingerprint,
     r.attributes,
+    // Sender-constrained tokens (migration 0014), in EVENT_COLUMNS order.
+    r.token_cnf_jkt,
+    r.token_cnf_x5t,
+    r.proof_scheme,
+    r.proof_verdict,
+    r.proof_failure,
+    r.proof_jti,
+    r.proof_iat,
+    r.proof_htm,
+    r.proof_htu,
+    r.proof_ath,
+    r.proof_alg,
+    r.proof_jkt,
+    r.proof_cert_x5t,
   ])
 }
 

@@ -10,6 +10,7 @@ describe('the bearer token of a request', () => {
   it('comes only from an Authorization header with the Bearer scheme, case-insensitively', () => {
     expect(presentedToken('Bearer abc.def.ghi', 100)).toEqual({
       kind: 'bearer',
+      scheme: 'Bearer',
       token: 'abc.def.ghi',
       malformed: false,
       oversized: false,
@@ -25,9 +26,21 @@ describe('the bearer token of a request', () => {
       'Bearer',
       'Bearer   ',
       'Bearerabc',
-      'DPoP abc',
+      'DPoPabc',
+      'DPoP   ',
     ])
       expect(presentedToken(none, 100)).toEqual({ kind: 'none' })
+  })
+
+  it('comes with the DPoP scheme too (RFC 9449 7.1), unless DPoP is turned off', () => {
+    expect(presentedToken('dpop  abc.def.ghi ', 100)).toEqual({
+      kind: 'bearer',
+      scheme: 'DPoP',
+      token: 'abc.def.ghi',
+      malformed: false,
+      oversized: false,
+    })
+    expect(presentedToken('DPoP abc', 100, false)).toEqual({ kind: 'none' })
   })
 
   it('is malformed when it is not b64token syntax or longer than the limit', () => {

@@ -15,8 +15,10 @@ describe('event rules, in memory', () => {
     expect(EVENT_RULES.map((r) => r.id).sort()).toEqual([
       'aud-mismatch-accepted',
       'aud-mismatch-rejected',
+      'bound-token-downgrade',
       'cross-audience-replay',
       'delegation-chain-violation',
+      'dpop-htu-mismatch',
       'expired-token-accepted',
       'granted-aud-mismatch',
       'long-lived-token',
@@ -25,6 +27,7 @@ describe('event rules, in memory', () => {
       'missing-resource-indicator',
       'multi-audience-token',
       'overbroad-audience',
+      'proof-key-mismatch',
       'scope-not-valid-for-resource',
       'token-passthrough',
       'unvalidated-audience',

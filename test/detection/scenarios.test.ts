@@ -49,11 +49,13 @@ function shifted(events: readonly Record<string, unknown>[]): Record<string, unk
   const offsetS = Math.floor((Date.now() - 60_000 - last) / 60_000) * 60
   return events.map((e) => {
     const token = e.token as Record<string, unknown> | undefined
+    const proof = e.proof as Record<string, unknown> | undefined
     const move = (v: unknown) => (typeof v === 'number' ? v + offsetS : v)
     return {
       ...e,
       occurred_at: new Date(Date.parse(e.occurred_at as string) + offsetS * 1000).toISOString(),
       ...(token ? { token: { ...token, iat: move(token.iat), exp: move(token.exp) } } : {}),
+      ...(proof?.iat !== undefined ? { proof: { ...proof, iat: move(proof.iat) } } : {}),
     }
   })
 }

@@ -32,17 +32,40 @@ describe('parseEvent', () => {
       deployment: 'blue',
       attributes: { ticket: 'SEC-1' },
     }
-    ;(input.token as Record<string, unknown>).cnf = { jkt: 'abc' }
+    ;(input.token as Record<string, unknown>).kid_hint = { kid: 'abc' }
     ;(input.tool as Record<string, unknown>).arguments_hash = 'h1'
     const event = assertEvent(input) as AuditEvent & Record<string, unknown>
     expect(event.attributes).toEqual({
       deployment: 'blue',
-      'token.cnf': { jkt: 'abc' },
+      'token.kid_hint': { kid: 'abc' },
       'tool.arguments_hash': 'h1',
       ticket: 'SEC-1',
     })
     expect(event.deployment).toBeUndefined()
-    expect((event.token as Record<string, unknown>).cnf).toBeUndefined()
+    expect((event.token as Record<string, unknown>).kid_hint).toBeUndefined()
+  })
+
+  it('keeps the token confirmation and the proof facts (contract v1, additive), their unknown members in attributes', () => {
+    const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiGQA4I'
+    const input: Record<string, unknown> = {
+      ...presented(),
+      proof: { scheme: 'DPoP', verdict: 'invalid', failure: 'htu_mismatch', jkt, nonce: 'n1' },
+    }
+    ;(input.token as Record<string, unknown>).cnf = { jkt, kid: 'k1' }
+    const event = assertEvent(input)
+    expect(event.token?.cnf).toEqual({ jkt })
+    expect(event.event_type === 'token.presented' && event.proof).toEqual({
+      scheme: 'DPoP',
+      verdict: 'invalid',
+      failure: 'htu_mismatch',
+      jkt,
+    })
+    expect(event.attributes).toEqual({ 'token.cnf.kid': 'k1', 'proof.nonce': 'n1' })
+    // A confirmation that is not a thumbprint is refused, as a bad fingerprint is.
+    ;(input.token as Record<string, unknown>).cnf = { jkt: 'abc' }
+    expect(reasonsOf(input)).toEqual([
+      'token.cnf.jkt: must be a base64url SHA-256 thumbprint (43 characters)',
+    ])
   })
 
   it('keeps an explicit attribute when an unknown field has the same name', () => {

@@ -13,6 +13,7 @@ import { attackMcpHeaderSmuggling } from './attack-mcp-header-smuggling.js'
 import { attackMultiAudience } from './attack-multi-audience.js'
 import { attackOverbroadAudience } from './attack-overbroad-audience.js'
 import { attackResourceDrift } from './attack-resource-drift.js'
+import { attackSenderConstraint } from './attack-sender-constraint.js'
 import { attackStrayScope } from './attack-stray-scope.js'
 import { attackTokenPassthrough } from './attack-token-passthrough.js'
 import { attackUnrequestedAudience } from './attack-unrequested-audience.js'
@@ -49,4 +50,5 @@ export const FAMILIES: readonly Family[] = [
   attackResourceDrift,
   attackLongLivedToken,
   attackStrayScope,
+  attackSenderConstraint,
 ]

@@ -4,6 +4,7 @@ import { fingerprintToken } from '../../events/fingerprint.js'
 import { LIMITS, type TokenRefInfo } from '../../events/schema.js'
 import { dropUndefined, strict, type Input } from './input.js'
 import type { Sanitizer } from './sanitizer.js'
+import { confirmationOf } from '../rs/dpop.js'
 
 export interface BuiltToken {
   info: Input
@@ -33,6 +34,10 @@ export function issuedToken(
   const rawAud = aud === undefined ? undefined : s.listOf('token.aud', aud)
   const scopes = pick('scopes')
   const fingerprint = s.read(given, 'fingerprint', 'token.fingerprint')
+  // RFC 7800 `cnf` of a sender-constrained token: kept when its members are SHA-256 thumbprints.
+  const cnfGiven = pick('cnf')
+  const cnf = cnfGiven === undefined ? undefined : confirmationOf({ cnf: cnfGiven })
+  if (cnfGiven !== undefined && cnf === undefined) s.drop('token.cnf', cnfGiven)
   return {
     info: {
       fingerprint:
@@ -46,6 +51,7 @@ export function issuedToken(
       exp: s.date('token.exp', pick('exp')),
       aud: rawAud === undefined ? undefined : s.list('token.aud', rawAud, { max: LIMITS.uri }),
       scopes: scopes === undefined ? undefined : s.scopes('token.scopes', scopes),
+      cnf,
     },
     rawAud,
     rawScopes: scopes,
@@ -70,6 +76,7 @@ function decodeClaims(raw: string): Input {
     exp: claims.exp,
     aud: claims.aud,
     scopes: claims.scope ?? claims.scp,
+    cnf: claims.cnf,
   }
 }
 

@@ -24,6 +24,9 @@ export function onToken(c: CollectorState, ctx: Ctx, thrown: unknown): Built {
   const grantedScopes = typeof entity?.scope === 'string' ? entity.scope : body.scope
   // A JWT's claims are decoded from the token itself. An opaque token's come from its entity,
   // which has no iat: the response's expires_in gives the lifetime (to the second).
+  // A sender-constrained token's binding (DPoP `jkt`, RFC 9449 6; mTLS `x5t#S256`, RFC 8705 3):
+  // in a JWT's `cnf` claim, and on an opaque token's entity.
+  const cnf = format === 'jwt' ? undefined : entityConfirmation(entity)
   const token =
     format === 'jwt'
       ? { format }
@@ -33,6 +36,7 @@ export function onToken(c: CollectorState, ctx: Ctx, thrown: unknown): Built {
           ...(expiresIn !== undefined && { exp: now + expiresIn }),
           aud: list(entity?.aud) ?? [],
           scopes: typeof grantedScopes === 'string' ? grantedScopes.split(' ').filter(Boolean) : [],
+          ...(cnf !== undefined && { cnf }),
         }
   const jwtSub = format === 'jwt' ? decodeSub(accessToken) : undefined
   const base = {
@@ -112,4 +116,13 @@ function list(value: unknown): string[] | undefined {
   if (typeof value === 'string') return [value]
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string')
   return undefined
+}
+
+/** The `jkt` / `x5t#S256` oidc-provider keeps on a bound token's entity. */
+function entityConfirmation(entity: unknown): Record<string, string> | undefined {
+  const e = (entity ?? {}) as { jkt?: unknown; 'x5t#S256'?: unknown }
+  const out: Record<string, string> = {}
+  if (typeof e.jkt === 'string') out.jkt = e.jkt
+  if (typeof e['x5t#S256'] === 'string') out['x5t#S256'] = e['x5t#S256']
+  return Object.keys(out).length === 0 ? undefined : out
 }

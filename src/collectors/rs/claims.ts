@@ -2,6 +2,7 @@
 import type { JWTPayload } from 'jose'
 import { LIMITS, type TokenInfo } from '../../events/schema.js'
 import { weighStrings } from './cache.js'
+import { confirmationOf } from './dpop.js'
 import { clip, ident, numericDate, stringList } from './sanitize.js'
 
 /** Event-ready facts about one presented token; every string already bounded and control-free. */
@@ -60,6 +61,9 @@ export function factsFromClaims(claims: JWTPayload, fingerprint: string): TokenF
   if (iat !== undefined) token.iat = iat
   const exp = numericDate(claims.exp)
   if (exp !== undefined) token.exp = exp
+  // RFC 7800 `cnf` of a sender-constrained token (DPoP `jkt`, mTLS `x5t#S256`).
+  const cnf = confirmationOf(claims)
+  if (cnf !== undefined) token.cnf = cnf
   const c = claims as { client_id?: unknown; azp?: unknown; sid?: unknown }
   return {
     token,
@@ -95,6 +99,8 @@ export function weighFacts(f: TokenFacts, claims?: JWTPayload): number {
     ...f.oversized,
     t.fingerprint,
     t.jti,
+    t.cnf?.jkt,
+    t.cnf?.['x5t#S256'],
     f.issuer,
     f.clientId,
     f.subject,

@@ -1,8 +1,15 @@
 /** The request flow both framework adapters share: protect, extract, verify or decode, gate, track. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
-import type { SourceKind } from '../../events/schema.js'
+import type { ProofInfo, SourceKind } from '../../events/schema.js'
 import { presentedToken } from './bearer.js'
+import {
+  checkDpopProof,
+  clientCertThumbprint,
+  judgeBinding,
+  type ProofCheck,
+  type Scheme,
+} from './dpop.js'
 import { detached } from './cache.js'
 import { opaqueFacts, weighFacts, type TokenFacts } from './claims.js'
 import { decodeToken, essentialClaims, lazyClaims, type Decoded } from './decode.js'
@@ -26,6 +33,11 @@ export interface AudtrailRequestInfo {
   expiresAt?: number
   clientId?: string
   subject?: string
+  /**
+   * proof of possession: the scheme and the verdict (`valid` for a DPoP proof or client
+   * certificate that matches the token's `cnf`; see the contract's `proof`)
+   */
+  proof?: { scheme: Scheme; verdict: string; jkt?: string }
 }
 
 export interface RequestView<Req> {
@@ -87,15 +99,49 @@ export function createCore<Req>(
 ): CollectorCore<Req> {
   const cfg = resolveConfig(options, defaults)
 
+  const algs = cfg.dpop?.algorithms.join(' ') ?? ''
+
   function reject(state: RequestState, r: Rejection, req: Req): Reply {
     state.decided = { decision: 'rejected', reason: r.reason, failure: r.failure, verified: false }
+    // The DPoP scheme, or a DPoP-bound token, is answered with a DPoP challenge (RFC 9449 7.1).
+    // (A copy: a failed verdict may be shared by concurrent requests with other schemes.)
+    if (r.dpop === undefined && cfg.dpop !== undefined && r.status !== 500 && r.status !== 503)
+      if (state.scheme === 'DPoP' || state.facts?.token.cnf?.jkt !== undefined)
+        r = { reason: r.reason, failure: r.failure, status: r.status, dpop: { algs } }
     return rejectionReply(r, cfg.resourceMetadataUrl, cfg.requiredScopes(req).join(' '))
   }
 
-  function settle(state: RequestState, verdict: Verdict, token: string, req: Req): Gate {
+  /**
+   * The proof facts of the request (DPoP proof, client certificate) against the token's `cnf`;
+   * in enforce mode, a failed binding refuses the request (reason `other`, the failure named).
+   */
+  function bind(state: RequestState, check: ProofCheck | undefined): Rejection | undefined {
+    if (state.scheme === undefined) return undefined
+    const b = judgeBinding(state.scheme, state.facts?.token.cnf, check, state.cert)
+    state.proof = b.proof
+    if (b.failure === undefined || cfg.mode === 'observe') return undefined
+    const dpop = state.scheme === 'DPoP' || state.facts?.token.cnf?.jkt !== undefined
+    return {
+      reason: 'other',
+      failure: b.failure,
+      ...(dpop
+        ? { dpop: { algs, problem: b.proofError ? 'proof' : 'binding' } }
+        : { binding: true }),
+    }
+  }
+
+  function settle(
+    state: RequestState,
+    verdict: Verdict,
+    token: string,
+    req: Req,
+    check: ProofCheck | undefined,
+  ): Gate {
     state.facts = verdict.facts
     state.claims = verdict.claims
+    const refused = bind(state, check)
     if (!verdict.ok) return reject(state, verdict, req)
+    if (refused !== undefined) return reject(state, refused, req)
     const missing = cfg.requiredScopes(req).filter((s) => !verdict.facts.scopes.includes(s))
     if (missing.length > 0) {
       const failure = `missing_scope:${missing.join(' ')}`.slice(0, 256)
@@ -103,7 +149,7 @@ export function createCore<Req>(
     }
     state.decided = { decision: 'accepted', reason: 'ok', verified: true }
     const claims = verdict.remembered ? lazyClaims(token) : () => verdict.claims
-    return { kind: 'pass', info: requestInfo(verdict.facts, claims, true), token }
+    return { kind: 'pass', info: requestInfo(verdict.facts, claims, true, state.proof), token }
   }
 
   function fail(err: unknown, state: RequestState | undefined, req: Req): Gate {
@@ -161,52 +207,96 @@ export function createCore<Req>(
       state = { occurredAt: new Date(now).toISOString(), now, method, path, ip, malformed: false }
       trackResponse(cfg, raw, view.res, view.body, state)
 
-      const presented = presentedToken(raw.headers.authorization, cfg.maxTokenLength)
+      const presented = presentedToken(
+        raw.headers.authorization,
+        cfg.maxTokenLength,
+        cfg.dpop !== undefined,
+      )
       if (presented.kind === 'none') {
         if (cfg.mode === 'observe') return PASS
         return reject(state, { reason: 'missing_token', failure: 'no_bearer_token' }, req)
       }
       const { token } = presented
       state.token = token
+      state.scheme = presented.scheme
+      state.cert = clientCertThumbprint(raw.socket)
       const fingerprint = cfg.fingerprint(token)
       if (presented.malformed) {
         state.malformed = true
         state.facts = opaqueFacts(fingerprint, !presented.oversized)
+        state.proof = { scheme: presented.scheme, verdict: 'unchecked' }
         if (cfg.mode === 'observe')
-          return { kind: 'pass', info: requestInfo(state.facts, NO_CLAIMS, false) }
+          return { kind: 'pass', info: requestInfo(state.facts, NO_CLAIMS, false, state.proof) }
         const failure = presented.oversized ? 'token_too_large' : 'token_syntax'
         return reject(state, { reason: 'malformed', failure }, req)
       }
+      // RFC 9449 4.3: the proof is checked whatever the token's verdict (the event shows both).
+      const check =
+        presented.scheme === 'DPoP' && cfg.dpop !== undefined
+          ? checkDpopProof(
+              {
+                header: raw.headers.dpop,
+                method,
+                url: view.url,
+                host: raw.headers.host,
+                encrypted: (raw.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+                token,
+                now,
+                fingerprint: cfg.fingerprint,
+              },
+              cfg.dpop,
+            )
+          : undefined
+      const s = state
       if (cfg.verifier === undefined) {
         const { decoded, claims } = decodeCached(token, fingerprint, now)
-        state.facts = decoded.facts
-        state.claims = decoded.claims
-        return { kind: 'pass', info: requestInfo(decoded.facts, claims, false) }
+        s.facts = decoded.facts
+        s.claims = decoded.claims
+        const observed = (c: ProofCheck | undefined): Gate => {
+          bind(s, c)
+          return { kind: 'pass', info: requestInfo(decoded.facts, claims, false, s.proof) }
+        }
+        if (check === undefined) return observed(undefined)
+        return pendingUntil(s, check, observed, req)
       }
       const verdict = cfg.verifier.verify(token, fingerprint, now)
-      if (!(verdict instanceof Promise)) return settle(state, verdict, token, req)
-      const s = state
-      s.pending = true
+      if (!(verdict instanceof Promise) && check === undefined)
+        return settle(s, verdict, token, req, undefined)
       // Until the verdict, a client that leaves is recorded with what it presented.
       s.facts = opaqueFacts(fingerprint, false)
-      const decided = (gate: Gate) => {
-        s.pending = false
-        if (s.endedWhilePending) s.recordNow?.()
-        return gate
-      }
-      return verdict.then(
-        (v) => {
-          try {
-            return decided(settle(s, v, token, req))
-          } catch (err) {
-            return decided(fail(err, s, req))
-          }
-        },
-        (err: unknown) => decided(fail(err, s, req)),
-      )
+      const both = Promise.all([verdict, check])
+      return pendingUntil(s, both, ([v, c]) => settle(s, v, token, req, c), req)
     } catch (err) {
       return fail(err, state, view.req)
     }
+  }
+
+  /**
+   * The gate once `work` is done: the request's event waits for it (the host may answer, or the
+   * client leave, meanwhile); `work` never rejects, but a throw still fails as fail() says.
+   */
+  function pendingUntil<T>(
+    s: RequestState,
+    work: Promise<T>,
+    then: (value: T) => Gate,
+    req: Req,
+  ): Promise<Gate> {
+    s.pending = true
+    const decided = (gate: Gate) => {
+      s.pending = false
+      if (s.endedWhilePending) s.recordNow?.()
+      return gate
+    }
+    return work.then(
+      (value) => {
+        try {
+          return decided(then(value))
+        } catch (err) {
+          return decided(fail(err, s, req))
+        }
+      },
+      (err: unknown) => decided(fail(err, s, req)),
+    )
   }
 
   return { config: cfg, metadata: cfg.metadata, handle }
@@ -219,6 +309,7 @@ function requestInfo(
   facts: TokenFacts,
   claims: () => JWTPayload | undefined,
   verified: boolean,
+  proof?: ProofInfo,
 ): AudtrailRequestInfo {
   const out = {
     verified,
@@ -229,5 +320,9 @@ function requestInfo(
   if (facts.token.exp !== undefined) out.expiresAt = facts.token.exp
   if (facts.clientId !== undefined) out.clientId = facts.clientId
   if (facts.subject !== undefined) out.subject = facts.subject
+  if (proof !== undefined) {
+    out.proof = { scheme: proof.scheme, verdict: proof.verdict }
+    if (proof.jkt !== undefined) out.proof.jkt = proof.jkt
+  }
   return out
 }

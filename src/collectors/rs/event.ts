@@ -1,7 +1,13 @@
 /** Builds the `token.presented` event of one request from what the collector saw and decided. */
 import { randomUUID } from 'node:crypto'
 import type { z } from 'zod'
-import type { Decision, Reason, SourceKind, TokenPresented } from '../../events/schema.js'
+import type {
+  Decision,
+  ProofInfo,
+  Reason,
+  SourceKind,
+  TokenPresented,
+} from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import type { McpFacts } from './mcp.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
@@ -39,6 +45,8 @@ export interface PresentedRecord {
   mcpSessionId?: string
   /** the client went away before a response was sent */
   aborted?: boolean
+  /** proof-of-possession facts (scheme, verdict, DPoP proof, client certificate) */
+  proof?: ProofInfo
 }
 
 const METHOD = /^[A-Za-z]{1,16}$/
@@ -96,6 +104,7 @@ export function presentedEvent(base: EventBase, r: PresentedRecord): PresentedEv
   }
   const tool = toolOf(r.mcp)
   if (tool !== undefined) event.tool = tool
+  if (r.proof !== undefined) event.proof = r.proof
   if (r.ip !== undefined || r.userAgent !== undefined) {
     event.network = {}
     if (r.ip !== undefined) event.network.ip = r.ip
@@ -135,6 +144,7 @@ function cutFields(e: PresentedEventInput): string[] {
   check('subject', e.subject)
   check('session_id', e.session_id)
   check('token.jti', e.token?.jti)
+  check('proof.htu', e.proof?.htu)
   checkList('token.aud', e.token?.aud)
   checkList('token.scopes', e.token?.scopes)
   checkList('presented_aud', e.presented_aud)

@@ -78,6 +78,27 @@ export interface CollectorOptions<Req> {
    */
   cacheBytes?: number
   logger?: CollectorLogger
+  /**
+   * DPoP (RFC 9449): accepted by default with `Authorization: DPoP` and verified per section 4.3
+   * (enforce mode refuses a failed proof; observe mode records it); `false` treats the DPoP
+   * scheme as no token, as before.
+   */
+  dpop?: false | DpopOptions
+}
+
+export interface DpopOptions {
+  /** algorithms a proof may use (default: the asymmetric ones; never `none` or HMAC) */
+  algorithms?: readonly JwsAlgorithm[]
+  /** how old a proof's `iat` may be, in seconds (default 300) */
+  iatWindowSec?: number
+  /** how far in the future a proof's `iat` may be (clock skew), in seconds (default 60) */
+  iatSkewSec?: number
+  /**
+   * the public origin clients send requests to (`https://api.example.com`), which each proof's
+   * `htu` must name; default: the origin of `resource` when it is an http(s) URL, else the
+   * request's Host header
+   */
+  origin?: string
 }
 
 const isFn = (v: unknown) => typeof v === 'function'
@@ -158,6 +179,17 @@ const Schema = z.strictObject({
     .optional(),
   logger: z
     .custom<CollectorLogger>((v) => isFn((v as CollectorLogger | undefined)?.warn))
+    .optional(),
+  dpop: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        algorithms: z.array(z.enum(ASYMMETRIC_ALGORITHMS)).min(1).optional(),
+        iatWindowSec: z.number().int().min(1).max(86_400).optional(),
+        iatSkewSec: z.number().int().min(0).max(600).optional(),
+        origin: url('the public origin').optional(),
+      }),
+    ])
     .optional(),
 })
 

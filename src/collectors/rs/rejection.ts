@@ -1,6 +1,11 @@
 /** The response enforce mode sends instead of the host's: 401 / 403 with a Bearer challenge, 500, 503. */
 import type { Reason } from '../../events/schema.js'
-import { bearerChallenge, DESCRIPTIONS } from './www-authenticate.js'
+import {
+  bearerChallenge,
+  DESCRIPTIONS,
+  dpopChallenge,
+  PROOF_DESCRIPTIONS,
+} from './www-authenticate.js'
 
 export interface Rejection {
   reason: Reason
@@ -8,6 +13,14 @@ export interface Rejection {
   failure: string
   /** 503: the key set is unreachable; 500: the collector itself failed (fails closed) */
   status?: 401 | 403 | 500 | 503
+  /**
+   * answer with a DPoP challenge (RFC 9449 7.1): the request used the DPoP scheme or presented a
+   * DPoP-bound token; `proof` names a proof failure (`invalid_dpop_proof`), `binding` a token
+   * bound to a key the request did not prove
+   */
+  dpop?: { algs: string; problem?: 'proof' | 'binding' }
+  /** an mTLS-bound token without its certificate (RFC 8705 3): `invalid_token` */
+  binding?: boolean
 }
 
 export interface Reply {
@@ -36,7 +49,8 @@ export function rejectionReply(r: Rejection, resourceMetadata: string, scope: st
         error: r.status === 503 ? 'temporarily_unavailable' : 'server_error',
       }),
     }
-  const description = DESCRIPTIONS[r.reason]
+  if (r.dpop !== undefined) return dpopReply(r, r.dpop, resourceMetadata, scope)
+  const description = r.binding ? PROOF_DESCRIPTIONS.binding : DESCRIPTIONS[r.reason]
   if (r.reason === 'missing_token')
     return {
       kind: 'reply',
@@ -58,6 +72,38 @@ export function rejectionReply(r: Rejection, resourceMetadata: string, scope: st
         error,
         description,
         scope: insufficient ? scope : undefined,
+        resourceMetadata,
+      }),
+    },
+    body: JSON.stringify({ error, error_description: description }),
+  }
+}
+
+function dpopReply(
+  r: Rejection,
+  d: NonNullable<Rejection['dpop']>,
+  resourceMetadata: string,
+  scope: string,
+): Reply {
+  const insufficient = r.reason === 'insufficient_scope' && d.problem === undefined
+  const error =
+    d.problem === 'proof'
+      ? 'invalid_dpop_proof'
+      : insufficient
+        ? 'insufficient_scope'
+        : 'invalid_token'
+  const description =
+    d.problem === undefined ? DESCRIPTIONS[r.reason] : PROOF_DESCRIPTIONS[d.problem]
+  return {
+    kind: 'reply',
+    status: insufficient ? 403 : 401,
+    headers: {
+      'content-type': JSON_TYPE,
+      'www-authenticate': dpopChallenge({
+        error,
+        description,
+        scope: insufficient ? scope : undefined,
+        algs: d.algs,
         resourceMetadata,
       }),
     },

@@ -16,6 +16,7 @@ import {
   type CollectorOptions,
 } from './options.js'
 import { createKeySet, createVerifier, type Verifier } from './verify.js'
+import { DEFAULT_IAT_SKEW_SEC, DEFAULT_IAT_WINDOW_SEC, type ProofSettings } from './dpop.js'
 
 export interface ResolvedConfig<Req> {
   mode: 'enforce' | 'observe'
@@ -38,6 +39,8 @@ export interface ResolvedConfig<Req> {
   /** observe mode: decoded tokens by fingerprint */
   decoded: ExpiringLru<Decoded>
   warn: Warn
+  /** DPoP proofs are accepted and checked (undefined: the DPoP scheme counts as no token) */
+  dpop: ProofSettings | undefined
 }
 
 export function resolveConfig<Req>(
@@ -110,5 +113,24 @@ export function resolveConfig<Req>(
         : undefined,
     decoded: new ExpiringLru<Decoded>(o.mode === 'observe' ? cacheSize : 0, cacheBytes),
     warn: throttledWarn(o.logger ?? defaults.logger),
+    dpop:
+      o.dpop === false
+        ? undefined
+        : {
+            algorithms: o.dpop?.algorithms ?? o.algorithms ?? ASYMMETRIC_ALGORITHMS,
+            iatWindowSec: o.dpop?.iatWindowSec ?? DEFAULT_IAT_WINDOW_SEC,
+            iatSkewSec: o.dpop?.iatSkewSec ?? DEFAULT_IAT_SKEW_SEC,
+            origin: o.dpop?.origin ?? httpOrigin(o.resource),
+          },
+  }
+}
+
+/** The origin of an http(s) resource identifier: where its clients send requests. */
+function httpOrigin(resource: string): string | undefined {
+  try {
+    const u = new URL(resource)
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.origin : undefined
+  } catch {
+    return undefined
   }
 }

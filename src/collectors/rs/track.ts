@@ -1,7 +1,7 @@
 /** Records one request at its end: when the response head is written, or when the client goes away. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
-import { LIMITS, type Decision, type Reason } from '../../events/schema.js'
+import { LIMITS, type Decision, type ProofInfo, type Reason } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import { decisionFromStatus, rejectedReason } from './decision.js'
 import { presentedEvent, type PresentedEventInput, type PresentedRecord } from './event.js'
@@ -35,6 +35,12 @@ export interface RequestState {
   recordNow?: () => void
   /** the presented token: cut from every text copied into the event (an opaque one too) */
   token?: string
+  /** the `Authorization` scheme the token came with */
+  scheme?: 'Bearer' | 'DPoP'
+  /** `x5t#S256` of the TLS client certificate, when the host terminates TLS and got one */
+  cert?: string
+  /** proof-of-possession facts and verdict (dpop.ts judgeBinding) */
+  proof?: ProofInfo
 }
 
 /**
@@ -130,6 +136,7 @@ function record<Req>(
     rejectedBy,
     mcpSessionId: clip(raw.headers['mcp-session-id'], LIMITS.id),
     aborted,
+    proof: state.facts === undefined ? undefined : state.proof,
   }
   if (state.token !== undefined) withoutToken(fields, state.token)
   let event: PresentedEventInput
@@ -182,6 +189,8 @@ function withoutToken(fields: PresentedRecord, token: string): void {
   fields.path = cutToken(fields.path, token)
   fields.userAgent = cut(fields.userAgent)
   fields.mcpSessionId = cut(fields.mcpSessionId)
+  if (fields.proof?.htu !== undefined)
+    fields.proof = { ...fields.proof, htu: cutToken(fields.proof.htu, token) }
   // The tool fields are rewritten in place (the object is this request's own, from mcp.ts).
   const m = fields.mcp
   for (const key of ['method', 'name', 'header_method', 'header_name'] as const)

@@ -46,6 +46,32 @@ export function bearerChallenge(c: Challenge): string {
   return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
 }
 
+/** RFC 9449 7.1: the DPoP scheme's errors add `invalid_dpop_proof` to RFC 6750's. */
+export type DpopError = BearerError | 'invalid_dpop_proof'
+
+/** Fixed descriptions of proof-of-possession failures (never the proof's own content). */
+export const PROOF_DESCRIPTIONS = {
+  proof: 'The DPoP proof is invalid',
+  binding: 'The access token is bound to a key this request did not prove possession of',
+} as const
+
+/**
+ * `DPoP error="...", error_description="...", algs="ES256 ...", resource_metadata="..."`
+ * (RFC 9449 7.1; `algs` lists the proof algorithms this resource accepts).
+ */
+export function dpopChallenge(c: Omit<Challenge, 'error'> & { error?: DpopError; algs: string }) {
+  const params: string[] = []
+  if (c.error !== undefined) {
+    params.push(`error=${quoted(c.error)}`)
+    if (c.description !== undefined) params.push(`error_description=${quoted(c.description)}`)
+  }
+  if (c.scope !== undefined && c.scope !== '') params.push(`scope=${quoted(c.scope)}`)
+  params.push(`algs=${quoted(c.algs)}`)
+  if (c.resourceMetadata !== undefined)
+    params.push(`resource_metadata=${quoted(c.resourceMetadata)}`)
+  return `DPoP ${params.join(', ')}`
+}
+
 /** The `error` of an application's own Bearer challenge, if it sent one (observe mode). */
 export function challengeError(header: unknown): string | undefined {
   const value = Array.isArray(header) ? header.join(', ') : header
