@@ -1,0 +1,90 @@
+/**
+ * The hash chain of stored events (docs/integrity.md).
+ *
+ * Canonical form of a stored event: the RFC 8785 (JCS) serialisation of the object holding every
+ * column of its `events` row by name, except the chain's own columns (CHAIN_COLUMNS) and except
+ * the members whose value is empty: null, '', [] or {}. It is computed from the row generically
+ * (the column names the insert carries, the column names a `SELECT *` reads back), never from a
+ * list of fields, so a column added by a later migration is covered as soon as an insert carries
+ * it. Leaving the empty values out is what keeps the rows chained before a column was added
+ * verifiable after it: the new column reads back as its default ('' or NULL), which is left out
+ * as it was absent when the link was computed. (A column added with a non-empty default, such as
+ * a number 0 or false, would break that: such a column needs a default of NULL or '' instead.)
+ * An edit from a value to empty, or back, still changes the form: the member appears or goes.
+ *
+ * digest = SHA-256(canonical form), link = SHA-256("audtrail-chain-v1" LF chain_id LF position
+ * LF previous link LF digest), all lowercase hex; the first link's previous is 64 zeros. The
+ * tenant is a column of the row, so it is in the digest; the chain id and position are in the
+ * link, so moving a row to another place changes what its link must be.
+ */
+import { createHash } from 'node:crypto'
+import { canonicalJson } from '../reports/canonical.js'
+
+/** The chain's columns of `events` (migration 0015), in the order an insert appends them. */
+export const CHAIN_COLUMNS = ['chain_id', 'chain_seq', 'chain_prev', 'chain_hash'] as const
+const CHAIN_COLUMN_SET = new Set<string>(CHAIN_COLUMNS)
+export const GENESIS = '0'.repeat(64)
+export const CHAIN_VERSION = 'audtrail-chain-v1'
+export const CANONICAL_FORM =
+  'RFC 8785 (JCS) of the row by column name, without the chain columns and without null, empty string, empty array and empty object members'
+
+function isEmpty(value: unknown): boolean {
+  if (value === null || value === undefined || value === '') return true
+  if (Array.isArray(value)) return value.length === 0
+  if (typeof value === 'object') return Object.keys(value).length === 0
+  return false
+}
+
+/** How to write a row given as values in `columns` order: the members in JCS (sorted) order. */
+interface Layout {
+  /** Indexes into the values, in sorted column-name order, chain columns left out. */
+  order: number[]
+  /** `"name":` for each of them. */
+  prefixes: string[]
+}
+const layouts = new WeakMap<readonly string[], Layout>()
+
+function layoutOf(columns: readonly string[]): Layout {
+  let layout = layouts.get(columns)
+  if (layout) return layout
+  const order = columns
+    .map((c, i) => [c, i] as const)
+    .filter(([c]) => !CHAIN_COLUMN_SET.has(c))
+    // JCS sorts member names by UTF-16 code units: the default sort of JavaScript strings.
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, i]) => i)
+  layout = { order, prefixes: order.map((i) => `${JSON.stringify(columns[i])}:`) }
+  layouts.set(columns, layout)
+  return layout
+}
+
+/** The canonical form of a row given as its values in `columns` order. */
+export function canonicalValues(columns: readonly string[], values: readonly unknown[]): string {
+  const { order, prefixes } = layoutOf(columns)
+  let out = '{'
+  let first = true
+  for (let j = 0; j < order.length; j++) {
+    const v = values[order[j]!]
+    if (isEmpty(v)) continue
+    out += `${first ? '' : ','}${prefixes[j]}${canonicalJson(v)}`
+    first = false
+  }
+  return `${out}}`
+}
+
+/** The canonical form of a row given as an object (what a `SELECT *` in JSONEachRow reads). */
+export function canonicalRow(row: Readonly<Record<string, unknown>>): string {
+  const columns = Object.keys(row)
+  return canonicalValues(
+    columns,
+    columns.map((c) => row[c]),
+  )
+}
+
+export const sha256Hex = (text: string): string =>
+  createHash('sha256').update(text, 'utf8').digest('hex')
+
+/** The link of the event with `digest` at `seq` of `chain`, after `prev`. */
+export function linkHash(chain: string, seq: number, prev: string, digest: string): string {
+  return sha256Hex(`${CHAIN_VERSION}\n${chain}\n${seq}\n${prev}\n${digest}`)
+}
