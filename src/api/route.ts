@@ -42,6 +42,8 @@ export interface RouteDeps {
   ingest?: IngestDeps
   /** Signs the JSON compliance reports the API builds (AUDTRAIL_REPORT_SIGNING_KEY). */
   reportSigningKey?: KeyObject
+  /** Trusted checkpoint keys by kid (GET /v1/integrity; docs/integrity.md). */
+  integrityKeys?: ReadonlyMap<string, KeyObject>
 }
 
 /**
