@@ -39,8 +39,8 @@ function isEmpty(value: unknown): boolean {
 interface Layout {
   /** Indexes into the values, in sorted column-name order, chain columns left out. */
   order: number[]
-  /** `"name":` for each of them. */
-  prefixes: string[]
+  /** Their names. */
+  names: string[]
 }
 const layouts = new WeakMap<readonly string[], Layout>()
 
@@ -53,28 +53,76 @@ function layoutOf(columns: readonly string[]): Layout {
     // JCS sorts member names by UTF-16 code units: the default sort of JavaScript strings.
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, i]) => i)
-  layout = { order, prefixes: order.map((i) => `${JSON.stringify(columns[i])}:`) }
+  layout = { order, names: order.map((i) => columns[i]!) }
   layouts.set(columns, layout)
   return layout
 }
 
+/** A name V8 orders before the others in an object (an array index): JSON.stringify would too. */
+const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/
+
+/**
+ * `value` with the members of every object in it inserted in JCS order (UTF-16 code units), so
+ * that JSON.stringify writes it as RFC 8785 does: JSON.stringify writes strings, finite numbers,
+ * booleans and null exactly as JCS, and objects' members in insertion order. Undefined when an
+ * object has a member named like an array index (V8 would put it first whatever the order).
+ */
+function sortedForJcs(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    let plain = true
+    for (const x of value) if (x !== null && typeof x === 'object') plain = false
+    if (plain) return value
+    const out = value.map(sortedForJcs)
+    return out.includes(undefined) ? undefined : out
+  }
+  const record = value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(record).sort()) {
+    if (INDEX_LIKE.test(k)) return undefined
+    const v = sortedForJcs(record[k])
+    if (v === undefined) return undefined
+    out[k] = v
+  }
+  return out
+}
+
 /** The canonical form of a row given as its values in `columns` order. */
 export function canonicalValues(columns: readonly string[], values: readonly unknown[]): string {
-  const { order, prefixes } = layoutOf(columns)
-  let out = '{'
-  let first = true
+  const { order, names } = layoutOf(columns)
+  const out: Record<string, unknown> = {}
   for (let j = 0; j < order.length; j++) {
     const v = values[order[j]!]
     if (isEmpty(v)) continue
-    out += `${first ? '' : ','}${prefixes[j]}${canonicalJson(v)}`
-    first = false
+    const sorted = typeof v === 'object' ? sortedForJcs(v) : v
+    // An object that JSON.stringify cannot write in JCS order: the general serializer.
+    if (sorted === undefined || (typeof v === 'number' && !Number.isFinite(v)))
+      return slowCanonical(columns, values)
+    out[names[j]!] = sorted
   }
-  return `${out}}`
+  return JSON.stringify(out)
+}
+
+/** canonicalValues by the general RFC 8785 serializer (reports/canonical.ts). */
+function slowCanonical(columns: readonly string[], values: readonly unknown[]): string {
+  const { order, names } = layoutOf(columns)
+  const out: Record<string, unknown> = {}
+  for (let j = 0; j < order.length; j++) {
+    const v = values[order[j]!]
+    if (!isEmpty(v)) out[names[j]!] = v
+  }
+  return canonicalJson(out)
 }
 
 /** The canonical form of a row given as an object (what a `SELECT *` in JSONEachRow reads). */
+let lastColumns: string[] = []
 export function canonicalRow(row: Readonly<Record<string, unknown>>): string {
-  const columns = Object.keys(row)
+  // Rows read back share their column list: one array for them keeps the layout cached.
+  const keys = Object.keys(row)
+  const columns =
+    keys.length === lastColumns.length && keys.every((k, i) => k === lastColumns[i])
+      ? lastColumns
+      : (lastColumns = keys)
   return canonicalValues(
     columns,
     columns.map((c) => row[c]),

@@ -80,6 +80,7 @@ export class Chainer {
    */
   link(insert: EventsInsert, source: string): { insert: EventsInsert; links: InsertLinks } {
     const chain = this.chainOf(source)
+    const quotedChain = JSON.stringify(chain)
     const columns = insert.columns
     if (CHAIN_COLUMNS.some((c) => columns.includes(c)))
       throw new Error('events insert: already chained')
@@ -87,7 +88,7 @@ export class Chainer {
     const receivedAt = columns.indexOf('received_at')
     if (tenantAt < 0 || receivedAt < 0) throw new Error('events insert: no tenant or received_at')
     const before = new Map<string, ChainState | undefined>()
-    const parts: Buffer[] = []
+    let out = ''
     const body = insert.body
     let events = 0
     for (let start = 0; start < body.length;) {
@@ -114,11 +115,7 @@ export class Chainer {
         })
         // The line ends with `]`: the chain's values go in front of it.
         const close = line.lastIndexOf(']')
-        parts.push(
-          Buffer.from(
-            `${line.slice(0, close)},${JSON.stringify(chain)},${seq},"${prev}","${head}"]\n`,
-          ),
-        )
+        out += `${line.slice(0, close)},${quotedChain},${seq},"${prev}","${head}"]\n`
         events++
       }
       start = end + 1
@@ -131,7 +128,7 @@ export class Chainer {
     return {
       insert: {
         columns: [...columns, ...CHAIN_COLUMNS],
-        body: Buffer.concat(parts),
+        body: Buffer.from(out, 'utf8'),
         token: insert.token,
       },
       links: { changes, events },
