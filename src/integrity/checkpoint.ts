@@ -24,7 +24,7 @@ import {
 } from 'jose'
 import type { Logger } from '../logger.js'
 import type { ChainHead, Chainer } from './chainer.js'
-import { GENESIS } from './chain.js'
+import { GENESIS } from '../storage/integrity-chain.js'
 
 export const CHECKPOINT_ORIGIN = 'audtrail/integrity/v1'
 export const CHECKPOINT_TYPE = 'audtrail-checkpoint+jws'

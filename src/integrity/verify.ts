@@ -6,7 +6,13 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { IntegrityStore } from '../storage/integrity-store.js'
-import { canonicalRow, CHAIN_COLUMNS, GENESIS, linkHash, sha256Hex } from './chain.js'
+import {
+  canonicalRow,
+  CHAIN_COLUMNS,
+  GENESIS,
+  linkHash,
+  sha256Hex,
+} from '../storage/integrity-chain.js'
 import { checkpointDigest, openCheckpoint } from './checkpoint.js'
 
 export type IssueKind =
@@ -95,7 +101,7 @@ function judge(chain: string, position: number, row: Record<string, unknown>): J
     hash,
     prev,
     digest,
-    valid: linkHash(chain, position, prev, digest) === hash,
+    valid: linkHash(chain, position, prev, String(row.received_at), digest) === hash,
   }
 }
 

@@ -33,7 +33,7 @@ import { z } from 'zod'
 import type { Logger } from '../logger.js'
 import { EVENT_COLUMNS } from '../events/event-row.js'
 import type { EventsInsert } from '../storage/events-store.js'
-import { CHAIN_COLUMNS } from '../integrity/chain.js'
+import { CHAIN_COLUMNS } from '../storage/integrity-chain.js'
 
 export interface JournalEntry {
   readonly insert: EventsInsert

@@ -2,7 +2,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/reports/canonical.js'
-import { canonicalRow, canonicalValues, CHAIN_COLUMNS } from '../../src/integrity/chain.js'
+import { canonicalRow, canonicalValues, CHAIN_COLUMNS } from '../../src/storage/integrity-chain.js'
 
 const value = fc.oneof(
   fc.string({ unit: 'binary' }),
@@ -51,5 +51,28 @@ describe('the canonical form of a row', () => {
     expect(canonicalRow({ a: 'x', added: null })).toBe(canonicalRow({ a: 'x' }))
     expect(canonicalRow({ a: 'x', n: 0 })).not.toBe(canonicalRow({ a: 'x' }))
     expect(canonicalRow({ a: 'x', b: false })).not.toBe(canonicalRow({ a: 'x' }))
+  })
+})
+
+describe('the links of an insert', () => {
+  it('are the same from the digests taken at encoding as from the lines parsed again', async () => {
+    const { Chainer } = await import('../../src/integrity/chainer.js')
+    const { encodeEvents, encodedInsert } = await import('../../src/storage/events-store.js')
+    const { presentedRow } = await import('../helpers/events.js')
+    const rows = Array.from({ length: 20 }, (_, i) =>
+      presentedRow({
+        tenant: i % 3 === 0 ? 'a' : 'b',
+        attributes: { '10': 'x', '9': 'y', z: 'é' },
+      }),
+    )
+    const insert = encodedInsert(encodeEvents(rows), [0, 2, 3, 5, 8, 13])!
+    expect(insert.digests).toHaveLength(6)
+    const fast = new Chainer('wfast').link(insert, 'http').insert
+    const slow = new Chainer('wfast').link(
+      { columns: insert.columns, body: insert.body, token: insert.token },
+      'http',
+    ).insert
+    expect(fast.body.toString()).toBe(slow.body.toString())
+    expect(fast.columns).toEqual([...insert.columns, ...CHAIN_COLUMNS])
   })
 })

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
-import { canonicalRow, CHAIN_COLUMNS, linkHash, sha256Hex } from '../../src/integrity/chain.js'
+import {
+  canonicalRow,
+  CHAIN_COLUMNS,
+  linkHash,
+  sha256Hex,
+} from '../../src/storage/integrity-chain.js'
 import { trustedKeys } from '../../src/integrity/checkpoint.js'
 import { presentedRow } from '../helpers/events.js'
 import { closeTestStorages } from '../helpers/storage.js'
@@ -117,6 +122,7 @@ describe('the chain of stored events', () => {
       CHAIN,
       3,
       String(row!.chain_prev),
+      String(row!.received_at),
       sha256Hex(canonicalRow(content)),
     )
     await c.storage.insert(`${c.storage.database}.events`, [forged])

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent, type AuditEvent } from '../../src/events/index.js'
-import { CHAIN_COLUMNS } from '../../src/integrity/chain.js'
+import { CHAIN_COLUMNS } from '../../src/storage/integrity-chain.js'
 import {
   EVENT_COLUMNS,
   fromEventRow,

@@ -2,7 +2,7 @@
  * The hash chain of stored events (docs/integrity.md).
  *
  * Canonical form of a stored event: the RFC 8785 (JCS) serialisation of the object holding every
- * column of its `events` row by name, except the chain's own columns (CHAIN_COLUMNS) and except
+ * column of its `events` row by name, except the chain's own columns (CHAIN_COLUMNS) and received_at (in the link), and except
  * the members whose value is empty: null, '', [] or {}. It is computed from the row generically
  * (the column names the insert carries, the column names a `SELECT *` reads back), never from a
  * list of fields, so a column added by a later migration is covered as soon as an insert carries
@@ -12,21 +12,25 @@
  * a number 0 or false, would break that: such a column needs a default of NULL or '' instead.)
  * An edit from a value to empty, or back, still changes the form: the member appears or goes.
  *
+ * received_at is not in the canonical form but in the link: it is stamped at the insert itself
+ * (the sink raises it in the encoded bytes), after the digest was taken where the row was encoded
+ * (EncodedEventsBuilder, in the consumer's validation worker), so the main thread only reads it.
+ *
  * digest = SHA-256(canonical form), link = SHA-256("audtrail-chain-v1" LF chain_id LF position
- * LF previous link LF digest), all lowercase hex; the first link's previous is 64 zeros. The
- * tenant is a column of the row, so it is in the digest; the chain id and position are in the
- * link, so moving a row to another place changes what its link must be.
+ * LF previous link LF received_at LF digest), all lowercase hex; the first link's previous is 64
+ * zeros. The tenant is a column of the row, so it is in the digest; the chain id and position are
+ * in the link, so moving a row to another place changes what its link must be.
  */
 import { createHash } from 'node:crypto'
-import { canonicalJson } from '../reports/canonical.js'
 
 /** The chain's columns of `events` (migration 0015), in the order an insert appends them. */
 export const CHAIN_COLUMNS = ['chain_id', 'chain_seq', 'chain_prev', 'chain_hash'] as const
-const CHAIN_COLUMN_SET = new Set<string>(CHAIN_COLUMNS)
+/** Not in the digest: the chain's own columns, and received_at (in the link itself, see linkHash). */
+const NOT_DIGESTED = new Set<string>([...CHAIN_COLUMNS, 'received_at'])
 export const GENESIS = '0'.repeat(64)
 export const CHAIN_VERSION = 'audtrail-chain-v1'
 export const CANONICAL_FORM =
-  'RFC 8785 (JCS) of the row by column name, without the chain columns and without null, empty string, empty array and empty object members'
+  'RFC 8785 (JCS) of the row by column name, without the chain columns and received_at, and without null, empty string, empty array and empty object members'
 
 function isEmpty(value: unknown): boolean {
   if (value === null || value === undefined || value === '') return true
@@ -49,7 +53,7 @@ function layoutOf(columns: readonly string[]): Layout {
   if (layout) return layout
   const order = columns
     .map((c, i) => [c, i] as const)
-    .filter(([c]) => !CHAIN_COLUMN_SET.has(c))
+    .filter(([c]) => !NOT_DIGESTED.has(c))
     // JCS sorts member names by UTF-16 code units: the default sort of JavaScript strings.
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, i]) => i)
@@ -132,7 +136,49 @@ export function canonicalRow(row: Readonly<Record<string, unknown>>): string {
 export const sha256Hex = (text: string): string =>
   createHash('sha256').update(text, 'utf8').digest('hex')
 
-/** The link of the event with `digest` at `seq` of `chain`, after `prev`. */
-export function linkHash(chain: string, seq: number, prev: string, digest: string): string {
-  return sha256Hex(`${CHAIN_VERSION}\n${chain}\n${seq}\n${prev}\n${digest}`)
+/** The digest of a row given as its values in `columns` order. */
+export const eventDigest = (columns: readonly string[], values: readonly unknown[]): string =>
+  sha256Hex(canonicalValues(columns, values))
+
+/**
+ * The link of the event with `digest`, received at `receivedAt` (its DateTime64 text as stored),
+ * at `seq` of `chain`, after `prev`.
+ */
+export function linkHash(
+  chain: string,
+  seq: number,
+  prev: string,
+  receivedAt: string,
+  digest: string,
+): string {
+  return sha256Hex(`${CHAIN_VERSION}\n${chain}\n${seq}\n${prev}\n${receivedAt}\n${digest}`)
+}
+
+/**
+ * RFC 8785 (JCS) of any JSON value, the general serializer (the same rules as
+ * src/reports/canonical.ts, which storage cannot import): members sorted by UTF-16 code units,
+ * strings and numbers as JSON.stringify writes them.
+ */
+function canonicalJson(value: unknown): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'string':
+      return JSON.stringify(value)
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('canonical form: non-finite number')
+      return JSON.stringify(value)
+    case 'object': {
+      if (Array.isArray(value))
+        return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
+      const record = value as Record<string, unknown>
+      const keys = Object.keys(record)
+        .filter((k) => record[k] !== undefined)
+        .sort()
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`
+    }
+    default:
+      throw new TypeError(`canonical form: ${typeof value} has no JSON form`)
+  }
 }
