@@ -5,6 +5,7 @@
  */
 import type { Storage } from './client.js'
 import { connectionOf } from './client.js'
+import { StorageError } from '../errors.js'
 import { mapStorageError } from './errors.js'
 import { loadQuery, quoteIdentifier } from './sql.js'
 
@@ -40,8 +41,34 @@ export interface IntegrityStore {
   ): Promise<void>
 }
 
+/**
+ * The store over the storage's ClickHouse connection. The in-memory repositories have no double of
+ * it (the chain is read with `SELECT *` of the engine's rows, which is the point): over them,
+ * every call fails as their undoubled queries do, as an outage while they are switched off.
+ */
 export function createIntegrityStore(storage: Storage): IntegrityStore {
-  const ch = connectionOf(storage)
+  let ch: ReturnType<typeof connectionOf>
+  try {
+    ch = connectionOf(storage)
+  } catch {
+    const fail = async (): Promise<never> => {
+      if ((storage as { available?: boolean }).available === false)
+        throw new StorageError('ERR_SINK_UNAVAILABLE', 'memory storage: unavailable', {
+          retriable: true,
+        })
+      throw new StorageError(
+        'ERR_STORAGE_QUERY',
+        'memory storage: the integrity store has no in-memory double (see docs/integrity.md)',
+      )
+    }
+    return {
+      chains: fail,
+      chainPage: fail,
+      unchained: fail,
+      checkpoints: fail,
+      writeCheckpoint: fail,
+    }
+  }
   async function query<T>(name: string, params: Record<string, unknown>, what: string) {
     try {
       const rs = await ch.client.query({
