@@ -201,6 +201,29 @@ export const EnvSchema = z
       .describe(
         'base URL analysts reach the API and console at (https://audtrail.example.com): links in answers and alerts are absolute under it (relative paths without)',
       ),
+    // The tamper-evident chain (docs/integrity.md).
+    AUDTRAIL_INTEGRITY: z
+      .enum(['on', 'off'])
+      .default('on')
+      .describe('hash-chain each stored event (docs/integrity.md); off = no chain, no checkpoints'),
+    AUDTRAIL_INTEGRITY_SIGNING_KEY: optionalText.describe(
+      'Ed25519 private key (PKCS#8 PEM or private JWK) that signs integrity checkpoints; unset = no checkpoints',
+    ),
+    AUDTRAIL_INTEGRITY_VERIFY_KEYS: optionalText.describe(
+      'file of retired checkpoint keys still trusted by `audtrail verify` (a JWK Set or PEM public keys)',
+    ),
+    AUDTRAIL_INTEGRITY_CHECKPOINT_EVENTS: positiveInt(1, 100_000_000)
+      .default(10_000)
+      .describe('a checkpoint after this many stored events'),
+    AUDTRAIL_INTEGRITY_CHECKPOINT_SECONDS: positiveInt(1, 86_400)
+      .default(60)
+      .describe('... or this many seconds after the last one, when events were stored since'),
+    AUDTRAIL_INTEGRITY_CHECKPOINT_FILE: optionalText.describe(
+      'file each checkpoint is appended to (one JSON line), ideally on storage audtrail cannot rewrite',
+    ),
+    AUDTRAIL_INTEGRITY_CHECKPOINT_WEBHOOK: httpUrl('the checkpoint webhook')
+      .optional()
+      .describe('URL each checkpoint is POSTed to as JSON (a witness outside audtrail)'),
   })
   .superRefine((env, ctx) => {
     if (env.AUDTRAIL_JWKS_FILE && env.AUDTRAIL_JWKS_URL)
@@ -271,6 +294,16 @@ export interface Config {
     webhookSecret?: string
     slackWebhookUrl?: string
     minSeverity: (typeof SEVERITIES)[number]
+  }
+  /** The tamper-evident chain (docs/integrity.md). */
+  integrity: {
+    enabled: boolean
+    signingKey?: string
+    verifyKeysFile?: string
+    checkpointEvents: number
+    checkpointSeconds: number
+    checkpointFile?: string
+    checkpointWebhook?: string
   }
 }
 
@@ -346,6 +379,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       webhookSecret: e.AUDTRAIL_ALERT_WEBHOOK_SECRET,
       slackWebhookUrl: e.AUDTRAIL_SLACK_WEBHOOK_URL,
       minSeverity: e.AUDTRAIL_ALERT_MIN_SEVERITY,
+    },
+    integrity: {
+      enabled: e.AUDTRAIL_INTEGRITY === 'on',
+      signingKey: e.AUDTRAIL_INTEGRITY_SIGNING_KEY,
+      verifyKeysFile: e.AUDTRAIL_INTEGRITY_VERIFY_KEYS,
+      checkpointEvents: e.AUDTRAIL_INTEGRITY_CHECKPOINT_EVENTS,
+      checkpointSeconds: e.AUDTRAIL_INTEGRITY_CHECKPOINT_SECONDS,
+      checkpointFile: e.AUDTRAIL_INTEGRITY_CHECKPOINT_FILE,
+      checkpointWebhook: e.AUDTRAIL_INTEGRITY_CHECKPOINT_WEBHOOK,
     },
   }
 }

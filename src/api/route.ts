@@ -44,6 +44,8 @@ export interface RouteDeps {
   reportSigningKey?: KeyObject
   /** AUDTRAIL_PUBLIC_URL: links in answers are absolute under it (relative without). */
   publicUrl?: string
+  /** Trusted checkpoint keys by kid (GET /v1/integrity; docs/integrity.md). */
+  integrityKeys?: ReadonlyMap<string, KeyObject>
 }
 
 /**

@@ -2,6 +2,7 @@
 import { buildApp } from '../api/app.js'
 import type { Config } from '../config.js'
 import { Metrics } from '../metrics.js'
+import { checkpointTrustedKeys } from '../integrity/runtime.js'
 import {
   authenticator,
   consoleOptions,
@@ -27,6 +28,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       reportSigningKey: reportSigningKey(config),
       console: consoleOptions(config),
       publicUrl: config.publicUrl,
+      integrityKeys: await checkpointTrustedKeys(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(`audtrail api: listening on ${address} (${storage.mode} ClickHouse)`)

@@ -11,6 +11,7 @@ import { runMigrate } from './migrate.js'
 import { REPLAY_HELP, runReplay } from './replay.js'
 import { REPORT_USAGE, runReport } from './report.js'
 import { runServe } from './serve.js'
+import { runVerify, VERIFY_HELP, VERIFY_USAGE } from './verify.js'
 import { runVerifyReport, VERIFY_REPORT_HELP, VERIFY_REPORT_USAGE } from './verify-report.js'
 
 type Command = {
@@ -111,6 +112,13 @@ const COMMANDS: Record<string, Command> = {
     usage: VERIFY_REPORT_USAGE,
     details: VERIFY_REPORT_HELP,
     run: async (args) => runVerifyReport(args),
+  },
+  verify: {
+    summary:
+      "walk a tenant's event hash chains against the signed checkpoints; name each tampered row",
+    usage: VERIFY_USAGE,
+    details: VERIFY_HELP,
+    run: async (args, env) => runVerify(args, env, out),
   },
   migrate: {
     summary: 'create or upgrade the ClickHouse schema and reconcile retention; idempotent',

@@ -16,6 +16,7 @@ import type { ClickHouseSinkOptions } from '../pipeline/sink.js'
 import { loadResourceRegistry, type ResourceRegistry } from '../resource-registry.js'
 import { createStorage, type Storage } from '../storage/client.js'
 import { migrate, pendingMigrations } from '../storage/migrate.js'
+import { integrityFor } from '../integrity/runtime.js'
 
 export function openStorage(config: Config): Storage {
   return createStorage({ ...config.clickhouse, dataDir: config.dataDir })
@@ -25,8 +26,13 @@ export function openStorage(config: Config): Storage {
  * The sink of the commands that ingest: its journal of unacknowledged inserts lives in the data
  * dir (in both storage modes), so a restarted process replays what the killed one left.
  */
-export function sinkOptions(config: Config, log: Logger): ClickHouseSinkOptions {
-  return { journalDir: join(config.dataDir, 'insert-journal'), logger: log }
+export function sinkOptions(config: Config, log: Logger, storage?: Storage): ClickHouseSinkOptions {
+  return {
+    journalDir: join(config.dataDir, 'insert-journal'),
+    logger: log,
+    // The tamper-evident chain and its checkpoints (docs/integrity.md).
+    integrity: storage ? integrityFor(config, storage, log) : undefined,
+  }
 }
 
 export function logger(config: Config, name: string): Logger {

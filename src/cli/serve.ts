@@ -10,6 +10,7 @@ import { Metrics, pipelineMetrics } from '../metrics.js'
 import { sinkTarget } from '../pipeline/ingest.js'
 import { kafkaTarget } from '../transport/ingest-target.js'
 import { createClickHouseSink } from '../pipeline/sink.js'
+import { checkpointTrustedKeys } from '../integrity/runtime.js'
 import { startConsumer, type RunningConsumer } from '../transport/consumer.js'
 import { createKafka, ensureTopics } from '../transport/kafka.js'
 import {
@@ -54,9 +55,11 @@ export async function runServe(config: Config, print: (line: string) => void): P
   const pipeline = pipelineMetrics(metrics)
   let consumer: RunningConsumer | undefined
   let producer: Producer | undefined
+  let written: ReturnType<typeof sinkOptions> | undefined
   try {
     await prepareStorage(storage, config, log)
-    const sink = createClickHouseSink(storage, sinkOptions(config, log))
+    written = sinkOptions(config, log, storage)
+    const sink = createClickHouseSink(storage, written)
     let kafka: Kafka | undefined
     if (config.kafka) {
       kafka = createKafka({
@@ -99,6 +102,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
       reportSigningKey: reportSigningKey(config),
       console: consoleOptions(config),
       publicUrl: config.publicUrl,
+      integrityKeys: await checkpointTrustedKeys(config),
     })
     const address = await app.listen({ host: config.host, port: config.port })
     print(
@@ -117,6 +121,8 @@ export async function runServe(config: Config, print: (line: string) => void): P
   } finally {
     await consumer?.stop().catch(() => {})
     await producer?.disconnect().catch(() => {})
+    // The last heads signed: the next run writes chains of its own.
+    await written?.integrity?.checkpointer?.close().catch(() => {})
     await storage.close()
   }
 }

@@ -33,6 +33,7 @@ import { z } from 'zod'
 import type { Logger } from '../logger.js'
 import { EVENT_COLUMNS } from '../events/event-row.js'
 import type { EventsInsert } from '../storage/events-store.js'
+import { CHAIN_COLUMNS } from '../storage/integrity-chain.js'
 
 export interface JournalEntry {
   readonly insert: EventsInsert
@@ -62,14 +63,15 @@ const LINE_FEED = 0x0a
 /** A header is a few kilobytes (the column names); this bounds what is parsed. */
 const MAX_HEADER_BYTES = 64 * 1024
 
-const KNOWN_COLUMNS = new Set<string>(EVENT_COLUMNS)
+// A chained insert carries the chain's columns too (src/integrity/chainer.ts): replayed as it was.
+const KNOWN_COLUMNS = new Set<string>([...EVENT_COLUMNS, ...CHAIN_COLUMNS])
 const IDENTITY_COLUMNS = ['tenant', 'event_id', 'occurred_at']
 const Header = z.strictObject({
   v: z.literal(1),
   table: z.literal('events'),
   columns: z
     .array(z.string().refine((c) => KNOWN_COLUMNS.has(c), 'not a column of events'))
-    .max(EVENT_COLUMNS.length)
+    .max(KNOWN_COLUMNS.size)
     // What a resend reads back from each line for the stored-id filter.
     .refine((c) => IDENTITY_COLUMNS.every((name) => c.includes(name)), 'lacks an identity column'),
   token: z.string().max(256),

@@ -8,16 +8,28 @@
 import { createHash } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
 import { toDateTime64, type EventRow } from '../events/event-row.js'
-import { encodeEvents, type EncodedEvents, type EventIdentities } from '../storage/events-store.js'
+import {
+  encodeEvents,
+  type EncodedEvents,
+  type EventIdentities,
+  type EventsInsert,
+} from '../storage/events-store.js'
 import type { Logger } from '../logger.js'
 import { createInsertJournal, type InsertJournal } from './insert-journal.js'
 import type { RejectedRow } from '../events/rejected-row.js'
 import { eventKey, storedIds } from './stored-ids.js'
+import type { Chainer, InsertLinks } from '../integrity/chainer.js'
+import type { Checkpointer } from '../integrity/checkpoint.js'
 
 export interface SinkBatch {
   /** The valid events: rows, or rows already encoded (the consumer's validation worker). */
   rows: readonly EventRow[] | EncodedEvents
   rejected: readonly RejectedRow[]
+  /**
+   * Where the events were read, naming their chain (docs/integrity.md): `kafka:<topic>:<partition>`
+   * from the consumer; `http` when absent.
+   */
+  source?: string
 }
 
 export interface SinkResult {
@@ -79,6 +91,12 @@ export interface ClickHouseSinkOptions {
    */
   journalDir?: string
   logger?: Logger
+  /**
+   * The tamper-evident chain (docs/integrity.md): each new event gets its link in the insert that
+   * stores it, and the checkpointer signs the acknowledged heads. With it, writes run one at a
+   * time (the lookup that finds an event new and the link it gets are one step).
+   */
+  integrity?: { chainer: Chainer; checkpointer?: Checkpointer }
 }
 
 export function createClickHouseSink(
@@ -90,6 +108,11 @@ export function createClickHouseSink(
   let replaying: Promise<void> | undefined
   // Embedded: new ids are told apart in memory, and only the rest is looked up (see stored-ids).
   const filter = storage.mode === 'embedded' ? storedIds(storage) : undefined
+  const chaining = options.integrity
+  /** The links of this process's chained inserts not yet acknowledged (sent again from the journal). */
+  const unacknowledged = new Map<EventsInsert, InsertLinks>()
+  /** The tail of the writes, when chaining (one at a time). */
+  let tail: Promise<unknown> = Promise.resolve()
 
   async function existing(events: EventIdentities, lines: readonly number[]): Promise<Set<string>> {
     if (lines.length === 0) return new Set()
@@ -109,6 +132,7 @@ export function createClickHouseSink(
       // This process's own failed inserts were reported to the observers when first prepared.
       if (entry.earlier) await storage.events.resendInsert(entry.insert)
       else await storage.events.sendInsert(entry.insert)
+      acknowledge(entry.insert)
       await journal.end(entry)
     }
   }
@@ -117,68 +141,103 @@ export function createClickHouseSink(
     return replaying
   }
 
+  function acknowledge(insert: EventsInsert): void {
+    const links = unacknowledged.get(insert)
+    if (!links || !chaining) return
+    unacknowledged.delete(insert)
+    chaining.chainer.acknowledge(links)
+  }
+
+  async function afterInsert(): Promise<void> {
+    // A checkpoint that cannot be written now is written with a later one: the events are stored.
+    await chaining?.checkpointer
+      ?.afterInsert()
+      .catch((err: unknown) =>
+        options.logger?.error({ err: String(err) }, 'integrity: checkpoint not written'),
+      )
+  }
+
   return {
-    async write(batch) {
-      // Before the lookup: the events of an unacknowledged insert would read as stored.
-      await replay()
-      const events = encodedRows(batch.rows)
-      const unique = uniqueLines(events)
-      const stored = await existing(
-        events,
-        filter ? await filter.candidates(events, unique.lines) : unique.lines,
-      )
-      let fresh = unique.lines
-      let freshKeys = unique.keys
-      if (stored.size > 0) {
-        fresh = []
-        freshKeys = []
-        for (let j = 0; j < unique.lines.length; j++)
-          if (!stored.has(unique.keys[j]!)) {
-            fresh.push(unique.lines[j]!)
-            freshKeys.push(unique.keys[j]!)
-          }
-      }
-      if (batch.rejected.length > 0)
-        await storage.events.insertRejected(
-          batch.rejected,
-          contentToken(
-            'rejected',
-            batch.rejected.map((r) => r.rejection_id),
-          ),
-        )
-      const total = events.tenants.length
-      // Every line, or only the fresh ones when some were stored or repeated.
-      const insert = storage.events.prepareInsert(
-        events,
-        fresh.length === total ? undefined : fresh,
-        {
-          dedupToken: contentToken('events', freshKeys),
-          // received_at is sent as the time of this insert (never earlier than the row's).
-          // Scheduled rules close a window of received_at `latenessMs` (5 s) after its end, so
-          // what must stay short is the time from the stamp to the row being visible. Stamped
-          // when its chunk was validated, a row waited behind the writes queued before it (and
-          // every retry of an outage), and under load it could land in a window already
-          // evaluated: seen by no scheduled rule.
-          receivedNotBefore: toDateTime64(Date.now()),
-        },
-      )
-      if (insert) {
-        const entry = await journal.begin(insert)
-        try {
-          await storage.events.sendInsert(insert)
-        } catch (err) {
-          journal.fail(entry)
-          throw err
-        }
-        await journal.end(entry)
-      }
-      return {
-        inserted: fresh.length,
-        duplicates: total - fresh.length,
-        duplicateLines: fresh.length === total ? [] : missing(fresh, total),
-        rejected: batch.rejected.length,
-      }
+    write(batch) {
+      if (!chaining) return writeOnce(batch)
+      const run = tail.then(() => writeOnce(batch))
+      tail = run.catch(() => undefined)
+      return run
     },
     ping: () => storage.ping(),
+  }
+
+  async function writeOnce(batch: SinkBatch): Promise<SinkResult> {
+    // Before the lookup: the events of an unacknowledged insert would read as stored.
+    await replay()
+    const events = encodedRows(batch.rows)
+    const unique = uniqueLines(events)
+    const stored = await existing(
+      events,
+      filter ? await filter.candidates(events, unique.lines) : unique.lines,
+    )
+    let fresh = unique.lines
+    let freshKeys = unique.keys
+    if (stored.size > 0) {
+      fresh = []
+      freshKeys = []
+      for (let j = 0; j < unique.lines.length; j++)
+        if (!stored.has(unique.keys[j]!)) {
+          fresh.push(unique.lines[j]!)
+          freshKeys.push(unique.keys[j]!)
+        }
+    }
+    if (batch.rejected.length > 0)
+      await storage.events.insertRejected(
+        batch.rejected,
+        contentToken(
+          'rejected',
+          batch.rejected.map((r) => r.rejection_id),
+        ),
+      )
+    const total = events.tenants.length
+    // Every line, or only the fresh ones when some were stored or repeated.
+    let insert = storage.events.prepareInsert(events, fresh.length === total ? undefined : fresh, {
+      dedupToken: contentToken('events', freshKeys),
+      // received_at is sent as the time of this insert (never earlier than the row's).
+      // Scheduled rules close a window of received_at `latenessMs` (5 s) after its end, so
+      // what must stay short is the time from the stamp to the row being visible. Stamped
+      // when its chunk was validated, a row waited behind the writes queued before it (and
+      // every retry of an outage), and under load it could land in a window already
+      // evaluated: seen by no scheduled rule.
+      receivedNotBefore: toDateTime64(Date.now()),
+    })
+    if (insert) {
+      let links: InsertLinks | undefined
+      if (chaining) {
+        const linked = chaining.chainer.link(insert, batch.source ?? 'http')
+        insert = linked.insert
+        links = linked.links
+      }
+      let entry
+      try {
+        entry = await journal.begin(insert)
+      } catch (err) {
+        // Never sent: the next insert takes these positions.
+        if (links) chaining!.chainer.rollback(links)
+        throw err
+      }
+      if (links) unacknowledged.set(insert, links)
+      try {
+        await storage.events.sendInsert(insert)
+      } catch (err) {
+        journal.fail(entry)
+        throw err
+      }
+      acknowledge(insert)
+      await journal.end(entry)
+      if (links) await afterInsert()
+    }
+    return {
+      inserted: fresh.length,
+      duplicates: total - fresh.length,
+      duplicateLines: fresh.length === total ? [] : missing(fresh, total),
+      rejected: batch.rejected.length,
+    }
   }
 }

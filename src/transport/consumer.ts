@@ -107,6 +107,8 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   })
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   const ledger = new PartitionLedger()
+  // The partition each chunk was read from: it names the chunk's chain (docs/integrity.md).
+  const partitionOf = new WeakMap<Chunk, number>()
   // REBALANCING comes first; GROUP_JOIN follows every join, the ones without REBALANCING too.
   consumer.on(consumer.events.REBALANCING, () => ledger.rebalanced())
   consumer.on(consumer.events.GROUP_JOIN, () => ledger.rebalanced())
@@ -126,7 +128,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         if (chunk.dlq.length > 0)
           await retrying('produce to the DLQ', retry, () => sendAll(producer, dlqTopic, chunk.dlq))
         return retrying('write to ClickHouse', retry, () =>
-          sink.write({ rows: chunk.events, rejected: chunk.rejected }),
+          sink.write({
+            rows: chunk.events,
+            rejected: chunk.rejected,
+            source: `kafka:${topic}:${partitionOf.get(chunk) ?? 'unknown'}`,
+          }),
         )
       },
       async record(chunk, retry) {
@@ -176,7 +182,11 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
         lastOffset: messages[messages.length - 1]!.offset,
         messages: messages.length,
         started: performance.now(),
-        validate: (wanted) => validator.toChunk(messages, topic, partition, wanted),
+        validate: (wanted) =>
+          validator.toChunk(messages, topic, partition, wanted).then((chunk) => {
+            partitionOf.set(chunk, partition)
+            return chunk
+          }),
         fetched,
         runnerAlive: isRunning,
         pause,

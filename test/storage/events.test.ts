@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseEvent, type AuditEvent } from '../../src/events/index.js'
+import { CHAIN_COLUMNS } from '../../src/storage/integrity-chain.js'
 import {
   EVENT_COLUMNS,
   fromEventRow,
@@ -81,7 +82,8 @@ describe('events written to ClickHouse', () => {
       format: 'JSONEachRow',
     })
     const tableColumns = (await rs.json<{ name: string }>()).map((c) => c.name)
-    expect([...EVENT_COLUMNS].sort()).toEqual([...tableColumns].sort())
+    // The integrity chain's columns are written by the chained insert (src/integrity/chainer.ts).
+    expect([...EVENT_COLUMNS, ...CHAIN_COLUMNS].sort()).toEqual([...tableColumns].sort())
     const row = toEventRow(parsed('token-exchanged.json'), { receivedAt: RECEIVED })
     expect([...EVENT_COLUMNS].sort()).toEqual(Object.keys(row).sort())
     // A row whose every column holds a value of its own: a value at the wrong position shows.

@@ -65,6 +65,7 @@ describe('migrate on the embedded engine', () => {
       'finding_triage',
       'finding_triage_history',
       'findings',
+      'integrity_checkpoints',
       'rejected_events',
       'resource_usage_daily',
       'resource_usage_daily_mv',

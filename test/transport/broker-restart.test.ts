@@ -1,11 +1,15 @@
 import { spawnSync } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
+import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/logger.js'
 import { Metrics, pipelineMetrics } from '../../src/metrics.js'
 import { createClickHouseSink } from '../../src/pipeline/sink.js'
 import { migrate } from '../../src/storage/migrate.js'
+import { Chainer } from '../../src/integrity/chainer.js'
+import { startCheckpointer, trustedKeys } from '../../src/integrity/checkpoint.js'
+import { verifyIntegrity } from '../../src/integrity/verify.js'
+import { createIntegrityStore } from '../../src/storage/integrity-store.js'
 import { startConsumer } from '../../src/transport/consumer.js'
 import { presentedEvent } from '../helpers/events.js'
 import { committed, createTopic, pipelineKafka, testKafka, until } from '../helpers/kafka.js'
@@ -41,12 +45,28 @@ describe('a broker restart in the middle of ingest', () => {
     const topic = await createTopic(kafka, 3)
     const dlqTopic = await createTopic(kafka, 1, 'audtrail.test.dlq')
     const groupId = `restart-${randomUUID()}`
+    // The events are chained and checkpointed as `audtrail consume` does (docs/integrity.md).
+    const key = generateKeyPairSync('ed25519').privateKey
+    const chainer = new Chainer('wrestart')
+    const store = createIntegrityStore(storage)
+    const checkpointer = startCheckpointer({
+      chainer,
+      key,
+      everyEvents: 5_000,
+      store: (tenant, c) =>
+        store.writeCheckpoint(tenant, {
+          writer: c.checkpoint.writer,
+          seq: c.checkpoint.seq,
+          issued_at: c.checkpoint.issued_at,
+          jws: c.jws,
+        }),
+    })
     const consumer = await startConsumer({
       kafka: pipelineKafka(BROKERS),
       topic,
       dlqTopic,
       groupId,
-      sink: createClickHouseSink(storage),
+      sink: createClickHouseSink(storage, { integrity: { chainer, checkpointer } }),
       metrics: pipelineMetrics(new Metrics()),
       logger: createLogger('silent'),
       retentionDays: 400,
@@ -111,5 +131,13 @@ describe('a broker restart in the middle of ingest', () => {
       format: 'JSONEachRow',
     })
     expect((await rs.json())[0]).toEqual({ c: ids.size, u: ids.size })
+    // The chains verify clean and hold every event once, all of it signed.
+    await checkpointer.close()
+    const report = await verifyIntegrity(store, 'restart-test', {
+      keys: await trustedKeys([key]),
+      pageSize: 50_000,
+    })
+    expect(report.issues).toEqual([])
+    expect(report.chains.reduce((sum, c) => sum + c.attested, 0)).toBe(ids.size)
   }, 600_000)
 })
