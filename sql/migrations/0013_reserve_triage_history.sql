@@ -1,0 +1,3 @@
+-- Placeholder of branch dpop only: version 0013 is reserved for the triage history of branch
+-- triage-export, and versions must be contiguous for 0014 (sender-constraint columns) to load.
+-- When the branches are merged, triage-export's 0013 replaces this file (delete it).

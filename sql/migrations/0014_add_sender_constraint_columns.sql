@@ -1,0 +1,3 @@
+-- Placeholder of branch report-perf only: version 0014 is branch dpop's (sender-constraint
+-- columns), and versions must be contiguous for 0016 (the report rollups) to load. When the
+-- branches are merged, dpop's file of this name replaces this one (take theirs).

@@ -1,0 +1,3 @@
+-- Placeholder of branch report-perf only: version 0015 is branch chain's (the integrity chain),
+-- and versions must be contiguous for 0016 (the report rollups) to load. When the branches are
+-- merged, chain's file of this name replaces this one (take theirs).
