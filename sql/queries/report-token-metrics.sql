@@ -3,10 +3,13 @@
 -- report-drift.sql, run alongside.
 --
 -- Whole hours [full_from, full_to) come from the token_usage_hourly rollup (migration 0008), the
--- partial hours at the ends, [since, full_from) and [full_to, until), from events; the caller
--- computes the bounds (full_from is since rounded up to the hour, full_to until rounded down; a
--- period without a whole hour has full_from >= full_to, reads no rollup row and all its events).
--- Over 10M events a 30-day report reads about 1.5M rollup rows, and the events of two hours.
+-- partial hours at the ends, [since, full_from) and [full_to, until), from report_event_facts
+-- (migration 0016: one narrow row per event, sorted by time, the same expressions before
+-- aggregation); the caller computes the bounds (full_from is since rounded up to the hour,
+-- full_to until rounded down; a period without a whole hour has full_from >= full_to, reads no
+-- rollup row and all its facts). Over 10M events a 30-day report reads about 1.5M rollup rows,
+-- and the facts of two hours (a few granules: `events`, sorted by client first, spread them over
+-- half of its own).
 --
 -- Per token key (as a 64-bit hash): events without a token (authorization requests,
 -- missing_token presentations) share the group of the empty key, which the counts include and
@@ -91,27 +94,26 @@ FROM
           AND hour < {full_to:DateTime64(3, 'UTC')}
         UNION ALL
         SELECT
-            cityHash64(token_key) AS k,
-            toUInt64(count()) AS events,
-            uniqExactState(cityHash64(event_id)) AS ids,
-            toUInt64(countIf(event_type = 'token.presented')) AS presentations,
-            toUInt64(countIf(event_type = 'token.presented' AND decision = 'accepted')) AS accepted,
-            toUInt64(countIf(event_type = 'token.presented' AND decision = 'accepted' AND aud_validated = true)) AS accepted_validated,
-            toUInt64(countIf(event_type = 'token.presented' AND decision = 'accepted' AND aud_match = 'different')) AS accepted_mismatches,
-            toUInt64(countIf(event_type != 'token.presented')) AS token_requests,
-            toUInt64(countIf(event_type != 'token.presented' AND notEmpty(requested_resources))) AS token_requests_with_resource,
-            toUInt64(countIf(event_type = 'token.presented' AND reason != 'missing_token')) AS loggable_presentations,
-            toUInt64(countIf(event_type = 'token.presented' AND reason != 'missing_token' AND notEmpty(resource) AND notEmpty(presented_aud)
-                AND (source_kind != 'mcp_server' OR (tool_method != '' AND (tool_method != 'tools/call' OR notEmpty(tool_name)))))) AS complete_presentations,
-            toUInt64(countIf(event_type = 'token.presented' AND source_kind = 'mcp_server')) AS mcp_presentations,
-            toUInt64(max(greatest(length(arrayDistinct(granted_aud_canonical)), length(arrayDistinct(presented_aud_canonical))))) AS max_aud,
-            minOrNullIf(cityHash64(resource_canonical), event_type = 'token.presented' AND notEmpty(resource_canonical)) AS least_resource,
-            maxOrNullIf(cityHash64(resource_canonical), event_type = 'token.presented' AND notEmpty(resource_canonical)) AS greatest_resource,
-            toUInt8(max(event_type = 'token.presented' AND aud_match = 'different')) AS outside,
-            max(token_exp) AS exp,
-            maxIf(toInt64(toUnixTimestamp(occurred_at)), event_type = 'token.presented' AND decision = 'accepted') AS last_accepted,
-            max(token_exp - token_iat) AS lifetime
-        FROM {{db}}.events
+            token_hash AS k,
+            count() AS events,
+            uniqExactState(event_hash) AS ids,
+            toUInt64(sum(presented)) AS presentations,
+            toUInt64(sum(accepted)) AS accepted,
+            toUInt64(sum(accepted_validated)) AS accepted_validated,
+            toUInt64(sum(accepted_mismatch)) AS accepted_mismatches,
+            toUInt64(sum(token_request)) AS token_requests,
+            toUInt64(sum(token_request_with_resource)) AS token_requests_with_resource,
+            toUInt64(sum(loggable)) AS loggable_presentations,
+            toUInt64(sum(complete)) AS complete_presentations,
+            toUInt64(sum(mcp)) AS mcp_presentations,
+            max(aud_count) AS max_aud,
+            min(resource_hash) AS least_resource,
+            max(resource_hash) AS greatest_resource,
+            max(outside) AS outside,
+            max(exp) AS exp,
+            max(accepted_at) AS last_accepted,
+            max(lifetime) AS lifetime
+        FROM {{db}}.report_event_facts
         WHERE tenant = {tenant:String}
           AND occurred_at >= {since:DateTime64(3, 'UTC')}
           AND occurred_at < {until:DateTime64(3, 'UTC')}

@@ -46,7 +46,8 @@ export const MAX_REPEATED_TOKENS = 5000
 /**
  * The evidence metrics of the period, each event counted once. Two queries run side by side:
  * report-token-metrics.sql (the counts and per-token figures, from the token_usage_hourly rollup
- * for the whole hours of the period and from events for the partial hours at its ends) and
+ * for the whole hours of the period and from report_event_facts, migration 0016, for the partial
+ * hours at its ends) and
  * report-drift.sql. A token whose events outnumber its distinct event ids holds an event stored
  * twice: its figures stand (maxima and minima that a repeat cannot change), and its events are
  * counted from events, each once (report-event-metrics.sql), or, beyond `maxRepeatedTokens`

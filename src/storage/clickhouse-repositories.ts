@@ -103,6 +103,16 @@ export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
 }
 
 const HOUR = 3_600_000
+const hourUp = (ms: number) => Math.ceil(ms / HOUR) * HOUR
+const hourDown = (ms: number) => Math.floor(ms / HOUR) * HOUR
+/**
+ * The whole hours [full_from, full_to) of [since, until), read from an hourly rollup; the rest
+ * is read from report_event_facts. Without a whole hour, full_from >= full_to.
+ */
+const wholeHours = (since: number, until: number) => ({
+  full_from: toDateTime64(hourUp(since)),
+  full_to: toDateTime64(hourDown(until)),
+})
 
 const scopeParams = (s: ReportScope) => ({
   tenant: s.tenant,
@@ -309,7 +319,14 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       sources: (scope, lookbackFrom, limit) =>
         rows<ReportSourceRow>(
           'report-sources',
-          { ...scopeParams(scope), lookback_from: toDateTime64(lookbackFrom), limit },
+          {
+            ...scopeParams(scope),
+            ...wholeHours(scope.since, scope.until),
+            lookback_from: toDateTime64(lookbackFrom),
+            lookback_full_from: toDateTime64(hourUp(lookbackFrom)),
+            lookback_full_to: toDateTime64(hourDown(scope.since)),
+            limit,
+          },
           report('report-sources'),
         ),
       sampleEvents: (scope, rules, perRule) =>
@@ -335,8 +352,7 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
           'report-token-metrics',
           {
             ...scopeParams(scope),
-            full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
-            full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
+            ...wholeHours(scope.since, scope.until),
             clock_skew_s: clockSkewS,
             max_repeated: maxRepeated,
           },

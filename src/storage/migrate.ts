@@ -76,6 +76,8 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     client_usage_daily: `day + toIntervalDay(${r.eventsDays})`,
     token_usage_hourly: `hour + toIntervalDay(${r.eventsDays})`,
     client_activity_daily: `day + toIntervalDay(${r.eventsDays})`,
+    report_event_facts: `toDateTime(occurred_at) + toIntervalDay(${r.eventsDays})`,
+    source_activity_hourly: `hour + toIntervalDay(${r.eventsDays})`,
   }
 }
 

@@ -534,7 +534,10 @@ export interface ReportFindingRow {
 }
 
 export interface ReportsRepository {
-  /** report-token-metrics.sql; whole hours from the token_usage_hourly rollup. */
+  /**
+   * report-token-metrics.sql; whole hours from the token_usage_hourly rollup, partial hours from
+   * report_event_facts (migration 0016).
+   */
   tokenMetrics(
     scope: ReportScope,
     options: { clockSkewS: number; maxRepeated: number },

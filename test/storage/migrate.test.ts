@@ -67,8 +67,12 @@ describe('migrate on the embedded engine', () => {
       'findings',
       'integrity_checkpoints',
       'rejected_events',
+      'report_event_facts',
+      'report_event_facts_mv',
       'resource_usage_daily',
       'resource_usage_daily_mv',
+      'source_activity_hourly',
+      'source_activity_hourly_mv',
       'token_usage_hourly',
       'token_usage_hourly_mv',
     ])
@@ -254,7 +258,9 @@ describe('migrate on the embedded engine', () => {
       'finding_occurrences',
       'finding_triage_history',
       'findings',
+      'report_event_facts',
       'resource_usage_daily',
+      'source_activity_hourly',
       'token_usage_hourly',
     ])
     const rs = await storage.client.query({

@@ -1,0 +1,287 @@
+/**
+ * Migration 0016's report tables answer as the queries before them did: the evidence metrics
+ * and the sources of random periods (bounds off the hour marks, within one hour, on them) over
+ * events stored before the migration (its backfill) and after it (its views), late events
+ * (stored after later ones), redelivered events the insert dedup caught, and events stored twice
+ * it did not. The queries before 0016 are kept verbatim in test/reports/pre-0016/ and run here
+ * over the same data, through the same report code.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toDateTime64 } from '../../src/events/event-row.js'
+import { queryEventMetrics } from '../../src/reports/evidence.js'
+import { querySources, SILENT_LOOKBACK_DAYS } from '../../src/reports/provenance.js'
+import { migrate } from '../../src/storage/migrate.js'
+import type {
+  ReportScope,
+  ReportSourceRow,
+  Repositories,
+  TokenMetricsRow,
+} from '../../src/storage/repositories.js'
+import { quoteIdentifier, SQL_DIR } from '../../src/storage/sql.js'
+import { seededRandom } from '../helpers/random.js'
+import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
+import {
+  API,
+  authorizationRequested,
+  issued,
+  MCP,
+  presented,
+  seed,
+  type Event,
+} from './fixtures.js'
+
+const storage = testStorage('reports_rollups')
+const HOUR = 3_600_000
+const DAY = 24 * HOUR
+const START = Date.parse('2026-10-10T00:00:00.000Z')
+const SPAN = 30 * HOUR
+const SOURCES = [
+  { kind: 'resource_server', id: 'rs-a', resource: API },
+  { kind: 'resource_server', id: 'rs-b', resource: 'https://API.example.com' },
+  { kind: 'mcp_server', id: 'mcp-1', resource: MCP },
+  { kind: 'mcp_server', id: 'mcp-2', resource: `${MCP}/` },
+]
+const iso = (ms: number) => new Date(ms).toISOString()
+
+/** A tenant's events: tokens issued and presented over 30 hours, about 30 events an hour. */
+function dataset(tenant: string, seedValue: number): Event[] {
+  const rnd = seededRandom(seedValue)
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
+  const events: Event[] = []
+  for (let i = 0; i < 150; i++) {
+    const at = START + Math.floor(rnd() * SPAN)
+    const iat = Math.floor(at / 1000)
+    const exp = iat + pick([300, 1800, 3600, 7200])
+    const aud = rnd() < 0.2 ? [MCP, API] : [pick(SOURCES).resource]
+    const jti = `${tenant}-${i}`
+    if (rnd() < 0.7)
+      events.push(
+        issued(tenant, iso(at), {
+          source: { kind: 'authorization_server', id: pick(['as', 'as-2']) },
+          requested_resources: rnd() < 0.2 ? [] : aud,
+          granted_aud: aud,
+          token: { jti, iat, exp, aud },
+        }),
+      )
+    for (let k = 1 + Math.floor(rnd() * 5); k > 0; k--) {
+      const source = pick(SOURCES)
+      const accepted = rnd() < 0.8
+      // Up to twice the lifetime: some after exp, many in another hour than the issuance.
+      const when = Math.min(START + SPAN - 1, at + Math.floor(rnd() * 2 * (exp - iat) * 1000))
+      events.push(
+        presented(tenant, iso(when), {
+          source: { kind: source.kind, id: source.id },
+          resource: source.resource,
+          token: { jti, iat, exp, ...(rnd() < 0.1 ? {} : { aud }) },
+          presented_aud: aud,
+          aud_validated: rnd() < 0.9,
+          decision: accepted ? 'accepted' : 'rejected',
+          reason: accepted ? 'ok' : 'aud_mismatch',
+          ...(source.kind === 'mcp_server' && rnd() < 0.9
+            ? { tool: { method: 'tools/call', ...(rnd() < 0.9 ? { name: 't' } : {}) } }
+            : {}),
+        }),
+      )
+    }
+  }
+  for (let i = 0; i < 15; i++)
+    events.push(
+      authorizationRequested(tenant, iso(START + Math.floor(rnd() * SPAN)), {
+        requested_resources: rnd() < 0.3 ? [] : [MCP],
+      }),
+    )
+  // Presentations without a token: in the empty key's group, counted but not loggable.
+  for (let i = 0; i < 40; i++)
+    events.push(
+      presented(tenant, iso(START + Math.floor(rnd() * SPAN)), {
+        source: { kind: 'mcp_server', id: 'mcp-1' },
+        resource: MCP,
+        token: undefined,
+        presented_aud: [],
+        decision: 'rejected',
+        reason: 'missing_token',
+        tool: undefined,
+      }),
+    )
+  // A source seen only on the first morning: silent in later periods, in their lookback.
+  for (let i = 0; i < 5; i++)
+    events.push(
+      presented(tenant, iso(START + 3 * HOUR + i * 600_000 + 1234), {
+        source: { kind: 'resource_server', id: 'rs-old' },
+        resource: API,
+      }),
+    )
+  return events
+}
+
+/** The pre-0016 queries, verbatim, bound as the repositories bound them before 0016. */
+function pre0016(): Pick<Repositories, 'reports'> {
+  const sql = (name: string) =>
+    readFileSync(new URL(`./pre-0016/${name}.sql`, import.meta.url), 'utf8').replaceAll(
+      '{{db}}',
+      quoteIdentifier(storage.database),
+    )
+  const scopeParams = (s: ReportScope) => ({
+    tenant: s.tenant,
+    since: toDateTime64(s.since),
+    until: toDateTime64(s.until),
+  })
+  const rows = async <T>(name: string, params: Record<string, unknown>) => {
+    const rs = await storage.client.query({
+      query: sql(name),
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    return rs.json<T>()
+  }
+  return {
+    reports: {
+      ...storage.reports,
+      async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
+        const [row] = await rows<TokenMetricsRow>('report-token-metrics', {
+          ...scopeParams(scope),
+          full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
+          full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
+          clock_skew_s: clockSkewS,
+          max_repeated: maxRepeated,
+        })
+        return row!
+      },
+      sources: (scope, lookbackFrom, limit) =>
+        rows<ReportSourceRow>('report-sources', {
+          ...scopeParams(scope),
+          lookback_from: toDateTime64(lookbackFrom),
+          limit,
+        }),
+    },
+  }
+}
+
+/** Periods: random bounds to the millisecond, and a few chosen ones. */
+function periods(): [number, number][] {
+  const rnd = seededRandom(99)
+  const out: [number, number][] = [
+    [START - DAY, START + SPAN + DAY], // everything, whole hours only
+    [START + 5 * HOUR, START + 26 * HOUR], // on hour marks
+    [START + 5 * HOUR + 1, START + 26 * HOUR - 1], // one millisecond off them
+    [START + 9 * HOUR + 60_000, START + 9 * HOUR + 3_000_000], // part of one hour
+    [START + 3 * HOUR + 600_000 + 1234, START + 3 * HOUR + 600_000 + 1235], // one event's instant
+    [START + 20 * HOUR + 1_234_567, START + 21 * HOUR + 7_654], // across one hour mark
+  ]
+  for (let i = 0; i < 8; i++) {
+    const since = START - HOUR + Math.floor(rnd() * (SPAN + HOUR))
+    out.push([since, since + 1 + Math.floor(rnd() * (START + SPAN + HOUR - since))])
+  }
+  return out
+}
+
+const clean: Event[] = []
+const doubled: Event[] = []
+/** Events of tenant `dups` stored twice after 0016 (in batches the insert dedup does not know). */
+let twice: Event[] = []
+
+beforeAll(async () => {
+  // Before 0016: the first batches are stored; 0016 backfills them, its views take the rest.
+  const dir = mkdtempSync(join(tmpdir(), 'audtrail-migrations-'))
+  cpSync(`${SQL_DIR}migrations`, dir, { recursive: true })
+  rmSync(join(dir, '0016_create_report_rollups.sql'))
+  await migrate(storage, { retention: RETENTION, dir })
+  rmSync(dir, { recursive: true, force: true })
+
+  clean.push(...dataset('clean', 5))
+  doubled.push(...dataset('dups', 6))
+  const shuffled = (events: Event[], s: number) => {
+    const rnd = seededRandom(s)
+    return events
+      .map((e) => [rnd(), e] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, e]) => e)
+  }
+  const split = (events: Event[], s: number) => {
+    const all = shuffled(events, s)
+    const n = all.length
+    // before the migration, after it, and late: stored last whatever their times
+    return [all.slice(0, n * 0.5), all.slice(n * 0.5, n * 0.85), all.slice(n * 0.85)]
+  }
+  const [cleanBefore, cleanAfter, cleanLate] = split(clean, 1)
+  const [dupsBefore, dupsAfter, dupsLate] = split(doubled, 2)
+  await seed(storage, [...cleanBefore!, ...dupsBefore!])
+  // Stored twice before 0016: token_usage_hourly keeps both, events merges them (here at once,
+  // so that the backfill reads one of each whatever the background merges did).
+  await seed(storage, dupsBefore!.slice(0, 8))
+  await storage.client.command({ query: `OPTIMIZE TABLE ${storage.database}.events FINAL` })
+
+  await migrate(storage, { retention: RETENTION })
+  await seed(storage, cleanAfter!)
+  await seed(storage, cleanAfter!) // the same batch again: the insert dedup drops it
+  await seed(storage, dupsAfter!)
+  await seed(storage, cleanLate!)
+  await seed(storage, dupsLate!)
+  twice = [...dupsAfter!.slice(0, 6), ...dupsLate!.slice(0, 4)]
+  await seed(storage, twice) // stored twice, after 0016
+}, 120_000)
+afterAll(() => closeTestStorages())
+
+const scopes = periods().flatMap(([since, until]) =>
+  ['clean', 'dups'].map((tenant) => [tenant, iso(since), iso(until)] as const),
+)
+
+describe('the report tables of migration 0016', () => {
+  it.each(scopes)(
+    'give the metrics the queries before them gave: %s, %s .. %s',
+    async (tenant, since, until) => {
+      const scope = { tenant, since: Date.parse(since), until: Date.parse(until) }
+      const { final, ...now } = await queryEventMetrics(storage, scope)
+      const { final: finalBefore, ...before } = await queryEventMetrics(pre0016(), scope)
+      expect(now).toEqual(before)
+      // Counted again with FINAL over the whole period (as beyond MAX_REPEATED_TOKENS): the same.
+      const whole = await queryEventMetrics(storage, scope, { maxRepeatedTokens: 0 })
+      expect({ ...whole, final: final }).toEqual({ ...now, final })
+      // Repeats are detected (and counted again, each once) in the tenant that has them only.
+      if (tenant === 'clean') expect([final, finalBefore]).toEqual([false, false])
+    },
+  )
+
+  it.each(scopes.filter(([tenant]) => tenant === 'clean'))(
+    'give the sources the query before them gave: %s, %s .. %s',
+    async (tenant, since, until) => {
+      const scope = { tenant, since: Date.parse(since), until: Date.parse(until) }
+      expect(await querySources(storage, scope)).toEqual(await querySources(pre0016(), scope))
+    },
+  )
+
+  it('count an event stored twice twice among the sources, as events does until a merge', async () => {
+    const scope = { tenant: 'dups', since: START - DAY, until: START + SPAN + DAY }
+    const { reporting } = await querySources(storage, scope)
+    const stored = new Map<string, number>()
+    for (const e of [...doubled, ...twice]) {
+      const { kind, id } = e.source as { kind: string; id: string }
+      stored.set(`${kind}/${id}`, (stored.get(`${kind}/${id}`) ?? 0) + 1)
+    }
+    expect(new Map(reporting.map((s) => [`${s.kind}/${s.id}`, s.events]))).toEqual(stored)
+  })
+
+  it('hold data that exercises them', async () => {
+    const whole = { since: START - DAY, until: START + SPAN + DAY }
+    const dups = await queryEventMetrics(storage, { tenant: 'dups', ...whole })
+    expect(dups.final).toBe(true)
+    expect(dups.events).toBe(doubled.length)
+    const m = await queryEventMetrics(storage, { tenant: 'clean', ...whole })
+    expect(m.events).toBe(clean.length)
+    expect(m.cross_audience_replays).toBeGreaterThan(0)
+    expect(m.multi_audience_tokens).toBeGreaterThan(0)
+    expect(m.expired_tokens_accepted).toBeGreaterThan(0)
+    expect(m.loggable_presentations).toBeLessThan(m.presentations)
+    expect(m.complete_presentations).toBeLessThan(m.loggable_presentations)
+    expect(m.accepted_validated).toBeLessThan(m.accepted)
+    expect(m.token_requests_with_resource).toBeLessThan(m.token_requests)
+    expect(m.mcp_presentations).toBeLessThan(m.presentations)
+    const later = { tenant: 'clean', since: START + 12 * HOUR, until: START + 24 * HOUR }
+    const { silent } = await querySources(storage, later)
+    expect(silent.map((s) => s.id)).toEqual(['rs-old'])
+    expect(SILENT_LOOKBACK_DAYS).toBeGreaterThan(1)
+  })
+})
