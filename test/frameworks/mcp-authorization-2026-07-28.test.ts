@@ -18,7 +18,16 @@ const RENAMED: Record<string, string> = {
 /** Rules that count against a kept clause in 2026-07-28 and did not in 2025-11-25. */
 const ADDED: Record<string, string[]> = {
   // One token key used from several sources: the theft the clause's short lifetimes limit.
-  'mcp-authz/token-theft': ['token-multi-source'],
+  // Sender-constrained tokens (RFC 9449, RFC 8705) are what makes a stolen token useless; the
+  // rules that audit them count for the clause.
+  'mcp-authz/token-theft': [
+    'token-multi-source',
+    'bound-token-downgrade',
+    'dpop-htu-mismatch',
+    'dpop-proof-replay',
+    'proof-key-mismatch',
+    'sender-binding-dropped',
+  ],
 }
 
 describe('MCP authorization, revision 2026-07-28', () => {

@@ -53,7 +53,7 @@ export const boundTokenDowngrade: EventRule<typeof params> = {
     nist_csf: ['PR.AA-03', 'PR.AA-04', 'DE.CM-09'],
     nist_800_53: ['IA-5', 'IA-9', 'SC-23'],
     nist_800_207: ['tenet-6'],
-    mcp_2026_07_28: ['mcp-authz/token-theft', 'mcp-authz/token-handling'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],
   },
   falsePositives: [

@@ -58,7 +58,7 @@ export const dpopHtuMismatch: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02'],
     nist_800_53: ['SC-23', 'SI-4', 'SI-10'],
     nist_800_207: ['tenet-3'],
-    mcp_2026_07_28: ['mcp-authz/token-theft', 'mcp-authz/token-handling'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],
   },
   falsePositives: [

@@ -51,7 +51,7 @@ export const dpopProofReplay: ScheduledRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'DE.AE-03'],
     nist_800_53: ['SC-23', 'SI-4', 'AU-6'],
     nist_800_207: ['tenet-6', 'tenet-7'],
-    mcp_2026_07_28: ['mcp-authz/token-theft', 'mcp-authz/token-handling'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],
   },
   falsePositives: [

@@ -51,7 +51,7 @@ export const proofKeyMismatch: EventRule<typeof params> = {
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-03'],
     nist_800_53: ['IA-5', 'SC-23', 'SI-4'],
     nist_800_207: ['tenet-6'],
-    mcp_2026_07_28: ['mcp-authz/token-theft', 'mcp-authz/token-handling'],
+    mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],
   },
   falsePositives: [
