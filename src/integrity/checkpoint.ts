@@ -17,9 +17,10 @@ import { createHash, createPublicKey, sign as edSign, type KeyObject } from 'nod
 import { appendFile } from 'node:fs/promises'
 import {
   calculateJwkThumbprint,
-  CompactSign,
-  compactVerify,
   decodeProtectedHeader,
+  FlattenedSign,
+  flattenedVerify,
+  type FlattenedJWS,
   type JWK,
 } from 'jose'
 import type { Logger } from '../logger.js'
@@ -134,9 +135,17 @@ export async function signCheckpoint(
 ): Promise<SignedCheckpoint> {
   const text = checkpointText(checkpoint)
   const kid = await keyIdOf(key)
-  const jws = await new CompactSign(new TextEncoder().encode(text))
+  // The JSON serialization (RFC 7515 section 7.2.2), not the compact one: a compact JWS reads as
+  // a bearer token to every secret scanner (ours included), and checkpoints go to files and
+  // webhooks whose owners run them.
+  const signed = await new FlattenedSign(new TextEncoder().encode(text))
     .setProtectedHeader({ alg: 'EdDSA', kid, typ: CHECKPOINT_TYPE })
     .sign(key)
+  const jws = JSON.stringify({
+    protected: signed.protected,
+    payload: signed.payload,
+    signature: signed.signature,
+  })
   const signature = edSign(null, Buffer.from(text, 'utf8'), key)
   const note = `${text}\n\u2014 ${NOTE_KEY_NAME} ${Buffer.concat([noteKeyHash(key), signature]).toString('base64')}\n`
   return { checkpoint, jws, note, kid }
@@ -148,17 +157,20 @@ export const checkpointDigest = (jws: string) => createHash('sha256').update(jws
 export type Opened =
   { ok: true; checkpoint: Checkpoint; kid: string } | { ok: false; problem: string }
 
-/** Check a checkpoint's JWS against the trusted keys (by kid) and read its text. */
+/** Check a checkpoint's JWS (JSON serialization) against the trusted keys (by kid) and read its text. */
 export async function openCheckpoint(
   jws: string,
   keys: ReadonlyMap<string, KeyObject>,
 ): Promise<Opened> {
   try {
-    const header = decodeProtectedHeader(jws)
+    const parsed = JSON.parse(jws) as FlattenedJWS
+    if (typeof parsed !== 'object' || parsed === null || typeof parsed.protected !== 'string')
+      return { ok: false, problem: 'not a checkpoint JWS' }
+    const header = decodeProtectedHeader(parsed)
     if (header.typ !== CHECKPOINT_TYPE) return { ok: false, problem: 'not a checkpoint JWS' }
     const key = typeof header.kid === 'string' ? keys.get(header.kid) : undefined
     if (!key) return { ok: false, problem: `signed by an unknown key (kid ${String(header.kid)})` }
-    const { payload } = await compactVerify(jws, key, { algorithms: ['EdDSA'] })
+    const { payload } = await flattenedVerify(parsed, key, { algorithms: ['EdDSA'] })
     return {
       ok: true,
       checkpoint: parseCheckpointText(new TextDecoder('utf-8', { fatal: true }).decode(payload)),
