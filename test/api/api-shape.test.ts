@@ -297,8 +297,14 @@ describe('links (item 3)', () => {
     const events = (await get(replay!.links.events)).json().items as {
       event: { event_id: string }
     }[]
+    // The replays the finding counts, and the legitimate uses inside the audience beside them.
+    const context = (replay!.evidence.presentations as { event_ids: string[] }[]).flatMap(
+      (p) => p.event_ids,
+    )
+    expect(context.length).toBeGreaterThan(0)
+    expect(context.some((id) => !(replay!.evidence.event_ids as string[]).includes(id))).toBe(true)
     expect(events.map((e) => e.event.event_id).sort()).toEqual(
-      [...(replay!.evidence.event_ids as string[])].sort(),
+      [...new Set([...(replay!.evidence.event_ids as string[]), ...context])].sort(),
     )
     expect((await get(replay!.links.token!)).statusCode).toBe(200)
     // A finding of no token has no token link; one of another tenant has no events.

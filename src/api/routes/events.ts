@@ -108,6 +108,22 @@ function passes(r: EventRow, s: EventSearch): boolean {
  * The events of a finding's evidence (newest first, as the search), each looked up by id: at most
  * FINDING_EVENTS. A finding of another tenant, or none, has no events.
  */
+/**
+ * The event ids a finding's evidence names: those of the context it carries
+ * (`presentations[].event_ids`: the legitimate uses beside a replay), then its `event_ids` (what
+ * the finding counts).
+ */
+export function evidenceEventIds(evidence: unknown): string[] {
+  const strings = (v: unknown) =>
+    Array.isArray(v) ? v.filter((i): i is string => typeof i === 'string') : []
+  const e = (evidence ?? {}) as { event_ids?: unknown; presentations?: unknown }
+  const context = Array.isArray(e.presentations)
+    ? e.presentations.flatMap((p) => strings((p as { event_ids?: unknown } | null)?.event_ids))
+    : []
+  // The counted ids last: a cap on the lookups keeps the last ones.
+  return [...new Set([...context, ...strings(e.event_ids)])]
+}
+
 async function findingEvents(
   storage: Pick<Repositories, 'findings' | 'events'>,
   search: EventSearch,
@@ -115,8 +131,7 @@ async function findingEvents(
 ): Promise<StoredEvent[]> {
   const [f] = await storage.findings.list({ tenant: search.tenant, id: finding, limit: 1 })
   if (!f) return []
-  const ids = (JSON.parse(f.evidence) as { event_ids?: unknown }).event_ids
-  const wanted = [...new Set(Array.isArray(ids) ? ids.filter((i) => typeof i === 'string') : [])]
+  const wanted = evidenceEventIds(JSON.parse(f.evidence))
   const rows = await Promise.all(
     wanted.slice(-FINDING_EVENTS).map((id) => storage.events.byId(search.tenant, id)),
   )

@@ -87,8 +87,13 @@ export async function findingPage(
   const tokenTimeline = tokenAnswer?.status === 200 ? tokenAnswer.json : undefined
   const events = tokenTimeline ? timelineEvents(tokenTimeline) : []
   const evidence = (f.evidence ?? {}) as Record<string, unknown>
+  // What the finding counts, and the context its evidence names (a replay's legitimate uses).
+  const context = Array.isArray(evidence.presentations) ? evidence.presentations : []
   const evidenceIds = new Set(
-    Array.isArray(evidence.event_ids) ? evidence.event_ids.map(String) : [],
+    [
+      evidence.event_ids,
+      ...context.map((p) => (p as { event_ids?: unknown } | null)?.event_ids),
+    ].flatMap((ids) => (Array.isArray(ids) ? ids.map(String) : [])),
   )
   const done = [query.done].flat()[0]
   const keys = (f.keys ?? {}) as Record<string, string>

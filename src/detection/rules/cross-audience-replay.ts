@@ -237,6 +237,9 @@ function summary(p: Presentation, outside: (r: string) => boolean) {
     outside_audience: outside(p.resource),
     accepted: p.accepted,
     count: p.count,
+    // The presentations' own events (the first few kept): the evidence of the legitimate uses
+    // beside the replays the finding counts.
+    event_ids: p.eventIds,
     first_seen: new Date(p.firstSeen).toISOString(),
     last_seen: new Date(p.lastSeen).toISOString(),
   }
