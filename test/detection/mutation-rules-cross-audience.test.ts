@@ -67,6 +67,18 @@ describe('cross-audience-replay', () => {
     expect(run([atMcp(5, opaque), atApi(10, 'accepted', opaque)])).toEqual([])
   })
 
+  it("takes the audience from the row when none was recorded before (an opaque token's first uses)", () => {
+    const { aud: _, ...noAud } = token()
+    const opaque = { token: noAud, presented_aud: [] }
+    const fromToken = run([atApi(5, 'accepted', opaque), atMcp(10, { presented_aud: [] })])
+    expect(fromToken.map((d) => [d.keys.resource, d.severity])).toEqual([[API, 'critical']])
+    const fromPresented = run([
+      atApi(5, 'accepted', opaque),
+      atMcp(10, { token: noAud, presented_aud: [MCP] }),
+    ])
+    expect(fromPresented.map((d) => d.keys.resource)).toEqual([API])
+  })
+
   it('does not read events other than presentations', () => {
     const found = run([
       ev.issued(),
