@@ -15,6 +15,7 @@ const RULE_TESTS = [
 /** Event rules run their examples in memory (mutation-rules-events): no rules.test.ts on chdb. */
 const EVENT_RULE_TESTS = [
   'test/detection/survivors.test.ts',
+  'test/detection/passthrough-order.test.ts',
   'test/detection/mutation-rules*.test.ts',
 ]
 /** The rules whose SQL runs on ClickHouse: their examples need chdb (rules.test.ts). */

@@ -15,6 +15,7 @@ SELECT
     presented_aud_canonical,
     resource_canonical,
     network_ip,
+    network_user_agent,
     token_scopes,
     granted_scopes,
     subject_token_key,

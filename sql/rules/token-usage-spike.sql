@@ -4,11 +4,13 @@
 -- the median of the active (non-zero) intervals, or of the same time of day on earlier days when
 -- higher; the spread comes from the active intervals, on the log scale. A spike passes three
 -- tests at once (docs/design/detection.md, "token-usage-spike"):
---   robust z = (ln x - ln level) / spread > {threshold}, spread = the largest of MAD(ln) / 0.6745,
---     the upper-tail spread (ln q95 - ln median) / 1.645 and ln(1 + {min_mad} / level) / 0.6745;
---   Poisson tail P(X >= x | lambda = max(level, 1)) < {max_p} (the normal tail of the threshold);
+--   robust z = (ln x - ln level) / spread > {threshold}, spread = the larger of the upper-tail
+--     spread (ln q95 - ln median) / 1.645 and ln(1 + {min_mad} / level) / 0.6745;
+--   over-dispersed Poisson tail P(X >= x / phi | lambda = max(level, 1) / phi) < {max_p} (the
+--     normal tail of the threshold), phi the variance-to-mean ratio of the pair's own baseline;
 --   x >= {min_ratio} * max(level, 1) and x >= {min_events};
--- with at least {min_history} intervals of history, {min_active} of them active.
+-- with at least {min_history} intervals of history, {min_active} of them active (or at least one,
+-- with the dispersion and spread of the tenant's established pairs as floors).
 -- It fires on the run whose events carry the interval across all three, so one interval is
 -- reported once.
 WITH candidates AS
@@ -82,31 +84,63 @@ scored AS
         greatest(active_median, seasonal) AS median,
         arrayReduce('quantileExactInclusive(0.5)', arrayMap(v -> abs(v - active_median), active)) AS mad,
         arrayReduce('quantileExactInclusive(0.95)', active) AS q95,
-        -- Spread on the log scale (activity varies by factors): MAD of the logs, the upper-tail
-        -- spread, and a floor of {min_mad} requests around the level.
-        arrayReduce('quantileExactInclusive(0.5)', arrayMap(v -> abs(log(v) - log(active_median)), active)) AS mad_log,
+        -- Spread on the log scale (activity varies by factors), of the upside: the upper-tail
+        -- spread, and a floor of {min_mad} requests around the level. (Not the MAD of the logs:
+        -- a job whose runs straddle an hour boundary has hours of 2 and of 40, and their spread
+        -- below the level says nothing of how big an hour may get.)
         greatest(
-            mad_log / 0.6745,
             (log(q95) - log(active_median)) / 1.645,
-            log(1 + {min_mad:Float64} / median) / 0.6745) AS spread,
+            log(1 + {min_mad:Float64} / median) / 0.6745) AS own_spread,
         greatest(median, 1.0) AS rate,
-        -- Terms of the Poisson tail from k = x on, far enough past x and lambda to be exact.
-        toUInt32(100 + ceil(10 * sqrt(rate))) AS terms,
+        -- Over-dispersion from the pair's own history: the variance-to-mean ratio of the
+        -- zero-filled baseline, each interval capped at the active 95th percentile (one earlier
+        -- burst does not mask the next). Requests come in sessions: for a pair used in bursts
+        -- it is about the size of one burst, for a steady stream about 1. Counts are judged in
+        -- those units (quasi-Poisson: x / phi against rate / phi), so three sessions in one
+        -- hour of a pair that usually has one are ordinary, thirty are not.
+        arrayMap(v -> least(v, q95), baseline) AS capped,
+        greatest(1.0, arraySum(arrayMap(v -> v * v, capped)) / greatest(arraySum(capped), 1.0)
+                      - arrayAvg(capped)) AS own_phi,
+        length(active) >= {min_active:UInt32} AS established,
         s.counts[c.bucket] AS x,
         x - s.counts_new[c.bucket] AS x_before,
-        (log(x) - log(median)) / spread AS z,
-        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x), toUInt32(x) + terms))) AS p,
-        (log(x_before) - log(median)) / spread AS z_before,
-        arraySum(arrayMap(k -> exp(k * log(rate) - rate - lgamma(k + 1)), range(toUInt32(x_before), toUInt32(x_before) + terms))) AS p_before,
         s.samples[c.bucket] AS event_ids,
         s.lasts[c.bucket] AS last_occurred
     FROM candidates AS c
     INNER JOIN series AS s ON s.tenant = c.tenant AND s.client_id = c.client_id AND s.resource = c.resource
+),
+-- A pair with fewer than {min_active} active intervals has a level but no known burst size or
+-- spread: it borrows them from the population, the tenant's pairs of this run with enough
+-- history (their medians), as a floor. Without such a population it is not judged.
+pooled AS
+(
+    SELECT *,
+        countIf(established) OVER (PARTITION BY tenant) AS population,
+        quantileExactIf(0.5)(own_phi, established) OVER (PARTITION BY tenant) AS population_phi,
+        quantileExactIf(0.5)(own_spread, established) OVER (PARTITION BY tenant) AS population_spread,
+        if(established, own_phi, greatest(own_phi, population_phi)) AS phi,
+        if(established, own_spread, greatest(own_spread, population_spread)) AS spread
+    FROM scored
+),
+tested AS
+(
+    SELECT *,
+        -- An active interval holds at least one burst: the rate in bursts is at least 1.
+        greatest(rate / phi, 1.0) AS rate_od,
+        -- Terms of the Poisson tail from k = ceil(x / phi) on, far enough past it and the rate
+        -- to be exact.
+        toUInt32(100 + ceil(10 * sqrt(rate_od))) AS terms,
+        (log(x) - log(median)) / spread AS z,
+        arraySum(arrayMap(k -> exp(k * log(rate_od) - rate_od - lgamma(k + 1)), range(toUInt32(ceil(x / phi)), toUInt32(ceil(x / phi)) + terms))) AS p,
+        (log(x_before) - log(median)) / spread AS z_before,
+        arraySum(arrayMap(k -> exp(k * log(rate_od) - rate_od - lgamma(k + 1)), range(toUInt32(ceil(x_before / phi)), toUInt32(ceil(x_before / phi)) + terms))) AS p_before
+    FROM pooled
 )
 SELECT tenant, client_id, resource, bucket, history, length(active) AS active_intervals, seasonal,
-       median, mad, q95, spread, x, z, p, event_ids, last_occurred
-FROM scored
-WHERE history >= {min_history:UInt32} AND length(active) >= {min_active:UInt32}
+       median, mad, q95, spread, phi, established, population, x, z, p, event_ids, last_occurred
+FROM tested
+WHERE history >= {min_history:UInt32} AND length(active) >= 1
+  AND (established OR population >= 1)
   AND x >= {min_events:UInt32} AND x >= {min_ratio:Float64} * rate
   AND z > {threshold:Float64} AND p < {max_p:Float64}
   AND NOT (x_before >= {min_events:UInt32} AND x_before >= {min_ratio:Float64} * rate

@@ -14,6 +14,11 @@ export interface Presentation {
   eventIds: string[]
   /** the first few distinct network addresses it came from (token-passthrough tells who sent it) */
   ips: string[]
+  /**
+   * the first few distinct User-Agent values it came with (token-passthrough: an MCP server's
+   * outbound client, when the server's own event arrives after the downstream one)
+   */
+  userAgents: string[]
 }
 
 /** RFC 8693 section 4.4 `may_act`: who the token's subject allows to act for it. */
@@ -194,6 +199,7 @@ export function applyToState(
       lastSeen: at,
       eventIds: [],
       ips: [],
+      userAgents: [],
     }
     // An event applied before (read again after a crash or a rebalance, or warmed up from storage
     // and then read again from the last commit) is not listed twice, nor counted twice when its
@@ -210,6 +216,12 @@ export function applyToState(
       p.ips.length < MAX_PRESENTATION_IPS
     )
       p.ips.push(row.network_ip)
+    if (
+      row.network_user_agent !== '' &&
+      !p.userAgents.includes(row.network_user_agent) &&
+      p.userAgents.length < MAX_PRESENTATION_IPS
+    )
+      p.userAgents.push(row.network_user_agent)
     p.firstSeen = Math.min(p.firstSeen, at)
     p.lastSeen = Math.max(p.lastSeen, at)
     s.presentations.set(row.resource_canonical, p)

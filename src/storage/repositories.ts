@@ -44,6 +44,7 @@ export const TOKEN_EVENT_COLUMNS = [
   'presented_aud_canonical',
   'resource_canonical',
   'network_ip',
+  'network_user_agent',
   'token_scopes',
   'granted_scopes',
   'subject_token_key',

@@ -258,6 +258,7 @@ describe.each(implementations)('the %s repositories', (_, make) => {
           'presented_aud_canonical',
           'resource_canonical',
           'network_ip',
+          'network_user_agent',
           'token_scopes',
           'granted_scopes',
           'subject_token_key',

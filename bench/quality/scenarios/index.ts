@@ -16,12 +16,15 @@ import { attackResourceDrift } from './attack-resource-drift.js'
 import { attackSenderConstraint } from './attack-sender-constraint.js'
 import { attackStrayScope } from './attack-stray-scope.js'
 import { attackTokenPassthrough } from './attack-token-passthrough.js'
+import { attackTokenPassthroughFirstCall } from './attack-token-passthrough-first-call.js'
 import { attackUnrequestedAudience } from './attack-unrequested-audience.js'
 import { benignCimdClients } from './benign-cimd-clients.js'
 import { benignMcp2026Clients } from './benign-mcp-2026-clients.js'
 import { benignMcpDelegation } from './benign-mcp-delegation.js'
 import { attackTokenReplay } from './attack-token-replay.js'
 import { attackUsageSpike } from './attack-usage-spike.js'
+import { attackUsageSpikeShortHistory } from './attack-usage-spike-short-history.js'
+import { benignBurstySessions } from './benign-bursty-sessions.js'
 import { benignMultiAudience } from './benign-multi-audience.js'
 import { benignServiceFleets } from './benign-service-fleets.js'
 import { benignTokenExchange } from './benign-token-exchange.js'
@@ -35,12 +38,15 @@ export const FAMILIES: readonly Family[] = [
   benignMcpDelegation,
   benignMcp2026Clients,
   benignCimdClients,
+  benignBurstySessions,
   attackUsageSpike,
+  attackUsageSpikeShortHistory,
   attackTokenReplay,
   attackMissingResource,
   attackCrossAudience,
   attackExpiredToken,
   attackTokenPassthrough,
+  attackTokenPassthroughFirstCall,
   attackMcpHeaderSmuggling,
   attackDelegationAbuse,
   attackClientIdOtherIssuer,

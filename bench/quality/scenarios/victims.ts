@@ -28,7 +28,17 @@ export interface Victim {
  */
 export function person(
   ctx: FamilyContext,
-  o: { server: Server; until: number; last?: number; client?: string; lifetimeS?: number },
+  o: {
+    server: Server
+    until: number
+    last?: number
+    client?: string
+    lifetimeS?: number
+    /** first day of its history (default: the corpus start) */
+    from?: number
+    /** sessions a day after the first (Poisson mean; default 1.5) */
+    sessionsPerDay?: number
+  },
 ): Victim {
   const { rng, world } = ctx
   const holder = { client_id: o.client ?? ctx.id('agent'), subject: ctx.id('user') }
@@ -56,11 +66,11 @@ export function person(
     }
     return { token, times }
   }
-  for (let day = world.start; day + 24 * HOUR <= o.until; day += 24 * HOUR) {
-    const sessions = day === world.start ? 1 : rng.poisson(1.5)
+  const first = o.from ?? world.start
+  for (let day = first; day + 24 * HOUR <= o.until; day += 24 * HOUR) {
+    const sessions = day === first ? 1 : rng.poisson(o.sessionsPerDay ?? 1.5)
     for (let s = 0; s < sessions; s++) {
-      const t =
-        day === world.start ? day + 9 * HOUR : drawTime(rng, day, day + 23 * HOUR, workWeight)
+      const t = day === first ? day + 9 * HOUR : drawTime(rng, day, day + 23 * HOUR, workWeight)
       sessionAt(t, rng.int(4, 15), rng.int(1, 3) * MINUTE)
     }
   }

@@ -6,6 +6,7 @@ import { BlockList, isIPv4, isIPv6 } from 'node:net'
 import { z } from 'zod'
 import { canonicalizeResource } from '../../events/resource.js'
 import type { EventRow } from '../../events/event-row.js'
+import type { ResourceRegistry } from '../../resource-registry.js'
 import type { Detection, EventRule } from '../rule.js'
 import { rowTime, type Presentation, type TokenState } from '../token-state.js'
 import { exampleEvents, API, MCP, at, token } from './lib/example-events.js'
@@ -117,32 +118,72 @@ function configured<T>(map: Record<string, T>, resource: string): T | undefined 
   return undefined
 }
 
+/** A use of the token outside its audience: where from, with which user agents, when. */
+interface Use {
+  ips: readonly string[]
+  userAgents: readonly string[]
+  firstSeen: number
+  lastSeen: number
+}
+
+/**
+ * Whether `use` was the in-audience `server` passing the token on, and on what evidence. The
+ * use's addresses the client itself used at the server are left out (a client replaying its own
+ * token). Times are compared both ways: a server that logs after answering records its own use
+ * after its downstream call.
+ */
+function basisOf(use: Use, server: Presentation, p: Params): Verdict['basis'] | undefined {
+  const ips = use.ips.filter((ip) => !server.ips.includes(ip))
+  if (ips.length === 0) return undefined
+  const agents = configured(p.serverUserAgents, server.resource)
+  if (agents?.some((a) => use.userAgents.some((ua) => ua.includes(a)))) return 'server_user_agent'
+  const addresses = configured(p.serverAddresses, server.resource)
+  if (addresses !== undefined)
+    return ips.some((ip) => inList(ip, addresses)) ? 'server_address' : undefined
+  // No identity configured: only when asked to, infer it from the network. The token came from
+  // a network the client never used at the server, within windowS of the server accepting it (a
+  // server calling out while serving, or a third party replaying it: the network cannot say).
+  if (!p.inferFromNetwork || server.ips.length === 0) return undefined
+  const clientNetworks = new Set(server.ips.map((a) => networkOf(a, p)))
+  const elsewhere = ips.some((ip) => {
+    const here = networkOf(ip, p)
+    return here !== undefined && !clientNetworks.has(here)
+  })
+  const window = p.windowS * 1000
+  if (
+    elsewhere &&
+    use.lastSeen >= server.firstSeen - window &&
+    use.firstSeen <= server.lastSeen + window
+  )
+    return 'other_network_after_server_use'
+  return undefined
+}
+
 /** Which in-audience server, if any, passed the token on in this row, and on what evidence. */
 function passedOnBy(row: EventRow, state: TokenState, p: Params, now: number): Verdict | undefined {
-  const ip = row.network_ip
-  const inside = [...state.presentations.values()].filter(
-    (s) => s.accepted && s.resource !== row.resource_canonical && !s.ips.includes(ip),
-  )
-  for (const server of inside) {
-    const agents = configured(p.serverUserAgents, server.resource)
-    if (agents?.some((a) => row.network_user_agent.includes(a)))
-      return { server, basis: 'server_user_agent' }
-    const addresses = configured(p.serverAddresses, server.resource)
-    if (addresses !== undefined) {
-      if (inList(ip, addresses)) return { server, basis: 'server_address' }
-      continue
-    }
-    // No identity configured: only when asked to, infer it from the network. The token came from
-    // a network the client never used at the server, shortly after the server accepted it (a
-    // server calling out while serving, or a third party replaying it: the network cannot say).
-    if (!p.inferFromNetwork) continue
-    const here = networkOf(ip, p)
-    const clientNetworks = new Set(server.ips.map((a) => networkOf(a, p)))
-    if (here === undefined || clientNetworks.has(here) || server.ips.length === 0) continue
-    if (now - server.lastSeen <= p.windowS * 1000 && now >= server.firstSeen)
-      return { server, basis: 'other_network_after_server_use' }
+  const use: Use = {
+    ips: [row.network_ip],
+    userAgents: row.network_user_agent === '' ? [] : [row.network_user_agent],
+    firstSeen: now,
+    lastSeen: now,
+  }
+  for (const server of state.presentations.values()) {
+    if (!server.accepted || server.resource === row.resource_canonical) continue
+    const basis = basisOf(use, server, p)
+    if (basis !== undefined) return { server, basis }
   }
   return undefined
+}
+
+/** The server is one of the token's audiences, and an MCP server when the registry says. */
+function isAudienceServer(
+  resource: string,
+  state: TokenState,
+  registry: ResourceRegistry | undefined,
+): boolean {
+  if (outsideAudience(resource, state.audience, registry)) return false
+  const kind = registryEntry(resource, registry)?.kind
+  return kind === undefined || kind === 'mcp'
 }
 
 export const tokenPassthrough: EventRule<typeof params> = {
@@ -197,20 +238,69 @@ export const tokenPassthrough: EventRule<typeof params> = {
     if (!isPresentation(row) || row.token_key === '' || row.resource_canonical === '') return []
     if (state === undefined || state.audience.length === 0) return []
     const here = row.resource_canonical
-    if (!outsideAudience(row.resource, state.audience, ctx.registry)) return []
-    // An exchange for this resource was issued: the server did delegate (the original token at the
+    const now = rowTime(row.occurred_at)
+    // An exchange for the resource was issued: the server did delegate (the original token at the
     // API afterwards is a replay, which cross-audience-replay reports).
-    if (state.exchangedFor.some((a) => !outsideAudience(here, [a], ctx.registry))) return []
+    const exchanged = (resource: string) =>
+      state.exchangedFor.some((a) => !outsideAudience(resource, [a], ctx.registry))
+    if (!outsideAudience(row.resource, state.audience, ctx.registry)) {
+      // The server's own use, received after the downstream one (out-of-order delivery, or a
+      // server that logs after answering): judge the downstream uses already seen, within
+      // windowS of this one.
+      if (row.decision !== 'accepted' || !isAudienceServer(here, state, ctx.registry)) return []
+      const before = state.presentations.get(here)
+      const server: Presentation = {
+        resource: here,
+        accepted: true,
+        count: (before?.count ?? 0) + 1,
+        firstSeen: now,
+        lastSeen: now,
+        eventIds: [row.event_id],
+        ips: [...new Set([...(before?.ips ?? []), row.network_ip])],
+        userAgents: [],
+      }
+      const window = ctx.params.windowS * 1000
+      const found: Detection[] = []
+      for (const use of state.presentations.values()) {
+        if (!outsideAudience(use.resource, state.audience, ctx.registry)) continue
+        if (exchanged(use.resource)) continue
+        if (use.lastSeen < now - window || use.firstSeen > now + window) continue
+        const basis = basisOf(use, server, ctx.params)
+        if (basis === undefined) continue
+        found.push(
+          detect(
+            row,
+            { token_key: row.token_key, server: here, resource: use.resource },
+            {
+              audience: state.audience,
+              server: here,
+              basis,
+              server_client_addresses: server.ips,
+              server_last_accepted: new Date(now).toISOString(),
+              exchanged_for: state.exchangedFor,
+              accepted_downstream: use.accepted,
+              downstream: {
+                resource: use.resource,
+                first_seen: new Date(use.firstSeen).toISOString(),
+                addresses: use.ips,
+                user_agents: use.userAgents,
+              },
+              current: presentationEvidence(row),
+            },
+            { severity: use.accepted ? 'critical' : 'high', eventIds: use.eventIds },
+          ),
+        )
+      }
+      return found
+    }
+    if (exchanged(here)) return []
     const before = state.presentations.get(here)
     const accepted = row.decision === 'accepted'
     if (before !== undefined && (before.accepted || !accepted)) return []
-    const verdict = passedOnBy(row, state, ctx.params, rowTime(row.occurred_at))
+    const verdict = passedOnBy(row, state, ctx.params, now)
     if (verdict === undefined) return []
-    // The server must be one of the token's audiences, and an MCP server when the registry says.
     const server = verdict.server
-    if (outsideAudience(server.resource, state.audience, ctx.registry)) return []
-    const kind = registryEntry(server.resource, ctx.registry)?.kind
-    if (kind !== undefined && kind !== 'mcp') return []
+    if (!isAudienceServer(server.resource, state, ctx.registry)) return []
     const detection: Detection = detect(
       row,
       { token_key: row.token_key, server: server.resource, resource: here },

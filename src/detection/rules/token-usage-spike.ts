@@ -30,16 +30,16 @@ const params = z.object({
     .number()
     .int()
     .min(1)
-    .default(8)
+    .default(3)
     .describe(
-      'intervals of the baseline with any request, at least: the size and spread of an active interval must be known (its 95th percentile) before one can be too big',
+      "intervals of the baseline with any request for a pair to be judged on its own burst size and spread; a pair with fewer (at least one) borrows them from the tenant's established pairs of the run, as floors",
     ),
   threshold: z
     .number()
     .positive()
     .default(3.5)
     .describe(
-      'robust z-score above which an interval is a spike; its normal tail is also the Poisson tail an interval must fall below',
+      'robust z-score above which an interval is a spike; its normal tail is also the over-dispersed Poisson tail an interval must fall below',
     ),
   minMad: z
     .number()
@@ -106,21 +106,28 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   description:
     'Presentations per client and canonical resource are counted per interval and scored against ' +
     'the preceding intervals (at most `baselineIntervals`, zero-filled from the first activity of ' +
-    'the pair, at least `minHistoryIntervals` of them and `minActiveIntervals` with requests). ' +
-    'The level is the median of the active intervals, or of the same time of day on earlier days ' +
-    'when higher (a nightly batch). A spike passes three tests: its robust z-score on the log ' +
-    'scale, (ln x - ln level) / spread, exceeds `threshold`, where the spread is the largest of ' +
-    'the MAD of the logs / 0.6745, the upper-tail spread (ln q95 - ln level) / 1.645 and ' +
-    'ln(1 + `minMad` / level) / 0.6745; its Poisson tail P(X >= x) at rate max(level, 1) is below ' +
-    'the normal tail of `threshold`; and x is at least `minEvents` and `minRatio` times the ' +
-    'level. Each interval is reported once, by the run whose events carry it over all three.',
+    'the pair, at least `minHistoryIntervals` of them). The level is the median of the active ' +
+    'intervals, or of the same time of day on earlier days when higher (a nightly batch). A spike ' +
+    'passes three tests: its z-score on the log scale, (ln x - ln level) / spread, exceeds ' +
+    '`threshold`, where the spread is the larger of the upper-tail spread (ln q95 - ln level) / ' +
+    '1.645 and ln(1 + `minMad` / level) / 0.6745; its over-dispersed Poisson tail ' +
+    'P(X >= x / phi) at rate max(level, 1) / phi is below the normal tail of `threshold`, where ' +
+    "phi (at least 1) is the variance-to-mean ratio of the pair's zero-filled baseline, each " +
+    'interval capped at the active 95th percentile; and x is at least `minEvents` and ' +
+    '`minRatio` times the level. A pair with fewer than `minActiveIntervals` active intervals ' +
+    "(at least one) takes the median phi and spread of the tenant's pairs with enough of them in " +
+    'the same run as floors, and is not judged without such pairs. Each interval is reported ' +
+    'once, by the run whose events carry it over all three.',
   rationale:
     'Median and MAD resist the outliers a mean and standard deviation absorb, so the baseline ' +
     'stays honest after earlier bursts. At a few requests an interval the MAD of whole counts is ' +
     '0 or 1 and a z-score alone calls any busier hour a spike: the Poisson tail judges such low ' +
     'counts by their own law (3 to 10 at a median of 3 is ordinary), the upper-tail spread lets a ' +
     'pair whose busier hours recur keep them, and the ratio asks a spike to at least double the ' +
-    'baseline. A sudden jump in one client at one server is how a ' +
+    'baseline. Requests come in sessions, so hourly counts are over-dispersed: the dispersion ' +
+    "estimated from the pair's own history (about one session's size for a pair used in " +
+    'bursts, about 1 for a steady stream) makes three sessions in one hour ordinary and thirty ' +
+    'not, and needs only a few active intervals to be known. A sudden jump in one client at one server is how a ' +
     'runaway or hijacked agent (OWASP ASI10, ASI08) and a stolen token being exploited look from ' +
     'the resource side; SP 800-207 tenet 4 expects behaviour to inform access policy.',
   references: [REF.nist800207, REF.mcpTokenTheft],
@@ -136,11 +143,11 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
   falsePositives: [
     'Batch jobs, backfills and releases that change a client workload on purpose.',
     'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not; a pair first seen on a weekend can fire on its first working morning.',
-    'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged against its active hours, it fires from about ten times their level.',
+    'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged in units of its own bursts, it fires from about seven to ten times their level.',
     'A steady pair (a scheduled job) that doubles once: at a high, steady rate a twofold rise is significant and fires; raise `minRatio` for pairs whose volume is expected to vary so.',
   ],
   runbook: [
-    'Compare `requests` with `baseline_median`, `baseline_q95` (the busiest ordinary intervals) and `ratio`, and the tools or paths called in the events; `poisson_p` is how unlikely the count is at the median rate.',
+    "Compare `requests` with `baseline_median`, `baseline_q95` (the busiest ordinary intervals) and `ratio`, and the tools or paths called in the events; `poisson_p` is how unlikely the count is at the median rate, counted in units of `dispersion` (the pair's usual burst size).",
     'Check whether the token or client is used from new networks (`token-multi-source`) or new resources.',
     'If the workload is unexplained, throttle or suspend the client and review what it accessed.',
   ],
@@ -175,6 +182,9 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
         baseline_q95: Number(row.q95),
         ratio: Math.round((Number(row.x) / Math.max(Number(row.median), 1)) * 100) / 100,
         poisson_p: Number(Number(row.p).toPrecision(3)),
+        dispersion: Math.round(Number(row.phi) * 100) / 100,
+        // false: judged with the dispersion and spread of the tenant's established pairs
+        own_history: Boolean(Number(row.established)),
         baseline_intervals: Number(row.history),
         active_intervals: Number(row.active_intervals),
         seasonal_median: Number(row.seasonal),
