@@ -8,12 +8,7 @@ import type { RejectedRow } from '../events/rejected-row.js'
 import type { ClickHouseConnection } from './client.js'
 import { delegationLink, walkDelegationChain, type DelegationLinkRow } from './delegation-chain.js'
 import { mapStorageError } from './errors.js'
-import {
-  STORED_EVENT_COLUMNS,
-  toDateTime64,
-  type EventRow,
-  type StoredEvent,
-} from '../events/event-row.js'
+import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
 import {
   getEventRow,
   insertEventRows,
@@ -115,9 +110,6 @@ export function stableFilters(q: FindingsQuery): boolean {
     q.until === undefined
   )
 }
-
-/** token-overview.sql's columns of an event, one value per group (versions hold the same). */
-const ANY_EVENT_COLUMNS = STORED_EVENT_COLUMNS.map((c) => `any(${c}) AS ${c}`).join(', ')
 
 /** The parameters of events-search.sql from a search. */
 export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
@@ -222,43 +214,6 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       },
       tokenLifecycle: (tenant, key, limit) =>
         rows<StoredEvent>('token-lifecycle', { tenant, key, limit }, 'token timeline'),
-      async tokenOverview(tenant, key, limit) {
-        const found = await rows<
-          StoredEvent & {
-            is_presentation: boolean | number | string
-            group_resource: string
-            group_decision: string
-            group_count: number | string
-            first_seen: string
-            last_seen: string
-          }
-        >('token-overview', { tenant, key, limit }, 'token timeline', {
-          any_event_columns: ANY_EVENT_COLUMNS,
-        })
-        const summary: TokenSummaryRow[] = []
-        const lifecycle: StoredEvent[] = []
-        for (const r of found) {
-          const {
-            is_presentation,
-            group_resource,
-            group_decision,
-            group_count,
-            first_seen,
-            last_seen,
-            ...event
-          } = r
-          if (is_presentation === true || Number(is_presentation) === 1)
-            summary.push({
-              resource: group_resource,
-              decision: group_decision,
-              count: Number(group_count),
-              first_seen,
-              last_seen,
-            })
-          else lifecycle.push(event)
-        }
-        return { summary, lifecycle }
-      },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) =>

@@ -379,13 +379,6 @@ export function createMemoryRepositories(): MemoryRepositories {
           .slice(0, limit)
           .map(stored)
       },
-      async tokenOverview(tenant, key, limit) {
-        const [summary, lifecycle] = await Promise.all([
-          this.tokenSummary(tenant, key, limit),
-          this.tokenLifecycle(tenant, key, limit),
-        ])
-        return { summary, lifecycle }
-      },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) => {

@@ -145,15 +145,6 @@ export interface EventsRepository {
    */
   tokenLifecycle(tenant: string, key: string, limit: number): Promise<StoredEvent[]>
   /**
-   * token-overview.sql: tokenSummary and tokenLifecycle in one read of the token's events (the
-   * same answers); at most `limit` of each.
-   */
-  tokenOverview(
-    tenant: string,
-    key: string,
-    limit: number,
-  ): Promise<{ summary: TokenSummaryRow[]; lifecycle: StoredEvent[] }>
-  /**
    * delegation-links.sql, a level per query: the exchanges back to the token the user consented
    * to and every token exchanged from this one (a key seen twice, a cycle in forged events, is
    * not followed again).

@@ -209,16 +209,6 @@ describe.each(implementations)('the %s repositories', (_, make) => {
       ])
       expect(await repos.events.tokenSummary(tenant, key, 1)).toHaveLength(1)
       expect(ids(await repos.events.tokenLifecycle(tenant, key, 10))).toEqual(ids([issued]))
-      // One read for both: the same rows as the two queries, each limit applied on its own.
-      for (const limit of [1, 2, 10])
-        expect(await repos.events.tokenOverview(tenant, key, limit)).toEqual({
-          summary: await repos.events.tokenSummary(tenant, key, limit),
-          lifecycle: await repos.events.tokenLifecycle(tenant, key, limit),
-        })
-      expect(await repos.events.tokenOverview(newTenant(), key, 5)).toEqual({
-        summary: [],
-        lifecycle: [],
-      })
       expect(await repos.events.tokenPresentations(newTenant(), key, undefined, 5)).toEqual([])
       expect(await repos.events.tokenSummary(newTenant(), key, 5)).toEqual([])
     })

@@ -140,8 +140,6 @@ export const TIMELINE_FINDINGS = 1000
 export const TIMELINE_SUMMARY = 1000
 /** The most issuance and exchange events it shows (more: `truncated`). */
 export const TIMELINE_LIFECYCLE = 1000
-/** token-overview.sql reads both with one limit: the two are equal. */
-const TIMELINE_OVERVIEW = Math.max(TIMELINE_SUMMARY, TIMELINE_LIFECYCLE)
 
 /** The token timeline's query: a page of presentations. */
 export const TimelineQuery = z.strictObject({
@@ -233,15 +231,15 @@ export const routes = [
       const tenant = tenantOf(caller, q.tenant)
       const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       // At once, on the embedded engine's connections (or as server requests).
-      // The summary and the lifecycle events come from one read (token-overview.sql).
-      const [presented, { summary, lifecycle }, hasFindings] = await Promise.all([
+      const [presented, summary, lifecycle, hasFindings] = await Promise.all([
         storage.events.tokenPresentations(
           tenant,
           key,
           after && { at: after[0], id: after[1] },
           q.limit + 1,
         ),
-        storage.events.tokenOverview(tenant, key, TIMELINE_OVERVIEW + 1),
+        storage.events.tokenSummary(tenant, key, TIMELINE_SUMMARY + 1),
+        storage.events.tokenLifecycle(tenant, key, TIMELINE_LIFECYCLE + 1),
         storage.findings.tokenHasFindings(tenant, key),
       ])
       if (summary.length === 0 && lifecycle.length === 0)
