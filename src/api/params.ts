@@ -34,13 +34,20 @@ function encodeParts(parts: string[]): string {
   return Buffer.from(JSON.stringify(parts)).toString('base64url')
 }
 
-/** The parts of a cursor this API returned, each passing its check; anything else is a 400. */
-function decodeParts(cursor: string, checks: ((part: string) => boolean)[]): string[] {
+/**
+ * The parts of a cursor this API returned, each passing its check; anything else is a 400. The
+ * last `optional` checks are of parts a cursor may leave out (all of them or none).
+ */
+function decodeParts(
+  cursor: string,
+  checks: ((part: string) => boolean)[],
+  optional = 0,
+): string[] {
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown
     if (
       Array.isArray(parts) &&
-      parts.length === checks.length &&
+      (parts.length === checks.length || parts.length === checks.length - optional) &&
       parts.every((p, i) => typeof p === 'string' && checks[i]!(p))
     )
       return parts as string[]
@@ -104,29 +111,54 @@ export function listParam(item: string, what: string, max = 32) {
 /** The values of an enumeration as a pattern for listParam. */
 export const oneOf = (values: readonly string[]) => values.join('|')
 
-/** A cursor on a finding's sort key: the sort it belongs to, the signed keys and the id. */
-export function encodeSortCursor(sort: string, key: { k1: number; k2: number; id: string }) {
-  return encodeParts([sort, String(key.k1), String(key.k2), key.id])
+/**
+ * A cursor on a finding's sort key: the sort it belongs to, the signed keys and the id, and the
+ * list's `total` as its first page counted it (carried so that later pages need not count again).
+ */
+export function encodeSortCursor(
+  sort: string,
+  key: { k1: number; k2: number; id: string },
+  total?: { value: number; exact: boolean },
+) {
+  const parts = [sort, String(key.k1), String(key.k2), key.id]
+  if (total) parts.push(String(total.value), total.exact ? '1' : '0')
+  return encodeParts(parts)
 }
 
 const INTEGER = /^-?\d{1,16}$/
+const COUNT = /^\d{1,16}$/
+
+/** What a finding cursor carries: the sort key of the last row, and the total if counted. */
+export interface SortCursor {
+  k1: number
+  k2: number
+  id: string
+  total?: { value: number; exact: boolean }
+}
 
 /**
- * The sort key a cursor carries; a forged cursor, or one of another sort (the order would not
- * resume where the page ended), is a 400.
+ * The sort key a cursor carries (and the total, when it carries one); a forged cursor, or one of
+ * another sort (the order would not resume where the page ended), is a 400.
  */
 export function decodeSortCursor(
   cursor: string | undefined,
   sort: string,
   id: RegExp,
-): { k1: number; k2: number; id: string } | undefined {
+): SortCursor | undefined {
   if (!cursor) return undefined
-  const [of, k1, k2, key] = decodeParts(cursor, [
-    () => true,
-    (p) => INTEGER.test(p),
-    (p) => INTEGER.test(p),
-    (p) => id.test(p),
-  ])
+  const [of, k1, k2, key, value, exact] = decodeParts(
+    cursor,
+    [
+      () => true,
+      (p) => INTEGER.test(p),
+      (p) => INTEGER.test(p),
+      (p) => id.test(p),
+      (p) => COUNT.test(p),
+      (p) => p === '0' || p === '1',
+    ],
+    2,
+  )
   if (of !== sort) throw new ApiError(400, 'ERR_BAD_REQUEST', 'cursor: from a list in another sort')
-  return { k1: Number(k1), k2: Number(k2), id: key! }
+  const at = { k1: Number(k1), k2: Number(k2), id: key! }
+  return value === undefined ? at : { ...at, total: { value: Number(value), exact: exact === '1' } }
 }

@@ -91,6 +91,26 @@ export function findingsListParams(q: FindingsQuery): Record<string, unknown> {
   }
 }
 
+/**
+ * Whether a findings query filters only on what every version of a finding holds alike: the
+ * tenant, the id and the rule (finding_id hashes them with the dedup key). Severity (the highest
+ * so far), the key columns not in the dedup key, the evidence and the times may change between
+ * versions, so their filters need the latest version (FINAL).
+ */
+export function stableFilters(q: FindingsQuery): boolean {
+  const none = (list?: readonly string[], one?: string) => (list?.length ?? 0) === 0 && !one
+  return (
+    none(q.severities, q.severity) &&
+    none(q.statuses, q.status) &&
+    none(q.resources, q.resource) &&
+    !q.client &&
+    !q.token &&
+    !q.text &&
+    q.since === undefined &&
+    q.until === undefined
+  )
+}
+
 /** The parameters of events-search.sql from a search. */
 export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
   return {
@@ -254,12 +274,19 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       },
       async count(q, bound = FINDINGS_TOTAL_BOUND) {
         const params = findingsListParams(q)
-        const counted = async (final: boolean, upTo: string | number) => {
+        // Without a status filter the triage is not joined; with filters only on what no
+        // version of a finding changes, distinct ids are counted without FINAL.
+        const triaged = (params.statuses as string[]).length > 0
+        const stable = stableFilters(q)
+        const counted = async (exact: boolean, upTo: string | number) => {
           const [row] = await rows<{ n: number | string }>(
-            'findings-count',
+            triaged ? 'findings-count' : 'findings-count-untriaged',
             { ...params, bound: upTo },
             'count findings',
-            { final: final ? 'FINAL' : '' },
+            {
+              final: exact && !(stable && !triaged) ? 'FINAL' : '',
+              distinct: exact && stable && !triaged ? 'DISTINCT' : '',
+            },
           )
           return Number(row?.n ?? 0)
         }

@@ -4,7 +4,7 @@
  * One tenant's events go through the streaming detector with every rule, as in production.
  */
 import type { FastifyInstance } from 'fastify'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createStreamingDetector } from '../../src/detection/engine.js'
 import { createFindingsStore, TRIAGE_STATUSES } from '../../src/detection/findings-store.js'
 import { SEVERITIES } from '../../src/detection/rule.js'
@@ -246,6 +246,58 @@ describe('filters, sorts, cursor and total (item 2)', () => {
       value: all.filter((f) => f.severity === 'high').length,
       exact: true,
     })
+  })
+
+  it('counts the total on the first page only: later pages carry it in their cursor', async () => {
+    const whole = await findings()
+    const counted = vi.spyOn(storage.findings, 'count')
+    try {
+      const first = (await get('/v1/findings?limit=2')).json()
+      expect(counted).toHaveBeenCalledTimes(1)
+      expect(first.total).toEqual({ value: whole.length, exact: true })
+      let cursor: string | null = first.next_cursor
+      let pages = 1
+      while (cursor) {
+        const page = (await get(`/v1/findings?limit=2&cursor=${cursor}`)).json()
+        expect(page.total).toEqual(first.total)
+        cursor = page.next_cursor
+        pages++
+      }
+      expect(pages).toBe(Math.ceil(whole.length / 2))
+      expect(counted).toHaveBeenCalledTimes(1)
+      // A cursor with a total this API did not write (not a count) is refused like any forgery.
+      const parts = JSON.parse(Buffer.from(first.next_cursor, 'base64url').toString()) as string[]
+      const forged = Buffer.from(JSON.stringify([...parts.slice(0, 5), 'x'])).toString('base64url')
+      expect((await get(`/v1/findings?limit=2&cursor=${forged}`)).statusCode).toBe(400)
+      // A cursor without a total (as written before the total was carried) counts again.
+      const bare = Buffer.from(JSON.stringify(parts.slice(0, 4))).toString('base64url')
+      const again = (await get(`/v1/findings?limit=2&cursor=${bare}`)).json()
+      expect(again.total).toEqual(first.total)
+      expect(counted).toHaveBeenCalledTimes(2)
+    } finally {
+      counted.mockRestore()
+    }
+  })
+
+  it('does not count when the first page holds every match: the total is its rows', async () => {
+    const whole = await findings()
+    const high = whole.filter((f) => f.severity === 'high').length
+    expect(high).toBeGreaterThan(0)
+    const counted = vi.spyOn(storage.findings, 'count')
+    try {
+      const all = (await get(`/v1/findings?limit=${whole.length + 1}`)).json()
+      expect(all.total).toEqual({ value: whole.length, exact: true })
+      expect(all.next_cursor).toBeNull()
+      const some = (await get('/v1/findings?severity=high&limit=500')).json()
+      expect(some.total).toEqual({ value: high, exact: true })
+      expect(counted).not.toHaveBeenCalled()
+      // A full first page is counted: the same answer as the page that held every match.
+      const full = (await get(`/v1/findings?limit=${whole.length}`)).json()
+      expect(full.total).toEqual({ value: whole.length, exact: true })
+      expect(counted).toHaveBeenCalledTimes(1)
+    } finally {
+      counted.mockRestore()
+    }
   })
 
   it('finds text in client, resource, token key, rule and title, any case, % and _ literal', async () => {

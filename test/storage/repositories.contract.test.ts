@@ -470,6 +470,69 @@ describe.each(implementations)('the %s repositories', (_, make) => {
       expect(await repos.findings.count({ tenant }, 3)).toEqual({ value: 4, exact: false })
       expect(await repos.findings.count({ tenant: newTenant() })).toEqual({ value: 0, exact: true })
     })
+
+    it('counts each finding once, by its latest version, whichever way the count is made', async () => {
+      const tenant = newTenant()
+      const [a, b, c] = [hex32(), hex32(), hex32()]
+      // a: three versions not merged, its severity raised and its evidence changed by the last;
+      // b: one version of another rule; c: one version, resolved by an analyst.
+      await repos.findings.write([finding(tenant, a, { severity: 'low', version: 1 })])
+      await repos.findings.write([
+        finding(tenant, a, {
+          severity: 'medium',
+          last_seen: toDateTime64(BASE + 2000),
+          version: 2,
+        }),
+      ])
+      await repos.findings.write([
+        finding(tenant, a, {
+          severity: 'critical',
+          evidence: '{"event_ids":[],"named":"tk-late"}',
+          last_seen: toDateTime64(BASE + 3000),
+          version: 3,
+        }),
+        finding(tenant, b, { rule_id: 'other-rule', version: 1 }),
+        finding(tenant, c, { version: 1 }),
+      ])
+      await repos.findings.triage({
+        tenant,
+        finding_id: c,
+        status: 'resolved',
+        note: '',
+        assignee: '',
+        updated_at: toDateTime64(BASE + 9 * MINUTE),
+        updated_by: 'analyst',
+        version: 1,
+      })
+      const count = async (q: Omit<FindingsQuery, 'tenant'>) =>
+        (await repos.findings.count({ tenant, ...q })).value
+      const listed = async (q: Omit<FindingsQuery, 'tenant'>) =>
+        (await repos.findings.list({ tenant, ...q, limit: 100 })).length
+      const queries: Omit<FindingsQuery, 'tenant'>[] = [
+        {},
+        { rules: ['aud-mismatch-accepted'] },
+        { rules: ['aud-mismatch-accepted', 'other-rule'] },
+        { id: a },
+        { severities: ['low'] },
+        { severities: ['critical'] },
+        { token: 'tk-late', tokenInEvidence: true },
+        { since: BASE + 2500 },
+        { until: BASE + 2500 },
+        { statuses: ['open'] },
+        { statuses: ['resolved'], rules: ['aud-mismatch-accepted'] },
+      ]
+      // Every count is the number of findings the list shows for the same filters.
+      for (const q of queries) expect([q, await count(q)]).toEqual([q, await listed(q)])
+      expect(await count({})).toBe(3)
+      expect(await count({ rules: ['aud-mismatch-accepted'] })).toBe(2)
+      expect(await count({ severities: ['low'] })).toBe(0)
+      expect(await count({ token: 'tk-late', tokenInEvidence: true })).toBe(1)
+      expect(await count({ statuses: ['resolved'] })).toBe(1)
+      // Above the bound: the versions not merged may be counted, and the count says so.
+      const above = await repos.findings.count({ tenant }, 2)
+      expect(above.exact).toBe(false)
+      expect(above.value).toBeGreaterThanOrEqual(3)
+    })
   })
 
   describe('triage history', () => {

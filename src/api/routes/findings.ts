@@ -13,7 +13,9 @@ import {
   type FindingListRow,
   type FindingSort,
   type FindingSortField,
+  type FindingSortKey,
   type FindingsQuery,
+  type FindingsTotal,
   type Repositories,
 } from '../../storage/repositories.js'
 import { rfc3339, rfc3339Deep } from '../../events/time.js'
@@ -132,7 +134,8 @@ export type FindingFilter = Partial<Omit<z.output<typeof ListQuery>, 'tenant' | 
 
 /**
  * One page of the findings of `tenant` that `filter` matches, in the filter's sort, and the cursor
- * of the next page (null on the last). The list, bulk triage and the exports page with it.
+ * of the next page (null on the last). The list, bulk triage and the exports page with it. With
+ * `total` (the list's, or how to get it from the page's rows) the next cursor carries it.
  */
 export async function findingsPage(
   storage: Pick<Repositories, 'findings'>,
@@ -140,18 +143,39 @@ export async function findingsPage(
   filter: FindingFilter,
   limit: number,
   cursor?: string,
+  total?: FindingsTotal | ((rows: readonly FindingListRow[]) => Promise<FindingsTotal>),
 ) {
   const query = findingsQuery(tenant, filter)
   const sort = filter.sort ?? '-last_seen'
-  const rows = await storage.findings.list({
-    ...query,
-    cursor: decodeSortCursor(cursor, sort, FINDING_ID),
-    limit,
-  })
+  const at = decodeSortCursor(cursor, sort, FINDING_ID)
+  const after: FindingSortKey | undefined = at && { k1: at.k1, k2: at.k2, id: at.id }
+  const rows = await storage.findings.list({ ...query, cursor: after, limit })
   const last = rows[rows.length - 1]
+  const counted = typeof total === 'function' ? await total(rows) : total
   const next =
-    rows.length === limit && last ? encodeSortCursor(sort, findingSortKey(last, query.sort)) : null
-  return { rows, next }
+    rows.length === limit && last
+      ? encodeSortCursor(sort, findingSortKey(last, query.sort), counted)
+      : null
+  return { rows, next, total: counted }
+}
+
+/**
+ * The list's `total`: carried by the cursor of a later page (counted on the first page); on a
+ * first page that is not full, the rows of the page (nothing else matches); else counted.
+ */
+export function listTotal(
+  storage: Pick<Repositories, 'findings'>,
+  tenant: string,
+  filter: FindingFilter,
+  limit: number,
+  cursor: string | undefined,
+) {
+  const carried = decodeSortCursor(cursor, filter.sort ?? '-last_seen', FINDING_ID)?.total
+  return async (rows: readonly FindingListRow[]): Promise<FindingsTotal> => {
+    if (carried) return carried
+    if (cursor === undefined && rows.length < limit) return { value: rows.length, exact: true }
+    return storage.findings.count(findingsQuery(tenant, filter))
+  }
 }
 
 export const FindingId = z.strictObject({
@@ -180,11 +204,16 @@ export const routes = [
     },
     handler: async ({ caller, query: q, deps }) => {
       const tenant = tenantOf(caller, q.tenant)
-      // The page and the total at once (two connections of the engine, or two requests).
-      const [{ rows, next }, total] = await Promise.all([
-        findingsPage(deps.storage, tenant, q, q.limit, q.cursor),
-        deps.storage.findings.count(findingsQuery(tenant, q)),
-      ])
+      // The total is counted once, after the first page (and not when the page holds every
+      // match); later pages carry it in their cursor.
+      const { rows, next, total } = await findingsPage(
+        deps.storage,
+        tenant,
+        q,
+        q.limit,
+        q.cursor,
+        listTotal(deps.storage, tenant, q, q.limit, q.cursor),
+      )
       return {
         items: await withTriageFields(
           deps.storage,
