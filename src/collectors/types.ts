@@ -32,5 +32,10 @@ export type TransportConfig =
   | { type: 'kafka'; brokers: string[]; topic?: string; clientId?: string }
   /** POSTs batches in the `/v1/ingest` format; `token` is a bearer token for the ingest role. */
   | { type: 'http'; url: string; token?: string }
+  /**
+   * POSTs batches as OTLP/HTTP logs (JSON, gzip unless `gzip: false`) with the `audtrail.*`
+   * attributes: to audtrail's `/v1/otlp/logs` or an OpenTelemetry Collector's `/v1/logs`.
+   */
+  | { type: 'otlp'; url: string; token?: string; gzip?: boolean }
   /** Appends every sent event, in order, to `events` (tests, examples). */
   | { type: 'memory'; events?: AuditEvent[] }

@@ -113,6 +113,11 @@ export function mapRecord(record: OtlpRecord, ctx: MapContext): Mapped {
   if (record.traceId !== '') links['otlp.trace_id'] = record.traceId
   if (record.spanId !== '') links['otlp.span_id'] = record.spanId
   links['otlp.profiles'] = matching.map((p) => p.id).join(',')
-  draft.attributes = links
+  // The event's own attributes (`audtrail.attributes`) keep theirs; the links are added.
+  const own = draft.attributes
+  draft.attributes =
+    typeof own === 'object' && own !== null
+      ? { ...(own as Record<string, unknown>), ...links }
+      : links
   return { kind: 'event', value: draft, profiles: matching.map((p) => p.id) }
 }

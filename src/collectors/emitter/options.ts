@@ -41,6 +41,10 @@ export type ResolvedOptions = Required<Omit<EmitterOptions, 'spoolDir' | 'logger
 const int = (min: number, max: number) => z.number().int().min(min).max(max)
 const brokers = z.array(z.string().regex(/^[^\s,]+:\d{1,5}$/, 'must be host:port')).min(1)
 
+const httpUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'must not contain credentials (use token)')
+
 const TransportSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('kafka'),
@@ -53,12 +57,12 @@ const TransportSchema = z.discriminatedUnion('type', [
       .optional(),
     clientId: z.string().min(1).optional(),
   }),
+  z.strictObject({ type: z.literal('http'), url: httpUrl, token: z.string().min(1).optional() }),
   z.strictObject({
-    type: z.literal('http'),
-    url: z
-      .url({ protocol: /^https?$/ })
-      .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'must not contain credentials (use token)'),
+    type: z.literal('otlp'),
+    url: httpUrl,
     token: z.string().min(1).optional(),
+    gzip: z.boolean().optional(),
   }),
   z.strictObject({ type: z.literal('memory'), events: z.array(z.any()).optional() }),
 ])

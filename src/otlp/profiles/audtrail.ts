@@ -35,10 +35,32 @@ const STRINGS: [string, string][] = [
   ['actor.client_id', 'actor.client_id'],
   ['tool.method', 'tool.method'],
   ['tool.name', 'tool.name'],
+  // Contract v1 fields added with sender-constrained tokens and the collectors' own records:
+  // without them an event shipped by the emitter's OTLP transport would lose them.
+  ['tool.header_method', 'tool.header_method'],
+  ['tool.header_name', 'tool.header_name'],
+  ['token.cnf.jkt', 'token.cnf.jkt'],
+  ['token.cnf.x5t#S256', 'token.cnf.x5t#S256'],
+  ['actor.token.jti', 'actor.token.jti'],
+  ['actor.token.fingerprint', 'actor.token.fingerprint'],
+  ['http.method', 'http.method'],
+  ['http.path', 'http.path'],
+  ['proof.scheme', 'proof.scheme'],
+  ['proof.verdict', 'proof.verdict'],
+  ['proof.failure', 'proof.failure'],
+  ['proof.jti_fingerprint', 'proof.jti_fingerprint'],
+  ['proof.htm', 'proof.htm'],
+  ['proof.htu', 'proof.htu'],
+  ['proof.ath', 'proof.ath'],
+  ['proof.alg', 'proof.alg'],
+  ['proof.jkt', 'proof.jkt'],
+  ['proof.cert_thumbprint', 'proof.cert_thumbprint'],
 ]
 const INTS: [string, string][] = [
   ['token.iat', 'token.iat'],
   ['token.exp', 'token.exp'],
+  ['http.status', 'http.status'],
+  ['proof.iat', 'proof.iat'],
 ]
 const LISTS: [string, string][] = [
   ['token.aud', 'token.aud'],
@@ -58,6 +80,7 @@ export const AUDTRAIL_ATTRIBUTES = [
   'resource',
   'ip',
   'aud_validated',
+  'attributes',
   ...STRINGS.map(([k]) => k),
   ...INTS.map(([k]) => k),
   ...LISTS.map(([k]) => k),
@@ -71,6 +94,7 @@ function read(attrs: Attributes, draft: Draft): void {
   for (const [name, path] of LISTS) set(draft, path, strings(attrs, PREFIX + name))
   set(draft, 'aud_validated', bool(attrs, `${PREFIX}aud_validated`))
   set(draft, 'network.ip', ipOf(str(attrs, `${PREFIX}ip`)))
+  set(draft, 'attributes', jsonObject(str(attrs, `${PREFIX}attributes`)))
   // The requested resource (RFC 8707): `resource` of a presentation, the one requested resource
   // of the other events unless `requested_resources` lists them.
   const resource = str(attrs, `${PREFIX}resource`)
@@ -79,6 +103,19 @@ function read(attrs: Attributes, draft: Draft): void {
     if (own(attrs, 'requested_resources') === undefined)
       set(draft, 'requested_resources', [resource])
   }
+}
+
+/** The event's own `attributes`: a JSON object written as one string (any other value: unused). */
+function jsonObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
+  try {
+    const value: unknown = JSON.parse(text)
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>
+  } catch {
+    // not JSON: the attribute is not used
+  }
+  return undefined
 }
 
 export const audtrail: Profile = {

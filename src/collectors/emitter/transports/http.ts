@@ -13,6 +13,25 @@ export interface HttpTransportConfig {
 // Statuses that mean "this content is refused" (bisect it), as opposed to "try again later".
 const REFUSED = new Set([400, 413, 422])
 
+/** What a 2xx or refusing answer says of the batch's events (undefined: nothing per event). */
+export interface PostAnswer {
+  rejected: Rejection[]
+  /** false when the peer refused more events than it named: the batch is bisected to find them */
+  complete: boolean
+}
+
+/** How one HTTP transport writes a batch and reads the answer; the rest is `createPostTransport`. */
+export interface PostSpec {
+  name: string
+  url: string
+  token?: string
+  timeoutMs?: number
+  /** headers of every request besides `authorization` (the media type, an encoding) */
+  headers: Record<string, string>
+  body(batch: readonly OutboundEvent[]): Promise<string | Uint8Array>
+  answer(text: string, size: number): PostAnswer | undefined
+}
+
 /**
  * The ingest response is read for per-event results: `{ rejected: [{ index, reasons | reason }] }`
  * or `{ results: [{ index?, status: 'accepted' | 'rejected', reasons? }] }` (index into the posted
@@ -23,11 +42,25 @@ const REFUSED = new Set([400, 413, 422])
  * Redirects are not followed, so the bearer token never leaves the configured origin.
  */
 export function createHttpTransport(config: HttpTransportConfig): Transport {
-  const url = new URL(config.url)
+  return createPostTransport({
+    ...config,
+    name: 'http',
+    headers: { 'content-type': 'application/json' },
+    body: async (batch) => `[${batch.map((e) => e.json).join(',')}]`,
+    answer(text, size) {
+      const rejected = perEventRejections(text, size)
+      return rejected === undefined ? undefined : { rejected, complete: true }
+    },
+  })
+}
+
+/** A transport that POSTs each batch as `spec` writes it, with the HTTP transport's semantics. */
+export function createPostTransport(spec: PostSpec): Transport {
+  const url = new URL(spec.url)
   const where = `${url.origin}${url.pathname}`
-  const headers: Record<string, string> = { 'content-type': 'application/json' }
-  if (config.token !== undefined) headers.authorization = `Bearer ${config.token}`
-  const timeoutMs = config.timeoutMs ?? 10_000
+  const headers: Record<string, string> = { ...spec.headers }
+  if (spec.token !== undefined) headers.authorization = `Bearer ${spec.token}`
+  const timeoutMs = spec.timeoutMs ?? 10_000
 
   async function attempt(batch: readonly OutboundEvent[]): Promise<AttemptResult> {
     let res: Response
@@ -35,7 +68,7 @@ export function createHttpTransport(config: HttpTransportConfig): Transport {
       res = await fetch(url, {
         method: 'POST',
         headers,
-        body: `[${batch.map((e) => e.json).join(',')}]`,
+        body: await spec.body(batch),
         redirect: 'error',
         signal: AbortSignal.timeout(timeoutMs),
       })
@@ -43,17 +76,22 @@ export function createHttpTransport(config: HttpTransportConfig): Transport {
       throw unavailable(`POST ${where} failed: ${describe(err)}`, err)
     }
     const text = await res.text().catch(() => '')
-    const rejected = perEventRejections(text, batch.length)
-    if (res.status >= 200 && res.status < 300) return { status: 'sent', rejected: rejected ?? [] }
+    const answer = spec.answer(text, batch.length)
+    if (res.status >= 200 && res.status < 300) {
+      if (answer?.complete === false)
+        return { status: 'refused', reason: answer.rejected[0]?.reason ?? 'rejected by the peer' }
+      return { status: 'sent', rejected: answer?.rejected ?? [] }
+    }
     if (REFUSED.has(res.status)) {
-      if (rejected !== undefined && rejected.length > 0) return { status: 'sent', rejected }
+      if (answer !== undefined && answer.complete && answer.rejected.length > 0)
+        return { status: 'sent', rejected: answer.rejected }
       return { status: 'refused', reason: `HTTP ${res.status}` }
     }
     throw unavailable(`POST ${where} answered HTTP ${res.status}`)
   }
 
   return {
-    name: 'http',
+    name: spec.name,
     async send(batch) {
       return { rejected: await sendBisecting(batch, attempt) }
     },

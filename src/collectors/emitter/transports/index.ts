@@ -4,6 +4,7 @@ import type { TransportConfig } from '../../types.js'
 import { createHttpTransport } from './http.js'
 import { createKafkaTransport } from './kafka.js'
 import { createMemoryTransport } from './memory.js'
+import { createOtlpTransport } from './otlp.js'
 import type { Transport } from './types.js'
 
 interface Context {
@@ -21,6 +22,7 @@ type Factories = {
 const FACTORIES: Factories = {
   kafka: (config, ctx) => createKafkaTransport(config, ctx.logger),
   http: (config, ctx) => createHttpTransport({ ...config, timeoutMs: ctx.sendTimeoutMs }),
+  otlp: (config, ctx) => createOtlpTransport({ ...config, timeoutMs: ctx.sendTimeoutMs }),
   memory: (config) => createMemoryTransport(config),
 }
 
