@@ -106,16 +106,26 @@ export function authenticator(config: Config, log: Logger): Authenticate {
  * OpenID Connect at the API's issuer for the API's audience; without API authentication the
  * console opens directly (open loopback API); with authentication but no client id it shows how
  * to configure sign-in.
+ *
+ * The sign-in's redirect URI is built on AUDTRAIL_PUBLIC_URL when it is set, never on a request's
+ * Host header. Without it, the Host of the sign-in request is used only while audtrail listens on
+ * loopback (and only a loopback Host, src/console/oidc.ts); listening on another address, sign-in
+ * needs AUDTRAIL_PUBLIC_URL, so a forged Host can never pick the redirect URI.
  */
 export function consoleOptions(config: Config): ConsoleOptions {
   const { jwksFile, jwksUrl, issuer, audience } = config.api
   if ((!jwksFile && !jwksUrl) || !issuer || !audience || !config.console.clientId) return {}
+  if (!config.publicUrl && !isLoopback(config.host))
+    throw new ConfigError([
+      `AUDTRAIL_PUBLIC_URL: required with AUDTRAIL_CONSOLE_CLIENT_ID when AUDTRAIL_HOST (${config.host}) is not a loopback address: the console's sign-in redirect URI is built on it, never on a request's Host header`,
+    ])
   return {
     oidc: {
       issuer,
       audience,
       clientId: config.console.clientId,
       clientSecret: config.console.clientSecret,
+      ...(config.publicUrl ? { baseUrl: config.publicUrl } : {}),
     },
   }
 }

@@ -38,7 +38,9 @@ let loaded: Promise<typeof OpenIdClient> | undefined
 const openIdClient = () => (loaded ??= import('openid-client'))
 
 const isLoopbackUrl = (url: URL) =>
-  url.hostname === 'localhost' || url.hostname === '[::1]' || url.hostname.startsWith('127.')
+  url.hostname === 'localhost' ||
+  url.hostname === '[::1]' ||
+  /^127(\.\d{1,3}){3}$/.test(url.hostname)
 
 export class ConsoleSignIn {
   private configuration: Promise<OpenIdClient.Configuration> | undefined
@@ -48,9 +50,17 @@ export class ConsoleSignIn {
     private readonly authenticate: Authenticate,
   ) {}
 
-  /** The redirect URI: on the configured base URL, else on the request's own origin. */
+  /**
+   * The redirect URI: on the configured base URL (AUDTRAIL_PUBLIC_URL), whatever the request's
+   * Host says. Without one, on the request's own origin only when its host is a loopback address
+   * (a local browser); any other Host header is not trusted and becomes `localhost` (same port),
+   * which the identity provider refuses unless it is the registered redirect URI.
+   */
   redirectUri(requestOrigin: string): string {
-    return new URL('/auth/callback', this.settings.baseUrl ?? requestOrigin).href
+    if (this.settings.baseUrl) return new URL('/auth/callback', this.settings.baseUrl).href
+    const origin = new URL(requestOrigin)
+    if (!isLoopbackUrl(origin)) origin.hostname = 'localhost'
+    return new URL('/auth/callback', origin).href
   }
 
   /** Discovery, once (again after a failure). Plain http is allowed for a loopback issuer only. */

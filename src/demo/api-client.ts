@@ -1,9 +1,11 @@
 /**
  * What the demo reads back from `audtrail serve`, through its query API like an analyst would:
  * the findings (`GET /v1/findings`, every page) and the compliance report
- * (`GET /v1/reports/compliance`), both in the default tenant of the open loopback API.
+ * (`GET /v1/reports/compliance`), in the default tenant, with the machine client's bearer token
+ * (minted by the demo's authorization server with client credentials, `machineToken`).
  */
 import { ComplianceReport } from '../reports/schema.js'
+import type { MachineClient } from './authorization-server.js'
 
 export interface Finding {
   id: string
@@ -25,8 +27,45 @@ export interface ComplianceSummary {
 
 export const COMPLIANCE_FRAMEWORK = 'all'
 
+/** The headers of an API call: the bearer token when there is one. */
+function auth(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` }
+}
+
+/**
+ * An access token of `client` for the audtrail API: client credentials (RFC 6749 section 4.4) at
+ * the issuer's token endpoint (from its discovery document), `resource` its audience (RFC 8707).
+ */
+export async function machineToken(
+  issuer: string,
+  client: Pick<MachineClient, 'clientId' | 'secret' | 'audience'>,
+): Promise<string> {
+  const discovery = await fetch(new URL('/.well-known/openid-configuration', issuer))
+  const { token_endpoint } = (await discovery.json()) as { token_endpoint: string }
+  const res = await fetch(token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: client.clientId,
+      client_secret: client.secret,
+      resource: client.audience,
+    }),
+  })
+  const body = (await res.json()) as { access_token?: string; error?: string }
+  if (!res.ok || body.access_token === undefined)
+    throw new Error(
+      `client credentials at ${token_endpoint}: HTTP ${res.status} ${body.error ?? ''}`,
+    )
+  return body.access_token
+}
+
 /** Findings last seen at or after `since`, all pages. */
-export async function listFindings(baseUrl: string, since: Date): Promise<Finding[]> {
+export async function listFindings(
+  baseUrl: string,
+  since: Date,
+  token?: string,
+): Promise<Finding[]> {
   const items: Finding[] = []
   let cursor: string | null = null
   do {
@@ -34,7 +73,7 @@ export async function listFindings(baseUrl: string, since: Date): Promise<Findin
     url.searchParams.set('since', since.toISOString())
     url.searchParams.set('limit', '500')
     if (cursor !== null) url.searchParams.set('cursor', cursor)
-    const res = await fetch(url)
+    const res = await fetch(url, { headers: auth(token) })
     if (!res.ok) throw new Error(`GET /v1/findings answered HTTP ${res.status}`)
     const page = (await res.json()) as { items: Finding[]; next_cursor: string | null }
     items.push(...page.items)
@@ -50,9 +89,10 @@ export async function waitForFindings(
   expected: readonly string[],
   deadline: number,
   wait: (ms: number) => Promise<void>,
+  token?: string,
 ): Promise<Finding[]> {
   for (;;) {
-    const findings = await listFindings(baseUrl, since)
+    const findings = await listFindings(baseUrl, since, token)
     const seen = new Set(findings.map((f) => f.rule_id))
     if (expected.every((r) => seen.has(r)) || Date.now() >= deadline) return findings
     await wait(1000)
@@ -72,10 +112,11 @@ export function complianceUrl(baseUrl: string, format: 'json' | 'html', since?: 
 export async function complianceSummary(
   baseUrl: string,
   since: Date,
+  token?: string,
 ): Promise<ComplianceSummary | undefined> {
   let report: ComplianceReport
   try {
-    const res = await fetch(complianceUrl(baseUrl, 'json', since))
+    const res = await fetch(complianceUrl(baseUrl, 'json', since), { headers: auth(token) })
     if (!res.ok) return undefined
     const parsed = ComplianceReport.safeParse(await res.json())
     if (!parsed.success) return undefined

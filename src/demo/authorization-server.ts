@@ -6,6 +6,11 @@
  * - `getResourceServerInfo` finds a resource by its spelling without a trailing slash, and puts the
  *   spelling the client asked for in `aud` (drift);
  * - a JWT customizer widens user-delegated (authorization code) tokens for MCP server A to the API.
+ *
+ * It also signs audtrail's own callers in (docs/console.md): the console (authorization code +
+ * PKCE, a user who logs in with a username and password on a page of this server) and a machine
+ * client (client credentials) for the demo's emitters and API reads; their tokens are JWTs for
+ * the audtrail API's audience carrying `audtrail_tenant` and `audtrail_roles`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -26,6 +31,23 @@ export interface ConsoleClient {
   audience: string
   tenant: string
   roles: string[]
+  /**
+   * The user who signs in to the console, on a login page of this server. Absent: the user USER
+   * is signed in without a page (as the agent's authorization code flow is).
+   */
+  login?: { username: string; password: string }
+}
+
+/** A machine caller of the audtrail API (ingest, reads): client credentials, a client secret. */
+export interface MachineClient {
+  clientId: string
+  secret: string
+  /** The audtrail API's audience (AUDTRAIL_API_AUDIENCE), asked for as `resource`. */
+  audience: string
+  tenant: string
+  roles: string[]
+  /** Access token lifetime in seconds. */
+  ttlS: number
 }
 
 /** The scope the console's tokens carry for the audtrail API. */
@@ -43,15 +65,21 @@ function ttl(resource: string | undefined): number {
 
 export async function startAuthorizationServer(
   emitter: Emitter,
-  options: { console?: ConsoleClient } = {},
+  options: { console?: ConsoleClient; machine?: MachineClient } = {},
 ): Promise<DemoAuthorizationServer> {
   const consoleClient = options.console
+  const machine = options.machine
+  /** The audtrail API's audience and the claims each of its clients gets. */
+  const audtrail = new Map<string, { audience: string; tenant: string; roles: string[] }>()
+  if (consoleClient) audtrail.set(consoleClient.clientId, consoleClient)
+  if (machine) audtrail.set(machine.clientId, machine)
+  const audiences = new Set([...audtrail.values()].map((c) => c.audience))
   // The issuer needs the port, so the server listens before the provider exists.
-  const late = {} as { provider: Provider; audience?: string }
+  const late = {} as { provider: Provider }
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/interaction/')) {
-      finishInteraction(late.provider, req, res, late.audience).catch(() => {
-        res.statusCode = 500
+      interaction(late.provider, req, res, audiences, consoleClient).catch(() => {
+        if (!res.headersSent) res.statusCode = 500
         res.end('interaction failed')
       })
       return
@@ -82,6 +110,18 @@ export async function startAuthorizationServer(
             },
           ]
         : []),
+      ...(machine
+        ? [
+            {
+              client_id: machine.clientId,
+              client_secret: machine.secret,
+              grant_types: ['client_credentials'],
+              redirect_uris: [],
+              response_types: [] as [],
+              token_endpoint_auth_method: 'client_secret_post' as const,
+            },
+          ]
+        : []),
     ],
     jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'demo-1' }] },
     cookies: { keys: ['audtrail-demo-cookie-key'] },
@@ -90,8 +130,10 @@ export async function startAuthorizationServer(
       Session: 3600,
       Grant: 3600,
       IdToken: 600,
-      AccessToken: (_ctx, token) => ttl(token.resourceServer?.identifier()),
-      ClientCredentials: (_ctx, token) => ttl(token.resourceServer?.identifier()),
+      AccessToken: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? ttl(token.resourceServer?.identifier()),
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? ttl(token.resourceServer?.identifier()),
     },
     features: {
       devInteractions: { enabled: false },
@@ -101,12 +143,12 @@ export async function startAuthorizationServer(
         // Misconfiguration: a request without `resource` still gets an audience.
         defaultResource: () => API,
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
-          if (consoleClient && resource === consoleClient.audience)
+        getResourceServerInfo: (_ctx, resource, client) => {
+          if (audiences.has(resource))
             return {
               scope: CONSOLE_SCOPE,
               audience: resource,
-              accessTokenTTL: 3600,
+              accessTokenTTL: machine && client.clientId === machine.clientId ? machine.ttlS : 3600,
               accessTokenFormat: 'jwt',
               jwt: { sign: { alg: 'RS256' } },
             }
@@ -127,10 +169,11 @@ export async function startAuthorizationServer(
       customizers: {
         // Misconfiguration: user-delegated tokens for MCP server A also name the API.
         jwt: (_ctx, token, jwt) => {
-          // The console's tokens carry the audtrail API's tenant and role claims (auth.ts).
-          if (consoleClient && jwt.payload.aud === consoleClient.audience) {
-            jwt.payload.audtrail_tenant = consoleClient.tenant
-            jwt.payload.audtrail_roles = consoleClient.roles
+          // audtrail's own callers' tokens carry its tenant and role claims (src/api/auth.ts).
+          const caller = audtrail.get(String(token.clientId))
+          if (caller && jwt.payload.aud === caller.audience) {
+            jwt.payload.audtrail_tenant = caller.tenant
+            jwt.payload.audtrail_roles = caller.roles
           }
           if (token.kind === 'AccessToken' && jwt.payload.aud === MCP_A)
             jwt.payload.aud = [MCP_A, API]
@@ -141,7 +184,6 @@ export async function startAuthorizationServer(
     findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
   })
   late.provider = provider
-  late.audience = consoleClient?.audience
   const collector = attachOidcProvider(provider, { emitter, source: { id: 'demo-as' } })
   return {
     issuer,
@@ -155,25 +197,93 @@ export async function startAuthorizationServer(
   }
 }
 
-/** The host's login and consent page, automated: USER signs in and grants what was asked. */
-async function finishInteraction(
+/**
+ * The host's login and consent pages. The console's user (when `login` is set) signs in on a form
+ * with the demo's username and password; everyone else, and a user already signed in here, is
+ * USER (or that user) granting what was asked, without a page.
+ */
+async function interaction(
   provider: Provider,
   req: IncomingMessage,
   res: ServerResponse,
-  audience: string | undefined,
+  audiences: ReadonlySet<string>,
+  consoleClient: ConsoleClient | undefined,
+): Promise<void> {
+  const details = await provider.interactionDetails(req, res)
+  const clientId = String(details.params.client_id)
+  const login = clientId === consoleClient?.clientId ? consoleClient.login : undefined
+  const signedIn = details.session?.accountId
+  if (!login || signedIn !== undefined) {
+    await finish(provider, req, res, signedIn ?? USER, audiences)
+    return
+  }
+  if (req.method !== 'POST') {
+    loginPage(res, details.uid, false)
+    return
+  }
+  const form = new URLSearchParams(await body(req))
+  if (form.get('username') !== login.username || form.get('password') !== login.password) {
+    loginPage(res, details.uid, true)
+    return
+  }
+  await finish(provider, req, res, login.username, audiences)
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  let text = ''
+  for await (const chunk of req) {
+    text += String(chunk)
+    if (text.length > 10_000) throw new Error('form too large')
+  }
+  return text
+}
+
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/** The demo's login form: it posts back to the interaction's own URL. */
+function loginPage(res: ServerResponse, uid: string, failed: boolean): void {
+  res.statusCode = failed ? 401 : 200
+  res.setHeader('content-type', 'text/html; charset=utf-8')
+  res.setHeader('cache-control', 'no-store')
+  res.setHeader(
+    'content-security-policy',
+    "default-src 'none'; form-action 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'none'",
+  )
+  res.end(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in: audtrail demo</title></head>
+<body><main>
+<h1>Sign in to the audtrail console</h1>
+<p>The demo's authorization server (node-oidc-provider).</p>
+${failed ? '<p role="alert">Wrong username or password.</p>' : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}">
+<p><label for="username">Username</label> <input id="username" name="username" autocomplete="username" required></p>
+<p><label for="password">Password</label> <input id="password" name="password" type="password" autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form>
+</main></body></html>
+`)
+}
+
+/** `accountId` signs in and grants what was asked (openid and the requested resources). */
+async function finish(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  accountId: string,
+  audiences: ReadonlySet<string>,
 ): Promise<void> {
   const { params } = await provider.interactionDetails(req, res)
-  const grant = new provider.Grant({ accountId: USER, clientId: String(params.client_id) })
+  const grant = new provider.Grant({ accountId, clientId: String(params.client_id) })
   grant.addOIDCScope('openid')
   const requested = params.resource === undefined ? [] : [params.resource].flat()
   for (const resource of requested as string[]) {
     const known = RESOURCE_SERVERS[resource]
     if (known !== undefined) grant.addResourceScope(resource, known.scope)
-    else if (resource === audience) grant.addResourceScope(resource, CONSOLE_SCOPE)
+    else if (audiences.has(resource)) grant.addResourceScope(resource, CONSOLE_SCOPE)
   }
   const grantId = await grant.save()
   await provider.interactionFinished(req, res, {
-    login: { accountId: USER },
+    login: { accountId },
     consent: { grantId },
   })
 }

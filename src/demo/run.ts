@@ -1,6 +1,8 @@
 /**
- * The demo from start to end: `audtrail serve` (child process, embedded engine), the peers with
- * their collectors, the agent's traffic and attacks, then the findings read back through the API.
+ * The demo from start to end: `audtrail serve` (child process, embedded engine) with API
+ * authentication and console sign-in at the demo's authorization server, the peers with their
+ * collectors (ingesting with the AS's machine token), the agent's traffic and attacks, then the
+ * findings read back through the API.
  * With `once` it returns when printed (0 only if every expected finding appeared); otherwise it
  * keeps everything running until `stop` resolves.
  */
@@ -12,7 +14,15 @@ import { complianceSummary, complianceUrl, waitForFindings } from './api-client.
 import { emitHistory } from './history.js'
 import { printCompliance, printExpected, printFindings, printUrls } from './output.js'
 import { startPeers, type Peers } from './peers.js'
-import { ATTACKS, EXPECTED_RULES, EXPIRY_SKEW_S, RESOURCE_SERVERS } from './scenario.js'
+import {
+  ATTACKS,
+  AUDTRAIL_TENANT,
+  CONSOLE,
+  EXPECTED_RULES,
+  EXPIRY_SKEW_S,
+  MACHINE,
+  RESOURCE_SERVERS,
+} from './scenario.js'
 import { freePort, portAvailable, startServe, type ServeProcess } from './serve-process.js'
 
 export interface DemoOptions {
@@ -71,11 +81,44 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   let peers: Peers | undefined
   try {
     const port = await choosePort(o.port, print)
-    serve = startServe({ command: o.command, port, dataDir, registryFile, env: o.env })
+    const url = `http://127.0.0.1:${port}`
+    // The audtrail API is a resource of the demo's AS too: its audience is serve's URL.
+    const audience = url
+    peers = await startPeers(`${url}/v1/ingest`, {
+      console: {
+        clientId: CONSOLE.clientId,
+        redirectUris: [`${url}/auth/callback`],
+        audience,
+        tenant: AUDTRAIL_TENANT,
+        roles: [...CONSOLE.roles],
+        login: { username: CONSOLE.username, password: CONSOLE.password },
+      },
+      machine: {
+        clientId: MACHINE.clientId,
+        secret: MACHINE.secret,
+        audience,
+        tenant: AUDTRAIL_TENANT,
+        roles: [...MACHINE.roles],
+        ttlS: MACHINE.ttlS,
+      },
+    })
+    const token = peers.apiToken
+    serve = startServe({
+      command: o.command,
+      port,
+      dataDir,
+      registryFile,
+      env: o.env,
+      auth: {
+        issuer: peers.as.issuer,
+        jwksUrl: peers.as.jwksUri,
+        audience,
+        consoleClientId: CONSOLE.clientId,
+      },
+    })
     print(
-      `audtrail demo: starting audtrail serve on ${serve.url} (embedded ClickHouse in ${dataDir})`,
+      `audtrail demo: starting audtrail serve on ${serve.url} (embedded ClickHouse in ${dataDir}; API authentication at the demo's authorization server)`,
     )
-    peers = await startPeers(`${serve.url}/v1/ingest`)
     const stale = await cacheStaleToken(peers)
     const history = emitHistory(peers.history, peers.as.issuer)
     await Promise.race([
@@ -109,23 +152,28 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     print('waiting for the findings (streaming rules at ingest, scheduled rules every 2 s) ...')
     const since = new Date(startedAt - 5000)
     const deadline = Date.now() + (o.findingsTimeoutMs ?? 60_000)
-    const findings = await waitForFindings(serve.url, since, EXPECTED_RULES, deadline, wait)
+    const findings = await waitForFindings(serve.url, since, EXPECTED_RULES, deadline, wait, token)
     const stats = peers.stats()
     print('')
     printFindings(print, findings)
     print('')
     const missing = printExpected(print, ATTACKS, findings)
     print('')
-    printCompliance(print, await complianceSummary(serve.url, since))
+    printCompliance(print, await complianceSummary(serve.url, since, token))
     print('')
     print('open:')
     printUrls(print, {
-      'analyst console': `${serve.url}/`,
+      'analyst console': `${serve.url}/  sign in at the authorization server as ${CONSOLE.username} / password ${CONSOLE.password}`,
+      compliance: `${serve.url}/compliance?framework=all`,
+      'resource inventory': `${serve.url}/resources`,
       'API docs': `${serve.url}/docs`,
-      'HTML report': complianceUrl(serve.url, 'html', since),
-      findings: `${serve.url}/v1/findings`,
-      'resource inventory': `${serve.url}/v1/resources`,
     })
+    print(
+      `API (bearer token): client credentials at ${peers.as.issuer}/token, client_id=${MACHINE.clientId} client_secret=${MACHINE.secret} resource=${audience}, e.g.`,
+    )
+    print(
+      `  curl -H "Authorization: Bearer $(curl -s -d grant_type=client_credentials -d client_id=${MACHINE.clientId} -d client_secret=${MACHINE.secret} -d resource=${audience} ${peers.as.issuer}/token | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')" '${complianceUrl(serve.url, 'html', since)}'`,
+    )
     print('')
     print(
       `events: ${stats.sent} sent by the collectors and the history emitter, ${stats.dropped} dropped; ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,

@@ -19,6 +19,31 @@ export const AGENT = {
 /** The user the agent acts for in the authorization code flow. */
 export const USER = 'alice'
 
+/**
+ * audtrail's own callers at the demo's AS (docs/console.md): the console's client and the analyst
+ * who signs in to it (printed with the console's URL: a demo on loopback, not a secret), and the
+ * machine client the emitters ingest with and the demo reads the API with. Both in tenant
+ * `default`.
+ */
+export const AUDTRAIL_TENANT = 'default'
+export const CONSOLE = {
+  clientId: 'audtrail-console',
+  username: 'analyst',
+  password: 'audtrail-demo',
+  roles: ['analyst', 'admin'],
+} as const
+export const MACHINE = {
+  clientId: 'demo-collectors',
+  secret: 'demo-collectors-secret-0123456789abcdef',
+  /** ingest for the emitters, viewer for the demo's reads */
+  roles: ['ingest', 'viewer'],
+  /**
+   * One hour: the demo's run needs minutes, and a longer lifetime is what `long-lived-token`
+   * reports (its default maximum is 3600 s).
+   */
+  ttlS: 3600,
+} as const
+
 /** What the AS knows of each resource server (also the registry the demo hands to serve). */
 export const RESOURCE_SERVERS: Record<string, { scope: string; kind: 'mcp' | 'api' }> = {
   [MCP_A]: { scope: 'tools:read tools:call', kind: 'mcp' },

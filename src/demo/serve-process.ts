@@ -1,8 +1,9 @@
 /**
  * `audtrail serve` as a child process: the embedded engine allows one data directory per process,
- * and a child is what a user runs too. It gets the embedded default (Kafka, a ClickHouse server
- * and API keys are taken out of its environment: the demo's emitters use the open loopback
- * ingest), the demo's resource registry, and scheduled rules every two seconds.
+ * and a child is what a user runs too. It gets the embedded default (Kafka, a ClickHouse server,
+ * API authentication and console settings of the caller's environment are taken out), the demo's
+ * resource registry, scheduled rules every two seconds, and with `auth` API authentication
+ * against the demo's authorization server and its console client (docs/console.md).
  */
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
@@ -14,6 +15,13 @@ export interface ServeOptions {
   dataDir: string
   registryFile: string
   env: Readonly<Record<string, string | undefined>>
+  /** API authentication and console sign-in at the demo's AS; absent: the open loopback API */
+  auth?: {
+    issuer: string
+    jwksUrl: string
+    audience: string
+    consoleClientId: string
+  }
 }
 
 export interface ServeProcess {
@@ -39,6 +47,9 @@ const TAKEN_OUT = [
   'AUDTRAIL_API_ISSUER',
   'AUDTRAIL_API_AUDIENCE',
   'AUDTRAIL_FINGERPRINT_KEY',
+  'AUDTRAIL_CONSOLE_CLIENT_ID',
+  'AUDTRAIL_CONSOLE_CLIENT_SECRET',
+  'AUDTRAIL_PUBLIC_URL',
 ]
 
 /**
@@ -87,6 +98,15 @@ export function startServe(options: ServeOptions): ServeProcess {
     AUDTRAIL_DETECT_INTERVAL_S: '2',
     AUDTRAIL_LOG_LEVEL: options.env.AUDTRAIL_LOG_LEVEL ?? 'error',
   })
+  if (options.auth)
+    Object.assign(env, {
+      AUDTRAIL_JWKS_URL: options.auth.jwksUrl,
+      AUDTRAIL_API_ISSUER: options.auth.issuer,
+      AUDTRAIL_API_AUDIENCE: options.auth.audience,
+      AUDTRAIL_CONSOLE_CLIENT_ID: options.auth.consoleClientId,
+      // The console's redirect URI is built on it (the one the AS has registered).
+      AUDTRAIL_PUBLIC_URL: `http://127.0.0.1:${options.port}`,
+    })
   const [bin, ...args] = options.command
   // A Node child also watches its parent: when the demo dies without stopping serve (SIGKILL, a
   // test worker torn down), serve is reparented and stops itself instead of running on.

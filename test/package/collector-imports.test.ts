@@ -46,9 +46,14 @@ const SERVER_PEERS = [
   'kafkajs',
   'fastify',
 ]
+/**
+ * Packages the analyst console of `serve` and `api` loads when it uses them (its assets, its
+ * sign-in): optional peers too, so a host that installs them gets a matching version.
+ */
+const CONSOLE_PEERS = ['htmx.org', 'swagger-ui-dist', 'openid-client']
 /** Packages only the demo (`audtrail demo`, `npm run demo`) needs: its AS, MCP servers and agent. */
 const DEMO_ONLY = ['express', 'oidc-provider', '@modelcontextprotocol/sdk']
-const SERVER_ONLY = [...SERVER_PEERS, ...DEMO_ONLY]
+const SERVER_ONLY = [...SERVER_PEERS, ...CONSOLE_PEERS, ...DEMO_ONLY]
 
 const BUILTINS = new Set(builtinModules)
 
@@ -171,6 +176,19 @@ describe('package.json: the server and the demo are not dependencies of the coll
   it.each(SERVER_PEERS)('%s is an optional peer dependency (the CLI needs it)', (name) => {
     expect(pkg.peerDependencies?.[name]).toBeDefined()
     expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true)
+  })
+
+  it.each(CONSOLE_PEERS)('%s is an optional peer dependency (the console loads it)', (name) => {
+    expect(pkg.peerDependencies?.[name]).toBeDefined()
+    expect(pkg.peerDependenciesMeta?.[name]?.optional).toBe(true)
+  })
+
+  it('the lock file lists the same optional peers as package.json', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, Pick<PackageJson, 'peerDependencies' | 'peerDependenciesMeta'>>
+    }
+    expect(lock.packages['']!.peerDependencies).toEqual(pkg.peerDependencies)
+    expect(lock.packages['']!.peerDependenciesMeta).toEqual(pkg.peerDependenciesMeta)
   })
 
   it('every optional peer is also a development dependency', () => {
