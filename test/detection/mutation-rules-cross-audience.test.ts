@@ -24,7 +24,7 @@ const atApi = (s: number, decision: 'accepted' | 'rejected', o: Fields = {}) =>
 const atMcp = (s: number, o: Fields = {}) => ev.presented({ occurred_at: at(s), ...o })
 
 describe('cross-audience-replay', () => {
-  it('reports one outside resource once, and again only when it first accepts', () => {
+  it('reports each presentation outside the audience once: high while refused, critical once accepted there', () => {
     const found = run([
       ev.issued(),
       atMcp(5),
@@ -34,21 +34,24 @@ describe('cross-audience-replay', () => {
       atApi(40, 'accepted'),
       atMcp(50),
     ])
+    // One occurrence per replay (docs/api.md, Counts): the legitimate uses inside the audience
+    // (at 5 and 50) are never counted.
     expect(found.map((d) => [d.keys.resource, d.severity])).toEqual([
       [API, 'high'],
+      [API, 'high'],
+      [API, 'critical'],
       [API, 'critical'],
     ])
-    // The escalation's evidence lists both resources, the outside one as such, and its event ids
-    // include the earlier presentations at both.
-    const last = found[1]!
-    const timeline = last.evidence.presentations as Fields[]
+    expect(found.every((d) => d.eventIds.length === 1)).toBe(true)
+    expect(new Set(found.flatMap((d) => d.eventIds)).size).toBe(4)
+    // The escalation's evidence lists both resources, the outside one as such.
+    const escalation = found[2]!
+    const timeline = escalation.evidence.presentations as Fields[]
     expect(timeline.map((p) => [p.resource, p.outside_audience, p.accepted])).toEqual([
       [MCP, false, true],
       [API, true, false],
     ])
-    expect(last.evidence).toMatchObject({ outside_resource: API, accepted_outside: true })
-    expect(last.eventIds.length).toBeGreaterThanOrEqual(4)
-    expect(new Set(last.eventIds).size).toBe(last.eventIds.length)
+    expect(escalation.evidence).toMatchObject({ outside_resource: API, accepted_outside: true })
   })
 
   it('is not a replay at a single resource outside the audience (the aud-mismatch rules see it)', () => {
