@@ -59,9 +59,10 @@ export const dpopProofReplay: EventRule<typeof params> = {
   title: 'DPoP proof replayed',
   severity: 'high',
   description:
-    'One DPoP proof (the same `jti`, fingerprinted by the collectors) was presented in two or ' +
-    'more requests within `windowS` of its `iat`, at one server or across the fleet. Critical when ' +
-    'more than one of them was accepted.',
+    'One DPoP proof (the same `jti`, fingerprinted by the collectors) was presented with its ' +
+    'token in two or more requests within `windowS` of its first presentation, at one server or ' +
+    'across the fleet; found as the second presentation is stored. Critical when more than one ' +
+    'of them was accepted.',
   rationale:
     'A DPoP proof is single-use: RFC 9449 §11.1 has servers remember the `jti`s of the proofs ' +
     'they accepted within their window, which a fleet of stateless servers (MCP servers scaled ' +
