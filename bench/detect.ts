@@ -2,9 +2,10 @@
  * bench:detect — with the real broker and the embedded engine: produce 5 000 events/s for 60 s
  * with attacks mixed in (a token minted for one resource, accepted at another), measure the delay
  * from produce to the finding being queryable (p50/p99), then the streaming rules' throughput on
- * one core (no I/O). `BENCH_RATE`, `BENCH_SECONDS` override; ends with one JSON line.
+ * one core (no I/O). `BENCH_RATE`, `BENCH_SECONDS` override; `BENCH_ATTACK=dpop-replay` mixes in
+ * DPoP proofs replayed at a second server instead (dpop-proof-replay); ends with one JSON line.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,7 +33,47 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN
 
-function attack(): Record<string, unknown> {
+const ATTACK = process.env.BENCH_ATTACK === 'dpop-replay' ? 'dpop-replay' : 'aud-mismatch'
+const ATTACK_RULE = ATTACK === 'dpop-replay' ? 'dpop-proof-replay' : 'aud-mismatch-accepted'
+const JKT = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiGQA4I'
+
+/** The attack's events: the delay is measured from when they were produced. */
+function attack(): Record<string, unknown>[] {
+  return ATTACK === 'dpop-replay' ? dpopReplay() : [audMismatch()]
+}
+
+/** A DPoP proof presented at mcp-1 and the same proof replayed at mcp-2: dpop-proof-replay. */
+function dpopReplay(): Record<string, unknown>[] {
+  const resource = 'https://mcp-0.example.com/mcp'
+  const iat = Math.floor(Date.now() / 1000) - 60
+  const presentation = (server: string, ip: string) =>
+    benchEvent({
+      source: { kind: 'mcp_server', id: server },
+      resource,
+      presented_aud: [resource],
+      decision: 'accepted',
+      reason: 'ok',
+      http: { method: 'POST', path: '/mcp', status: 200 },
+      network: { ip },
+      token: { jti, iat, exp: iat + 3600, aud: [resource], format: 'jwt', cnf: { jkt: JKT } },
+      proof: {
+        scheme: 'DPoP',
+        verdict: 'valid',
+        jti_fingerprint: proofJti,
+        iat: iat + 60,
+        htm: 'POST',
+        htu: resource,
+        ath: 'match',
+        alg: 'ES256',
+        jkt: JKT,
+      },
+    })
+  const jti = `attack-${randomUUID()}`
+  const proofJti = randomBytes(32).toString('base64url')
+  return [presentation('mcp-1', '10.1.0.1'), presentation('mcp-2', '198.51.100.20')]
+}
+
+function audMismatch(): Record<string, unknown> {
   // A token minted for mcp-a, accepted by mcp-b without an audience check: aud-mismatch-accepted.
   return benchEvent({
     resource: 'https://mcp-b.example.com/mcp',
@@ -87,7 +128,8 @@ async function latency() {
     while (!deadline()) {
       if (!producing && stopBy === Infinity) stopBy = Date.now() + 120_000
       const rs = await storage.client.query({
-        query: `SELECT token_key FROM bench.findings FINAL WHERE rule_id = 'aud-mismatch-accepted' AND startsWith(token_key, 'attack-')`,
+        query: `SELECT token_key FROM bench.findings FINAL WHERE rule_id = {rule:String} AND startsWith(token_key, 'attack-')`,
+        query_params: { rule: ATTACK_RULE },
         format: 'JSONEachRow',
       })
       const now = Date.now()
@@ -104,8 +146,8 @@ async function latency() {
   for (let tick = 0; tick < SECONDS * 10; tick++) {
     const due = Math.round(((tick + 1) * RATE) / 10) - sent
     const events = Array.from({ length: due }, (_, i) =>
-      (sent + i) % ATTACK_EVERY === 0 ? attack() : benchEvent(),
-    )
+      (sent + i) % ATTACK_EVERY === 0 ? attack() : [benchEvent()],
+    ).flat()
     const now = Date.now()
     for (const e of events) {
       const jti = (e.token as { jti: string }).jti
@@ -116,7 +158,7 @@ async function latency() {
       acks: -1,
       messages: events.map((e) => ({ value: JSON.stringify(e) })),
     })
-    sent += due
+    sent += events.length
     const wait = started + (tick + 1) * 100 - performance.now()
     if (wait > 0) await sleep(wait)
   }
@@ -143,8 +185,11 @@ async function latency() {
 }
 
 async function throughput() {
-  const rows = Array.from({ length: 200_000 }, (_, i) => {
-    const parsed = parseEvent(i % ATTACK_EVERY === 0 ? attack() : benchEvent())
+  const events = Array.from({ length: 200_000 }, (_, i) =>
+    i % ATTACK_EVERY === 0 ? attack() : [benchEvent()],
+  ).flat()
+  const rows = events.map((e) => {
+    const parsed = parseEvent(e)
     if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
     return toEventRow(parsed.event, { receivedAt: Date.now() })
   })
@@ -157,7 +202,7 @@ async function throughput() {
 
 const l = await latency()
 console.log(
-  `produced ${l.sent} events in ${l.produceSeconds.toFixed(1)} s (${Math.round(l.sent / l.produceSeconds)}/s); attacks ${l.attacks}, found ${l.found}`,
+  `attack: ${ATTACK_RULE}; produced ${l.sent} events in ${l.produceSeconds.toFixed(1)} s (${Math.round(l.sent / l.produceSeconds)}/s); attacks ${l.attacks}, found ${l.found}`,
 )
 console.log(
   `produce -> finding queryable: p50 ${l.p50} ms, p99 ${l.p99} ms (target p99 <= 2000 ms)`,
@@ -169,6 +214,7 @@ console.log(
 console.log(
   JSON.stringify({
     bench: 'detect',
+    attack: ATTACK_RULE,
     target_rate: RATE,
     achieved_rate: Math.round(l.sent / l.produceSeconds),
     seconds: SECONDS,

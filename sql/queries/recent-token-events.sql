@@ -19,7 +19,9 @@ SELECT
     token_scopes,
     granted_scopes,
     subject_token_key,
-    attributes
+    attributes,
+    proof_jti,
+    source_id
 FROM
 (
     SELECT *

@@ -21,6 +21,26 @@ export interface Presentation {
   userAgents: string[]
 }
 
+/** One presentation of a DPoP proof (dpop-proof-replay's evidence). */
+export interface ProofPresentation {
+  eventId: string
+  /** occurred_at (ms) */
+  at: number
+  accepted: boolean
+  source: string
+  ip: string
+  resource: string
+}
+
+/** A DPoP proof presented with this token: its first few presentations, oldest first. */
+export interface ProofUse {
+  /** occurred_at of its earliest presentation (ms) */
+  firstSeen: number
+  /** presentations seen (one read again counts once while its id is among `presentations`) */
+  count: number
+  presentations: ProofPresentation[]
+}
+
 /** RFC 8693 section 4.4 `may_act`: who the token's subject allows to act for it. */
 export interface MayAct {
   sub?: string
@@ -50,7 +70,22 @@ export interface TokenState {
   mayAct?: MayAct
   /** canonical audiences of the tokens this one was exchanged for, as a subject token */
   exchangedFor: string[]
+  /**
+   * DPoP proofs presented with this token, by `jti` fingerprint (dpop-proof-replay): those first
+   * seen within PROOF_RETENTION_S of the token's last event, at most MAX_PROOFS, oldest first out.
+   * A proof's `ath` names one token (RFC 9449 §4.2), so a proof's presentations live with it.
+   */
+  proofs?: Map<string, ProofUse>
 }
+
+/**
+ * How long a proof id is remembered after its first presentation: above the collectors' `iat`
+ * window (`dpop.iatWindowSec`, 300 s) plus their skew (60 s), the longest a proof is accepted.
+ */
+export const PROOF_RETENTION_S = 900
+/** Proof ids remembered per token (a client's requests with one token within PROOF_RETENTION_S). */
+export const MAX_PROOFS = 64
+const MAX_PROOF_PRESENTATIONS = 5
 
 const MAX_EVIDENCE_IDS = 5
 const MAX_IPS = 32
@@ -226,7 +261,35 @@ export function applyToState(
     p.lastSeen = Math.max(p.lastSeen, at)
     s.presentations.set(row.resource_canonical, p)
   }
+  if (row.event_type === 'token.presented' && row.proof_jti !== '') applyProof(s, row, at)
   if (row.network_ip !== '' && (s.ips.has(row.network_ip) || s.ips.size < MAX_IPS))
     s.ips.set(row.network_ip, at)
   return s
+}
+
+/** Remember a presentation of the row's DPoP proof (bounded; an event read again counts once). */
+function applyProof(s: TokenState, row: TokenStateRow, at: number): void {
+  const proofs = (s.proofs ??= new Map<string, ProofUse>())
+  const use = proofs.get(row.proof_jti) ?? { firstSeen: at, count: 0, presentations: [] }
+  if (!use.presentations.some((p) => p.eventId === row.event_id)) {
+    use.count += 1
+    if (use.presentations.length < MAX_PROOF_PRESENTATIONS)
+      use.presentations.push({
+        eventId: row.event_id,
+        at,
+        accepted: row.decision === 'accepted',
+        source: row.source_id,
+        ip: row.network_ip,
+        resource: row.resource_canonical,
+      })
+  }
+  use.firstSeen = Math.min(use.firstSeen, at)
+  proofs.delete(row.proof_jti) // re-insert: Map order is the order of the latest presentation
+  proofs.set(row.proof_jti, use)
+  // Forget proofs first seen too long before the token's latest event, then the oldest over the cap.
+  const horizon = s.lastSeen - PROOF_RETENTION_S * 1000
+  for (const [jti, u] of proofs) {
+    if (proofs.size > MAX_PROOFS || u.firstSeen < horizon) proofs.delete(jti)
+    else break
+  }
 }

@@ -49,6 +49,9 @@ export const TOKEN_EVENT_COLUMNS = [
   'granted_scopes',
   'subject_token_key',
   'attributes',
+  // dpop-proof-replay (sender-constrained tokens): the proof id and where it was presented
+  'proof_jti',
+  'source_id',
 ] as const satisfies readonly (keyof EventRow)[]
 
 /** A row of recent-token-events.sql. */

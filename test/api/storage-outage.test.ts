@@ -55,6 +55,7 @@ const REQUESTS: Record<string, () => InjectOptions> = {
   'DELETE /v1/exceptions/:id': () => ({ method: 'DELETE', url: `/v1/exceptions/${EXCEPTION}` }),
   'GET /v1/reports/compliance': () => ({ url: '/v1/reports/compliance?framework=all' }),
   'GET /v1/integrity': () => ({ url: '/v1/integrity' }),
+  'GET /v1/sender-constraint': () => ({ url: '/v1/sender-constraint' }),
 }
 
 /** Query routes that never touch storage. */

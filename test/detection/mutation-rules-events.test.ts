@@ -19,6 +19,7 @@ describe('event rules, in memory', () => {
       'cross-audience-replay',
       'delegation-chain-violation',
       'dpop-htu-mismatch',
+      'dpop-proof-replay',
       'expired-token-accepted',
       'granted-aud-mismatch',
       'long-lived-token',

@@ -6,7 +6,7 @@ import { assertEvent } from '../../src/events/parse.js'
 import { toEventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { senderConstraintCoverage } from '../../src/storage/sender-coverage.js'
+import { coverageOfRows, senderConstraintCoverage } from '../../src/storage/sender-coverage.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
 const storage = testStorage('sender_coverage')
@@ -93,6 +93,8 @@ describe('sender-constrained coverage', () => {
         proven_presentations: 3,
       },
     ])
+    // The in-memory double (GET /v1/sender-constraint on memory storage) answers the same.
+    expect(coverageOfRows(events, { tenant: 'acme', since: at(-60), until: at(60) })).toEqual(rows)
     // Another tenant sees nothing of it.
     expect(
       await senderConstraintCoverage(storage, { tenant: 'other', since: at(-60), until: at(60) }),
