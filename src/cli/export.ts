@@ -1,5 +1,5 @@
 /**
- * `audtrail export events --tenant T [--since TIME] [--until TIME] [--format ndjson] [--out FILE]
+ * `audtrail export events --tenant T [--since TIME] [--until TIME] [--format ndjson|ocsf] [--out FILE]
  * [--page-size N] [--data-dir DIR]`: the tenant's stored events received in the period, each with
  * its chain link, and the signed checkpoints covering them, for offline verification
  * (`audtrail verify --file`; src/exports/events.ts, docs/integrity.md#exporting-with-integrity).
@@ -20,7 +20,7 @@ import { TenantParam, TimeParam, tenantOf, timeMs } from '../api/params.js'
 import { ExportQuery, findingPages } from '../api/routes/findings-export.js'
 import { loadConfig } from '../config.js'
 import { PRODUCER } from '../exports/finding.js'
-import { eventsExportChunks } from '../exports/events.js'
+import { EVENTS_EXPORT_FORMATS, eventsExportChunks } from '../exports/events.js'
 import { EXPORT_FORMATS, exportChunks } from '../exports/stream.js'
 import { createLogger } from '../logger.js'
 import type { Storage } from '../storage/client.js'
@@ -36,14 +36,14 @@ export const EventsQuery = z.strictObject({
   tenant: TenantParam.optional(),
   since: TimeParam.optional().describe('received_at from (inclusive)'),
   until: TimeParam.optional().describe('received_at until (exclusive)'),
-  format: z.enum(['ndjson']).default('ndjson'),
+  format: z.enum(EVENTS_EXPORT_FORMATS).default('ndjson'),
   'page-size': z.coerce.number().int().min(1).max(1_000_000).optional(),
 })
 
 export const EXPORT_USAGE =
   `audtrail export findings --format ${EXPORT_FORMATS.join('|')} [--out FILE] [--tenant T] ` +
   `${FILTERS.map((f) => `[--${f} V]`).join(' ')} [--data-dir DIR]\n` +
-  `       audtrail export events --tenant T [--since TIME] [--until TIME] [--format ndjson] ` +
+  `       audtrail export events --tenant T [--since TIME] [--until TIME] [--format ${EVENTS_EXPORT_FORMATS.join('|')}] ` +
   `[--out FILE] [--page-size N] [--data-dir DIR]`
 
 /** The flags of every export, by name: each subcommand validates those it takes. */
@@ -147,7 +147,12 @@ export async function runExport(
         createIntegrityStore(storage),
         createPeriodChains(storage),
         tenant,
-        { since: timeMs(q.since), until: timeMs(q.until), pageSize: q['page-size'] },
+        {
+          since: timeMs(q.since),
+          until: timeMs(q.until),
+          pageSize: q['page-size'],
+          format: q.format,
+        },
       )
       return await write(chunks, out, io)
     }

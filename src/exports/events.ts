@@ -19,6 +19,8 @@
  * since it is the signed head that proves the rows before it. Memory is bounded by a page of rows.
  */
 import { parseCheckpointText, type Checkpoint } from '../integrity/checkpoint.js'
+import { ocsfEvent } from './events-ocsf.js'
+import { PRODUCER, type Producer } from './finding.js'
 import { CANONICAL_FORM } from '../storage/integrity-chain.js'
 import type { PeriodChains } from '../storage/integrity-export.js'
 import type { IntegrityStore, StoredCheckpoint } from '../storage/integrity-store.js'
@@ -33,8 +35,12 @@ export interface ExportWindow {
   to: number
 }
 
+export const EVENTS_EXPORT_FORMATS = ['ndjson', 'ocsf'] as const
+
 export interface EventsExportHeader {
   version: number
+  /** ndjson: each row as stored; ocsf: each row as an OCSF API Activity carrying it (events-ocsf.ts). */
+  format: (typeof EVENTS_EXPORT_FORMATS)[number]
   tenant: string
   /** The period of received_at, ISO 8601 ([since, until)); absent: unbounded. */
   since?: string
@@ -109,6 +115,8 @@ export interface EventsExportOptions {
   until?: number
   /** Positions read per query (default 5 000). */
   pageSize?: number
+  format?: EventsExportHeader['format']
+  producer?: Producer
   clock?: () => number
 }
 
@@ -125,6 +133,7 @@ export async function* eventsExportChunks(
   const { windows, checkpoints } = coverage(chained, await store.checkpoints(tenant))
   const header: EventsExportHeader = {
     version: EVENTS_EXPORT_VERSION,
+    format: options.format ?? 'ndjson',
     tenant,
     ...(options.since !== undefined && { since: new Date(options.since).toISOString() }),
     ...(options.until !== undefined && { until: new Date(options.until).toISOString() }),
@@ -140,9 +149,14 @@ export async function* eventsExportChunks(
     })),
   ]
   yield lines.map((l) => `${JSON.stringify(l)}\n`).join('')
+  const producer = options.producer ?? PRODUCER
+  const line =
+    header.format === 'ocsf'
+      ? (row: Record<string, unknown>) => `${JSON.stringify(ocsfEvent(row, producer))}\n`
+      : (row: Record<string, unknown>) => `${JSON.stringify(row)}\n`
   for (const w of windows)
     for (let after = w.from - 1; after < w.to; after += pageSize) {
       const page = await store.chainPage(tenant, w.chain, after, Math.min(w.to, after + pageSize))
-      if (page.length > 0) yield page.map((row) => `${JSON.stringify(row)}\n`).join('')
+      if (page.length > 0) yield page.map(line).join('')
     }
 }

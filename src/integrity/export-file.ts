@@ -12,6 +12,7 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
 import type { EventsExportHeader } from '../exports/events.js'
+import { ocsfEvent, rowOfOcsf } from '../exports/events-ocsf.js'
 import type { IntegrityStore, StoredCheckpoint } from '../storage/integrity-store.js'
 import {
   verifyIntegrity,
@@ -58,7 +59,7 @@ function parseHeader(line: string | undefined): EventsExportHeader {
 async function* rowsOf(
   path: string,
   order: ReadonlyMap<string, number>,
-  problem: (line: number, detail: string) => void,
+  problem: (line: number, detail: string, edited?: Record<string, unknown>) => void,
   other: (line: number, value: Record<string, unknown>) => void = () => {},
 ): AsyncGenerator<FileRow> {
   let last = { chain: -1, seq: 0 }
@@ -75,10 +76,25 @@ async function* rowsOf(
       problem(n, 'not a JSON object')
       continue
     }
-    const row = value as Record<string, unknown>
+    let row = value as Record<string, unknown>
     if ('audtrail_checkpoint' in row || 'audtrail_export' in row) {
       other(n, row)
       continue
+    }
+    if ('class_uid' in row) {
+      // An OCSF line: the row it carries, and every other attribute must be that row's mapping.
+      const carried = rowOfOcsf(row)
+      if (!carried) {
+        problem(n, 'an OCSF line without the stored row it maps')
+        continue
+      }
+      if (JSON.stringify(ocsfEvent(carried.row, carried.producer)) !== text.trim())
+        problem(
+          n,
+          'its OCSF attributes are not the mapping of the stored row it carries',
+          carried.row,
+        )
+      row = carried.row
     }
     const chain = order.get(String(row.chain_id))
     const seq = Number(row.chain_seq)
@@ -117,9 +133,21 @@ export async function openExportFile(path: string, maxIssues = 1_000): Promise<E
   const windows = new Map(header.chains.map((c) => [c.chain, { from: Math.max(1, c.from) }]))
   const problems: IntegrityIssue[] = []
   let problemsTotal = 0
-  const problem = (line: number, detail: string) => {
+  const problem = (line: number, detail: string, edited?: Record<string, unknown>) => {
     problemsTotal++
-    if (problems.length < maxIssues) problems.push({ kind: 'malformed', line, detail })
+    if (problems.length < maxIssues)
+      problems.push(
+        edited
+          ? {
+              kind: 'edited',
+              line,
+              chain: String(edited.chain_id),
+              position: Number(edited.chain_seq),
+              event_id: String(edited.event_id),
+              detail,
+            }
+          : { kind: 'malformed', line, detail },
+      )
   }
   const checkpoints: StoredCheckpoint[] = []
   const stats = new Map<string, { rows: number; last_seq: number }>()

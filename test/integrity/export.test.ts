@@ -208,6 +208,64 @@ describe('an events export with integrity', () => {
   })
 })
 
+/** The parts of an OCSF line the test reads. */
+interface OcsfLine {
+  class_uid: number
+  metadata: { uid: string }
+  actor: { app_name?: string }
+  unmapped: { integrity: Record<string, unknown>; audtrail_event: Record<string, unknown> }
+}
+
+describe('an events export as OCSF', () => {
+  it('maps each row to an API Activity carrying its link and the row, and verifies offline', async () => {
+    const file = join(DIR, 'acme.ocsf.ndjson')
+    const lines = await exportEvents(['--format', 'ocsf'], file)
+    expect(JSON.parse(lines[0]!).audtrail_export.format).toBe('ocsf')
+    const events = lines.slice(2).map((l) => JSON.parse(l) as OcsfLine)
+    expect(events).toHaveLength(10)
+    for (const e of events) {
+      expect(e).toMatchObject({ class_uid: 6003, category_uid: 6, type_uid: 600399 })
+      const row = e.unmapped.audtrail_event
+      expect(row.tenant).toBe('acme')
+      expect(e.metadata.uid).toBe(row.event_id)
+      expect(e.unmapped.integrity).toEqual({
+        chain_uid: row.chain_id,
+        seq: row.chain_seq,
+        prev_event: row.chain_prev,
+        hash: row.chain_hash,
+      })
+      expect(e.actor.app_name).toBe(row.client_id)
+    }
+    const clean = await verifyFile(file)
+    expect(clean.report.issues).toEqual([])
+    expect(clean.code).toBe(0)
+    expect(clean.report.chains.map((x) => [x.chain, x.rows, x.attested])).toEqual([
+      [CHAIN0, 7, 5],
+      [CHAIN1, 3, 3],
+    ])
+    // An OCSF attribute edited (not the row it carries): named by its line, chain and position.
+    const third = events[2]!
+    const mapped = changed(lines, 'ocsf-mapped.ndjson', (l) => {
+      l[4] = JSON.stringify({ ...third, actor: { ...third.actor, app_name: 'someone-else' } })
+      return l
+    })
+    const a = await verifyFile(mapped)
+    expect(a.code).toBe(1)
+    expect(a.report.issues).toMatchObject([
+      { kind: 'edited', line: 5, chain: CHAIN0, position: 3, event_id: third.metadata.uid },
+    ])
+    // The row it carries edited: the chain sees it.
+    const carried = changed(lines, 'ocsf-row.ndjson', (l) => {
+      const row = { ...third.unmapped.audtrail_event, http_path: '/elsewhere' }
+      l[4] = JSON.stringify({ ...third, unmapped: { ...third.unmapped, audtrail_event: row } })
+      return l
+    })
+    const b = await verifyFile(carried)
+    expect(b.code).toBe(1)
+    expect(b.report.issues.map((i) => [i.kind, i.position])).toContainEqual(['edited', 3])
+  })
+})
+
 describe('an events export of a period', () => {
   it('starts each chain at its first row of the period, runs on to the signed head, and verifies', async () => {
     const file = join(DIR, 'period.ndjson')
