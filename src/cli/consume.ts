@@ -43,6 +43,7 @@ export async function runConsume(config: Config): Promise<number> {
       metrics: pipelineMetrics(new Metrics()),
       logger: log,
       retentionDays: config.retention.eventsDays,
+      digests: config.integrity.enabled,
       registry: resources,
     })
     const signal = await shutdownSignal()

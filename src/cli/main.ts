@@ -103,7 +103,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (args, env) => runReport(args, env),
   },
   export: {
-    summary: 'findings of a tenant as NDJSON, CSV, OCSF (Detection Finding 2004) or ECS, streamed',
+    summary:
+      'findings as NDJSON, CSV, OCSF or ECS; events with their chain links and checkpoints, streamed',
     usage: EXPORT_USAGE,
     run: async (args, env) => runExport(args, env),
   },

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { ConfigError } from '../errors.js'
+import { NotAnExport, verifyExportFile } from '../integrity/export-file.js'
 import { renderReport } from '../integrity/render.js'
 import { checkpointTrustedKeys } from '../integrity/runtime.js'
 import { verifyIntegrity } from '../integrity/verify.js'
@@ -14,10 +15,13 @@ import { createIntegrityStore } from '../storage/integrity-store.js'
 import { logger, openStorage, prepareStorage } from './runtime.js'
 
 export const VERIFY_USAGE =
-  'audtrail verify --tenant TENANT [--checkpoints FILE] [--strict] [--json] [--page-size N] [--data-dir DIR]'
+  'audtrail verify --tenant TENANT [--checkpoints FILE] [--strict] [--json] [--page-size N] [--data-dir DIR]\n' +
+  '       audtrail verify --file EXPORT [--tenant TENANT] [--checkpoints FILE] [--strict] [--json]'
 
 export const VERIFY_HELP = `Options:
-  --tenant T         the tenant whose chains are walked (required)
+  --tenant T         the tenant whose chains are walked (required, but with --file)
+  --file F           verify an events export (audtrail export events) offline, without a
+                     database: its rows against the checkpoints it carries (and --checkpoints)
   --checkpoints F    checkpoint copies kept outside audtrail (AUDTRAIL_INTEGRITY_CHECKPOINT_FILE):
                      each must also be in ClickHouse, and its heads are checked too
   --strict           rows no signed checkpoint covers yet are issues too
@@ -48,6 +52,34 @@ export function readCheckpointFile(path: string): string[] {
   return out
 }
 
+/** `--file`: an events export verified offline (src/integrity/export-file.ts); no storage. */
+async function verifyFile(
+  path: string,
+  values: { tenant?: string; checkpoints?: string; strict?: boolean; json?: boolean },
+  env: NodeJS.ProcessEnv,
+  out: (line: string) => void,
+): Promise<number> {
+  const keys = await checkpointTrustedKeys(loadConfig(env))
+  const external = values.checkpoints ? readCheckpointFile(values.checkpoints) : []
+  let report
+  try {
+    report = await verifyExportFile(path, {
+      keys,
+      external,
+      strict: values.strict === true,
+      tenant: values.tenant,
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (err instanceof NotAnExport) throw new ConfigError([`--file: ${err.message}`])
+    if (typeof code === 'string') throw new ConfigError([`--file: cannot read ${path} (${code})`])
+    throw err
+  }
+  if (values.json) out(JSON.stringify(report))
+  else for (const line of renderReport(report)) out(line)
+  return report.ok ? 0 : 1
+}
+
 export async function runVerify(
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -62,8 +94,10 @@ export async function runVerify(
       json: { type: 'boolean' },
       'page-size': { type: 'string' },
       'data-dir': { type: 'string' },
+      file: { type: 'string' },
     },
   })
+  if (values.file !== undefined) return verifyFile(values.file, values, env, out)
   if (!values.tenant || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(values.tenant))
     throw new ConfigError(['--tenant: a tenant name is required'])
   const pageSize = values['page-size'] === undefined ? 5000 : Number(values['page-size'])

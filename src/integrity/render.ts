@@ -3,6 +3,7 @@ import type { IntegrityIssue, IntegrityReport } from './verify.js'
 
 function where(i: IntegrityIssue): string {
   const parts: string[] = []
+  if (i.line !== undefined) parts.push(`line ${i.line}`)
   if (i.chain !== undefined) parts.push(`chain ${i.chain}`)
   if (i.position !== undefined)
     parts.push(

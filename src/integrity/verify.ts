@@ -23,6 +23,8 @@ export type IssueKind =
   | 'unchained'
   | 'checkpoint_invalid'
   | 'checkpoint_missing'
+  /** A line of an export file that is not a row, a checkpoint or the header, or out of order. */
+  | 'malformed'
 
 export interface IntegrityIssue {
   kind: IssueKind
@@ -34,6 +36,8 @@ export interface IntegrityIssue {
   event_id?: string
   writer?: string
   checkpoint?: number
+  /** The line of an export file (offline verification). */
+  line?: number
   detail: string
 }
 
@@ -76,6 +80,12 @@ export interface VerifyOptions {
   /** Rows past the newest checkpoint count as issues (inserted) instead of unattested. */
   strict?: boolean
   clock?: () => number
+  /**
+   * Walk only these chains, each from position `from` (an export of a period, src/exports/events.ts):
+   * its first row's previous link is taken as given, and positions before `from` are not missing.
+   * The rows from `from` to a signed head are proved by the links that end at it.
+   */
+  windows?: ReadonlyMap<string, { from: number }>
 }
 
 const CHAIN_SET = new Set<string>(CHAIN_COLUMNS)
@@ -204,7 +214,10 @@ export async function verifyIntegrity(
       })
     issuesTotal += Math.max(0, unchained - Math.min(maxIssues, 1000))
   }
-  const names = [...new Set([...storedChains.keys(), ...attested.keys()])]
+  const windows = options.windows
+  const names = (
+    windows ? [...windows.keys()] : [...new Set([...storedChains.keys(), ...attested.keys()])]
+  )
     .filter((c) => c !== '')
     .sort()
   let rowsRead = 0
@@ -214,13 +227,15 @@ export async function verifyIntegrity(
     const sizes = attested.get(chain) ?? new Map<number, string>()
     const attestedSize = sizes.size > 0 ? Math.max(...sizes.keys()) : 0
     const until = Math.max(storedChains.get(chain)?.last_seq ?? 0, attestedSize)
+    const from = Math.max(1, windows?.get(chain)?.from ?? 1)
     let rows = 0
-    let last = 0
-    let expected = 1
+    let last = from - 1
+    let expected = from
     let prevHash = GENESIS
     let prevEvent: string | undefined
     let prevValid = true
-    let resync = false
+    // A window's first row links to a row outside it: its previous link is not judged.
+    let resync = from > 1
     let pending: { position: number; judged: Judged[] } | undefined
 
     /** Settle the group at one position, knowing the previous links of the next one. */
@@ -293,7 +308,7 @@ export async function verifyIntegrity(
       last = position
     }
 
-    for (let after = 0; after < until; after += pageSize) {
+    for (let after = from - 1; after < until; after += pageSize) {
       const page = await store.chainPage(tenant, chain, after, Math.min(until, after + pageSize))
       rows += page.length
       let i = 0
@@ -320,12 +335,12 @@ export async function verifyIntegrity(
         to: attestedSize,
         detail: `${attestedSize - last} row(s) a signed checkpoint holds are gone from the end of the chain`,
       })
-    const unattested = Math.max(0, last - attestedSize)
+    const unattested = Math.max(0, last - Math.max(attestedSize, from - 1))
     if (options.strict && unattested > 0)
       report({
         kind: 'inserted',
         chain,
-        position: attestedSize + 1,
+        position: Math.max(attestedSize, from - 1) + 1,
         to: last,
         detail: 'rows no signed checkpoint vouches for (strict)',
       })

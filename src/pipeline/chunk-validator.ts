@@ -38,6 +38,8 @@ export interface WorkerInit {
   retentionDays: number
   registry?: ResourceRegistry['entries']
   evaluation?: EvaluationHandOff
+  /** Take each row's digest for the integrity chain (false when chaining is off). */
+  digests?: boolean
 }
 
 export type WorkerReply =
@@ -74,6 +76,8 @@ export class ChunkNotWanted extends Error {
 export interface ValidatorOptions {
   retentionDays: number
   registry?: ResourceRegistry
+  /** Take each row's digest for the integrity chain (default true; false when chaining is off). */
+  digests?: boolean
   /** The event rules' settings and token state (StreamingDetector.handOff). */
   evaluation?: EvaluationHandOff
   /**
@@ -151,6 +155,7 @@ export function startChunkValidator(
     retentionDays: options.retentionDays,
     registry: options.registry?.entries,
     evaluation: options.evaluation,
+    digests: options.digests,
   }
   let worker = spawn(init)
   /** Settled when `worker` takes chunks, or the validator closed (a replacement waits for state). */

@@ -18,7 +18,12 @@ const evaluator = init.evaluation
       ruleErrors.push([rule, String(err)]),
     )
   : undefined
-const context = { retentionDays: init.retentionDays, aliases: registry?.aliases, evaluator }
+const context = {
+  retentionDays: init.retentionDays,
+  aliases: registry?.aliases,
+  evaluator,
+  digests: init.digests,
+}
 
 parentPort!.on('message', ({ id, input }: { id: number; input: ChunkInput }) => {
   let reply: WorkerReply

@@ -33,6 +33,11 @@ export interface ValidationContext {
   aliases?: AliasLookup
   /** Evaluates the valid events in message order, before they are stored. */
   evaluator?: RuleEvaluator
+  /**
+   * Take each row's digest for the integrity chain (default true). False when chaining is off
+   * (`AUDTRAIL_INTEGRITY=off`): the sink would never read them, and they are most of its cost.
+   */
+  digests?: boolean
 }
 
 /** Pack message values for validateChunk. */
@@ -70,7 +75,9 @@ export function validateChunk(input: ChunkInput, ctx: ValidationContext): Valida
   const { payloads, bounds } = input
   // An encoded line is about as long as its payload (1.00 for the bench events): room for half
   // as much again spares the body most regrowth.
-  const events = new EncodedEventsBuilder(payloads.byteLength * 1.5)
+  const events = new EncodedEventsBuilder(payloads.byteLength * 1.5, {
+    digests: ctx.digests !== false,
+  })
   const rules = ctx.evaluator?.begin()
   for (let i = 0; i + 1 < bounds.length; i++) {
     const payload = payloads.subarray(bounds[i], bounds[i + 1])

@@ -28,6 +28,8 @@ export interface ConsumerOptions {
   metrics: PipelineMetrics
   logger: Logger
   retentionDays: number
+  /** Take each event's digest for the integrity chain (default true; false when chaining is off). */
+  digests?: boolean
   /** Resource aliases (canonicalization) and the registry the rules read. */
   registry?: ResourceRegistry
   dlqTopic?: string
@@ -153,6 +155,7 @@ export async function startConsumer(options: ConsumerOptions): Promise<RunningCo
   })
   const validator = (options.startValidator ?? startChunkValidator)({
     retentionDays,
+    digests: options.digests,
     registry: options.registry,
     evaluation: options.detector?.handOff(),
     // Once the writes queued at the death are done (chunks validated before a worker died), not

@@ -70,6 +70,33 @@ describe('a chunk of Kafka messages', () => {
     expect(chunk.detections).toEqual([])
   })
 
+  it('take each row digest for the chain only when chaining is on (AUDTRAIL_INTEGRITY=off: none)', async () => {
+    const { messages, valid } = mixed()
+    const input = { ...packMessages(messages.map((m) => m.value)), receivedAt: Date.now() }
+    const on = validateChunk(input, { retentionDays: 400 })
+    expect(on.events.digests).toHaveLength(valid.length)
+    expect(on.events.digests!.every((d) => /^[0-9a-f]{64}$/.test(d))).toBe(true)
+    const off = validateChunk(input, { retentionDays: 400, digests: false })
+    expect(off.events.digests).toBeUndefined()
+    // The same rows either way.
+    expect(decodeEvents(off.events)).toEqual(decodeEvents(on.events))
+    // And through the worker thread, which is told the setting when it starts.
+    for (const digests of [false, true]) {
+      const validator = startChunkValidator({
+        retentionDays: 400,
+        digests,
+        logger: createLogger('silent'),
+      })
+      try {
+        const chunk = await validator.toChunk(messages, 't', 4)
+        expect(chunk.events.eventIds).toEqual(valid)
+        expect(chunk.events.digests?.length).toBe(digests ? valid.length : undefined)
+      } finally {
+        await validator.close()
+      }
+    }
+  })
+
   it('are validated in the worker thread the same way, with DLQ messages of the original bytes and keys', async () => {
     const { messages, valid } = mixed()
     const validator = startChunkValidator({ retentionDays: 400, logger: createLogger('silent') })
