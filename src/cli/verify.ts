@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.js'
 import { ConfigError } from '../errors.js'
-import { NotAnExport, verifyExportFile } from '../integrity/export-file.js'
+import { NotAnExport, verifyExportFile } from '../exports/events-file.js'
 import { renderReport } from '../integrity/render.js'
 import { checkpointTrustedKeys } from '../integrity/runtime.js'
 import { verifyIntegrity } from '../integrity/verify.js'
@@ -52,7 +52,7 @@ export function readCheckpointFile(path: string): string[] {
   return out
 }
 
-/** `--file`: an events export verified offline (src/integrity/export-file.ts); no storage. */
+/** `--file`: an events export verified offline (src/exports/events-file.ts); no storage. */
 async function verifyFile(
   path: string,
   values: { tenant?: string; checkpoints?: string; strict?: boolean; json?: boolean },

@@ -11,7 +11,7 @@
  *   method (or the HTTP method), `api.service.name` the resource, `src_endpoint.ip`.
  * - `unmapped.integrity`: the chain link in the names of OCSF's proposed record integrity profile
  *   (`chain_uid`, `seq`, `prev_event`, `hash`); `unmapped.audtrail_event`: the stored row whole,
- *   which the link is computed over and which offline verification reads (export-file.ts checks
+ *   which the link is computed over and which offline verification reads (events-file.ts checks
  *   that every other attribute is the mapping of that row, so an edit anywhere is seen).
  */
 import type { Producer } from './finding.js'

@@ -2,7 +2,7 @@
  * `audtrail export events` (issue 29 item 4, docs/integrity.md#exporting-with-integrity): a
  * tenant's stored events of a period as NDJSON, each row as stored (`SELECT *`, with its link:
  * chain_id, chain_seq, chain_prev, chain_hash), with the signed checkpoints that cover them, so that
- * the export can be verified offline (`audtrail verify --file`, src/integrity/export-file.ts)
+ * the export can be verified offline (`audtrail verify --file`, src/exports/events-file.ts)
  * without a database, by the verifier the database walk uses.
  *
  * The file, one JSON object a line:

@@ -18,7 +18,7 @@ export {
   type MetricId,
   type Threshold,
 } from './metrics.js'
-export { canonicalJson } from './canonical.js'
+export { canonicalJson } from '../events/canonical.js'
 export {
   loadSigningKey,
   loadVerifyingKey,

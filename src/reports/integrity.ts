@@ -17,7 +17,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, CompactSign, compactVerify, type JWK } from 'jose'
-import { canonicalJson } from './canonical.js'
+import { canonicalJson } from '../events/canonical.js'
 
 export const DIGEST_ALGORITHM = 'SHA-256'
 export const CANONICALIZATION = 'RFC 8785 (JCS)'

@@ -21,6 +21,7 @@
  * zeros. The tenant is a column of the row, so it is in the digest; the chain id and position are
  * in the link, so moving a row to another place changes what its link must be.
  */
+import { canonicalJson } from '../events/canonical.js'
 import { hash } from 'node:crypto'
 
 /** The chain's columns of `events` (migration 0015), in the order an insert appends them. */
@@ -144,7 +145,7 @@ export function canonicalValues(columns: readonly string[], values: readonly unk
   return `${out}}`
 }
 
-/** canonicalValues by the general RFC 8785 serializer (reports/canonical.ts). */
+/** canonicalValues by the general RFC 8785 serializer (events/canonical.ts). */
 function slowCanonical(columns: readonly string[], values: readonly unknown[]): string {
   const { order, names } = layoutOf(columns)
   const out: Record<string, unknown> = {}
@@ -189,33 +190,4 @@ export function linkHash(
   digest: string,
 ): string {
   return sha256Hex(`${CHAIN_VERSION}\n${chain}\n${seq}\n${prev}\n${receivedAt}\n${digest}`)
-}
-
-/**
- * RFC 8785 (JCS) of any JSON value, the general serializer (the same rules as
- * src/reports/canonical.ts, which storage cannot import): members sorted by UTF-16 code units,
- * strings and numbers as JSON.stringify writes them.
- */
-function canonicalJson(value: unknown): string {
-  if (value === null) return 'null'
-  switch (typeof value) {
-    case 'boolean':
-      return value ? 'true' : 'false'
-    case 'string':
-      return JSON.stringify(value)
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('canonical form: non-finite number')
-      return JSON.stringify(value)
-    case 'object': {
-      if (Array.isArray(value))
-        return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`
-      const record = value as Record<string, unknown>
-      const keys = Object.keys(record)
-        .filter((k) => record[k] !== undefined)
-        .sort()
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`
-    }
-    default:
-      throw new TypeError(`canonical form: ${typeof value} has no JSON form`)
-  }
 }

@@ -1,7 +1,7 @@
 /** The canonical form: RFC 8785 (JCS) over the non-empty columns, whatever the values hold. */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { canonicalJson } from '../../src/reports/canonical.js'
+import { canonicalJson } from '../../src/events/canonical.js'
 import { canonicalRow, canonicalValues, CHAIN_COLUMNS } from '../../src/storage/integrity-chain.js'
 
 const value = fc.oneof(

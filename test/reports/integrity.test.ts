@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runVerifyReport } from '../../src/cli/verify-report.js'
-import { canonicalJson } from '../../src/reports/canonical.js'
+import { canonicalJson } from '../../src/events/canonical.js'
 import {
   loadSigningKey,
   loadVerifyingKey,

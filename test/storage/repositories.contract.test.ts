@@ -263,6 +263,8 @@ describe.each(implementations)('the %s repositories', (_, make) => {
           'granted_scopes',
           'subject_token_key',
           'attributes',
+          'proof_jti',
+          'source_id',
         ].sort(),
       )
     })

@@ -11,15 +11,15 @@
  */
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
-import type { EventsExportHeader } from '../exports/events.js'
-import { ocsfEvent, rowOfOcsf } from '../exports/events-ocsf.js'
+import type { EventsExportHeader } from './events.js'
+import { ocsfEvent, rowOfOcsf } from './events-ocsf.js'
 import type { IntegrityStore, StoredCheckpoint } from '../storage/integrity-store.js'
 import {
   verifyIntegrity,
   type IntegrityIssue,
   type IntegrityReport,
   type VerifyOptions,
-} from './verify.js'
+} from '../integrity/verify.js'
 
 /** Not an events export at all (its first line is not the header). */
 export class NotAnExport extends Error {}
