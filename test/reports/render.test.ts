@@ -10,6 +10,7 @@ import { csvCell, CSV_COLUMNS } from '../../src/reports/render-csv.js'
 import { reportDigest } from '../../src/reports/integrity.js'
 import { escapeHtml, HTML_LIMITS } from '../../src/reports/render-html.js'
 import { inlineMarkdown, stripMarkdown } from '../../src/reports/text.js'
+import { parseCsv } from '../helpers/csv.js'
 import { syntheticReport } from './synthetic.js'
 
 const HOSTILE = [
@@ -149,38 +150,6 @@ function hostileReport(): ComplianceReport {
       digest: reportDigest(report),
     },
   })
-}
-
-/** RFC 4180 parsing, to read back what the renderer wrote. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  const endCell = () => {
-    row.push(cell)
-    cell = ''
-  }
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') endCell()
-    else if (c === '\r' && text[i + 1] === '\n') {
-      endCell()
-      rows.push(row)
-      row = []
-      i++
-    } else cell += c
-  }
-  expect(cell).toBe('')
-  expect(row).toEqual([])
-  return rows
 }
 
 describe('the CSV rendering', () => {
