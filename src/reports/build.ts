@@ -37,6 +37,7 @@ import {
   SAMPLES_PER_RULE,
 } from './provenance.js'
 import { MAX_PERIOD_DAYS, requestedFrameworks } from './request.js'
+import { querySenderConstraint } from './sender-constraint.js'
 import type { ComplianceReport, ReportFramework, ReportMetric } from './schema.js'
 import { COUNTING_TRIAGE, DECISION_RULE, decideStatus, type MetricStatus } from './status.js'
 
@@ -97,7 +98,12 @@ export async function buildComplianceReport(
   const progress = (step: string, done: number) => options.onProgress?.({ step, done, total })
 
   progress('event metrics', 0)
-  const row = await queryEventMetrics(storage, scope)
+  const [row, senderOnce] = await Promise.all([
+    queryEventMetrics(storage, scope),
+    querySenderConstraint(storage, scope),
+  ])
+  // An event stored twice in the period: the sender-constraint counts again with FINAL.
+  const sender = row.final ? await querySenderConstraint(storage, scope, { final: true }) : senderOnce
   progress('finding counts', 1)
   const counts = await queryFindingCounts(storage, scope)
   progress('findings', 2)
@@ -116,7 +122,7 @@ export async function buildComplianceReport(
   ])
   progress('controls', 4)
 
-  const figures = metricFigures(row)
+  const figures = metricFigures(row, sender)
   const metrics: ReportMetric[] = METRIC_IDS.map((id) => {
     const threshold =
       options.thresholds?.[id] !== undefined ? options.thresholds[id] : DEFAULT_THRESHOLDS[id]

@@ -3,11 +3,13 @@
  * basis: no such events in the period means no evidence), and the default threshold of the ones
  * that decide a control by themselves. Values come from `sql/queries/report-token-metrics.sql`,
  * `report-drift.sql` and, when the period holds a repeat, `report-event-metrics.sql` (see
- * queryEventMetrics).
+ * queryEventMetrics); the sender-constraint metrics from `report-sender-constraint.sql`
+ * (sender-constraint.ts).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import { longLivedToken } from '../detection/rules/long-lived-token.js'
 import type { DriftRow, TokenMetricsRow } from '../storage/repositories.js'
+import type { SenderConstraintRow } from './sender-constraint.js'
 
 export const METRIC_IDS = [
   'aud_validation_coverage',
@@ -22,6 +24,9 @@ export const METRIC_IDS = [
   'logging_completeness',
   'token_presentations',
   'token_requests',
+  'sender_constrained_token_share',
+  'proof_of_possession_coverage',
+  'unproven_bound_presentations',
 ] as const
 export type MetricId = (typeof METRIC_IDS)[number]
 
@@ -123,6 +128,27 @@ export const METRICS: Readonly<Record<MetricId, MetricDef>> = {
     description: 'Authorization, token and token-exchange requests recorded in the period.',
     basis: 'authorization or token requests',
   },
+  sender_constrained_token_share: {
+    title: 'Sender-constrained token share',
+    unit: 'ratio',
+    description:
+      'Share of distinct tokens issued, exchanged or presented in the period that are bound to a key: a DPoP `cnf.jkt` (RFC 9449 §6) or a client-certificate `cnf.x5t#S256` (RFC 8705 §3.1).',
+    basis: 'tokens issued or presented',
+  },
+  proof_of_possession_coverage: {
+    title: 'Proof-of-possession coverage',
+    unit: 'ratio',
+    description:
+      'Share of accepted token presentations that proved possession: a valid DPoP proof (RFC 9449 §4.3) or the client certificate the token is bound to (RFC 8705 §3). Presentations from collectors that record no proof facts count as unproven.',
+    basis: 'accepted token presentations',
+  },
+  unproven_bound_presentations: {
+    title: 'Bound tokens accepted without proof',
+    unit: 'count',
+    description:
+      'Accepted presentations of a sender-constrained token without a valid proof of possession: a DPoP-bound token sent as `Bearer`, an invalid or unchecked DPoP proof, a certificate-bound token without its certificate (RFC 9449 §7.1, §7.2; RFC 8705 §3). Only presentations whose collector records proof facts count.',
+    basis: 'accepted presentations of bound tokens with proof facts',
+  },
 }
 
 /**
@@ -142,6 +168,13 @@ export const DEFAULT_THRESHOLDS: Readonly<Partial<Record<MetricId, Threshold>>> 
   token_lifetime_p95_s: { op: 'max', value: longLivedToken.params.parse({}).maxLifetimeS },
   /** audtrail's logging policy: at most 1 in 100 presentations may lack a field. */
   logging_completeness: { op: 'min', value: 0.99 },
+  /**
+   * RFC 9449 §7.1 and §7.2, RFC 8705 §3: a resource server MUST refuse a bound token without its
+   * proof. The two shares have no default: no framework of the catalog requires sender-constrained
+   * tokens (docs/design/sender-constraint-coverage.md); a deployment that does (FAPI 2.0, its own
+   * policy) sets `thresholds.sender_constrained_token_share` or `proof_of_possession_coverage`.
+   */
+  unproven_bound_presentations: { op: 'max', value: 0 },
 }
 
 export interface MetricFigure {
@@ -161,8 +194,11 @@ const count = (value: number, basis: number): MetricFigure => ({
   basis,
 })
 
-/** Each metric's value and basis from the query row. */
-export function metricFigures(r: EventMetricsRow): Record<MetricId, MetricFigure> {
+/** Each metric's value and basis from the query rows. */
+export function metricFigures(
+  r: EventMetricsRow,
+  s: SenderConstraintRow,
+): Record<MetricId, MetricFigure> {
   const lifetime = (i: number) => count(Number(r.lifetime_quantiles[i]), r.tokens_with_lifetime)
   return {
     aud_validation_coverage: ratio(r.accepted_validated, r.accepted),
@@ -177,5 +213,8 @@ export function metricFigures(r: EventMetricsRow): Record<MetricId, MetricFigure
     logging_completeness: ratio(r.complete_presentations, r.loggable_presentations),
     token_presentations: count(r.presentations, r.presentations),
     token_requests: count(r.token_requests, r.token_requests),
+    sender_constrained_token_share: ratio(s.bound_tokens, s.tokens),
+    proof_of_possession_coverage: ratio(s.proven_presentations, s.presentations),
+    unproven_bound_presentations: count(s.unproven_bound_presentations, s.bound_presentations),
   }
 }
