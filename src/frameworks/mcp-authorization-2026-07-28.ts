@@ -94,8 +94,14 @@ export default defineFramework({
         quote:
           'Authorization servers SHOULD issue short-lived access tokens to reduce the impact of leaked tokens.',
       },
-      metrics: ['token_lifetime_p50_s', 'token_lifetime_p95_s'],
-      note: 'Since 2025-11-25: moved to the Authorization Security Considerations page; wording unchanged.',
+      metrics: [
+        'token_lifetime_p50_s',
+        'token_lifetime_p95_s',
+        'sender_constrained_token_share',
+        'proof_of_possession_coverage',
+        'unproven_bound_presentations',
+      ],
+      note: 'Since 2025-11-25: moved to the Authorization Security Considerations page; wording unchanged. Sender-constrained tokens are still not required: clients send `Authorization: Bearer`, and DPoP is only the optional, draft "DPoP Profile for MCP" of the authorization extensions (github.com/modelcontextprotocol/ext-auth). Where tokens are bound, the DPoP rules and the bound tokens accepted without proof count here; the two shares are informational.',
     },
     {
       id: 'mcp-authz/access-token-privilege-restriction',

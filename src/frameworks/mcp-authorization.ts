@@ -10,6 +10,9 @@ import { defineFramework } from './framework.js'
 const REVISION = '2025-11-25'
 const AUTH = `https://modelcontextprotocol.io/specification/${REVISION}/basic/authorization`
 const PRACTICES = `https://modelcontextprotocol.io/specification/${REVISION}/basic/security_best_practices`
+/** What the revision says about sender-constrained tokens (docs/design/sender-constraint-coverage.md). */
+const SENDER_NOTE =
+  'Sender-constrained tokens are not required: the revision has clients send `Authorization: Bearer` and DPoP appears only in the optional, draft "DPoP Profile for MCP" of the authorization extensions (github.com/modelcontextprotocol/ext-auth). Where tokens are bound, the bound tokens accepted without proof count here (a stolen bound token turned back into a bearer credential); the two shares are informational. The DPoP rules map to this clause in revision 2026-07-28; this revision lists only rules that cite it.'
 
 export default defineFramework({
   id: 'mcp-authorization',
@@ -102,7 +105,14 @@ export default defineFramework({
           'Authorization servers SHOULD issue short-lived access tokens to reduce the impact of leaked tokens.',
       },
       rules: ['long-lived-token'],
-      metrics: ['token_lifetime_p50_s', 'token_lifetime_p95_s'],
+      metrics: [
+        'token_lifetime_p50_s',
+        'token_lifetime_p95_s',
+        'sender_constrained_token_share',
+        'proof_of_possession_coverage',
+        'unproven_bound_presentations',
+      ],
+      note: SENDER_NOTE,
     },
     {
       id: 'mcp-authz/token-passthrough',

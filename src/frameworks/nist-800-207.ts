@@ -45,7 +45,13 @@ export default defineFramework({
     { id: 'tenet-4', metrics: ['token_presentations'] },
     {
       id: 'tenet-6',
-      metrics: ['aud_validation_coverage', 'accepted_mismatches', 'expired_tokens_accepted'],
+      metrics: [
+        'aud_validation_coverage',
+        'accepted_mismatches',
+        'expired_tokens_accepted',
+        'proof_of_possession_coverage',
+        'unproven_bound_presentations',
+      ],
     },
     { id: 'tenet-7', metrics: ['logging_completeness', 'token_presentations'] },
   ],
@@ -55,5 +61,9 @@ the tenet's first sentence.`,
 also be granted with the least privileges needed to complete the task. … However, authentication
 and authorization to one resource will not automatically grant access to a different resource."
 That last sentence is the zero-trust statement of audience restriction. Tenet wording checked
-against consistent transcriptions of section 2.1.`,
+against consistent transcriptions of section 2.1.
+
+Sender-constrained tokens: no tenet names them. Tenet 6 (authentication "strictly enforced before
+access is allowed") carries the proof-of-possession coverage and the bound tokens accepted without
+proof: a bound token accepted without its proof is authentication not enforced.`,
 })

@@ -4,6 +4,12 @@ import { defineFramework } from './framework.js'
 const AUDIENCE = ['aud_validation_coverage', 'accepted_mismatches'] as const
 const LIFETIME = ['token_lifetime_p50_s', 'token_lifetime_p95_s'] as const
 const DRIFT = ['drifted_resources'] as const
+/** Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 mTLS): docs/design/sender-constraint-coverage.md. */
+const SENDER = [
+  'sender_constrained_token_share',
+  'proof_of_possession_coverage',
+  'unproven_bound_presentations',
+] as const
 
 export default defineFramework({
   id: 'nist-800-53r5',
@@ -40,6 +46,7 @@ export default defineFramework({
     'CM-6': 'Configuration Settings',
     'CM-8': 'System Component Inventory',
     'IA-2': 'Identification and Authentication (Organizational Users)',
+    'IA-2(8)': 'Access to Accounts — Replay Resistant',
     'IA-4': 'Identifier Management',
     'IA-5': 'Authenticator Management',
     'IA-5(13)': 'Expiration of Cached Authenticators',
@@ -68,6 +75,11 @@ export default defineFramework({
     { id: 'CM-2', metrics: [...DRIFT] },
     { id: 'CM-6', metrics: [...DRIFT] },
     { id: 'CM-8', metrics: [...DRIFT] },
+    {
+      id: 'IA-2(8)',
+      metrics: ['proof_of_possession_coverage', 'unproven_bound_presentations'],
+      note: 'Replay resistance of token use: a bearer token replays as it is; a DPoP proof (one `jti`, `iat`, `htm`, `htu`) or a certificate-bound token does not. Interpretive: IA-2 names organizational users; here the accounts are the ones the tokens act for.',
+    },
     { id: 'IA-5', metrics: [...LIFETIME, 'expired_tokens_accepted'] },
     { id: 'IA-9', metrics: [...AUDIENCE] },
     { id: 'IA-11', metrics: ['token_lifetime_p95_s'] },
@@ -75,7 +87,12 @@ export default defineFramework({
     { id: 'IR-5', metrics: ['token_presentations'] },
     {
       id: 'SC-23',
-      metrics: ['accepted_mismatches', 'expired_tokens_accepted', 'cross_audience_replays'],
+      metrics: [
+        'accepted_mismatches',
+        'expired_tokens_accepted',
+        'cross_audience_replays',
+        ...SENDER,
+      ],
     },
     { id: 'SI-4', metrics: ['token_presentations', 'logging_completeness'] },
     { id: 'SI-10', metrics: ['logging_completeness'] },
@@ -83,5 +100,14 @@ export default defineFramework({
   notes: `Enhancements are written \`AC-6(9)\`, as the catalog writes them. Revision 5 renamed AU-2 from
 "Audit Events" to "Event Logging". Titles checked against consistent secondary lists; the
 machine-readable catalog (OSCAL, https://github.com/usnistgov/oscal-content) is the reference to
-recheck them against.`,
+recheck them against.
+
+Sender-constrained tokens (DPoP, RFC 9449; mTLS-bound, RFC 8705): no control of Revision 5 names
+them. SC-23 (Session Authenticity, "Protect the authenticity of communications sessions"; its
+discussion names session hijacking) carries the bound-token share, the proof-of-possession coverage
+and the bound tokens accepted without proof. IA-2(8) ("Implement replay-resistant authentication
+mechanisms for access to" privileged or non-privileged accounts; its discussion names nonces and
+challenges) carries the proof coverage and the unproven presentations; dpop-proof-replay,
+bound-token-downgrade and proof-key-mismatch map to it. IA-2(6) (Access to Accounts — Separate
+Device) is about a second factor on a separate device, not about binding tokens, and is not mapped.`,
 })

@@ -66,10 +66,20 @@ export default defineFramework({
     { id: 'ID.AM-02', metrics: ['drifted_resources'] },
     { id: 'ID.AM-03', metrics: ['drifted_resources'] },
     { id: 'PR.AA-01', metrics: ['token_lifetime_p50_s', 'token_lifetime_p95_s'] },
-    { id: 'PR.AA-03', metrics: [...AUDIENCE, 'expired_tokens_accepted'] },
+    {
+      id: 'PR.AA-03',
+      metrics: [...AUDIENCE, 'expired_tokens_accepted', 'unproven_bound_presentations'],
+    },
     {
       id: 'PR.AA-04',
-      metrics: [...AUDIENCE, 'expired_tokens_accepted', 'resource_indicator_coverage'],
+      metrics: [
+        ...AUDIENCE,
+        'expired_tokens_accepted',
+        'resource_indicator_coverage',
+        'sender_constrained_token_share',
+        'proof_of_possession_coverage',
+        'unproven_bound_presentations',
+      ],
     },
     {
       id: 'PR.AA-05',
@@ -90,5 +100,11 @@ export default defineFramework({
   preface: `Titles are the subcategories' outcome text, as the CSF 2.0 Core writes them.`,
   notes: `CSF 2.0 ids are zero-padded (\`PR.AA-01\`); CSF 1.1 ids are not (\`PR.AC-1\`). The CSF 1.1 category
 PR.AC does not exist in CSF 2.0 (its outcomes moved to PR.AA and PR.IR), so a mapping to \`PR.AC-*\`
-is always a mistake. Outcome text checked against consistent transcriptions of the Core.`,
+is always a mistake. Outcome text checked against consistent transcriptions of the Core.
+
+Sender-constrained tokens: PR.AA-04 (identity assertions protected, conveyed and verified; its
+implementation examples ask for standards-based protection and verification of assertions)
+carries the bound-token share, the proof-of-possession coverage and the bound tokens accepted
+without proof; PR.AA-03 (authentication) the last. CSF 2.0 recommends outcomes and requires no
+mechanism, so the two shares are informational unless a threshold is configured.`,
 })

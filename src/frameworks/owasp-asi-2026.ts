@@ -39,6 +39,9 @@ export default defineFramework({
         'resource_indicator_coverage',
         'multi_audience_token_share',
         'token_lifetime_p95_s',
+        'sender_constrained_token_share',
+        'proof_of_possession_coverage',
+        'unproven_bound_presentations',
       ],
     },
     { id: 'ASI07', metrics: ['cross_audience_replays'] },
@@ -51,5 +54,8 @@ transcriptions, not the PDF itself: some write "&" for "and" (for example "Tool 
 Exploitation"). Early drafts used other numbering and names (such as "Agent Behaviour Hijack");
 those are never cited. ASI03 is audtrail's primary item (confused deputy, credential and token
 mismanagement, delegated-privilege abuse); ASI02 and ASI07 cover tools and agents forwarding
-tokens.`,
+tokens. ASI03 also carries the sender-constraint metrics (bound-token share and proof-of-possession
+coverage informational, bound tokens accepted without proof against zero): no item requires
+sender-constrained tokens, and a token an agent leaks or forwards is only usable elsewhere when it
+is not bound.`,
 })

@@ -29,7 +29,15 @@ export default defineFramework({
     'NHI10:2025': 'Human Use of NHI',
   },
   controls: [
-    { id: 'NHI2:2025', metrics: ['cross_audience_replays', 'token_presentations'] },
+    {
+      id: 'NHI2:2025',
+      metrics: [
+        'cross_audience_replays',
+        'token_presentations',
+        'sender_constrained_token_share',
+        'proof_of_possession_coverage',
+      ],
+    },
     {
       id: 'NHI4:2025',
       metrics: [
@@ -37,6 +45,7 @@ export default defineFramework({
         'accepted_mismatches',
         'expired_tokens_accepted',
         'resource_indicator_coverage',
+        'unproven_bound_presentations',
       ],
     },
     { id: 'NHI5:2025', metrics: ['resource_indicator_coverage', 'multi_audience_token_share'] },
@@ -55,5 +64,11 @@ export default defineFramework({
 mappings to it are interpretive: NHI4 (its detail page names non-standard OAuth implementations),
 NHI5 (overprivileged identities), NHI6 ("Validate tokens strictly, including issuer, audience, and
 claims" among its preventions), NHI7 (tokens that live too long), NHI9 (one identity reused across
-services), NHI2 (a token surfacing where it should not).`,
+services), NHI2 (a token surfacing where it should not).
+
+No item names sender-constrained tokens either. A leaked bound token is of no use without its key,
+so NHI2 carries the bound-token share and the proof-of-possession coverage (informational); a bound
+token accepted without its proof is authentication weaker than the credential, so NHI4 carries
+that count, and bound-token-downgrade maps to NHI4. NHI7 (Long-Lived Secrets) stays with the
+lifetimes: binding does not shorten a secret's life.`,
 })

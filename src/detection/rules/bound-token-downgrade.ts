@@ -48,10 +48,10 @@ export const boundTokenDowngrade: EventRule<typeof params> = {
     SENDER_REF.fapi2,
   ],
   mappings: {
-    owasp_nhi: ['NHI2', 'NHI7'],
+    owasp_nhi: ['NHI2', 'NHI4'],
     owasp_asi: ['ASI03'],
     nist_csf: ['PR.AA-03', 'PR.AA-04', 'DE.CM-09'],
-    nist_800_53: ['IA-5', 'IA-9', 'SC-23'],
+    nist_800_53: ['IA-2(8)', 'IA-5', 'IA-9', 'SC-23'],
     nist_800_207: ['tenet-6'],
     mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],

@@ -55,7 +55,7 @@ export const dpopHtuMismatch: EventRule<typeof params> = {
   mappings: {
     owasp_nhi: ['NHI2'],
     owasp_asi: ['ASI03'],
-    nist_csf: ['DE.CM-09', 'DE.AE-02'],
+    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-04'],
     nist_800_53: ['SC-23', 'SI-4', 'SI-10'],
     nist_800_207: ['tenet-3'],
     mcp_2026_07_28: ['mcp-authz/token-theft'],

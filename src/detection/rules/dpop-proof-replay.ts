@@ -71,10 +71,10 @@ export const dpopProofReplay: EventRule<typeof params> = {
     'alone would accept, becomes visible.',
   references: [SENDER_REF.rfc9449s111, SENDER_REF.rfc9449s43],
   mappings: {
-    owasp_nhi: ['NHI2', 'NHI7'],
+    owasp_nhi: ['NHI2'],
     owasp_asi: ['ASI03'],
     nist_csf: ['DE.CM-09', 'DE.AE-02', 'DE.AE-03'],
-    nist_800_53: ['SC-23', 'SI-4', 'AU-6'],
+    nist_800_53: ['IA-2(8)', 'SC-23', 'SI-4', 'AU-6'],
     nist_800_207: ['tenet-6', 'tenet-7'],
     mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],

@@ -46,10 +46,10 @@ export const proofKeyMismatch: EventRule<typeof params> = {
     'accepted, the server skips that comparison.',
   references: [SENDER_REF.rfc9449s43, SENDER_REF.rfc9449s6, SENDER_REF.rfc8705s3],
   mappings: {
-    owasp_nhi: ['NHI2', 'NHI7'],
+    owasp_nhi: ['NHI2', 'NHI4'],
     owasp_asi: ['ASI03'],
-    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-03'],
-    nist_800_53: ['IA-5', 'SC-23', 'SI-4'],
+    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-03', 'PR.AA-04'],
+    nist_800_53: ['IA-2(8)', 'IA-5', 'SC-23', 'SI-4'],
     nist_800_207: ['tenet-6'],
     mcp_2026_07_28: ['mcp-authz/token-theft'],
     mitre: ['T1550.001'],

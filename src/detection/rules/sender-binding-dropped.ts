@@ -47,9 +47,9 @@ export const senderBindingDropped: ScheduledRule<typeof params> = {
     'fall back to bearer tokens.',
   references: [SENDER_REF.rfc9449s6, SENDER_REF.rfc8705s3, SENDER_REF.rfc9700s41, SENDER_REF.fapi2],
   mappings: {
-    owasp_nhi: ['NHI2', 'NHI7'],
+    owasp_nhi: ['NHI2', 'NHI4'],
     owasp_asi: ['ASI03'],
-    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-03'],
+    nist_csf: ['DE.CM-09', 'DE.AE-02', 'PR.AA-03', 'PR.AA-04'],
     nist_800_53: ['IA-5', 'SC-23', 'CM-6'],
     nist_800_207: ['tenet-6'],
     mcp_2026_07_28: ['mcp-authz/token-theft'],
