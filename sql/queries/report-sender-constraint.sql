@@ -12,7 +12,7 @@
 --     whose collector records proof facts (a scheme), and of them those without a valid proof (the
 --     condition bound-token-downgrade and proof-key-mismatch look at, counted per presentation).
 --
--- {{final}} is '' or 'FINAL' (src/reports/sender-constraint.ts): the token figures are distinct
+-- {{final}} is '' or 'FINAL' (src/storage/report-sender-constraint.ts): the token figures are distinct
 -- counts, which an event stored twice cannot change; the presentation counts can, so the report
 -- reads again with FINAL when its token rollup saw an event stored twice in the period.
 SELECT

@@ -7,6 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto'
 import type { Storage } from '../storage/client.js'
+import { querySenderConstraint } from '../storage/report-sender-constraint.js'
 import type { FrameworkId } from './control.js'
 import {
   MAX_LISTED_FINDINGS,
@@ -37,7 +38,6 @@ import {
   SAMPLES_PER_RULE,
 } from './provenance.js'
 import { MAX_PERIOD_DAYS, requestedFrameworks } from './request.js'
-import { querySenderConstraint } from './sender-constraint.js'
 import type { ComplianceReport, ReportFramework, ReportMetric } from './schema.js'
 import { COUNTING_TRIAGE, DECISION_RULE, decideStatus, type MetricStatus } from './status.js'
 
@@ -103,7 +103,9 @@ export async function buildComplianceReport(
     querySenderConstraint(storage, scope),
   ])
   // An event stored twice in the period: the sender-constraint counts again with FINAL.
-  const sender = row.final ? await querySenderConstraint(storage, scope, { final: true }) : senderOnce
+  const sender = row.final
+    ? await querySenderConstraint(storage, scope, { final: true })
+    : senderOnce
   progress('finding counts', 1)
   const counts = await queryFindingCounts(storage, scope)
   progress('findings', 2)

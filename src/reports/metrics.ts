@@ -4,12 +4,12 @@
  * that decide a control by themselves. Values come from `sql/queries/report-token-metrics.sql`,
  * `report-drift.sql` and, when the period holds a repeat, `report-event-metrics.sql` (see
  * queryEventMetrics); the sender-constraint metrics from `report-sender-constraint.sql`
- * (sender-constraint.ts).
+ * (src/storage/report-sender-constraint.ts).
  */
 import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import { longLivedToken } from '../detection/rules/long-lived-token.js'
 import type { DriftRow, TokenMetricsRow } from '../storage/repositories.js'
-import type { SenderConstraintRow } from './sender-constraint.js'
+import type { SenderConstraintRow } from '../storage/report-sender-constraint.js'
 
 export const METRIC_IDS = [
   'aud_validation_coverage',

@@ -1,15 +1,16 @@
 /**
- * The sender-constraint evidence of a compliance report (issue 27): how many tokens were bound to
- * a key (DPoP `cnf.jkt`, RFC 9449; mTLS `cnf.x5t#S256`, RFC 8705) and how many accepted
- * presentations proved possession, over the tenant and period of the report. One query,
- * sql/queries/report-sender-constraint.sql, with the definitions of GET /v1/sender-constraint.
+ * The sender-constraint evidence of a compliance report (issue 27; src/reports/metrics.ts): how
+ * many tokens were bound to a key (DPoP `cnf.jkt`, RFC 9449; mTLS `cnf.x5t#S256`, RFC 8705) and
+ * how many accepted presentations proved possession, over the tenant and period of the report.
+ * One query, sql/queries/report-sender-constraint.sql, with the definitions of
+ * GET /v1/sender-constraint (sender-coverage.ts).
  */
 import { StorageError } from '../errors.js'
 import { toDateTime64 } from '../events/event-row.js'
-import { connectionOf, type ClickHouseConnection, type Storage } from '../storage/client.js'
-import { mapStorageError } from '../storage/errors.js'
-import type { ReportScope } from '../storage/repositories.js'
-import { loadQuery } from '../storage/sql.js'
+import { connectionOf, type ClickHouseConnection, type Storage } from './client.js'
+import { mapStorageError } from './errors.js'
+import type { ReportScope } from './repositories.js'
+import { loadQuery } from './sql.js'
 
 export interface SenderConstraintRow {
   /** distinct tokens issued, exchanged or presented */
