@@ -4,6 +4,8 @@ import { SEVERITIES } from '../../src/detection/rule.js'
 import { MAPPED } from '../../src/frameworks/index.js'
 import { DEFAULT_THRESHOLDS } from '../../src/reports/metrics.js'
 import { queryEventMetrics } from '../../src/reports/evidence.js'
+import { querySenderConstraint } from '../../src/storage/report-sender-constraint.js'
+import { senderConstraintCoverage } from '../../src/storage/sender-coverage.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { renderGrafanaSql, SUPPORTED_MACROS } from '../helpers/grafana-macros.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -625,6 +627,7 @@ describe('the compliance dashboard and the compliance report thresholds', () => 
     'Token lifetime p50 / p95': 'token_lifetime_p95_s',
     'Accepted audience mismatches': 'accepted_mismatches',
     'Expired tokens accepted': 'expired_tokens_accepted',
+    'Bound tokens accepted without proof': 'unproven_bound_presentations',
   } as const
 
   it.each(Object.entries(PANELS))(
@@ -658,4 +661,117 @@ describe('the compliance dashboard and the compliance report thresholds', () => 
       }
     },
   )
+})
+
+describe('the sender-constraint panels of the compliance dashboard (issue 27)', () => {
+  type Token = { jti: string; cnf?: unknown }
+  const valueOf = (rows: Map<string, Row[]>, title: string, column: string) =>
+    num(rows.get(title)![0]![column])
+  /** The seeded ground truth: tokens, bound ones, accepted presentations, proven ones. */
+  const truth = () => {
+    const events = scenario.acme.events.filter((e) => (e.token as Token | undefined) !== undefined)
+    const jti = (e: (typeof events)[number]) => (e.token as Token).jti
+    const accepted = events.filter(
+      (e) => e.event_type === 'token.presented' && e.decision === 'accepted',
+    )
+    const verdict = (e: (typeof events)[number]) =>
+      (e.proof as { verdict?: string } | undefined)?.verdict
+    return {
+      tokens: new Set(events.map(jti)).size,
+      bound_tokens: new Set(events.filter((e) => (e.token as Token).cnf).map(jti)).size,
+      presentations: accepted.length,
+      proven_presentations: accepted.filter((e) => verdict(e) === 'valid').length,
+      unproven_bound_presentations: accepted.filter(
+        (e) => (e.token as Token).cnf && verdict(e) !== undefined && verdict(e) !== 'valid',
+      ).length,
+    }
+  }
+
+  it("state the seeded truth and the compliance report's figures", async () => {
+    const rows = await rowsOf('audtrail-compliance')
+    const want = truth()
+    expect(want.bound_tokens).toBeGreaterThan(0)
+    expect(want.unproven_bound_presentations).toBeGreaterThan(0)
+    const report = await querySenderConstraint(storage, {
+      tenant: 'acme',
+      since: scenario.from.getTime(),
+      until: scenario.to.getTime(),
+    })
+    expect(report).toMatchObject(want)
+    expect({
+      share: valueOf(rows, 'Sender-constrained token share', 'sender_constrained_token_share'),
+      coverage: valueOf(rows, 'Proof-of-possession coverage', 'proof_of_possession_coverage'),
+      unproven: valueOf(
+        rows,
+        'Bound tokens accepted without proof',
+        'unproven_bound_presentations',
+      ),
+    }).toEqual({
+      share: want.bound_tokens / want.tokens,
+      coverage: want.proven_presentations / want.presentations,
+      unproven: want.unproven_bound_presentations,
+    })
+    const overTime = rows.get('Sender constraint over time')!
+    expect(overTime.some((r) => num(r.sender_constrained_token_share) > 0)).toBe(true)
+  })
+
+  it('per client and per resource, state what GET /v1/sender-constraint says', async () => {
+    const rows = await rowsOf('audtrail-compliance')
+    const api = await senderConstraintCoverage(storage, {
+      tenant: 'acme',
+      since: scenario.from.getTime(),
+      until: scenario.to.getTime(),
+    })
+    const figures = (r: Record<string, unknown>) => ({
+      tokens: num(r.tokens),
+      bound_tokens: num(r.bound_tokens),
+      presentations: num(r.presentations),
+      proven_presentations: num(r.proven_presentations),
+    })
+    for (const [title, dimension, column] of [
+      ['Sender constraint per client', 'client', 'client_id'],
+      ['Sender constraint per resource', 'resource', 'resource'],
+    ] as const) {
+      const panel = new Map(rows.get(title)!.map((r) => [String(r[column]), figures(r)]))
+      const expected = new Map(
+        api.filter((r) => r.dimension === dimension).map((r) => [r.name, figures({ ...r })]),
+      )
+      expect(expected.size, title).toBeGreaterThan(0)
+      expect(panel, title).toEqual(expected)
+    }
+  })
+
+  it('list the findings of the sender-constraint rules, open ones counted', async () => {
+    const rows = await rowsOf('audtrail-compliance')
+    const byRule = rows.get('Sender-constraint findings by rule')!
+    expect(byRule).toContainEqual(expect.objectContaining({ rule_id: 'bound-token-downgrade' }))
+    const downgrade = byRule.find((r) => r.rule_id === 'bound-token-downgrade')!
+    expect(num(downgrade.open)).toBe(1)
+    expect(
+      byRule.every((r) =>
+        [
+          'bound-token-downgrade',
+          'proof-key-mismatch',
+          'dpop-htu-mismatch',
+          'dpop-proof-replay',
+          'sender-binding-dropped',
+        ].includes(r.rule_id as string),
+      ),
+    ).toBe(true)
+    expect(valueOf(rows, 'Open sender-constraint findings', 'open_findings')).toBe(
+      byRule.reduce((n, r) => n + num(r.open), 0),
+    )
+  })
+
+  it('colour the shares as the report rates them: informational, with no default threshold', () => {
+    for (const [title, metric] of [
+      ['Sender-constrained token share', 'sender_constrained_token_share'],
+      ['Proof-of-possession coverage', 'proof_of_possession_coverage'],
+    ] as const) {
+      expect(DEFAULT_THRESHOLDS[metric], metric).toBeUndefined()
+      const steps =
+        panelsOf('audtrail-compliance').get(title)!.fieldConfig!.defaults!.thresholds!.steps
+      expect(steps.map((s) => s.color)).toEqual(['blue'])
+    }
+  })
 })

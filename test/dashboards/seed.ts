@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { createStreamingDetector } from '../../src/detection/engine.js'
+import { CERT, JKT } from '../../src/detection/rules/lib/sender-constraint.js'
 import { createFindingsStore, setTriage } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { runScheduledRules } from '../../src/detection/scheduler.js'
@@ -91,6 +92,7 @@ function tenantEvents(tenant: string, t0: number) {
   const present = (minutes: number, overrides: Event) =>
     presentedEvent({ tenant, client_id: agent, occurred_at: at(minutes), ...overrides })
   const good = `${tenant}-good`
+  const dpopToken = { ...token(`${tenant}-dpop`, [MCP], t0), cnf: { jkt: JKT } }
   const presented: Event[] = [
     // Ordinary use of a token bound to the MCP server, three tool calls.
     ...['read_file', 'read_file', 'write_file'].map((name, i) =>
@@ -134,6 +136,33 @@ function tenantEvents(tenant: string, t0: number) {
     // Accepted more than half an hour after expiry.
     present(12, {
       token: token(`${tenant}-expired`, [MCP], t0 - 80 * 60_000),
+      resource: MCP,
+      presented_aud: [MCP],
+    }),
+    // Sender-constrained (issue 27): a DPoP-bound token with a valid proof, then sent as Bearer
+    // and accepted (observe mode: bound-token-downgrade); a certificate-bound token with its
+    // certificate. The presentations above carry no proof facts.
+    present(13, {
+      token: dpopToken,
+      resource: MCP,
+      presented_aud: [MCP],
+      proof: { scheme: 'DPoP', verdict: 'valid', jkt: JKT, htm: 'POST', htu: MCP },
+    }),
+    present(14, {
+      token: dpopToken,
+      resource: MCP,
+      presented_aud: [MCP],
+      proof: { scheme: 'Bearer', verdict: 'invalid', failure: 'bound_token_as_bearer' },
+    }),
+    present(15, {
+      token: { ...token(`${tenant}-mtls`, [MCP], t0), cnf: { 'x5t#S256': CERT } },
+      resource: MCP,
+      presented_aud: [MCP],
+      proof: { scheme: 'Bearer', verdict: 'valid', cert_thumbprint: CERT },
+    }),
+    // A DPoP-bound token at a collector that records no proof facts: unproven, not a downgrade.
+    present(16, {
+      token: { ...token(`${tenant}-dpop-unrecorded`, [MCP], t0), cnf: { jkt: JKT } },
       resource: MCP,
       presented_aud: [MCP],
     }),
