@@ -165,6 +165,11 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
   const ratio = (n: number, d: number) => (d > 0 ? n / d : null)
   const count = (n: number, basis: number) => (basis > 0 ? n : null)
   const withExp = acceptedTokens.filter((es) => tokenOf(es[0]!)?.exp !== undefined)
+  // Sender constraint (sender-constraint.test.ts checks it on bound tokens and proofs).
+  const bound = (e: Event) => (e.token as { cnf?: unknown } | undefined)?.cnf !== undefined
+  const verdict = (e: Event) => (e.proof as { verdict?: string } | undefined)?.verdict
+  const acceptedWithToken = accepted.filter((e) => tokenOf(e) !== undefined)
+  const boundWithFacts = acceptedWithToken.filter((e) => bound(e) && verdict(e) !== undefined)
   return {
     aud_validation_coverage: ratio(
       accepted.filter((e) => e.aud_validated === true).length,
@@ -190,6 +195,18 @@ function expected(events: readonly Event[]): Record<MetricId, number | null> {
     logging_completeness: ratio(complete.length, loggable.length),
     token_presentations: count(presentations.length, presentations.length),
     token_requests: count(requests.length, requests.length),
+    sender_constrained_token_share: ratio(
+      [...tokens.values()].filter((es) => es.some(bound)).length,
+      tokens.size,
+    ),
+    proof_of_possession_coverage: ratio(
+      acceptedWithToken.filter((e) => verdict(e) === 'valid').length,
+      acceptedWithToken.length,
+    ),
+    unproven_bound_presentations: count(
+      boundWithFacts.filter((e) => verdict(e) !== 'valid').length,
+      boundWithFacts.length,
+    ),
   }
 }
 
