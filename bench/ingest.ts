@@ -21,6 +21,7 @@ import { migrate } from '../src/storage/migrate.js'
 import { renderTemplate, splitStatements } from '../src/storage/sql.js'
 import { DEFAULT_MAX_BATCH_ROWS } from '../src/transport/consumer.js'
 import { benchEvent } from './events.js'
+import { httpFigures, ingestBench } from './ingest-http.js'
 
 const BROKERS = (process.env.AUDTRAIL_TEST_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000)
@@ -299,7 +300,7 @@ async function measure(topic: string) {
   console.log(
     `ratio vs peer ${figures.ratio_vs_peer} (target >= 1.0); vs slower component limit ${figures.ratio_vs_slower_limit} (target >= 0.7)`,
   )
-  console.log(JSON.stringify(figures))
+  console.log(JSON.stringify({ ...figures, ...httpFigures() }))
 }
 
 const armIndex = process.argv.indexOf('--arm')
@@ -316,7 +317,9 @@ if (armIndex >= 0) {
     (err) => (console.error(err), process.exit(1)),
   )
 } else {
-  main().then(
+  // The HTTP arms (ingest-http.ts: /v1/ingest NDJSON against /v1/otlp/logs protobuf) run first,
+  // their figures join the JSON line; BENCH_ONLY=http or BENCH_ONLY=kafka runs only those.
+  ingestBench(main).then(
     () => process.exit(0),
     (err) => (console.error(err), process.exit(1)),
   )
