@@ -44,16 +44,17 @@ type Counts = Record<(typeof COUNTS)[number], number>
 export const MAX_REPEATED_TOKENS = 5000
 
 /**
- * The evidence metrics of the period, each event counted once. Two queries run side by side:
- * report-token-metrics.sql (the counts and per-token figures, from the token_usage_hourly rollup
- * for the whole hours of the period and from report_event_facts, migration 0016, for the partial
- * hours at its ends) and
- * report-drift.sql. A token whose events outnumber its distinct event ids holds an event stored
- * twice: its figures stand (maxima and minima that a repeat cannot change), and its events are
- * counted from events, each once (report-event-metrics.sql), or, beyond `maxRepeatedTokens`
- * such tokens, the whole period is counted with FINAL. `final` says whether that read happened.
- * The rollup keeps a repeat until its TTL (events merges its versions sooner), but the sink drops
- * redelivered events before they are stored, so repeats are rare (two writers of one event).
+ * The evidence metrics of the period, each event counted once. Two reads run side by side: the
+ * repository's tokenMetrics (report-token-metrics.sql, the counts and per-token figures, from the
+ * token_usage_hourly rollup for the whole hours of the period and from report_event_facts,
+ * migration 0016, for the partial hours at its ends, beside report-token-repeats.sql, the tokens
+ * holding a repeat) and report-drift.sql. A token whose events outnumber its distinct event ids
+ * holds an event stored twice: its figures stand (maxima and minima that a repeat cannot change),
+ * and its events are counted from events, each once (report-event-metrics.sql), or, beyond
+ * `maxRepeatedTokens` such tokens, the whole period is counted with FINAL. `final` says whether
+ * that read happened. The rollup keeps a repeat until its TTL (events merges its versions
+ * sooner), but the sink drops redelivered events before they are stored, so repeats are rare
+ * (two writers of one event).
  */
 export async function queryEventMetrics(
   storage: ReportsStorage,

@@ -30,6 +30,7 @@ import {
   type DriftRow,
   type DueAlert,
   type EventSearch,
+  EVIDENCE_COUNTS,
   type EvidenceCounts,
   type ExceptionListRow,
   type ExceptionRecord,
@@ -375,17 +376,33 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
           report('report-top-findings'),
         ),
       async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
-        const [row] = await rows<TokenMetricsRow>(
-          'report-token-metrics',
-          {
-            ...scopeParams(scope),
-            ...wholeHours(scope.since, scope.until),
-            clock_skew_s: clockSkewS,
-            max_repeated: maxRepeated,
-          },
-          report('report-token-metrics'),
+        // The counts and per-token figures, and the tokens holding a repeat, side by side; the
+        // repeats' counts are taken away (read only when there are some to take: rare).
+        const params = {
+          ...scopeParams(scope),
+          ...wholeHours(scope.since, scope.until),
+          clock_skew_s: clockSkewS,
+          max_repeated: maxRepeated,
+        }
+        type Figures = Omit<TokenMetricsRow, 'tokens_with_repeats' | 'repeated_tokens'>
+        type Repeats = Pick<TokenMetricsRow, 'tokens_with_repeats' | 'repeated_tokens'>
+        const [[figures], [repeats]] = await Promise.all([
+          rows<Figures>('report-token-metrics', params, report('report-token-metrics')),
+          rows<Repeats>('report-token-repeats', params, report('report-token-repeats')),
+        ])
+        const row = { ...figures!, ...repeats! }
+        const found = Number(row.tokens_with_repeats)
+        // Beyond maxRepeated the caller counts the whole period again and ignores these counts.
+        if (found === 0 || found > maxRepeated) return row
+        const [theirs] = await rows<EvidenceCounts>(
+          'report-token-counts',
+          { ...params, tokens: row.repeated_tokens.map(BigInt) },
+          report('report-token-counts'),
         )
-        return row!
+        const counts = Object.fromEntries(
+          EVIDENCE_COUNTS.map((c) => [c, Number(row[c]) - Number(theirs![c])]),
+        ) as unknown as EvidenceCounts
+        return { ...row, ...counts }
       },
       async drift(scope) {
         const [row] = await rows<DriftRow>(

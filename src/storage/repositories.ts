@@ -490,7 +490,24 @@ export interface EvidenceCounts {
   mcp_presentations: number
 }
 
-/** report-token-metrics.sql: the counts (tokens without repeats) and the per-token figures. */
+/** The names of EvidenceCounts, in the order of the queries. */
+export const EVIDENCE_COUNTS = [
+  'events',
+  'presentations',
+  'accepted',
+  'accepted_validated',
+  'accepted_mismatches',
+  'token_requests',
+  'token_requests_with_resource',
+  'loggable_presentations',
+  'complete_presentations',
+  'mcp_presentations',
+] as const satisfies readonly (keyof EvidenceCounts)[]
+
+/**
+ * report-token-metrics.sql and report-token-repeats.sql: the counts (tokens without repeats) and
+ * the per-token figures.
+ */
 export interface TokenMetricsRow extends EvidenceCounts {
   tokens_with_repeats: number
   /** cityHash64 of the token keys holding a repeat, as decimal text. */
@@ -539,7 +556,9 @@ export interface ReportFindingRow {
 
 export interface ReportsRepository {
   /**
-   * report-token-metrics.sql; whole hours from the token_usage_hourly rollup, partial hours from
+   * report-token-metrics.sql and report-token-repeats.sql side by side, and
+   * report-token-counts.sql to take away the counts of the tokens holding a repeat (up to
+   * `maxRepeated` of them); whole hours from the token_usage_hourly rollup, partial hours from
    * report_event_facts (migration 0016).
    */
   tokenMetrics(

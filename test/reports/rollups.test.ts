@@ -1,10 +1,12 @@
 /**
- * Migration 0016's report tables answer as the queries before them did: the evidence metrics
- * and the sources of random periods (bounds off the hour marks, within one hour, on them) over
- * events stored before the migration (its backfill) and after it (its views), late events
- * (stored after later ones), redelivered events the insert dedup caught, and events stored twice
- * it did not. The queries before 0016 are kept verbatim in test/reports/pre-0016/ and run here
- * over the same data, through the same report code.
+ * Migration 0016's report tables, and the token metrics split in two queries (the counts
+ * ungrouped, the per-token figures in a narrow grouping, the repeats apart), answer as the
+ * queries before them did: the evidence metrics and the sources of random periods (bounds off the
+ * hour marks, within one hour, on them) over events stored before the migration (its backfill) and
+ * after it (its views), late events (stored after later ones), redelivered events the insert dedup
+ * caught, events stored twice it did not, and opaque tokens (no iat or exp). The queries before
+ * 0016 (test/reports/pre-0016/) and before the split (test/reports/pre-split/) are kept verbatim
+ * and run here over the same data, through the same report code.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -57,13 +59,15 @@ function dataset(tenant: string, seedValue: number): Event[] {
     const exp = iat + pick([300, 1800, 3600, 7200])
     const aud = rnd() < 0.2 ? [MCP, API] : [pick(SOURCES).resource]
     const jti = `${tenant}-${i}`
+    // Some opaque tokens: no iat or exp known (no lifetime, no expiry).
+    const times = rnd() < 0.15 ? {} : { iat, exp }
     if (rnd() < 0.7)
       events.push(
         issued(tenant, iso(at), {
           source: { kind: 'authorization_server', id: pick(['as', 'as-2']) },
           requested_resources: rnd() < 0.2 ? [] : aud,
           granted_aud: aud,
-          token: { jti, iat, exp, aud },
+          token: { jti, ...times, aud },
         }),
       )
     for (let k = 1 + Math.floor(rnd() * 5); k > 0; k--) {
@@ -75,7 +79,7 @@ function dataset(tenant: string, seedValue: number): Event[] {
         presented(tenant, iso(when), {
           source: { kind: source.kind, id: source.id },
           resource: source.resource,
-          token: { jti, iat, exp, ...(rnd() < 0.1 ? {} : { aud }) },
+          token: { jti, ...times, ...(rnd() < 0.1 ? {} : { aud }) },
           presented_aud: aud,
           aud_validated: rnd() < 0.9,
           decision: accepted ? 'accepted' : 'rejected',
@@ -160,6 +164,38 @@ function pre0016(): Pick<Repositories, 'reports'> {
   }
 }
 
+/**
+ * The token metrics as one query grouped every token with all its figures (before the split into
+ * report-token-metrics.sql and report-token-repeats.sql), verbatim from test/reports/pre-split/.
+ */
+function preSplit(): Pick<Repositories, 'reports'> {
+  const query = readFileSync(
+    new URL('./pre-split/report-token-metrics.sql', import.meta.url),
+    'utf8',
+  ).replaceAll('{{db}}', quoteIdentifier(storage.database))
+  return {
+    reports: {
+      ...storage.reports,
+      async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
+        const rs = await storage.client.query({
+          query,
+          query_params: {
+            tenant: scope.tenant,
+            since: toDateTime64(scope.since),
+            until: toDateTime64(scope.until),
+            full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
+            full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
+            clock_skew_s: clockSkewS,
+            max_repeated: maxRepeated,
+          },
+          format: 'JSONEachRow',
+        })
+        return (await rs.json<TokenMetricsRow>())[0]!
+      },
+    },
+  }
+}
+
 /** Periods: random bounds to the millisecond, and a few chosen ones. */
 function periods(): [number, number][] {
   const rnd = seededRandom(99)
@@ -235,6 +271,9 @@ describe('the report tables of migration 0016', () => {
     async (tenant, since, until) => {
       const scope = { tenant, since: Date.parse(since), until: Date.parse(until) }
       const { final, ...now } = await queryEventMetrics(storage, scope)
+      // as the one query that grouped every token with all its figures gave them
+      const { final: finalSplit, ...split } = await queryEventMetrics(preSplit(), scope)
+      expect({ ...now, final }).toEqual({ ...split, final: finalSplit })
       const { final: finalBefore, ...before } = await queryEventMetrics(pre0016(), scope)
       expect(now).toEqual(before)
       // Counted again with FINAL over the whole period (as beyond MAX_REPEATED_TOKENS): the same.
@@ -274,6 +313,10 @@ describe('the report tables of migration 0016', () => {
     expect(m.cross_audience_replays).toBeGreaterThan(0)
     expect(m.multi_audience_tokens).toBeGreaterThan(0)
     expect(m.expired_tokens_accepted).toBeGreaterThan(0)
+    // opaque tokens: no lifetime, no exp
+    expect(m.tokens_with_lifetime).toBeGreaterThan(0)
+    expect(m.tokens_with_lifetime).toBeLessThan(m.tokens_with_aud)
+    expect(dups.tokens_with_lifetime).toBeLessThan(dups.tokens_with_aud)
     expect(m.loggable_presentations).toBeLessThan(m.presentations)
     expect(m.complete_presentations).toBeLessThan(m.loggable_presentations)
     expect(m.accepted_validated).toBeLessThan(m.accepted)
