@@ -126,6 +126,9 @@ export const EnvSchema = z
     AUDTRAIL_REPORT_SIGNING_KEY: optionalText.describe(
       'Ed25519 private key (PKCS#8 PEM or private JWK) that signs JSON compliance reports (JWS); unset = digest only',
     ),
+    AUDTRAIL_REPORT_THRESHOLDS: optionalText.describe(
+      'compliance report thresholds over the defaults, comma-separated `metric=min:N`, `metric=max:N` or `metric=off` (e.g. `sender_constrained_token_share=min:0.95`); unknown metrics are refused (docs/reports.md)',
+    ),
     AUDTRAIL_API_AUDIENCE: optionalText.describe(
       "value API callers' JWT `aud` must contain (audtrail enforces audiences on itself)",
     ),
@@ -270,6 +273,8 @@ export interface Config {
     audience?: string
     /** Ed25519 private key text (PKCS#8 PEM or JWK) that signs JSON compliance reports */
     reportSigningKey?: string
+    /** AUDTRAIL_REPORT_THRESHOLDS as given (reports/thresholds.ts reads it). */
+    reportThresholds?: string
     /** requests per second per caller (burst twice that) */
     rateLimit: number
     /** events per second per tenant HTTP ingest takes; 0: no limit */
@@ -355,6 +360,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       issuer: e.AUDTRAIL_API_ISSUER,
       audience: e.AUDTRAIL_API_AUDIENCE,
       reportSigningKey: e.AUDTRAIL_REPORT_SIGNING_KEY,
+      reportThresholds: e.AUDTRAIL_REPORT_THRESHOLDS,
       rateLimit: e.AUDTRAIL_API_RATE_LIMIT,
       ingestEventRate: e.AUDTRAIL_INGEST_EVENT_RATE,
       reportDayRate: e.AUDTRAIL_REPORT_DAY_RATE,

@@ -20,6 +20,7 @@ import type { AliasLookup } from '../events/resource.js'
 import type { Metrics, PipelineMetrics } from '../metrics.js'
 import type { IngestTarget } from '../pipeline/ingest.js'
 import type { Storage } from '../storage/client.js'
+import type { ReportThresholds } from '../reports/thresholds.js'
 import { requireRole, type Authenticate, type Caller, type Role } from './auth.js'
 import { ApiError, ErrorBody } from './errors.js'
 import { responseJsonSchema, type JsonSchema } from './schemas/json-schema.js'
@@ -42,6 +43,8 @@ export interface RouteDeps {
   ingest?: IngestDeps
   /** Signs the JSON compliance reports the API builds (AUDTRAIL_REPORT_SIGNING_KEY). */
   reportSigningKey?: KeyObject
+  /** The operator's thresholds over the report's defaults (AUDTRAIL_REPORT_THRESHOLDS). */
+  reportThresholds?: ReportThresholds
   /** AUDTRAIL_PUBLIC_URL: links in answers are absolute under it (relative without). */
   publicUrl?: string
   /** Trusted checkpoint keys by kid (GET /v1/integrity; docs/integrity.md). */

@@ -10,6 +10,7 @@ import {
   openStorage,
   prepareStorage,
   reportSigningKey,
+  reportThresholds,
   shutdownSignal,
 } from './runtime.js'
 
@@ -26,6 +27,7 @@ export async function runApi(config: Config, print: (line: string) => void): Pro
       readiness: async () => ({ storage: await storage.ping() }),
       storage,
       reportSigningKey: reportSigningKey(config),
+      reportThresholds: reportThresholds(config),
       console: consoleOptions(config),
       publicUrl: config.publicUrl,
       integrityKeys: await checkpointTrustedKeys(config),

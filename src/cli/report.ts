@@ -15,6 +15,7 @@ import { FRAMEWORK_IDS } from '../reports/control.js'
 import { renderReport } from '../reports/render.js'
 import { isSafeLinkTemplate } from '../reports/render-html.js'
 import { REPORT_FORMATS, ReportRequest, reportPeriod } from '../reports/request.js'
+import { parseReportThresholds, ReportThresholdsError } from '../reports/thresholds.js'
 import { openStorage, prepareStorage } from './runtime.js'
 
 export const REPORT_USAGE =
@@ -103,6 +104,15 @@ export async function runReport(
     }
   }
 
+  // AUDTRAIL_REPORT_THRESHOLDS: the operator's thresholds over the defaults, as the API applies them.
+  let thresholds
+  try {
+    thresholds = parseReportThresholds(env.AUDTRAIL_REPORT_THRESHOLDS)
+  } catch (err) {
+    if (err instanceof ReportThresholdsError) return usage(io, err.message)
+    throw err
+  }
+
   const config = loadConfig({
     ...env,
     AUDTRAIL_DATA_DIR: values['data-dir'] ?? env.AUDTRAIL_DATA_DIR,
@@ -116,6 +126,7 @@ export async function runReport(
       framework: request.data.framework,
       ...reportPeriod(request.data),
       signingKey,
+      thresholds,
       onProgress: showProgress
         ? ({ step, done, total }) => {
             const line = `report: ${Math.round((done / total) * 100)}% ${step}`

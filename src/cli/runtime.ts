@@ -1,6 +1,11 @@
 /** What the long-running commands share: logger, storage, registry, API keys, signals. */
 import type { KeyObject } from 'node:crypto'
 import { loadSigningKey } from '../reports/integrity.js'
+import {
+  parseReportThresholds,
+  ReportThresholdsError,
+  type ReportThresholds,
+} from '../reports/thresholds.js'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { join } from 'node:path'
@@ -141,6 +146,16 @@ export function shutdownSignal(): Promise<string> {
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   })
+}
+
+/** The operator's compliance report thresholds (AUDTRAIL_REPORT_THRESHOLDS); a bad one stops start-up. */
+export function reportThresholds(config: Config): ReportThresholds {
+  try {
+    return parseReportThresholds(config.api.reportThresholds)
+  } catch (err) {
+    if (err instanceof ReportThresholdsError) throw new ConfigError([err.message])
+    throw err
+  }
 }
 
 /** The key that signs the API's JSON compliance reports, when AUDTRAIL_REPORT_SIGNING_KEY is set. */

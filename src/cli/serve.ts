@@ -28,6 +28,7 @@ import {
   prepareStorage,
   registry,
   reportSigningKey,
+  reportThresholds,
   shutdownSignal,
   sinkOptions,
 } from './runtime.js'
@@ -100,6 +101,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
       ingest: { target, retentionDays: config.retention.eventsDays, pipeline, aliases },
       storage,
       reportSigningKey: reportSigningKey(config),
+      reportThresholds: reportThresholds(config),
       console: consoleOptions(config),
       publicUrl: config.publicUrl,
       integrityKeys: await checkpointTrustedKeys(config),

@@ -196,4 +196,38 @@ describe('GET /v1/reports/compliance', () => {
       '=cmd|&#39; /C calc&#39;!A0&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;',
     )
   })
+
+  it("applies the operator's AUDTRAIL_REPORT_THRESHOLDS: an informational share then decides a control", async () => {
+    const strict = await testApp(keys, {
+      storage,
+      reportThresholds: { sender_constrained_token_share: { op: 'min', value: 0.5 } },
+    })
+    try {
+      const token = await keys.token({ roles: ['viewer'], tenant: 'acme' })
+      const ask = (a: FastifyInstance) =>
+        a.inject({
+          method: 'GET',
+          url: `/v1/reports/compliance?framework=nist-800-53r5&${PERIOD}`,
+          headers: { authorization: `Bearer ${token}` },
+        })
+      const [byDefault, withPolicy] = [
+        ComplianceReport.parse((await ask(app)).json()),
+        ComplianceReport.parse((await ask(strict)).json()),
+      ]
+      const share = (r: typeof byDefault) =>
+        r.metrics.find((m) => m.id === 'sender_constrained_token_share')!
+      // No token of acme is bound: the share is 0 either way; only the policy makes it a failure.
+      expect(share(byDefault)).toMatchObject({ value: 0, threshold: null, status: 'informational' })
+      expect(share(withPolicy)).toMatchObject({
+        value: 0,
+        threshold: { op: 'min', value: 0.5 },
+        status: 'fail',
+      })
+      const sc23 = (r: typeof byDefault) => r.frameworks[0]!.controls.find((c) => c.id === 'SC-23')!
+      expect(sc23(withPolicy).status).toBe('fail')
+      expect(sc23(withPolicy).reason).toMatch(/sender/i)
+    } finally {
+      await strict.close()
+    }
+  })
 })

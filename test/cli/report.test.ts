@@ -133,6 +133,26 @@ describe('the audtrail report binary', () => {
     return { code: result.status, stdout: result.stdout, stderr: result.stderr }
   }
 
+  it('applies AUDTRAIL_REPORT_THRESHOLDS, and exits 2 on an unknown metric', async () => {
+    const run = (value: string) => {
+      const { out, streams } = io()
+      const args = ['--framework', 'nist-800-53r5', ...PERIOD, '--tenant', 'acme']
+      return runReport(args, { ...ENV, AUDTRAIL_REPORT_THRESHOLDS: value }, streams).then(
+        (code) => ({ code, ...out }),
+      )
+    }
+    const strict = await run('sender_constrained_token_share=min:0.5')
+    expect(strict.code).toBe(0)
+    const metric = ComplianceReport.parse(JSON.parse(strict.stdout)).metrics.find(
+      (m) => m.id === 'sender_constrained_token_share',
+    )
+    expect(metric).toMatchObject({ threshold: { op: 'min', value: 0.5 }, status: 'fail' })
+    const typo = await run('sender_constrained_share=min:0.5')
+    expect(typo.code).toBe(2)
+    expect(typo.stdout).toBe('')
+    expect(typo.stderr).toMatch(/unknown metric "sender_constrained_share"/)
+  })
+
   it('is listed in the help and exits 2 on a usage error', () => {
     expect(audtrail(['--help']).stdout).toMatch(/^\s+report\s+a compliance report/m)
     const bad = audtrail(['report', '--framework', 'nope'])

@@ -40,7 +40,7 @@ export const routes = [
       reply,
       caller,
       query,
-      deps: { storage, authenticate, reportSigningKey },
+      deps: { storage, authenticate, reportSigningKey, reportThresholds },
     }) => {
       const { framework, format, tenant, download } = query
       const period = reportPeriod(query)
@@ -53,6 +53,7 @@ export const routes = [
           framework,
           ...period,
           signingKey: reportSigningKey,
+          thresholds: reportThresholds,
         })
       } finally {
         release()
