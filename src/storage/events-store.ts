@@ -226,6 +226,19 @@ export function encodedInsert(
   }
 }
 
+/**
+ * The events insert's own settings. `optimize_on_insert` off: with it on (ClickHouse's default),
+ * the engine runs each inserted block through the table's merge (ReplacingMergeTree: a pass that
+ * copies every column of every row to drop rows with the same sorting key) before writing it, and
+ * merges the part again later anyway. An insert's lines never share a sorting key (it ends with
+ * tenant and event_id, and the sink writes each event of a write once), so that pass drops
+ * nothing; it cost the engine about 15 us of the insert's 35 per bench event (40 000-row inserts,
+ * 2026-12-07, bench/README.md#ingest-cpu-and-the-chains-cost-issues-30-and-29). The rollups fed
+ * by the insert are read through their aggregate functions and FINAL, as rows of separate inserts
+ * always are. Every other insert starts from the base settings again (storage/client.ts).
+ */
+export const EVENTS_INSERT_SETTINGS = { optimize_on_insert: 0 } as const
+
 /** Send a prepared insert (again: the same token makes a repeat a no-op where it landed). */
 export async function sendEventsInsert(
   storage: ClickHouseConnection,
@@ -236,7 +249,7 @@ export async function sendEventsInsert(
       `${quoteIdentifier(storage.database)}.events`,
       insert.columns,
       insert.body,
-      { insert_deduplication_token: insert.token },
+      { insert_deduplication_token: insert.token, ...EVENTS_INSERT_SETTINGS },
     )
   } catch (err) {
     throw mapStorageError(err, 'insert into events')
