@@ -4,7 +4,13 @@
  * (ClickHouse Kafka table engine + materialized view into the same `events` table), and the
  * component limits (kafkajs consume-only, ClickHouse insert-only in writes of the consumer's
  * size). Prints rates and ratios and ends with one JSON line. `BENCH_EVENTS` (default
- * 1 000 000), `BENCH_REPS` (default 1).
+ * 1 000 000), `BENCH_REPS` (default 1), `BENCH_ARMS` (a comma-separated subset of the arms, by
+ * their names in the JSON line: default all).
+ *
+ * Ours runs twice per rep: with the tamper-evident chain (`ours`, AUDTRAIL_INTEGRITY=on, the
+ * default) and without it (`ours_nochain`, AUDTRAIL_INTEGRITY=off), alternating which goes first
+ * from rep to rep; `chain_ratio` is the rate with the chain over the rate without (issue 29's
+ * target: at least 0.95).
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -166,7 +172,7 @@ function runArm(args: string[]): Promise<Report> {
   })
 }
 
-async function runOurs(topic: string, dataDir: string): Promise<Report> {
+async function runOurs(topic: string, dataDir: string, chain = true): Promise<Report> {
   const groupId = `bench-ours-${randomUUID()}`
   // Timed from the spawn, like the peer from its engine's opening: start-up (engine, schema, group
   // join) counts for both.
@@ -179,6 +185,8 @@ async function runOurs(topic: string, dataDir: string): Promise<Report> {
       AUDTRAIL_CONSUMER_GROUP: groupId,
       AUDTRAIL_DATA_DIR: dataDir,
       AUDTRAIL_LOG_LEVEL: 'error',
+      // The tamper-evident chain (on by default): `ours` with it, `ours_nochain` without.
+      AUDTRAIL_INTEGRITY: chain ? 'on' : 'off',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
@@ -258,49 +266,77 @@ async function main() {
 
 async function measure(topic: string) {
   const arms: Record<string, () => Promise<Report>> = {
-    ours: () => withDataDir('bench-ours-', (dir) => runOurs(topic, dir)),
+    ours: () => withDataDir('bench-ours-', (dir) => runOurs(topic, dir, true)),
+    ours_nochain: () => withDataDir('bench-ours-', (dir) => runOurs(topic, dir, false)),
     peer: () => withDataDir('bench-peer-', (dir) => runArm(['--arm', 'peer', topic, dir])),
     consume_only: () => runArm(['--arm', 'consume-only', topic]),
     insert_only: () =>
       withDataDir('bench-ins-', (dir) => runArm(['--arm', 'insert-only', '-', dir])),
   }
+  const chosen = (process.env.BENCH_ARMS ?? '').split(',').filter(Boolean)
+  for (const name of chosen) if (!(name in arms)) throw new Error(`BENCH_ARMS: no arm ${name}`)
+  const names = Object.keys(arms).filter((n) => chosen.length === 0 || chosen.includes(n))
   const results: Record<string, Report[]> = {}
   for (let rep = 0; rep < REPS; rep++)
-    for (const [name, run] of Object.entries(arms)) {
-      const r = await run()
+    for (const name of repOrder(names, rep)) {
+      const r = await arms[name]!()
       ;(results[name] ??= []).push(r)
       console.log(
         `rep ${rep + 1} ${name.padEnd(12)} ${Math.round(r.rate).toString().padStart(8)} events/s  peak RSS ${r.peakRssMb} MB  CPU ${r.cpuUsPerEvent.toFixed(1)} us/event`,
       )
     }
-  const rate = (name: string) => median(results[name]!.map((r) => r.rate))
-  const rss = (name: string) => median(results[name]!.map((r) => r.peakRssMb))
+  const has = (name: string) => (results[name]?.length ?? 0) > 0
+  const rate = (name: string) => (has(name) ? median(results[name]!.map((r) => r.rate)) : NaN)
+  const rss = (name: string) => (has(name) ? median(results[name]!.map((r) => r.peakRssMb)) : NaN)
   const cpu = (name: string) =>
-    Number(median(results[name]!.map((r) => r.cpuUsPerEvent)).toFixed(1))
+    has(name) ? Number(median(results[name]!.map((r) => r.cpuUsPerEvent)).toFixed(1)) : NaN
+  /** A figure of the JSON line: null when an arm it needs did not run (BENCH_ARMS). */
+  const fig = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null)
   const slowerLimit = Math.min(rate('consume_only'), rate('insert_only'))
   const figures = {
     bench: 'ingest',
     events: N,
     reps: REPS,
-    ours_events_per_s: Math.round(rate('ours')),
-    ours_peak_rss_mb: rss('ours'),
-    peer_events_per_s: Math.round(rate('peer')),
-    peer_peak_rss_mb: rss('peer'),
-    ours_cpu_us_per_event: cpu('ours'),
-    peer_cpu_us_per_event: cpu('peer'),
-    insert_only_cpu_us_per_event: cpu('insert_only'),
-    consume_only_events_per_s: Math.round(rate('consume_only')),
-    insert_only_events_per_s: Math.round(rate('insert_only')),
-    ratio_vs_peer: Number((rate('ours') / rate('peer')).toFixed(2)),
-    ratio_vs_slower_limit: Number((rate('ours') / slowerLimit).toFixed(2)),
+    arms: names,
+    ours_events_per_s: fig(rate('ours')),
+    ours_peak_rss_mb: fig(rss('ours')),
+    ours_nochain_events_per_s: fig(rate('ours_nochain')),
+    ours_nochain_peak_rss_mb: fig(rss('ours_nochain')),
+    peer_events_per_s: fig(rate('peer')),
+    peer_peak_rss_mb: fig(rss('peer')),
+    ours_cpu_us_per_event: fig(cpu('ours'), 1),
+    ours_nochain_cpu_us_per_event: fig(cpu('ours_nochain'), 1),
+    peer_cpu_us_per_event: fig(cpu('peer'), 1),
+    insert_only_cpu_us_per_event: fig(cpu('insert_only'), 1),
+    consume_only_events_per_s: fig(rate('consume_only')),
+    insert_only_events_per_s: fig(rate('insert_only')),
+    ratio_vs_peer: fig(rate('ours') / rate('peer'), 2),
+    ratio_vs_slower_limit: fig(rate('ours') / slowerLimit, 2),
+    // Issue 30's CPU target: ours at most 1.5x the peer's CPU per event.
+    cpu_ratio_vs_peer: fig(cpu('ours') / cpu('peer'), 2),
+    // Issue 29's target: ours with the chain at least 0.95x ours without it (events/s).
+    chain_ratio: fig(rate('ours') / rate('ours_nochain'), 3),
+    chain_cpu_ratio: fig(cpu('ours') / cpu('ours_nochain'), 3),
   }
   console.log(
-    `\nmedians over ${REPS} rep(s): ours ${figures.ours_events_per_s}/s, peer ${figures.peer_events_per_s}/s, consume-only ${figures.consume_only_events_per_s}/s, insert-only ${figures.insert_only_events_per_s}/s`,
+    `\nmedians over ${REPS} rep(s): ours ${figures.ours_events_per_s}/s (without the chain ${figures.ours_nochain_events_per_s}/s), peer ${figures.peer_events_per_s}/s, consume-only ${figures.consume_only_events_per_s}/s, insert-only ${figures.insert_only_events_per_s}/s`,
   )
   console.log(
-    `ratio vs peer ${figures.ratio_vs_peer} (target >= 1.0); vs slower component limit ${figures.ratio_vs_slower_limit} (target >= 0.7)`,
+    `ratio vs peer ${figures.ratio_vs_peer} (target >= 1.0); vs slower component limit ${figures.ratio_vs_slower_limit} (target >= 0.8); CPU per event vs peer ${figures.cpu_ratio_vs_peer} (target <= 1.5); chain ${figures.chain_ratio} (target >= 0.95)`,
   )
   console.log(JSON.stringify({ ...figures, ...httpFigures() }))
+}
+
+/**
+ * The arms of one rep in order: ours with and without the chain swap places every other rep, so
+ * that neither always runs first (on a shared machine the load drifts within a rep).
+ */
+function repOrder(names: string[], rep: number): string[] {
+  const order = [...names]
+  const a = order.indexOf('ours')
+  const b = order.indexOf('ours_nochain')
+  if (rep % 2 === 1 && a >= 0 && b >= 0) [order[a], order[b]] = [order[b]!, order[a]!]
+  return order
 }
 
 const armIndex = process.argv.indexOf('--arm')

@@ -29,20 +29,22 @@ const DAY_MS = 86_400_000
 export function processPayload(payload: Uint8Array | string, ctx: ProcessContext): ProcessResult {
   const decoded = decodePayload(payload)
   if (!decoded.ok) return { kind: 'dlq', reasons: [decoded.reason] }
-  return processValue(decoded.value, ctx, decoded.wellFormed)
+  return processValue(decoded.value, ctx, decoded.wellFormed, true)
 }
 
 /**
  * The same steps for a value already decoded (HTTP ingest parses the request body once).
- * `wellFormed`: every string is known to be well-formed Unicode (see decodePayload).
+ * `wellFormed`: every string is known to be well-formed Unicode (see decodePayload). `json`: the
+ * value is JSON.parse's output (the compiled fast path may validate it, see parseEvent).
  */
 export function processValue(
   value: unknown,
   ctx: ProcessContext,
   wellFormed = false,
+  json = false,
 ): ProcessResult {
   // describe() only for a refusal: it took 3 % of the validation worker when run for every event.
-  const parsed = parseEvent(value, { wellFormed })
+  const parsed = parseEvent(value, { wellFormed, json })
   if (!parsed.ok) return { kind: 'dlq', reasons: parsed.reasons, ...describe(value) }
   const event = parsed.event
   const reasons: string[] = []

@@ -118,6 +118,8 @@ export const BASE_SETTINGS: ClickHouseSettings = {
   deduplicate_blocks_in_dependent_materialized_views: 1,
   date_time_input_format: 'best_effort',
   output_format_json_quote_64bit_integers: 0,
+  // The events insert turns it off for itself (events-store.ts); every other request has it on.
+  optimize_on_insert: 1,
 }
 
 /**
@@ -213,4 +215,5 @@ const INSERT_SETTINGS: ClickHouseSettings = {
   insert_deduplication_token: '',
   deduplicate_blocks_in_dependent_materialized_views: 1,
   date_time_input_format: 'best_effort',
+  optimize_on_insert: 1,
 }

@@ -92,7 +92,8 @@ export class EncodedEventsBuilder {
   }
 
   add(row: EventRow): void {
-    const line = encodeEventRow(row)
+    const values = encodedValues(row)
+    const line = JSON.stringify(values)
     // At most 3 bytes per UTF-16 unit, and the line feed.
     const need = this.#at + line.length * 3 + 1
     if (need > this.#body.byteLength) {
@@ -105,11 +106,8 @@ export class EncodedEventsBuilder {
     this.#body[this.#at++] = LINE_FEED
     this.#tenants.push(row.tenant)
     this.#eventIds.push(row.event_id)
-    if (this.#digests) {
-      const values = new Array<unknown>(ENCODED_COLUMNS.length)
-      for (let i = 0; i < ENCODED_COLUMNS.length; i++) values[i] = row[ENCODED_COLUMNS[i]!]
-      this.#digests.push(eventDigest(ENCODED_COLUMNS, values))
-    }
+    // The digest of the very values the line holds, in ENCODED_COLUMNS order.
+    if (this.#digests) this.#digests.push(eventDigest(ENCODED_COLUMNS, values))
   }
 
   finish(): EncodedEvents {
@@ -228,6 +226,19 @@ export function encodedInsert(
   }
 }
 
+/**
+ * The events insert's own settings. `optimize_on_insert` off: with it on (ClickHouse's default),
+ * the engine runs each inserted block through the table's merge (ReplacingMergeTree: a pass that
+ * copies every column of every row to drop rows with the same sorting key) before writing it, and
+ * merges the part again later anyway. An insert's lines never share a sorting key (it ends with
+ * tenant and event_id, and the sink writes each event of a write once), so that pass drops
+ * nothing; it cost the engine about 15 us of the insert's 35 per bench event (40 000-row inserts,
+ * 2026-12-07, bench/README.md#ingest-cpu-and-the-chains-cost-issues-30-and-29). The rollups fed
+ * by the insert are read through their aggregate functions and FINAL, as rows of separate inserts
+ * always are. Every other insert starts from the base settings again (storage/client.ts).
+ */
+export const EVENTS_INSERT_SETTINGS = { optimize_on_insert: 0 } as const
+
 /** Send a prepared insert (again: the same token makes a repeat a no-op where it landed). */
 export async function sendEventsInsert(
   storage: ClickHouseConnection,
@@ -238,7 +249,7 @@ export async function sendEventsInsert(
       `${quoteIdentifier(storage.database)}.events`,
       insert.columns,
       insert.body,
-      { insert_deduplication_token: insert.token },
+      { insert_deduplication_token: insert.token, ...EVENTS_INSERT_SETTINGS },
     )
   } catch (err) {
     throw mapStorageError(err, 'insert into events')
@@ -304,9 +315,18 @@ function raiseReceivedAt(events: EncodedEvents, body: Buffer, floor: string) {
  * filled from the column list.
  */
 export function encodeEventRow(r: EventRow): string {
+  return JSON.stringify(encodedValues(r))
+}
+
+/**
+ * The row's values in ENCODED_COLUMNS order: what encodeEventRow writes, and what the chain's
+ * digest is taken of at encoding. Read field by field: the loop over the column names it replaced
+ * (a keyed read per column) cost the digest 1.3 us per bench event, this 0.4.
+ */
+export function encodedValues(r: EventRow): unknown[] {
   if (r.received_at.length !== RECEIVED_AT_BYTES)
     throw new Error(`event row: received_at is not a DateTime64 text: ${r.received_at}`)
-  return JSON.stringify([
+  return [
     r.received_at,
     r.tenant,
     r.event_id,
@@ -380,7 +400,7 @@ export function encodeEventRow(r: EventRow): string {
     r.proof_alg,
     r.proof_jkt,
     r.proof_cert_x5t,
-  ])
+  ]
 }
 
 export async function getEventRow(
