@@ -11,11 +11,16 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { builtEventSink, EMIT_BUILT } from '../../src/collectors/emitter/built.js'
 import { createEmitter } from '../../src/collectors/emitter/index.js'
+import { ExpiringLru } from '../../src/collectors/rs/cache.js'
 import { createCore } from '../../src/collectors/rs/core.js'
 import type { Emitter, EmitterStats } from '../../src/collectors/types.js'
 import { fingerprintToken } from '../../src/events/fingerprint.js'
 import { parseEvent } from '../../src/events/parse.js'
-import type { AuditEvent, AuditEventInput } from '../../src/events/schema.js'
+import type {
+  AuditEvent,
+  AuditEventInput,
+  TokenPresentedEvent,
+} from '../../src/events/schema.js'
 import { presented } from './fixtures.js'
 import { ISSUER, RESOURCE, unsecured } from './rs/fixtures.js'
 
@@ -161,8 +166,9 @@ describe('vouched events', () => {
       core.handle({ req: raw, raw, res, url: raw.url, ip: '127.0.0.1', body: () => undefined })
       res.writeHead(status)
     }
-    expect(sink.built.map((e) => e.http?.status)).toEqual([200, 599])
-    expect(sink.ordinary.map((e) => (e as AuditEvent).http?.status)).toEqual([600, 999])
+    const status = (e: unknown) => (e as TokenPresentedEvent).http?.status
+    expect(sink.built.map(status)).toEqual([200, 599])
+    expect(sink.ordinary.map(status)).toEqual([600, 999])
   })
 
   it('are never vouched for when the configuration gives events the contract refuses', () => {
@@ -230,6 +236,21 @@ describe("the emitter's vouched path", () => {
     expect(Object.getOwnPropertyDescriptor(inner, EMIT_BUILT)?.enumerable).toBe(false)
     expect(EMIT_BUILT in { ...inner }).toBe(false)
     return inner.close()
+  })
+})
+
+describe('the token caches', () => {
+  it('keep an entry used now and then, however many others come and go, and evict the rest', () => {
+    const lru = new ExpiringLru<string>(8)
+    lru.set('hot', 'v', Infinity, 0)
+    for (let i = 0; i < 100; i++) {
+      lru.set(`k${i}`, 'v', Infinity, 0)
+      if (i % 3 === 0) expect(lru.get('hot', 1)).toBe('v')
+    }
+    expect(lru.size).toBe(8)
+    expect(lru.get('hot', 1)).toBe('v')
+    expect(lru.get('k0', 1)).toBeUndefined()
+    expect(lru.get('k99', 1)).toBe('v')
   })
 })
 
