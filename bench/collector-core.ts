@@ -202,7 +202,11 @@ function median(xs: number[]): number {
 const ms = Number(args.ms)
 const rounds = Number(args.rounds)
 const only = args.only?.split(',')
-console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${rounds} rounds of ${ms} ms`)
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}; ${rounds} rounds of ${ms} ms`,
+)
 
 const selected = Object.keys(arms).filter(
   (a) => only === undefined || only.includes(a.replace(/^base:/, '')),
@@ -224,13 +228,19 @@ for (const a of selected) {
 const hu = results.host_uncached && median(results.host_uncached)
 const hc = results.host_cached && median(results.host_cached)
 if (hu !== undefined && results.enforce_uncached)
-  console.log(`  enforce_uncached - host_uncached: ${(median(results.enforce_uncached) - hu).toFixed(2)} us added`)
+  console.log(
+    `  enforce_uncached - host_uncached: ${(median(results.enforce_uncached) - hu).toFixed(2)} us added`,
+  )
 if (hc !== undefined && results.enforce_cached)
-  console.log(`  enforce_cached - host_cached: ${(median(results.enforce_cached) - hc).toFixed(2)} us added`)
+  console.log(
+    `  enforce_cached - host_cached: ${(median(results.enforce_cached) - hc).toFixed(2)} us added`,
+  )
 for (const a of selected.filter((x) => x.startsWith('base:'))) {
   const now = median(results[a.slice(5)]!)
   const before = median(results[a]!)
-  console.log(`  ${a.slice(5)}: ${before.toFixed(2)} -> ${now.toFixed(2)} us (${(now / before).toFixed(3)}x)`)
+  console.log(
+    `  ${a.slice(5)}: ${before.toFixed(2)} -> ${now.toFixed(2)} us (${(now / before).toFixed(3)}x)`,
+  )
 }
 
 if (args.stages && only === undefined) {

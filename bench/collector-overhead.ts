@@ -137,8 +137,10 @@ async function main(): Promise<void> {
     selected.filter((a) => a.via === 'kafka').map((a) => `${g}-${a.name}`),
   )
   const kafka = topicsWanted.length > 0 ? await kafkaTopics(brokers, topicsWanted) : undefined
+  // BENCH_CPU_PROF=DIR: a CPU profile of the server process (node --cpu-prof) into DIR.
+  const profile = process.env.BENCH_CPU_PROF
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])],
     env: {
       ...process.env,
       BENCH_KAFKA: kafka ? JSON.stringify({ brokers, topics: kafka.topics }) : '',
@@ -182,7 +184,8 @@ async function main(): Promise<void> {
     let errors = 0
     for (const group of groups) {
       const request = requests[group]
-      const url = (arm: string) => `http://127.0.0.1:${ready.ports[`${group}-${arm}`]}${request.path}`
+      const url = (arm: string) =>
+        `http://127.0.0.1:${ready.ports[`${group}-${arm}`]}${request.path}`
       for (const arm of arms) await load(url(arm.name), request, warmup, connections)
       const results = new Map<string, { ratio: number; p50: number; p99: number }[]>()
       const figures = new Map<string, Figures[]>()
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
       console.log(`\n${group}  (median over ${rounds} rounds, min..max)`)
       for (const host of HOSTS) {
         const f = figures.get(host.name) ?? []
+        if (f.length === 0) continue
         const rps = median(f.map((x) => x.rps))
         console.log(
           `  ${host.name.padEnd(24)} ${rps.toFixed(0).padStart(6)} req/s  p50 ${median(f.map((x) => x.p50)).toFixed(3)} ms  p99 ${median(f.map((x) => x.p99)).toFixed(3)} ms`,
@@ -244,7 +248,9 @@ async function main(): Promise<void> {
           .map((p) => keyOf(group, `${mode}_${p}_${via}`))
           .filter((k) => summary[`${k}_ratio`] !== undefined)
         if (keys.length === 0) continue
-        summary[`${group}_${mode}_ratio`] = Math.min(...keys.map((k) => summary[`${k}_ratio`] as number))
+        summary[`${group}_${mode}_ratio`] = Math.min(
+          ...keys.map((k) => summary[`${k}_ratio`] as number),
+        )
         summary[`${group}_${mode}_p99_added_ms`] = Math.max(
           ...keys.map((k) => summary[`${k}_p99_added_ms`] as number),
         )
@@ -264,7 +270,8 @@ async function main(): Promise<void> {
       lost += gap
       emitted += s.emitted
       received += got
-      table[name] = `${s.requests} requests, ${s.emitted} emitted, ${got} received, ${s.dropped} dropped`
+      table[name] =
+        `${s.requests} requests, ${s.emitted} emitted, ${got} received, ${s.dropped} dropped`
     }
     console.log('\nevents per arm:')
     for (const [name, line] of Object.entries(table)) console.log(`  ${name.padEnd(38)} ${line}`)
@@ -286,6 +293,12 @@ async function main(): Promise<void> {
     })
     console.log(JSON.stringify(summary))
   } finally {
+    // The server exits by itself once it has sent its counts (writing its profile, if asked).
+    if (child.exitCode === null)
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 10_000)
+        child.once('exit', () => resolve(clearTimeout(timer)))
+      })
     child.kill()
     await kafka?.cleanup()
   }
@@ -540,19 +553,23 @@ async function serve(): Promise<void> {
           void verify(req.headers.authorization).then((ok) => (ok ? next() : res.status(401).end()))
         }
         let middleware: RequestHandler = host
+        const seen = (counts[id] = { requests: 0 })
         if (arm.mode !== undefined) {
           const collector = audtrailExpress({
             ...collectorOptions(id, arm),
             protect: '/mcp',
           }) as unknown as RequestHandler
-          middleware = hostChecks
-            ? (req, res, next) =>
-                collector(req, res, (err?: unknown) => (err ? next(err) : host(req, res, next)))
-            : collector
+          // Counted where the collector is reached: a client that leaves while express.json()
+          // reads the body is answered before it (no event is owed for it).
+          middleware = (req, res, next) => {
+            seen.requests++
+            collector(req, res, (err?: unknown) =>
+              err ? next(err) : hostChecks ? host(req, res, next) : next(),
+            )
+          }
         }
         const server = await listen(mcpApp(middleware))
         ports[id] = Number(new URL(server.url).port)
-        counted(id, server.server)
         closers.push(server.close)
       }
     }

@@ -16,11 +16,7 @@ import { createCore } from '../../src/collectors/rs/core.js'
 import type { Emitter, EmitterStats } from '../../src/collectors/types.js'
 import { fingerprintToken } from '../../src/events/fingerprint.js'
 import { parseEvent } from '../../src/events/parse.js'
-import type {
-  AuditEvent,
-  AuditEventInput,
-  TokenPresentedEvent,
-} from '../../src/events/schema.js'
+import type { AuditEvent, AuditEventInput, TokenPresentedEvent } from '../../src/events/schema.js'
 import { presented } from './fixtures.js'
 import { ISSUER, RESOURCE, unsecured } from './rs/fixtures.js'
 
@@ -117,7 +113,12 @@ describe('vouched events', () => {
             exp: Math.floor(Date.now() / 1000) + 600,
           })
           const with_ = (where: string, s: string) => (r.echo === where ? `${s}${token}` : s)
-          const call = { jsonrpc: '2.0', id: 1, method: r.method, params: { name: with_('tool', r.tool) } }
+          const call = {
+            jsonrpc: '2.0',
+            id: 1,
+            method: r.method,
+            params: { name: with_('tool', r.tool) },
+          }
           const path = `/${with_('path', r.path)}`
           const headers = {
             authorization: `Bearer ${token}`,

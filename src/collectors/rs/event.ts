@@ -218,4 +218,3 @@ export function baseVouched(base: EventBase): boolean {
   })
   return parseEvent(sample).ok
 }
-

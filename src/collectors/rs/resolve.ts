@@ -159,4 +159,3 @@ function fingerprinter(key: string | Uint8Array | undefined): (token: string) =>
     }
   return (token) => fingerprintToken(token, key)
 }
-

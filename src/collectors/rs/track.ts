@@ -10,12 +10,7 @@ import {
 } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import { decisionFromStatus, rejectedReason } from './decision.js'
-import {
-  presentedEvent,
-  vouched,
-  type PresentedEventInput,
-  type PresentedRecord,
-} from './event.js'
+import { presentedEvent, vouched, type PresentedEventInput, type PresentedRecord } from './event.js'
 import { mcpFromBody, mcpFromHeaders, type McpFacts } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
