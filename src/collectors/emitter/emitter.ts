@@ -1,8 +1,10 @@
 /** createEmitter: validate at emit, batch by size and time, spool to disk while the transport is down. */
 import { parseEvent } from '../../events/parse.js'
+import { holdsRawJwt } from '../../events/raw-token.js'
 import { reduceEvent } from '../../events/reduce.js'
 import type { AuditEvent, AuditEventInput } from '../../events/schema.js'
 import type { Emitter } from '../types.js'
+import { EMIT_BUILT } from './built.js'
 import { onProcessExit } from './exit.js'
 import { errorMessage, TransportHealth } from './health.js'
 import { isTransport, resolveOptions, type EmitterOptions } from './options.js'
@@ -79,16 +81,44 @@ export function createEmitter(options: EmitterOptions): AudtrailEmitter {
     try {
       counters.emitted += 1
       if (closed) return drops.drop('closed')
-      const result = parseEvent(input)
-      if (!result.ok) return emitReduced(input, result.reasons)
-      const json = JSON.stringify(result.event)
-      if (json.length * 3 > o.maxEventBytes && Buffer.byteLength(json) > o.maxEventBytes)
-        return emitReduced(input, ['(root): larger than maxEventBytes'])
-      enqueue(result.event, json)
+      accept(input)
     } catch (err) {
       // Hostile input (a throwing getter, a Proxy) must not reach the host.
       try {
         emitReduced(input, [errorMessage(err)])
+      } catch {
+        // never throw from emit
+      }
+    }
+  }
+
+  /** Validates, encodes and queues one event (or its reduced form). */
+  function accept(input: AuditEventInput): void {
+    const result = parseEvent(input)
+    if (!result.ok) return emitReduced(input, result.reasons)
+    const json = JSON.stringify(result.event)
+    if (tooLarge(json)) return emitReduced(input, ['(root): larger than maxEventBytes'])
+    enqueue(result.event, json)
+  }
+
+  const tooLarge = (json: string) =>
+    json.length * 3 > o.maxEventBytes && Buffer.byteLength(json) > o.maxEventBytes
+
+  /**
+   * An event a collector built and vouched for (built.ts): screened for raw JWTs and encoded;
+   * anything unexpected (a raw JWT, too large) takes the ordinary path, which decides as always.
+   */
+  function emitBuilt(event: AuditEvent): void {
+    try {
+      counters.emitted += 1
+      if (closed) return drops.drop('closed')
+      if (holdsRawJwtAnywhere(event, 0)) return accept(event)
+      const json = JSON.stringify(event)
+      if (tooLarge(json)) return accept(event)
+      enqueue(event, json)
+    } catch (err) {
+      try {
+        emitReduced(event, [errorMessage(err)])
       } catch {
         // never throw from emit
       }
@@ -272,5 +302,24 @@ export function createEmitter(options: EmitterOptions): AudtrailEmitter {
     }
   }
 
-  return { emit, flush, close, stats }
+  const emitter: AudtrailEmitter = { emit, flush, close, stats }
+  // Not enumerable, not in the public type: only a collector of this package reaches it.
+  Object.defineProperty(emitter, EMIT_BUILT, { value: emitBuilt })
+  return emitter
+}
+
+/** A string or key of `value` holds a raw JWT (the screen parseEvent applies); too deep counts. */
+function holdsRawJwtAnywhere(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return holdsRawJwt(value)
+  if (value === null || typeof value !== 'object') return false
+  if (depth > 16) return true
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsRawJwtAnywhere(item, depth + 1)) return true
+    return false
+  }
+  for (const key in value) {
+    if (holdsRawJwt(key)) return true
+    if (holdsRawJwtAnywhere((value as Record<string, unknown>)[key], depth + 1)) return true
+  }
+  return false
 }

@@ -9,11 +9,14 @@ export class ExpiringLru<V> {
   readonly #max: number
   readonly #maxBytes: number
   #bytes = 0
-  readonly #entries = new Map<string, { value: V; until: number; bytes: number }>()
+  readonly #entries = new Map<string, { value: V; until: number; bytes: number; used: number }>()
+  /** counts insertions and moves: an entry's `used` says how recently it was put at the back */
+  #clock = 0
 
   /**
    * At most `max` entries (0 disables the cache: nothing is stored, every lookup misses) and at
-   * most `maxBytes` of weight, as `set` is told each entry weighs; least recently used out first.
+   * most `maxBytes` of weight, as `set` is told each entry weighs; least recently used out first
+   * (recency to within a quarter of `max`: see `get`).
    */
   constructor(max: number, maxBytes = Infinity) {
     this.#max = max
@@ -32,12 +35,19 @@ export class ExpiringLru<V> {
   get(key: string, now: number): V | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
-    this.#entries.delete(key)
     if (entry.until <= now) {
+      this.#entries.delete(key)
       this.#bytes -= entry.bytes
       return undefined
     }
-    this.#entries.set(key, entry)
+    // Moved to the back (most recent) only when a quarter of the cache went in behind it since
+    // it last was: a token used on every request is not moved on every request (a Map delete
+    // and set each time), and still never nears the front, where eviction takes entries.
+    if (this.#clock - entry.used > this.#max / 4) {
+      this.#entries.delete(key)
+      entry.used = ++this.#clock
+      this.#entries.set(key, entry)
+    }
     return entry.value
   }
 
@@ -64,7 +74,7 @@ export class ExpiringLru<V> {
       this.#entries.delete(oldestKey)
       this.#bytes -= oldest.bytes
     }
-    this.#entries.set(key, { value, until: bounded, bytes })
+    this.#entries.set(key, { value, until: bounded, bytes, used: ++this.#clock })
     this.#bytes += bytes
   }
 }

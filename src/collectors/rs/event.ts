@@ -10,7 +10,9 @@ import type {
 } from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import type { McpFacts } from './mcp.js'
+import { parseEvent } from '../../events/parse.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
+import { LIMITS } from '../../events/schema.js'
 
 /** Fixed per collector. */
 export interface EventBase {
@@ -167,4 +169,52 @@ function toolOf(m: McpFacts): Record<string, string> | undefined {
     if (value !== undefined) (tool ??= {})[key] = value
   }
   return tool
+}
+
+/**
+ * The event is valid by construction and may skip the contract's schema at the emitter
+ * (emitter/built.ts). What construction bounds needs no look: texts copied from the request or
+ * the token are cleaned and cut to their limits (sanitize.ts), identifiers and enumerations come
+ * from code, the base was checked once (baseVouched). What it cannot bound is looked at here,
+ * and any doubt sends the event down the ordinary path, where `parseEvent` decides: the HTTP
+ * status the host chose (Node allows 100 to 999, the contract 100 to 599), texts that grew when
+ * the presented token was cut out of them, batch lists (their attributes' JSON size depends on
+ * escaping), an event without a token that is not `missing_token`, an event already reduced.
+ */
+export function vouched(e: PresentedEventInput, r: PresentedRecord): boolean {
+  if (r.status !== undefined && !(Number.isInteger(r.status) && r.status >= 100 && r.status <= 599))
+    return false
+  if (e.token === undefined && e.reason !== 'missing_token') return false
+  if (r.mcp.methods !== undefined || r.mcp.tools !== undefined) return false
+  if (e.attributes?.reduced !== undefined) return false
+  if (!within1(e.http?.path, LIMITS.path)) return false
+  if (e.network?.user_agent !== undefined && !within1(e.network.user_agent, LIMITS.userAgent))
+    return false
+  if (e.proof?.htu !== undefined && !within1(e.proof.htu, LIMITS.uri)) return false
+  const t = e.tool
+  if (t !== undefined)
+    for (const key of ['method', 'name', 'header_method', 'header_name'] as const)
+      if (t[key] !== undefined && !within1(t[key], LIMITS.id)) return false
+  return true
+}
+
+const within1 = (s: string | undefined, max: number) =>
+  s !== undefined && s.length >= 1 && s.length <= max
+
+/**
+ * The fields every event of a collector takes from its configuration (tenant, source, resource,
+ * issuer) pass the contract: checked once, on a sample event, when the collector is created.
+ */
+export function baseVouched(base: EventBase): boolean {
+  const sample = presentedEvent(base, {
+    occurredAt: new Date().toISOString(),
+    verified: false,
+    decision: 'rejected',
+    reason: 'missing_token',
+    audValidated: false,
+    method: 'GET',
+    path: '/',
+    mcp: {},
+  })
+  return parseEvent(sample).ok
 }

@@ -1,10 +1,13 @@
 /** Turns validated options into what one request needs: predicates, fingerprinting, verifier, base event. */
+import * as nodeCrypto from 'node:crypto'
 import { fingerprintToken } from '../../events/fingerprint.js'
 import type { SourceKind } from '../../events/schema.js'
 import type { Emitter } from '../types.js'
 import { DEFAULT_CACHE_BYTES, ExpiringLru } from './cache.js'
 import type { Decoded } from './decode.js'
-import type { EventBase } from './event.js'
+import { baseVouched, type EventBase } from './event.js'
+import { builtEventSink } from '../emitter/built.js'
+import type { AuditEvent } from '../../events/schema.js'
 import { throttledWarn, type Warn } from './log.js'
 import { metadataRoute, metadataUrlFor, type MetadataRoute } from './metadata.js'
 import { isCorsPreflight, prefixMatcher, type ProtectTarget } from './protect.js'
@@ -21,7 +24,11 @@ import { DEFAULT_IAT_SKEW_SEC, DEFAULT_IAT_WINDOW_SEC, type ProofSettings } from
 export interface ResolvedConfig<Req> {
   mode: 'enforce' | 'observe'
   emitter: Emitter
+  /** the emitter's path for vouched events (emitter/built.ts); its `emit` when not audtrail's */
+  emitBuilt: (event: AuditEvent) => void
   base: EventBase
+  /** the base passes the contract: events may be vouched for (event.ts `vouched`) */
+  baseVouched: boolean
   /** the resource, then its aliases */
   audiences: readonly string[]
   issuer: string
@@ -69,23 +76,26 @@ export function resolveConfig<Req>(
   const prefixes = typeof protect === 'string' ? [protect] : Array.isArray(protect) ? protect : []
   const underPrefix = prefixes.length === 0 ? undefined : prefixMatcher(prefixes)
   const key = o.fingerprintKey
+  const base: EventBase = {
+    tenant: o.tenant ?? 'default',
+    source: o.source ?? { kind: defaults.kind, id: o.resource.slice(0, 256) },
+    resource: o.resource,
+    issuer: o.issuer,
+    mode: o.mode,
+  }
 
   return {
     mode: o.mode,
     emitter: o.emitter,
-    base: {
-      tenant: o.tenant ?? 'default',
-      source: o.source ?? { kind: defaults.kind, id: o.resource.slice(0, 256) },
-      resource: o.resource,
-      issuer: o.issuer,
-      mode: o.mode,
-    },
+    emitBuilt: builtEventSink(o.emitter),
+    base,
+    baseVouched: baseVouched(base),
     audiences,
     issuer: o.issuer,
     appValidatesAudience: o.appValidatesAudience ?? false,
     clockToleranceSec,
     maxTokenLength: o.maxTokenLength ?? 16_384,
-    fingerprint: (token) => fingerprintToken(token, key),
+    fingerprint: fingerprinter(key),
     // CORS preflights never carry credentials; the metadata must stay reachable without a token.
     isProtected(req, target) {
       const { method } = target
@@ -133,4 +143,19 @@ function httpOrigin(resource: string): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * fingerprintToken, the same value (test/collectors/rs-cost.test.ts): without a key, Node's
+ * one-shot `hash` (20.12 and later), about half the cost of a Hash object on every request.
+ */
+function fingerprinter(key: string | Uint8Array | undefined): (token: string) => string {
+  // Read from the namespace: an older Node without it falls back rather than failing to load.
+  const hash = (nodeCrypto as Partial<typeof nodeCrypto>).hash
+  if (key === undefined && typeof hash === 'function')
+    return (token) => {
+      if (token.length === 0) return fingerprintToken(token)
+      return hash('sha256', token, 'base64url')
+    }
+  return (token) => fingerprintToken(token, key)
 }

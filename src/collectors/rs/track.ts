@@ -1,10 +1,16 @@
 /** Records one request at its end: when the response head is written, or when the client goes away. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
-import { LIMITS, type Decision, type ProofInfo, type Reason } from '../../events/schema.js'
+import {
+  LIMITS,
+  type AuditEvent,
+  type Decision,
+  type ProofInfo,
+  type Reason,
+} from '../../events/schema.js'
 import type { TokenFacts } from './claims.js'
 import { decisionFromStatus, rejectedReason } from './decision.js'
-import { presentedEvent, type PresentedEventInput, type PresentedRecord } from './event.js'
+import { presentedEvent, vouched, type PresentedEventInput, type PresentedRecord } from './event.js'
 import { mcpFromBody, mcpFromHeaders, type McpFacts } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
@@ -140,9 +146,11 @@ function record<Req>(
   }
   if (state.token !== undefined) withoutToken(fields, state.token)
   let event: PresentedEventInput
+  let built = cfg.baseVouched
   try {
     event = presentedEvent(cfg.base, fields)
   } catch (err) {
+    built = false
     // What the request carried could not be built into the event: it is recorded without the
     // request's own text (tool, user agent, session), marked, rather than lost.
     cfg.warn('internal_error', err)
@@ -155,7 +163,9 @@ function record<Req>(
     event.attributes = { ...event.attributes, reduced: ['tool', 'network.user_agent'] }
   }
   try {
-    cfg.emitter.emit(event)
+    // Valid by construction (event.ts `vouched`): not parsed again on the request's time.
+    if (built && vouched(event, fields)) cfg.emitBuilt(event as AuditEvent)
+    else cfg.emitter.emit(event)
   } catch (err) {
     cfg.warn('emit_failed', err)
   }

@@ -94,6 +94,8 @@ export function createVerifier(config: VerifierConfig): Verifier {
       const verdict = jwtVerify(token, config.keySet, options).then(
         ({ payload }): Verdict => {
           const facts = factsFromClaims(payload, fingerprint)
+          // No cache (cacheSize 0): nothing is kept, so nothing is copied or weighed either.
+          if (config.cacheSize === 0) return { ok: true, facts, claims: payload }
           // Without `exp` (only if not required), the entry age bound alone applies.
           const until = typeof payload.exp === 'number' ? payload.exp * 1000 + leewayMs : Infinity
           // Copied: a string cut from a claim would otherwise keep the whole claim alive (V8).
