@@ -73,6 +73,8 @@ describe('migrate on the embedded engine', () => {
       'resource_usage_daily_mv',
       'source_activity_hourly',
       'source_activity_hourly_mv',
+      'token_locations',
+      'token_locations_mv',
       'token_usage_hourly',
       'token_usage_hourly_mv',
     ])
@@ -261,6 +263,7 @@ describe('migrate on the embedded engine', () => {
       'report_event_facts',
       'resource_usage_daily',
       'source_activity_hourly',
+      'token_locations',
       'token_usage_hourly',
     ])
     const rs = await storage.client.query({
