@@ -199,6 +199,8 @@ export function createMemoryRepositories(): MemoryRepositories {
       mappings: f.mappings,
       note: t?.note ?? '',
       assignee: t?.assignee ?? '',
+      triaged_by: t?.updated_by ?? '',
+      triaged_at: t?.updated_at ?? toDateTime64(0),
     }
   }
 

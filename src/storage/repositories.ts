@@ -375,6 +375,14 @@ export interface FindingListRow {
   mappings: string
   note: string
   assignee: string
+  /**
+   * Who last triaged it and when (finding_triage, the row finding-triage-latest.sql reads): ''
+   * and the epoch when never. The list answers them with the page, so that the triage fields
+   * need no read of their own.
+   */
+  triaged_by: string
+  /** DateTime64 text (UTC) */
+  triaged_at: string
 }
 
 /** A row of finding-status.sql. */

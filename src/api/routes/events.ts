@@ -18,7 +18,7 @@ import {
 } from '../params.js'
 import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
-import { withTriageFields } from '../finding-triage.js'
+import { latestTriageOf, withTriageFields } from '../finding-triage.js'
 import { presentFinding } from './findings.js'
 
 export const SearchQuery = z.strictObject({
@@ -305,6 +305,7 @@ export const routes = [
           storage,
           tenant,
           findings.slice(0, TIMELINE_FINDINGS).map((f) => presentFinding(f, publicUrl)),
+          { latest: latestTriageOf(findings.slice(0, TIMELINE_FINDINGS)) },
         ),
         truncated:
           summary.length > TIMELINE_SUMMARY ||
