@@ -433,14 +433,16 @@ async function main() {
         .join(''),
   )
   for (const name of names) {
-    const at = runs.map((r) => r.endpoints[name]?.p95_ms)
-    const growth = runs
-      .slice(1)
-      .map((r) =>
-        r.endpoints[name] && first.endpoints[name]
-          ? r.endpoints[name].p95_ms! / first.endpoints[name].p95_ms!
-          : undefined,
-      )
+    // A run that finished no request has no p95 (null in its JSON).
+    const p95Of = (r: SizeFigures) => {
+      const v = r.endpoints[name]?.p95_ms
+      return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+    }
+    const at = runs.map(p95Of)
+    const growth = runs.slice(1).map((r) => {
+      const [a, b] = [p95Of(first), p95Of(r)]
+      return a === undefined || b === undefined ? undefined : b / a
+    })
     p95[name] = {
       ...Object.fromEntries(runs.map((r, j) => [String(r.events), at[j] ?? null])),
       ...(runs.length > 1
