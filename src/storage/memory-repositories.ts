@@ -381,6 +381,13 @@ export function createMemoryRepositories(): MemoryRepositories {
           .slice(0, limit)
           .map(stored)
       },
+      async tokenTimelineEvents(tenant, key, after, fetch, limit) {
+        const [presented, lifecycle] = await Promise.all([
+          this.tokenPresentations(tenant, key, after, fetch),
+          this.tokenLifecycle(tenant, key, limit),
+        ])
+        return { presented, lifecycle }
+      },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) => {

@@ -149,6 +149,17 @@ export interface EventsRepository {
    */
   tokenLifecycle(tenant: string, key: string, limit: number): Promise<StoredEvent[]>
   /**
+   * token-timeline-events.sql: tokenPresentations and tokenLifecycle in one read of the token's
+   * events (the same answers).
+   */
+  tokenTimelineEvents(
+    tenant: string,
+    key: string,
+    after: { at: string; id: string } | undefined,
+    fetch: number,
+    limit: number,
+  ): Promise<{ presented: StoredEvent[]; lifecycle: StoredEvent[] }>
+  /**
    * delegation-links.sql, a level per query: the exchanges back to the token the user consented
    * to and every token exchanged from this one (a key seen twice, a cycle in forged events, is
    * not followed again).

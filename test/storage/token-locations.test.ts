@@ -102,6 +102,11 @@ describe('migration 0017: token_locations', () => {
     expect(ids(await storage.events.tokenLifecycle('loc', key, 10))).toEqual(
       ids([issued, exchange]),
     )
+    const once = await storage.events.tokenTimelineEvents('loc', key, undefined, 3, 10)
+    expect([ids(once.presented), ids(once.lifecycle)]).toEqual([
+      ids([p1, p2, p3]),
+      ids([issued, exchange]),
+    ])
     expect(ids(await storage.events.ofToken('loc', key))).toEqual(
       ids([issued, p1, p2, p3, exchange, p4]),
     )
