@@ -55,6 +55,8 @@ describe('migrate on the embedded engine', () => {
       'alert_outbox',
       'audtrail_migrations',
       'client_activity_daily',
+      'client_activity_daily_fine',
+      'client_activity_daily_fine_mv',
       'client_activity_daily_mv',
       'client_usage_daily',
       'client_usage_daily_mv',
@@ -255,6 +257,7 @@ describe('migrate on the embedded engine', () => {
     const result = await migrate(storage, { retention: changed })
     expect(result.ttlChanged.sort()).toEqual([
       'client_activity_daily',
+      'client_activity_daily_fine',
       'client_usage_daily',
       'events',
       'finding_occurrences',

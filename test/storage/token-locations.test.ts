@@ -1,5 +1,5 @@
 /**
- * Migration 0017 (token_locations): an existing database takes it with its events found, none
+ * Migration 0017 (token_locations, client_activity_daily_fine): an existing database takes it with its events found, none
  * counted twice, and the view keeps it current; a token's timeline is read through it.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,7 +29,7 @@ describe('migration 0017: token_locations', () => {
   it('an existing database takes it: every event of a token found once, before and after, and again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'audtrail-migrations-'))
     cpSync(`${SQL_DIR}migrations`, dir, { recursive: true })
-    const m = loadMigrations(dir).find((x) => x.name === 'create_token_locations')!
+    const m = loadMigrations(dir).find((x) => x.name === 'create_api_lookup_tables')!
     const later = loadMigrations(dir).filter((x) => x.version >= m.version)
     for (const x of later) rmSync(join(dir, x.file))
     const storage = testStorage('m_token_locations')
@@ -117,6 +117,27 @@ describe('migration 0017: token_locations', () => {
     expect(ids(await storage.events.tokenPresentations('loc-other', key, undefined, 10))).toEqual(
       ids([otherTenant]),
     )
+
+    // client_activity_daily_fine: 0009's rollup again in finer granules, the same figures per
+    // client and day (events stored before and after, counted once; the redelivered presentation
+    // counts twice in both, as `events` holds it twice until a merge).
+    const activity = async (table: string) => {
+      const found = await storage.client.query({
+        query: `SELECT client_id, toString(day) AS day, sum(events) AS events, sum(rejected) AS rejected,
+                  uniqMerge(tokens) AS tokens, arraySort(groupUniqArrayArray(resources)) AS resources
+                FROM m_token_locations.${table} WHERE tenant = 'loc'
+                GROUP BY client_id, day ORDER BY client_id, day`,
+        format: 'JSONEachRow',
+      })
+      return found.json<Record<string, unknown>>()
+    }
+    const fine = await activity('client_activity_daily_fine')
+    expect(fine).toEqual(await activity('client_activity_daily'))
+    expect(fine.map((r) => [r.client_id, Number(r.events), Number(r.tokens)])).toEqual([
+      ['agent-7', 5, 1],
+      ['agent-9', 1, 1],
+      ['svc-a', 2, 1],
+    ])
 
     // One location per (key, client, hour, event token), whichever inserts, backfills and
     // redeliveries added it.
