@@ -272,6 +272,7 @@ async function load(storage: ClickHouseStorage): Promise<Loaded> {
     'token_usage_hourly',
     'client_usage_daily',
     'client_activity_daily',
+    'client_activity_daily_fine',
     'resource_usage_daily',
     'token_locations',
   ])
