@@ -202,6 +202,12 @@ async function reuse(storage: ClickHouseStorage): Promise<Loaded | undefined> {
     format: 'JSONEachRow',
   })
   const [c] = await rs.json<{ events: string; findings: string }>()
+  // Events of another size, or of a load that stopped part way: loading on top of them would
+  // measure neither.
+  if (Number(c!.events) !== 0 && Number(c!.events) !== EVENTS)
+    throw new Error(
+      `${process.env.BENCH_DATA_DIR} holds ${c!.events} events, not ${EVENTS}: remove it or name another directory`,
+    )
   if (Number(c!.events) !== EVENTS) return undefined
   if (FINDINGS !== undefined && Number(c!.findings) !== FINDINGS) return undefined
   console.log(`bench:api: reusing ${EVENTS} events in ${process.env.BENCH_DATA_DIR}`)
