@@ -1,6 +1,7 @@
 -- Per-client usage of one tenant since {since} (whole UTC days, from the client_activity_daily
--- rollup): resources, events, distinct tokens (estimated), rejected presentations. One page in
--- client_id order after {after} (keyset cursor); the caller asks for one row more than it shows,
+-- rollup as client_activity_daily_fine holds it, in granules of 256 rows: migration 0017):
+-- resources, events, distinct tokens (estimated), rejected presentations. One page in client_id
+-- order after {after} (keyset cursor); the caller asks for one row more than it shows,
 -- to know whether another page follows.
 --
 -- The rollup is sorted by (tenant, client_id, day), so with optimize_aggregation_in_order the
@@ -13,7 +14,7 @@ SELECT
     sum(rejected) AS rejected,
     min(first_seen) AS first_seen,
     max(last_seen) AS last_seen
-FROM {{db}}.client_activity_daily
+FROM {{db}}.client_activity_daily_fine
 WHERE tenant = {tenant:String}
   AND client_id > {after:String}
   AND day >= toDate({since:DateTime64(3, 'UTC')})

@@ -10,7 +10,9 @@
 -- is an ILIKE pattern (its % _ \ escaped by the caller) matched case-insensitively against the
 -- client, resource, token key, rule id and title. {token_json}, when not '', is the token key as
 -- JSON text (quoted): a finding whose evidence names the token matches {token} too (the token
--- timeline's findings, whatever the finding is keyed on).
+-- timeline's findings, whatever the finding is keyed on). triaged_by and triaged_at are who last
+-- triaged the finding and when ('' and the epoch when never), as finding-triage-latest.sql reads
+-- them: the list's triage fields come with the page.
 SELECT
     f.finding_id AS id,
     f.rule_id AS rule_id,
@@ -26,6 +28,8 @@ SELECT
     f.mappings AS mappings,
     t.note AS note,
     t.assignee AS assignee,
+    t.updated_by AS triaged_by,
+    t.updated_at AS triaged_at,
     {sort_sign:Int8} * multiIf(
         {sort_field:String} = 'first_seen', toUnixTimestamp64Milli(f.first_seen),
         {sort_field:String} = 'severity', toInt64(multiIf(f.severity = 'critical', 4, f.severity = 'high', 3, f.severity = 'medium', 2, 1)),

@@ -7,9 +7,16 @@
 -- shows are read (each column of each part read has a cost of its own). One thread: the query
 -- reads a few granules, and analysts run many at once; on two cores with four at a time, one
 -- thread each served 57 timelines/s (p95 107 ms) against 49/s (p95 119 to 127 ms) by default.
+-- The token's events are found through token_locations (migration 0017): the (client_id, hour,
+-- token_key) prefixes of the events that name the key, so that the primary key of `events` selects
+-- their granules (instead of the token_key Bloom filter of every granule).
 SELECT {{stored_event_columns}}
 FROM {{db}}.events
-WHERE tenant = {tenant:String} AND (token_key = {key:String} OR subject_token_key = {key:String})
+WHERE tenant = {tenant:String}
+  AND (client_id, toStartOfHour(occurred_at), token_key) IN (
+      SELECT client_id, hour, event_token_key FROM {{db}}.token_locations
+      WHERE tenant = {tenant:String} AND token_key = {key:String})
+  AND (token_key = {key:String} OR subject_token_key = {key:String})
 ORDER BY occurred_at, event_id
 LIMIT 1 BY event_id
 LIMIT 10000

@@ -5,7 +5,8 @@
  */
 import { exceptionCovers, expiresAt } from '../detection/exceptions.js'
 import { fromDateTime64 } from '../events/event-row.js'
-import type { Repositories } from '../storage/repositories.js'
+import type { FindingListRow, Repositories } from '../storage/repositories.js'
+import type { LastTriageRow } from '../storage/triage-history.js'
 
 type TriageStorage = Pick<Repositories, 'exceptions' | 'triageHistory'>
 
@@ -39,19 +40,35 @@ export async function exceptionLookup(
   }
 }
 
+/**
+ * What a caller may have already: the latest triage of the findings (a list page answers it,
+ * `latestTriageOf`) and the covering-exception lookup (started beside the page). Each one given
+ * is not read again.
+ */
+export interface KnownTriage {
+  latest?: readonly LastTriageRow[]
+  covering?: Promise<(f: FindingRef) => TriageFields['exception']>
+}
+
+/** The latest triage of each finding of a list page, as finding-triage-latest.sql gives it. */
+export const latestTriageOf = (rows: readonly FindingListRow[]): LastTriageRow[] =>
+  rows.map((r) => ({ finding_id: r.id, updated_by: r.triaged_by, updated_at: r.triaged_at }))
+
 /** The triage fields of each finding of `tenant`, in the order given. */
 export async function triageFieldsOf(
   storage: TriageStorage,
   tenant: string,
   findings: readonly FindingRef[],
+  known: KnownTriage = {},
 ): Promise<TriageFields[]> {
   if (findings.length === 0) return []
   const [latest, covering] = await Promise.all([
-    storage.triageHistory.latest(
-      tenant,
-      findings.map((f) => f.id),
-    ),
-    exceptionLookup(storage, tenant),
+    known.latest ??
+      storage.triageHistory.latest(
+        tenant,
+        findings.map((f) => f.id),
+      ),
+    known.covering ?? exceptionLookup(storage, tenant),
   ])
   const byId = new Map(latest.map((t) => [t.finding_id, t]))
   return findings.map((f) => {
@@ -70,8 +87,9 @@ export async function withTriageFields<T extends FindingRef>(
   storage: TriageStorage,
   tenant: string,
   items: readonly T[],
+  known?: KnownTriage,
 ): Promise<(T & TriageFields)[]> {
-  const fields = await triageFieldsOf(storage, tenant, items)
+  const fields = await triageFieldsOf(storage, tenant, items, known)
   return items.map((item, i) => ({ ...item, ...fields[i]! }))
 }
 

@@ -215,6 +215,26 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       },
       tokenLifecycle: (tenant, key, limit) =>
         rows<StoredEvent>('token-lifecycle', { tenant, key, limit }, 'token timeline'),
+      async tokenTimelineEvents(tenant, key, after, fetch, limit) {
+        const found = await rows<StoredEvent>(
+          'token-timeline-events',
+          {
+            tenant,
+            key,
+            cursor_at: after?.at ?? toDateTime64(0),
+            cursor_id: after?.id ?? '',
+            fetch,
+            limit,
+          },
+          'token timeline',
+        )
+        const presentation = (r: StoredEvent) =>
+          r.token_key === key && r.event_type === 'token.presented'
+        return {
+          presented: found.filter(presentation),
+          lifecycle: found.filter((r) => !presentation(r)),
+        }
+      },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(
           async (keys, limit) =>

@@ -199,6 +199,8 @@ export function createMemoryRepositories(): MemoryRepositories {
       mappings: f.mappings,
       note: t?.note ?? '',
       assignee: t?.assignee ?? '',
+      triaged_by: t?.updated_by ?? '',
+      triaged_at: t?.updated_at ?? toDateTime64(0),
     }
   }
 
@@ -378,6 +380,13 @@ export function createMemoryRepositories(): MemoryRepositories {
           .sort(byOccurrence)
           .slice(0, limit)
           .map(stored)
+      },
+      async tokenTimelineEvents(tenant, key, after, fetch, limit) {
+        const [presented, lifecycle] = await Promise.all([
+          this.tokenPresentations(tenant, key, after, fetch),
+          this.tokenLifecycle(tenant, key, limit),
+        ])
+        return { presented, lifecycle }
       },
       delegationChain: (tenant, key, bounds) =>
         walkDelegationChain(

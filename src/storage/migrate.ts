@@ -78,6 +78,8 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     client_activity_daily: `day + toIntervalDay(${r.eventsDays})`,
     report_event_facts: `toDateTime(occurred_at) + toIntervalDay(${r.eventsDays})`,
     source_activity_hourly: `hour + toIntervalDay(${r.eventsDays})`,
+    client_activity_daily_fine: `day + toIntervalDay(${r.eventsDays})`,
+    token_locations: `hour + toIntervalDay(${r.eventsDays})`,
   }
 }
 

@@ -149,6 +149,17 @@ export interface EventsRepository {
    */
   tokenLifecycle(tenant: string, key: string, limit: number): Promise<StoredEvent[]>
   /**
+   * token-timeline-events.sql: tokenPresentations and tokenLifecycle in one read of the token's
+   * events (the same answers).
+   */
+  tokenTimelineEvents(
+    tenant: string,
+    key: string,
+    after: { at: string; id: string } | undefined,
+    fetch: number,
+    limit: number,
+  ): Promise<{ presented: StoredEvent[]; lifecycle: StoredEvent[] }>
+  /**
    * delegation-links.sql, a level per query: the exchanges back to the token the user consented
    * to and every token exchanged from this one (a key seen twice, a cycle in forged events, is
    * not followed again).
@@ -375,6 +386,14 @@ export interface FindingListRow {
   mappings: string
   note: string
   assignee: string
+  /**
+   * Who last triaged it and when (finding_triage, the row finding-triage-latest.sql reads): ''
+   * and the epoch when never. The list answers them with the page, so that the triage fields
+   * need no read of their own.
+   */
+  triaged_by: string
+  /** DateTime64 text (UTC) */
+  triaged_at: string
 }
 
 /** A row of finding-status.sql. */

@@ -55,6 +55,8 @@ describe('migrate on the embedded engine', () => {
       'alert_outbox',
       'audtrail_migrations',
       'client_activity_daily',
+      'client_activity_daily_fine',
+      'client_activity_daily_fine_mv',
       'client_activity_daily_mv',
       'client_usage_daily',
       'client_usage_daily_mv',
@@ -73,6 +75,8 @@ describe('migrate on the embedded engine', () => {
       'resource_usage_daily_mv',
       'source_activity_hourly',
       'source_activity_hourly_mv',
+      'token_locations',
+      'token_locations_mv',
       'token_usage_hourly',
       'token_usage_hourly_mv',
     ])
@@ -253,6 +257,7 @@ describe('migrate on the embedded engine', () => {
     const result = await migrate(storage, { retention: changed })
     expect(result.ttlChanged.sort()).toEqual([
       'client_activity_daily',
+      'client_activity_daily_fine',
       'client_usage_daily',
       'events',
       'finding_occurrences',
@@ -261,6 +266,7 @@ describe('migrate on the embedded engine', () => {
       'report_event_facts',
       'resource_usage_daily',
       'source_activity_hourly',
+      'token_locations',
       'token_usage_hourly',
     ])
     const rs = await storage.client.query({

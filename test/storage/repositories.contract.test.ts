@@ -209,6 +209,21 @@ describe.each(implementations)('the %s repositories', (_, make) => {
       ])
       expect(await repos.events.tokenSummary(tenant, key, 1)).toHaveLength(1)
       expect(ids(await repos.events.tokenLifecycle(tenant, key, 10))).toEqual(ids([issued]))
+      // Both in one read: the same answers, each with its own limit.
+      const once = await repos.events.tokenTimelineEvents(tenant, key, undefined, 2, 10)
+      expect(ids(once.presented)).toEqual(ids(presented.slice(0, 2)))
+      expect(ids(once.lifecycle)).toEqual(ids([issued]))
+      const later = await repos.events.tokenTimelineEvents(
+        tenant,
+        key,
+        { at: last.occurred_at, id: last.event_id },
+        2,
+        10,
+      )
+      expect(ids(later.presented)).toEqual(ids(presented.slice(2)))
+      expect(ids(later.lifecycle)).toEqual(ids([issued]))
+      const capped = await repos.events.tokenTimelineEvents(tenant, key, undefined, 1, 0)
+      expect([ids(capped.presented), capped.lifecycle]).toEqual([ids(presented.slice(0, 1)), []])
       expect(await repos.events.tokenPresentations(newTenant(), key, undefined, 5)).toEqual([])
       expect(await repos.events.tokenSummary(newTenant(), key, 5)).toEqual([])
     })

@@ -18,7 +18,7 @@ import {
 } from '../params.js'
 import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
-import { withTriageFields } from '../finding-triage.js'
+import { latestTriageOf, withTriageFields } from '../finding-triage.js'
 import { presentFinding } from './findings.js'
 
 export const SearchQuery = z.strictObject({
@@ -246,15 +246,17 @@ export const routes = [
       const tenant = tenantOf(caller, q.tenant)
       const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       // At once, on the embedded engine's connections (or as server requests).
-      const [presented, summary, lifecycle, hasFindings] = await Promise.all([
-        storage.events.tokenPresentations(
+      // The page of presentations and the lifecycle events come from one read of the token's
+      // events (token-timeline-events.sql); the summary reads a few columns of them apart.
+      const [{ presented, lifecycle }, summary, hasFindings] = await Promise.all([
+        storage.events.tokenTimelineEvents(
           tenant,
           key,
           after && { at: after[0], id: after[1] },
           q.limit + 1,
+          TIMELINE_LIFECYCLE + 1,
         ),
         storage.events.tokenSummary(tenant, key, TIMELINE_SUMMARY + 1),
-        storage.events.tokenLifecycle(tenant, key, TIMELINE_LIFECYCLE + 1),
         storage.findings.tokenHasFindings(tenant, key),
       ])
       if (summary.length === 0 && lifecycle.length === 0)
@@ -305,6 +307,7 @@ export const routes = [
           storage,
           tenant,
           findings.slice(0, TIMELINE_FINDINGS).map((f) => presentFinding(f, publicUrl)),
+          { latest: latestTriageOf(findings.slice(0, TIMELINE_FINDINGS)) },
         ),
         truncated:
           summary.length > TIMELINE_SUMMARY ||

@@ -20,7 +20,12 @@ import {
 } from '../../storage/repositories.js'
 import { rfc3339, rfc3339Deep } from '../../events/time.js'
 import { ApiError } from '../errors.js'
-import { withTriageFields, withTriageHistory } from '../finding-triage.js'
+import {
+  exceptionLookup,
+  latestTriageOf,
+  withTriageFields,
+  withTriageHistory,
+} from '../finding-triage.js'
 import { findingLinks, findingToken } from '../../detection/links.js'
 import {
   decodeSortCursor,
@@ -73,7 +78,9 @@ export const ListQuery = z.strictObject({
 })
 
 /** A row as the API answers it: RFC 3339 times (evidence too), JSON as objects, links. */
-export function presentFinding(r: FindingListRow, publicUrl?: string) {
+export function presentFinding(row: FindingListRow, publicUrl?: string) {
+  // The triage's author and time are answered as updated_by/updated_at (finding-triage.ts).
+  const { triaged_by: _by, triaged_at: _at, ...r } = row
   const evidence = rfc3339Deep(JSON.parse(r.evidence)) as Record<string, unknown>
   return {
     ...r,
@@ -204,6 +211,10 @@ export const routes = [
     },
     handler: async ({ caller, query: q, deps }) => {
       const tenant = tenantOf(caller, q.tenant)
+      // The exceptions are read beside the page (awaited with it below; a failure of the page
+      // is the one answered).
+      const covering = exceptionLookup(deps.storage, tenant)
+      covering.catch(() => {})
       // The total is counted once, after the first page (and not when the page holds every
       // match); later pages carry it in their cursor.
       const { rows, next, total } = await findingsPage(
@@ -219,6 +230,7 @@ export const routes = [
           deps.storage,
           tenant,
           rows.map((r) => presentFinding(r, deps.publicUrl)),
+          { latest: latestTriageOf(rows), covering },
         ),
         next_cursor: next,
         total,
