@@ -128,7 +128,7 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [
-    "A user going back and forth between a usual network and one never used in `learnDays` (Wi-Fi and a carrier's CGNAT address in a new /24) while one token is in use.",
+    "A user going back and forth between a usual network and one never used in `learnDays` (Wi-Fi and a carrier's CGNAT address in a new /24; a dual-stack host alternating IPv4 and IPv6 just after its ISP renumbered the IPv6 prefix) while one token is in use.",
     'Not raised for a single move or prefix rotation (one switch), nor for networks that are all usual (a NAT pool, a fleet across known egress ranges).',
     "A fleet's egress gaining an address outside the prefixes it used before (a new NAT gateway): one finding, then the network is usual.",
     'A client-credentials token shared by a fleet spread over three or more prefixes on its first day (no usual networks yet).',
