@@ -105,8 +105,13 @@ judged AS
         w.client_id AS client_id,
         w.k * {hop_ms:UInt64} AS window_start,
         -- Networks of the holder in use before this window began, once the holder is established
-        -- (first seen {established_ms} before it): a day-one holder has no usual network yet.
-        if(length(h.known_since) > 0 AND arrayMin(h.known_since) < window_start - {established_ms:UInt64},
+        -- (first seen {established_ms} before it): a day-one user has no usual network yet (a
+        -- new user on Wi-Fi and a phone takes turns). A client-credentials holder (the client is
+        -- the subject, RFC 9068 §2.2) is a fleet whose every token comes from its egress: its
+        -- networks are usual from their first use on, so a day-one fleet across three zones
+        -- makes at most its first window a finding, not one a token for a day.
+        if(length(h.known_since) > 0
+           AND (w.client_id = w.subject OR arrayMin(h.known_since) < window_start - {established_ms:UInt64}),
            arrayFilter((n, t) -> t < window_start, h.known_nets, h.known_since),
            []) AS usual,
         arrayFilter(n -> NOT has(usual, n), w.nets) AS new_nets,

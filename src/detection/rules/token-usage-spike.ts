@@ -133,8 +133,8 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     'P(X >= x / phi) at rate max(level, 1) / phi is below the normal tail of `threshold`, where ' +
     "phi (at least 1) is the largest of the variance-to-mean ratios of the pair's zero-filled " +
     'baseline, by interval and by two consecutive intervals, each capped at the active 95th ' +
-    "percentile, and of its sessions: the size-biased mean size of the baseline's tokens used " +
-    'within two consecutive intervals, times the share of idle intervals; and x is at least ' +
+    "percentile, and of its sessions: the 95th percentile of the requests of the baseline's " +
+    'tokens used within two consecutive intervals, times the share of idle intervals; and x is at least ' +
     '`minEvents` and `minRatio` times the level. An established pair is also judged on the ' +
     'two intervals ending at the scored one, by the same tests against the two-interval windows ' +
     'of its baseline, so a burst cut in two by an interval edge is seen whole. A pair with ' +
