@@ -4,7 +4,8 @@
  * attack families, stored in the embedded engine and run through every rule as audtrail runs
  * them; prints per rule TP, FP, FN, precision, recall and false alerts per 10 000 benign events,
  * per seed and over all seeds, the false alerts and missed attacks, and ends with one JSON line.
- * `BENCH_EVENTS` (default 50 000) and `BENCH_SEEDS` (default 1,2,3) override.
+ * `BENCH_EVENTS` (default 50 000) and `BENCH_SEEDS` (default 1,2,3) override; `BENCH_RULES`
+ * (comma-separated rule ids, default all) runs only those rules, for iterating on one rule.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,7 +19,10 @@ import { migrate } from '../src/storage/migrate.js'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 50_000)
 const SEEDS = (process.env.BENCH_SEEDS ?? '1,2,3').split(',').map(Number)
-const ruleIds = RULES.map((r) => r.id)
+const only = process.env.BENCH_RULES?.split(',').filter((id) => id !== '')
+const rules = only ? RULES.filter((r) => only.includes(r.id)) : RULES
+if (only && rules.length !== only.length) throw new Error(`unknown rule in BENCH_RULES: ${only}`)
+const ruleIds = rules.map((r) => r.id)
 
 const fmt = (x: number | null) => (x === null ? '-' : x.toFixed(3))
 function table(scores: readonly RuleScore[]) {
@@ -50,7 +54,7 @@ for (const seed of SEEDS) {
   const corpus = generateCorpus({ seed, events: EVENTS, families: FAMILIES })
   const storage = createStorage({ database: `quality_${seed}`, dataDir })
   await migrate(storage, { retention: { eventsDays: 400, rejectedDays: 30, findingsDays: 730 } })
-  const result = await evaluateCorpus(corpus, storage, RULES)
+  const result = await evaluateCorpus(corpus, storage, rules)
   await storage.close()
   perSeed.push({
     seed,
@@ -99,6 +103,7 @@ console.log(
     bench: 'detect-quality',
     events_per_seed: EVENTS,
     seeds: SEEDS,
+    ...(only && { rules_run: ruleIds }),
     benign_events: benign,
     attack_findings: total.reduce((s, x) => s + x.labels, 0),
     seconds: Math.round(seconds),

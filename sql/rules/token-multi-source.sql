@@ -67,7 +67,8 @@ windows AS
     GROUP BY tenant, token_key, k
     HAVING length(nets) >= 2
 ),
--- When each holder of a window first used each network, within the learning period.
+-- When each holder of a window first used each network with each token, within the learning
+-- period.
 holder_nets AS
 (
     SELECT
@@ -75,6 +76,7 @@ holder_nets AS
         client_id,
         subject,
         cutIPv6(toIPv6OrDefault(network_ip), {ipv6_cut:UInt8}, {ipv4_cut:UInt8}) AS net,
+        token_key,
         min(occurred_at) AS first_used
     FROM {{db}}.events FINAL
     WHERE received_at < {to:DateTime64(3, 'UTC')}
@@ -84,7 +86,7 @@ holder_nets AS
       -- (tenant, client_id) leads the sorting key of events: the first IN prunes by index.
       AND (tenant, client_id) IN (SELECT tenant, client_id FROM windows)
       AND (tenant, client_id, subject) IN (SELECT tenant, client_id, subject FROM windows)
-    GROUP BY tenant, client_id, subject, net
+    GROUP BY tenant, client_id, subject, net, token_key
 ),
 holders AS
 (
@@ -93,7 +95,8 @@ holders AS
         client_id,
         subject,
         groupArray(net) AS known_nets,
-        groupArray(toUnixTimestamp64Milli(first_used)) AS known_since
+        groupArray(toUnixTimestamp64Milli(first_used)) AS known_since,
+        groupArray(token_key) AS known_tokens
     FROM holder_nets
     GROUP BY tenant, client_id, subject
 ),
@@ -105,10 +108,17 @@ judged AS
         w.client_id AS client_id,
         w.k * {hop_ms:UInt64} AS window_start,
         -- Networks of the holder in use before this window began, once the holder is established
-        -- (first seen {established_ms} before it): a day-one holder has no usual network yet.
-        if(length(h.known_since) > 0 AND arrayMin(h.known_since) < window_start - {established_ms:UInt64},
-           arrayFilter((n, t) -> t < window_start, h.known_nets, h.known_since),
-           []) AS usual,
+        -- (first seen {established_ms} before it): a day-one user has no usual network yet (a
+        -- new user on Wi-Fi and a phone takes turns). A client-credentials holder (the client is
+        -- the subject, RFC 9068 §2.2) is a fleet whose every token comes from its egress: the
+        -- networks its other tokens used before are usual from the first day on, so a day-one
+        -- fleet across three zones makes at most its first token a finding, not one a token
+        -- for a day (and its first token, across two, is judged as a day-one user's). Once the
+        -- holder is established, every network it used before the window is usual.
+        length(h.known_since) > 0 AND arrayMin(h.known_since) < window_start - {established_ms:UInt64} AS established,
+        arrayDistinct(arrayFilter(
+            (n, t, k) -> t < window_start AND (established OR (w.client_id = w.subject AND k != w.token_key)),
+            h.known_nets, h.known_since, h.known_tokens)) AS usual,
         arrayFilter(n -> NOT has(usual, n), w.nets) AS new_nets,
         -- A new network and a usual one used in turn: each used both before the other's last use
         -- and after its first, by more than the tolerance (a move or a prefix change switches once).

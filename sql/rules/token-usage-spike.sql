@@ -11,8 +11,15 @@
 --   x >= {min_ratio} * max(level, 1) and x >= {min_events};
 -- with at least {min_history} intervals of history, {min_active} of them active (or at least one,
 -- with the dispersion and spread of the tenant's established pairs as floors).
--- It fires on the run whose events carry the interval across all three, so one interval is
--- reported once.
+-- Sessions straddle interval edges. The dispersion phi is the largest of the variance-to-mean
+-- ratios of single intervals and of two consecutive intervals (a session cut in two by an edge
+-- is whole in the pair), and of the sessions themselves: the 95th percentile of the requests
+-- per token, over the tokens used within two consecutive intervals of the baseline, weighed by
+-- the share of idle intervals (a stream's tokens follow each other and are no bursts). And an established pair's
+-- two-interval window ending at the scored interval passes the same three tests against the
+-- baseline's two-interval windows (a burst cut in two is judged whole).
+-- It fires on the run whose events carry the interval (or its two-interval window) across all
+-- three, so one interval is reported once.
 WITH candidates AS
 (
     SELECT DISTINCT
@@ -61,6 +68,40 @@ series AS
     )
     GROUP BY tenant, client_id, resource
 ),
+-- Sessions: each token's requests at the pair, with the first and last interval they fall in. A
+-- token whose requests fall within two consecutive intervals is one burst, whole, whatever edge
+-- it crossed (an hour count sees a session cut in two as two small ones).
+tokens AS
+(
+    SELECT
+        tenant,
+        client_id,
+        resource,
+        groupArray(first_bucket) AS token_first,
+        groupArray(last_bucket) AS token_last,
+        groupArray(n) AS token_n
+    FROM
+    (
+        SELECT
+            tenant,
+            client_id,
+            resource_canonical AS resource,
+            token_key,
+            min(intDiv(toUnixTimestamp(occurred_at), {interval_s:UInt32}) * {interval_s:UInt32}) AS first_bucket,
+            max(intDiv(toUnixTimestamp(occurred_at), {interval_s:UInt32}) * {interval_s:UInt32}) AS last_bucket,
+            toFloat64(count()) AS n
+        FROM {{db}}.events FINAL
+        WHERE received_at < {to:DateTime64(3, 'UTC')}
+          AND occurred_at >= {from:DateTime64(3, 'UTC')} - toIntervalSecond({lookback_s:UInt32})
+          AND event_type = 'token.presented'
+          AND token_key != ''
+          AND (tenant, client_id) IN (SELECT tenant, client_id FROM candidates)
+          AND (tenant, client_id, resource_canonical) IN
+              (SELECT tenant, client_id, resource FROM candidates)
+        GROUP BY tenant, client_id, resource, token_key
+    )
+    GROUP BY tenant, client_id, resource
+),
 scored AS
 (
     SELECT
@@ -101,13 +142,50 @@ scored AS
         arrayMap(v -> least(v, q95), baseline) AS capped,
         greatest(1.0, arraySum(arrayMap(v -> v * v, capped)) / greatest(arraySum(capped), 1.0)
                       - arrayAvg(capped)) AS own_phi,
+        -- Two consecutive intervals (a session cut in two by an interval edge is whole in one
+        -- of them), each sum of the baseline except the one that shares the scored interval's
+        -- predecessor: their level, spread and dispersion, as for single intervals.
+        arrayMap(i -> baseline[i] + baseline[i + 1], range(1, toUInt32(greatest(history - 1, 1)))) AS pairs,
+        arrayFilter(v -> v > 0, pairs) AS active2,
+        arrayReduce('quantileExactInclusive(0.5)', active2) AS active_median2,
+        if(86400 % {interval_s:UInt32} = 0,
+           arrayFilter((v, i) -> (start + i * {interval_s:UInt32}) % 86400 = toInt64(c.bucket) % 86400,
+                       pairs, range(1, length(pairs) + 1)),
+           []) AS same_time2,
+        if(length(same_time2) >= 1, arrayReduce('quantileExactInclusive(0.5)', same_time2), 0) AS seasonal2,
+        greatest(active_median2, seasonal2) AS median2,
+        arrayReduce('quantileExactInclusive(0.95)', active2) AS q95_2,
+        greatest(
+            (log(q95_2) - log(active_median2)) / 1.645,
+            log(1 + {min_mad:Float64} / median2) / 0.6745) AS spread2,
+        arrayMap(v -> least(v, q95_2), pairs) AS capped2,
+        if(length(active2) = 0, 1.0,
+           greatest(1.0, arraySum(arrayMap(v -> v * v, capped2)) / greatest(arraySum(capped2), 1.0)
+                         - arrayAvg(capped2))) AS own_phi2,
+        -- Sessions of the baseline: tokens used wholly within it, within two consecutive
+        -- intervals. A count of sessions is compound Poisson, its variance-to-mean ratio the
+        -- size-biased mean size E[S^2] / E[S], at most the largest session: with the few
+        -- sessions a sparse pair has, their 95th percentile is taken (a week of small sessions
+        -- does not make the first big one a burst of two). A pair active in most intervals is a
+        -- stream whose tokens follow each other, not bursts: the share of idle intervals weighs
+        -- it (for a stream on and off by day, about its zero-filled ratio).
+        arrayFilter((n, f, l) -> f >= start AND l < toInt64(c.bucket) AND l - f <= {interval_s:UInt32},
+                    t.token_n, t.token_first, t.token_last) AS sessions,
+        if(length(sessions) = 0 OR history = 0, 1.0,
+           greatest(1.0, (1 - length(active) / history)
+                         * arrayReduce('quantileExactInclusive(0.95)', sessions))) AS own_phi_sessions,
+        greatest(own_phi, own_phi2, own_phi_sessions) AS own_dispersion,
         length(active) >= {min_active:UInt32} AS established,
         s.counts[c.bucket] AS x,
         x - s.counts_new[c.bucket] AS x_before,
+        toUInt64(toInt64(c.bucket) - {interval_s:UInt32}) AS previous,
+        x + s.counts[previous] AS x2,
+        x2 - s.counts_new[c.bucket] - s.counts_new[previous] AS x2_before,
         s.samples[c.bucket] AS event_ids,
         s.lasts[c.bucket] AS last_occurred
     FROM candidates AS c
     INNER JOIN series AS s ON s.tenant = c.tenant AND s.client_id = c.client_id AND s.resource = c.resource
+    LEFT JOIN tokens AS t ON t.tenant = c.tenant AND t.client_id = c.client_id AND t.resource = c.resource
 ),
 -- A pair with fewer than {min_active} active intervals has a level but no known burst size or
 -- spread: it borrows them from the population, the tenant's pairs of this run with enough
@@ -116,9 +194,9 @@ pooled AS
 (
     SELECT *,
         countIf(established) OVER (PARTITION BY tenant) AS population,
-        quantileExactIf(0.5)(own_phi, established) OVER (PARTITION BY tenant) AS population_phi,
+        quantileExactIf(0.5)(own_dispersion, established) OVER (PARTITION BY tenant) AS population_phi,
         quantileExactIf(0.5)(own_spread, established) OVER (PARTITION BY tenant) AS population_spread,
-        if(established, own_phi, greatest(own_phi, population_phi)) AS phi,
+        if(established, own_dispersion, greatest(own_dispersion, population_phi)) AS phi,
         if(established, own_spread, greatest(own_spread, population_spread)) AS spread
     FROM scored
 ),
@@ -133,17 +211,42 @@ tested AS
         (log(x) - log(median)) / spread AS z,
         arraySum(arrayMap(k -> exp(k * log(rate_od) - rate_od - lgamma(k + 1)), range(toUInt32(ceil(x / phi)), toUInt32(ceil(x / phi)) + terms))) AS p,
         (log(x_before) - log(median)) / spread AS z_before,
-        arraySum(arrayMap(k -> exp(k * log(rate_od) - rate_od - lgamma(k + 1)), range(toUInt32(ceil(x_before / phi)), toUInt32(ceil(x_before / phi)) + terms))) AS p_before
+        arraySum(arrayMap(k -> exp(k * log(rate_od) - rate_od - lgamma(k + 1)), range(toUInt32(ceil(x_before / phi)), toUInt32(ceil(x_before / phi)) + terms))) AS p_before,
+        -- The two-interval window, for an established pair with active windows to compare.
+        greatest(median2, 1.0) AS rate2,
+        greatest(rate2 / phi, 1.0) AS rate2_od,
+        toUInt32(100 + ceil(10 * sqrt(rate2_od))) AS terms2,
+        (log(x2) - log(median2)) / spread2 AS z2,
+        arraySum(arrayMap(k -> exp(k * log(rate2_od) - rate2_od - lgamma(k + 1)), range(toUInt32(ceil(x2 / phi)), toUInt32(ceil(x2 / phi)) + terms2))) AS p2,
+        (log(x2_before) - log(median2)) / spread2 AS z2_before,
+        arraySum(arrayMap(k -> exp(k * log(rate2_od) - rate2_od - lgamma(k + 1)), range(toUInt32(ceil(x2_before / phi)), toUInt32(ceil(x2_before / phi)) + terms2))) AS p2_before,
+        established AND length(active2) >= 1 AS judged2
     FROM pooled
+),
+verdicts AS
+(
+    SELECT *,
+        x >= {min_events:UInt32} AND x >= {min_ratio:Float64} * rate
+          AND z > {threshold:Float64} AND p < {max_p:Float64} AS spike1,
+        x_before >= {min_events:UInt32} AND x_before >= {min_ratio:Float64} * rate
+          AND z_before > {threshold:Float64} AND p_before < {max_p:Float64} AS spike1_before,
+        judged2 AND x2 >= {min_events:UInt32} AND x2 >= {min_ratio:Float64} * rate2
+          AND z2 > {threshold:Float64} AND p2 < {max_p:Float64} AS spike2,
+        judged2 AND x2_before >= {min_events:UInt32} AND x2_before >= {min_ratio:Float64} * rate2
+          AND z2_before > {threshold:Float64} AND p2_before < {max_p:Float64} AS spike2_before
+    FROM tested
 )
-SELECT tenant, client_id, resource, bucket, history, length(active) AS active_intervals, seasonal,
-       median, mad, q95, spread, phi, established, population, x, z, p, event_ids, last_occurred
-FROM tested
+SELECT tenant, client_id, resource, bucket, history, length(active) AS active_intervals,
+       -- The window reported: the scored interval when it is a spike alone, else the two.
+       if(spike1, 1, 2) AS window_intervals,
+       if(spike1, seasonal, seasonal2) AS w_seasonal,
+       if(spike1, median, median2) AS w_median, mad, if(spike1, q95, q95_2) AS w_q95,
+       phi, own_phi_sessions, length(sessions) AS baseline_sessions, established, population,
+       if(spike1, x, x2) AS w_x, x AS interval_x, if(spike1, z, z2) AS w_z, if(spike1, p, p2) AS w_p,
+       event_ids, last_occurred
+FROM verdicts
 WHERE history >= {min_history:UInt32} AND length(active) >= 1
   AND (established OR population >= 1)
-  AND x >= {min_events:UInt32} AND x >= {min_ratio:Float64} * rate
-  AND z > {threshold:Float64} AND p < {max_p:Float64}
-  AND NOT (x_before >= {min_events:UInt32} AND x_before >= {min_ratio:Float64} * rate
-           AND z_before > {threshold:Float64} AND p_before < {max_p:Float64})
+  AND (spike1 OR spike2) AND NOT (spike1_before OR spike2_before)
 ORDER BY tenant, client_id, resource, bucket
 LIMIT {max_results:UInt32}

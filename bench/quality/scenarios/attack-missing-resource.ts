@@ -2,7 +2,10 @@
  * Attack (posture): a client that sends `resource` with no usable value, so the AS falls back to
  * its default audience. Instance 0: `resource=` empty on the authorization request and a
  * relative `/mcp` on the token request; instance 1: `resource=` empty on a refresh;
- * instance 2: no `resource` at all on a client-credentials request.
+ * instance 2: no `resource` at all on a client-credentials request; instance 3: the server's
+ * host and path without a scheme on a refresh; instance 4: only whitespace, and the resource
+ * with a fragment (RFC 8707 §2: "MUST NOT include a fragment component"), on a
+ * client-credentials request.
  */
 import type { Family } from '../corpus.js'
 import { authorize, issue, present } from './lib.js'
@@ -12,13 +15,15 @@ export const attackMissingResource: Family = {
   id: 'attack-missing-resource',
   kind: 'attack',
   description: 'authorization and token requests whose resource is empty, relative or absent',
-  weight: 3,
+  weight: 5,
   generate(ctx) {
     const { rng, world } = ctx
     const at = attackHour(ctx)
     const server = rng.pick(world.servers.filter((s) => s.kind === 'mcp'))
     const client = ctx.id('legacy-agent')
-    const holder = { client_id: client, subject: ctx.instance === 2 ? client : ctx.id('user') }
+    // Instances 2 and 4 are client-credentials requests: the client is the subject.
+    const service = ctx.instance === 2 || ctx.instance === 4
+    const holder = { client_id: client, subject: service ? client : ctx.id('user') }
     const ip = `${ctx.v4Prefix()}.${rng.int(2, 250)}`
     const scopes = [server.scopes[0]!]
     // The AS grants its default audience for the client: the server it is registered for.
@@ -36,10 +41,16 @@ export const attackMissingResource: Family = {
         keys: { client_id: client, event_type: 'authorization.requested' },
       })
     } else {
+      const requested = [
+        [''],
+        [],
+        [server.resource.replace(/^https:\/\//, '')],
+        [' ', `${server.resource}#tools`],
+      ][ctx.instance - 1]!
       token = issue(ctx, at, {
         ...granted,
-        grant: ctx.instance === 1 ? 'refresh_token' : 'client_credentials',
-        requested: ctx.instance === 1 ? [''] : [],
+        grant: ctx.instance % 2 === 1 ? 'refresh_token' : 'client_credentials',
+        requested,
       })
     }
     ctx.expect({

@@ -24,9 +24,12 @@ import { benignMcpDelegation } from './benign-mcp-delegation.js'
 import { attackTokenReplay } from './attack-token-replay.js'
 import { attackUsageSpike } from './attack-usage-spike.js'
 import { attackUsageSpikeShortHistory } from './attack-usage-spike-short-history.js'
+import { attackUsageSpikeStraddling } from './attack-usage-spike-straddling.js'
 import { benignBurstySessions } from './benign-bursty-sessions.js'
 import { benignMultiAudience } from './benign-multi-audience.js'
+import { benignNetworkChanges } from './benign-network-changes.js'
 import { benignServiceFleets } from './benign-service-fleets.js'
+import { benignStraddlingSessions } from './benign-straddling-sessions.js'
 import { benignTokenExchange } from './benign-token-exchange.js'
 import { benignUserAgents } from './benign-user-agents.js'
 
@@ -39,8 +42,11 @@ export const FAMILIES: readonly Family[] = [
   benignMcp2026Clients,
   benignCimdClients,
   benignBurstySessions,
+  benignStraddlingSessions,
+  benignNetworkChanges,
   attackUsageSpike,
   attackUsageSpikeShortHistory,
+  attackUsageSpikeStraddling,
   attackTokenReplay,
   attackMissingResource,
   attackCrossAudience,

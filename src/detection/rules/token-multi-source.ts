@@ -39,7 +39,7 @@ const params = z.object({
     .min(0)
     .default(24)
     .describe(
-      'how long before a window a holder must have been seen for its networks to count as usual (a day-one holder has none)',
+      "how long before a window a holder must have been seen for its networks to count as usual (a day-one user has none; a client-credentials holder's other tokens' networks count from the first day)",
     ),
   windowS: z
     .number()
@@ -104,7 +104,10 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     'holder: its client and subject, so a client-credentials token is held by the client (its ' +
     "fleet of workers) and a user's token by that user at that client. A network is usual for " +
     'the holder when the holder used it, with any token, before the window began (learned over ' +
-    '`learnDays`), once the holder was first seen `establishedHours` before it. A window fires with `minSources` networks, or with two when the new one and a ' +
+    '`learnDays`), once the holder was first seen `establishedHours` before it (a ' +
+    'client-credentials holder, whose client is its subject, also takes the networks its other ' +
+    'tokens used before, from its first day: a fleet is on its own egress from its second ' +
+    'token). A window fires with `minSources` networks, or with two when the new one and a ' +
     'usual one were used in turn, each before and after the other by more than `toleranceS` ' +
     '(`inTurn`): a device that moves, or a rotated IPv6 prefix, switches once. Windows hop by half their length, so any burst within half ' +
     'a window is always caught and one within a full window usually is. Evaluated for every ' +
@@ -128,10 +131,10 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
     mitre: ['T1550.001', 'T1528'],
   },
   falsePositives: [
-    "A user going back and forth between a usual network and one never used in `learnDays` (Wi-Fi and a carrier's CGNAT address in a new /24) while one token is in use.",
+    "A user going back and forth between a usual network and one never used in `learnDays` (Wi-Fi and a carrier's CGNAT address in a new /24; a dual-stack host alternating IPv4 and IPv6 just after its ISP renumbered the IPv6 prefix) while one token is in use.",
     'Not raised for a single move or prefix rotation (one switch), nor for networks that are all usual (a NAT pool, a fleet across known egress ranges).',
     "A fleet's egress gaining an address outside the prefixes it used before (a new NAT gateway): one finding, then the network is usual.",
-    'A client-credentials token shared by a fleet spread over three or more prefixes on its first day (no usual networks yet).',
+    "A client-credentials fleet sharing one token across three or more prefixes on its first day: one finding, its first token's (its later tokens' networks are usual).",
     "Replay from one other network after the holder stopped using the token (no turns) is not this rule's to see: it looks like a move.",
   ],
   runbook: [
@@ -220,6 +223,29 @@ export const tokenMultiSource: ScheduledRule<typeof params> = {
         from('203.0.113.7', 0, 'at-1', FLEET),
         from('198.51.100.20', 5, 'at-1', FLEET),
         from('192.0.2.99', 10, 'at-1', FLEET),
+      ],
+    },
+    {
+      name: "a day-one fleet's first token taking turns on its NAT gateway's two /24s",
+      fires: false,
+      events: [
+        from('203.0.113.7', 0, 'at-1', FLEET),
+        from('198.51.100.20', 20, 'at-1', FLEET),
+        from('203.0.113.7', 40, 'at-1', FLEET),
+      ],
+    },
+    {
+      name: "a day-one fleet's second token shared across the three prefixes its first one used",
+      fires: false,
+      events: [
+        // The first token from one zone at a time (no window with two networks), ...
+        from('203.0.113.7', 0, 'at-1', FLEET),
+        from('198.51.100.20', 400, 'at-1', FLEET),
+        from('192.0.2.99', 800, 'at-1', FLEET),
+        // ... the next one from all three at once, an hour after the fleet's first request.
+        from('203.0.113.7', 3600, 'at-2', FLEET),
+        from('198.51.100.20', 3605, 'at-2', FLEET),
+        from('192.0.2.99', 3610, 'at-2', FLEET),
       ],
     },
     {

@@ -97,6 +97,25 @@ const minutes = (perMinute: readonly number[]) =>
     ),
   )
 const STEADY = [2, 3, 2, 2, 1, 2, 3, 2, 2, 2, 3, 2]
+/**
+ * Sessions of ten requests, each with its own token, two seconds apart from second 50 of the
+ * minutes in `starts` (each cut in two by the minute's edge: five and five), then `last`
+ * requests in minute 30, half a second apart, in sessions of ten, each whole.
+ */
+const straddling = (starts: readonly number[], last: number) => [
+  ...starts.flatMap((m) =>
+    Array.from({ length: 10 }, (_, j) =>
+      ev.presented({ occurred_at: at(m * 60 + 50 + 2 * j), token: token({ jti: `s-${m}` }) }),
+    ),
+  ),
+  ...Array.from({ length: last }, (_, j) =>
+    ev.presented({
+      occurred_at: at(30 * 60 + j / 2),
+      token: token({ jti: `burst-${Math.floor(j / 10)}` }),
+    }),
+  ),
+]
+const EVERY_FIVE = [0, 5, 10, 15, 20, 25]
 
 export const tokenUsageSpike: ScheduledRule<typeof params> = {
   kind: 'scheduled',
@@ -112,9 +131,14 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     '`threshold`, where the spread is the larger of the upper-tail spread (ln q95 - ln level) / ' +
     '1.645 and ln(1 + `minMad` / level) / 0.6745; its over-dispersed Poisson tail ' +
     'P(X >= x / phi) at rate max(level, 1) / phi is below the normal tail of `threshold`, where ' +
-    "phi (at least 1) is the variance-to-mean ratio of the pair's zero-filled baseline, each " +
-    'interval capped at the active 95th percentile; and x is at least `minEvents` and ' +
-    '`minRatio` times the level. A pair with fewer than `minActiveIntervals` active intervals ' +
+    "phi (at least 1) is the largest of the variance-to-mean ratios of the pair's zero-filled " +
+    'baseline, by interval and by two consecutive intervals, each capped at the active 95th ' +
+    "percentile, and of its sessions: the 95th percentile of the requests of the baseline's " +
+    'tokens used within two consecutive intervals, times the share of idle intervals; and x is at least ' +
+    '`minEvents` and `minRatio` times the level. An established pair is also judged on the ' +
+    'two intervals ending at the scored one, by the same tests against the two-interval windows ' +
+    'of its baseline, so a burst cut in two by an interval edge is seen whole. A pair with ' +
+    'fewer than `minActiveIntervals` active intervals ' +
     "(at least one) takes the median phi and spread of the tenant's pairs with enough of them in " +
     'the same run as floors, and is not judged without such pairs. Each interval is reported ' +
     'once, by the run whose events carry it over all three.',
@@ -127,7 +151,10 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     'baseline. Requests come in sessions, so hourly counts are over-dispersed: the dispersion ' +
     "estimated from the pair's own history (about one session's size for a pair used in " +
     'bursts, about 1 for a steady stream) makes three sessions in one hour ordinary and thirty ' +
-    'not, and needs only a few active intervals to be known. A sudden jump in one client at one server is how a ' +
+    'not, and needs only a few active intervals to be known. Sessions do not keep to clock ' +
+    'hours: one cut in two by an hour edge makes two small hours, so the burst size is also read ' +
+    'from two-hour windows and from the sessions (tokens) themselves, and a spike cut in two is ' +
+    'judged over both hours. A sudden jump in one client at one server is how a ' +
     'runaway or hijacked agent (OWASP ASI10, ASI08) and a stolen token being exploited look from ' +
     'the resource side; SP 800-207 tenet 4 expects behaviour to inform access policy.',
   references: [REF.nist800207, REF.mcpTokenTheft],
@@ -145,9 +172,11 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     'Weekly seasonality (a Monday report): the same time of day is compared, the same weekday is not; a pair first seen on a weekend can fire on its first working morning.',
     'A rare pair (a few active hours a week) gets a much bigger hour than any before: judged in units of its own bursts, it fires from about seven to ten times their level.',
     'A steady pair (a scheduled job) that doubles once: at a high, steady rate a twofold rise is significant and fires; raise `minRatio` for pairs whose volume is expected to vary so.',
+    'A client that reuses one token for several sessions within two intervals: they count as one larger session, so its spikes must be larger to fire (quieter, never noisier).',
   ],
   runbook: [
-    "Compare `requests` with `baseline_median`, `baseline_q95` (the busiest ordinary intervals) and `ratio`, and the tools or paths called in the events; `poisson_p` is how unlikely the count is at the median rate, counted in units of `dispersion` (the pair's usual burst size).",
+    "Compare `requests` with `baseline_median`, `baseline_q95` (the busiest ordinary intervals) and `ratio`, and the tools or paths called in the events; `poisson_p` is how unlikely the count is at the median rate, counted in units of `dispersion` (the pair's usual burst size; `session_dispersion` is the part read from its `baseline_sessions` tokens).",
+    '`window_intervals: 2`: the burst straddled an interval edge and was judged over the two intervals from `interval_start` (`interval_requests` is the later one alone); the medians and percentiles are then of two-interval windows.',
     'Check whether the token or client is used from new networks (`token-multi-source`) or new resources.',
     'If the workload is unexplained, throttle or suspend the client and review what it accessed.',
   ],
@@ -169,26 +198,34 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
     max_results: p.maxResults,
   }),
   toDetection(row, ctx) {
-    const bucket = Number(row.bucket)
+    // The window that fired: the scored interval, or it and the one before (a burst cut in two).
+    const window = Number(row.window_intervals)
+    const start = Number(row.bucket) - (window - 1) * ctx.params.intervalS
+    const requests = Number(row.w_x)
+    const median = Number(row.w_median)
     return {
       tenant: String(row.tenant),
       keys: { client_id: String(row.client_id), resource: String(row.resource) },
       evidence: {
-        interval_start: new Date(bucket * 1000).toISOString(),
+        interval_start: new Date(start * 1000).toISOString(),
         interval_s: ctx.params.intervalS,
-        requests: Number(row.x),
-        baseline_median: Number(row.median),
+        window_intervals: window,
+        requests,
+        interval_requests: Number(row.interval_x),
+        baseline_median: median,
         baseline_mad: Number(row.mad),
-        baseline_q95: Number(row.q95),
-        ratio: Math.round((Number(row.x) / Math.max(Number(row.median), 1)) * 100) / 100,
-        poisson_p: Number(Number(row.p).toPrecision(3)),
+        baseline_q95: Number(row.w_q95),
+        ratio: Math.round((requests / Math.max(median, 1)) * 100) / 100,
+        poisson_p: Number(Number(row.w_p).toPrecision(3)),
         dispersion: Math.round(Number(row.phi) * 100) / 100,
+        session_dispersion: Math.round(Number(row.own_phi_sessions) * 100) / 100,
+        baseline_sessions: Number(row.baseline_sessions),
         // false: judged with the dispersion and spread of the tenant's established pairs
         own_history: Boolean(Number(row.established)),
         baseline_intervals: Number(row.history),
         active_intervals: Number(row.active_intervals),
-        seasonal_median: Number(row.seasonal),
-        robust_z: Math.round(Number(row.z) * 100) / 100,
+        seasonal_median: Number(row.w_seasonal),
+        robust_z: Math.round(Number(row.w_z) * 100) / 100,
         threshold: ctx.params.threshold,
       },
       eventIds: row.event_ids as string[],
@@ -225,6 +262,24 @@ export const tokenUsageSpike: ScheduledRule<typeof params> = {
       fires: true,
       params: EXAMPLE_PARAMS,
       events: minutes([4, 3, 5, 4, 4, 3, 5, 4, 4, 3, 4, 5, 40]),
+    },
+    {
+      name: 'sessions of ten cut in two by minute edges, then three whole sessions in one minute',
+      fires: false,
+      params: EXAMPLE_PARAMS,
+      events: straddling(EVERY_FIVE, 30),
+    },
+    {
+      name: 'the same client hijacked: eighty requests in one minute',
+      fires: true,
+      params: EXAMPLE_PARAMS,
+      events: straddling(EVERY_FIVE, 80),
+    },
+    {
+      name: 'a burst of eighteen cut in two by a minute edge, nine and nine',
+      fires: true,
+      params: EXAMPLE_PARAMS,
+      events: minutes([...STEADY, 9, 9]),
     },
     {
       name: 'a burst before the minimum history',
