@@ -5,7 +5,7 @@
 //
 // The two large modules (events, rules) are cut into parts, one Stryker run and one incremental
 // file each, so that one part can be run (and re-run) alone; a module's score adds up its parts.
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const RULE_TESTS = [
   'test/detection/rules.test.ts',
@@ -18,17 +18,23 @@ const EVENT_RULE_TESTS = [
   'test/detection/passthrough-order.test.ts',
   'test/detection/mutation-rules*.test.ts',
 ]
-/** The rules whose SQL runs on ClickHouse: their examples need chdb (rules.test.ts). */
-const SCHEDULED = new Set([
-  'new-resource-for-client',
-  'resource-uri-drift',
-  'token-multi-source',
-  'token-usage-spike',
-])
-const ruleFiles = readdirSync(new URL('../../src/detection/rules/', import.meta.url))
+const RULES_DIR = new URL('../../src/detection/rules/', import.meta.url)
+const ruleFiles = readdirSync(RULES_DIR)
   .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
   .map((f) => f.slice(0, -3))
   .sort()
+/**
+ * The rules whose SQL runs on ClickHouse (`kind: 'scheduled'`, read from the file): their examples
+ * need chdb (rules.test.ts).
+ */
+const SCHEDULED = new Set(
+  ruleFiles.filter((f) =>
+    /kind: 'scheduled'/.test(readFileSync(new URL(`${f}.ts`, RULES_DIR), 'utf8')),
+  ),
+)
+
+/** A rule's own test file, beyond the shared sets (dpop-proof-replay's streaming and restart tests). */
+const OWN_TESTS = { 'dpop-proof-replay': ['test/detection/dpop-proof-replay.test.ts'] }
 
 /** name -> { module, mutate, tests }; a part's name is `<module>/<part>`. */
 export const PARTS = {
@@ -72,8 +78,9 @@ export const PARTS = {
   'rules/lib': {
     mutate: [
       'src/detection/rules/index.ts',
-      'src/detection/rules/lib/rows.ts',
-      'src/detection/rules/lib/resources.ts',
+      'src/detection/rules/lib/*.ts',
+      '!src/detection/rules/lib/example-events.ts',
+      '!src/detection/rules/lib/references.ts',
     ],
     tests: RULE_TESTS,
   },
@@ -82,7 +89,7 @@ export const PARTS = {
       `rules/${f}`,
       {
         mutate: [`src/detection/rules/${f}.ts`],
-        tests: SCHEDULED.has(f) ? RULE_TESTS : EVENT_RULE_TESTS,
+        tests: [...(SCHEDULED.has(f) ? RULE_TESTS : EVENT_RULE_TESTS), ...(OWN_TESTS[f] ?? [])],
       },
     ]),
   ),
@@ -115,6 +122,31 @@ export const PARTS = {
       'test/events/mutation-contract*.test.ts',
     ],
   },
+}
+
+/**
+ * Runs that measure several parts at once: one Stryker run (one start, one dry run) mutating the
+ * files of all its parts, with the union of their tests; its report is read per part. A full
+ * `rules` measurement runs these instead of one run per rule file (25 starts); `--module
+ * rules/<file>` still runs one file alone. The event rules share one test set; the scheduled
+ * rules need chdb (rules.test.ts).
+ */
+const group = (parts) => ({
+  mutate: [...new Set(parts.flatMap((p) => PARTS[p].mutate))],
+  tests: [...new Set(parts.flatMap((p) => PARTS[p].tests))],
+  parts,
+})
+export const GROUPS = {
+  'rules/event-rules': group(ruleFiles.filter((f) => !SCHEDULED.has(f)).map((f) => `rules/${f}`)),
+  'rules/scheduled-rules': group(
+    ruleFiles.filter((f) => SCHEDULED.has(f)).map((f) => `rules/${f}`),
+  ),
+}
+
+/** What one Stryker run mutates and tests, by name: a part, or a group of parts. */
+export const RUNS = {
+  ...Object.fromEntries(Object.entries(PARTS).map(([name, p]) => [name, { ...p, parts: [name] }])),
+  ...GROUPS,
 }
 
 /** The module a part belongs to: its name up to the first slash. */
