@@ -137,7 +137,8 @@ describe('granted-aud-mismatch', () => {
       }),
     ])
     expect(d!.severity).toBe('high')
-    expect(d!.keys.requested).toBe(CAL)
+    // Keyed on the canonical form (no trailing slash on an empty path).
+    expect(d!.keys.requested).toBe('https://cal.example.com')
     expect(d!.evidence).toMatchObject({
       reasons: ['unrequested_audience', 'outside_original_grant'],
       requested: [CAL],
