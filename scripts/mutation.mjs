@@ -3,7 +3,7 @@
 // scripts/mutation/modules.mjs (a small module is one part; events and rules have several), each
 // incremental (.cache/stryker/<part>/incremental.json: only mutants whose code or covering tests
 // changed run again). NAME is a module (`rules`), one part (`rules/expired-token-accepted`) or a
-// group of parts measured in one run (`rules/event-rules`, `rules/scheduled-rules`: a module runs
+// group of parts measured in one run (`rules/event-rules`, `rules/lib-and-scheduled`: a module runs
 // its grouped parts that way, and each part's figures are read from the group's report).
 // Prints each module's mutation score and ends with one JSON line. The score is Stryker's
 // standard mutation score:

@@ -63,7 +63,9 @@ export const AUDIT_MUTANTS = [
     file: 'src/detection/rules/token-usage-spike.ts',
     from: '.default(3.5)',
     to: '.default(0.35)',
-    test: 'test/detection/survivors.test.ts',
+    // survivors.test.ts's small rise no longer isolates the threshold (the rule's minimum ratio
+    // silences it too): spike-threshold.test.ts does.
+    test: 'test/detection/spike-threshold.test.ts',
   },
   {
     name: 'missing-resource-indicator: token.exchanged not judged',

@@ -33,8 +33,11 @@ const SCHEDULED = new Set(
   ),
 )
 
-/** A rule's own test file, beyond the shared sets (dpop-proof-replay's streaming and restart tests). */
-const OWN_TESTS = { 'dpop-proof-replay': ['test/detection/dpop-proof-replay.test.ts'] }
+/** A rule's own test files, beyond the shared sets (streaming and restart tests, the spike's threshold on chdb). */
+const OWN_TESTS = {
+  'dpop-proof-replay': ['test/detection/dpop-proof-replay.test.ts'],
+  'token-usage-spike': ['test/detection/spike-threshold.test.ts'],
+}
 
 /** name -> { module, mutate, tests }; a part's name is `<module>/<part>`. */
 export const PARTS = {
@@ -93,8 +96,23 @@ export const PARTS = {
       },
     ]),
   ),
-  'events/raw-token': {
-    mutate: ['src/events/raw-token.ts', 'src/events/raw-token/**/*.ts'],
+  // The raw-token screen in two parts (about 870 mutants in all, over an hour on this machine):
+  // the scan (where a JWT is and what its header is) and what is cut (escapes, strings, payloads).
+  'events/raw-token-scan': {
+    mutate: [
+      'src/events/raw-token/find.ts',
+      'src/events/raw-token/header.ts',
+      'src/events/raw-token/chars.ts',
+    ],
+    tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
+  },
+  'events/raw-token-cut': {
+    mutate: [
+      'src/events/raw-token.ts',
+      'src/events/raw-token/text.ts',
+      'src/events/raw-token/payload.ts',
+      'src/events/raw-token/escapes.ts',
+    ],
     tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
   },
   'events/resource': {
@@ -138,9 +156,11 @@ const group = (parts) => ({
 })
 export const GROUPS = {
   'rules/event-rules': group(ruleFiles.filter((f) => !SCHEDULED.has(f)).map((f) => `rules/${f}`)),
-  'rules/scheduled-rules': group(
-    ruleFiles.filter((f) => SCHEDULED.has(f)).map((f) => `rules/${f}`),
-  ),
+  // The shared helpers run the same tests as the scheduled rules (every rule's examples on chdb).
+  'rules/lib-and-scheduled': group([
+    'rules/lib',
+    ...ruleFiles.filter((f) => SCHEDULED.has(f)).map((f) => `rules/${f}`),
+  ]),
 }
 
 /** What one Stryker run mutates and tests, by name: a part, or a group of parts. */
