@@ -140,7 +140,7 @@ export const AUDIT_MUTANTS = [
 ]
 
 /** Copies the worktree's files (tracked and new, not ignored) into `dir`, node_modules linked. */
-function sandbox(dir) {
+export function sandbox(dir) {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
@@ -157,7 +157,7 @@ function sandbox(dir) {
 }
 
 /** Runs one test file in the sandbox; true when it passes. */
-function passes(dir, test) {
+export function passes(dir, test) {
   const run = spawnSync('npx', ['vitest', 'run', '--config', 'vitest.mutation.config.ts'], {
     cwd: dir,
     encoding: 'utf8',

@@ -12,12 +12,18 @@ const RULE_TESTS = [
   'test/detection/survivors.test.ts',
   'test/detection/mutation-rules*.test.ts',
 ]
-/** Event rules run their examples in memory (mutation-rules-events): no rules.test.ts on chdb. */
+/**
+ * Event rules run their examples in memory (mutation-rules-events, no rules.test.ts on chdb), the
+ * catalog's severities, and their own tests (OWN_TESTS): a mutant a rule's module-level code makes
+ * (a static one) runs every test of its run, so each rule runs only the tests about it. Other
+ * tests of the suite may kill more: the score is a lower bound.
+ */
 const EVENT_RULE_TESTS = [
-  'test/detection/survivors.test.ts',
-  'test/detection/passthrough-order.test.ts',
-  'test/detection/mutation-rules*.test.ts',
+  'test/detection/mutation-rules-events.test.ts',
+  'test/detection/mutation-rules-catalog.test.ts',
 ]
+const SURVIVORS = 'test/detection/survivors.test.ts'
+const own = (name) => `test/detection/mutation-rules-${name}.test.ts`
 const RULES_DIR = new URL('../../src/detection/rules/', import.meta.url)
 const ruleFiles = readdirSync(RULES_DIR)
   .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
@@ -35,8 +41,26 @@ const SCHEDULED = new Set(
 
 /** A rule's own test files, beyond the shared sets (streaming and restart tests, the spike's threshold on chdb). */
 const OWN_TESTS = {
-  'dpop-proof-replay': ['test/detection/dpop-proof-replay.test.ts'],
+  'aud-mismatch-accepted': [SURVIVORS],
+  'aud-mismatch-rejected': [own('presentations')],
+  'bound-token-downgrade': [own('presentations')],
+  'cross-audience-replay': [SURVIVORS, own('cross-audience')],
+  'delegation-chain-violation': [own('delegation')],
+  'dpop-htu-mismatch': [own('presentations')],
+  'dpop-proof-replay': [own('dpop-replay'), 'test/detection/dpop-proof-replay.test.ts'],
+  'expired-token-accepted': [SURVIVORS, own('expired')],
+  'granted-aud-mismatch': [own('audience')],
+  'long-lived-token': [own('posture')],
+  'mcp-tool-header-mismatch': [own('presentations')],
+  'mcp-unvalidated-headers': [own('mcp-headers')],
+  'missing-resource-indicator': [SURVIVORS, own('missing-resource')],
+  'multi-audience-token': [SURVIVORS, own('multi-audience')],
+  'overbroad-audience': [own('audience')],
+  'proof-key-mismatch': [own('presentations')],
+  'scope-not-valid-for-resource': [own('posture')],
+  'token-passthrough': [own('passthrough'), 'test/detection/passthrough-order.test.ts'],
   'token-usage-spike': ['test/detection/spike-threshold.test.ts'],
+  'unvalidated-audience': [own('presentations')],
 }
 
 /** name -> { module, mutate, tests }; a part's name is `<module>/<part>`. */
@@ -154,14 +178,46 @@ const group = (parts) => ({
   tests: [...new Set(parts.flatMap((p) => PARTS[p].tests))],
   parts,
 })
+const byTests = (...names) => group(names.map((f) => `rules/${f}`))
 export const GROUPS = {
-  'rules/event-rules': group(ruleFiles.filter((f) => !SCHEDULED.has(f)).map((f) => `rules/${f}`)),
+  // Event rules that share their tests, so that a static mutant runs few test files.
+  'rules/presentation-rules': byTests(
+    'aud-mismatch-rejected',
+    'bound-token-downgrade',
+    'dpop-htu-mismatch',
+    'mcp-tool-header-mismatch',
+    'proof-key-mismatch',
+    'unvalidated-audience',
+  ),
+  'rules/posture-rules': byTests(
+    'granted-aud-mismatch',
+    'long-lived-token',
+    'overbroad-audience',
+    'scope-not-valid-for-resource',
+  ),
+  'rules/audited-rules': byTests(
+    'aud-mismatch-accepted',
+    'cross-audience-replay',
+    'expired-token-accepted',
+    'missing-resource-indicator',
+    'multi-audience-token',
+  ),
+  'rules/stateful-rules': byTests(
+    'delegation-chain-violation',
+    'dpop-proof-replay',
+    'mcp-unvalidated-headers',
+    'token-passthrough',
+  ),
   // The shared helpers run the same tests as the scheduled rules (every rule's examples on chdb).
   'rules/lib-and-scheduled': group([
     'rules/lib',
     ...ruleFiles.filter((f) => SCHEDULED.has(f)).map((f) => `rules/${f}`),
   ]),
 }
+const inGroups = new Set(Object.values(GROUPS).flatMap((g) => g.parts))
+const ungrouped = ruleFiles.filter((f) => !inGroups.has(`rules/${f}`))
+if (ungrouped.length > 0)
+  throw new Error(`scripts/mutation/modules.mjs: rule files in no group: ${ungrouped.join(', ')}`)
 
 /** What one Stryker run mutates and tests, by name: a part, or a group of parts. */
 export const RUNS = {
