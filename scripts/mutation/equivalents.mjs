@@ -9,4 +9,49 @@
 // test could tell, none can; see docs/design/mutation.md).
 
 /** @type {{ file: string, mutator: string, original: string, replacement: string, reason: string }[]} */
-export const EQUIVALENTS = []
+export const EQUIVALENTS = [
+  {
+    file: 'src/detection/rules/dpop-htu-mismatch.ts',
+    mutator: 'BlockStatement',
+    original: '{\n    return undefined\n  }',
+    replacement: '{}',
+    reason: '`parts()`: an empty catch block also returns undefined',
+  },
+  {
+    file: 'src/detection/rules/dpop-htu-mismatch.ts',
+    mutator: 'ConditionalExpression',
+    original: "resource.path !== ''",
+    replacement: 'true',
+    reason:
+      "`elsewhere()`: with an empty resource path the `startsWith('/')` test that follows holds for every non-empty htu path, and an empty one equals the resource's",
+  },
+  {
+    file: 'src/detection/rules/dpop-htu-mismatch.ts',
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason: '`elsewhere()`: `resource.path !== ...` made always true, as above',
+  },
+  {
+    file: 'src/detection/rules/mcp-tool-header-mismatch.ts',
+    mutator: 'ConditionalExpression',
+    original: '!isPresentation(row)',
+    replacement: 'false',
+    reason: 'only a presentation row carries tool fields (event-row.ts): no other row can mismatch',
+  },
+  {
+    file: 'src/detection/rules/mcp-tool-header-mismatch.ts',
+    mutator: 'ArrayDeclaration',
+    original: '[row.tool_name]',
+    replacement: '[]',
+    reason:
+      'without a batch list, `names.includes(h)` on `[tool_name]` is `h === tool_name`, which the condition also tests',
+  },
+  {
+    file: 'src/detection/rules/proof-key-mismatch.ts',
+    mutator: 'ConditionalExpression',
+    original: '!isPresentation(row)',
+    replacement: 'false',
+    reason: 'only a presentation row carries proof facts (event-row.ts): no other row can mismatch',
+  },
+]

@@ -21,6 +21,7 @@ const RULE_TESTS = [
 const EVENT_RULE_TESTS = [
   'test/detection/mutation-rules-events.test.ts',
   'test/detection/mutation-rules-catalog.test.ts',
+  'test/detection/mutation-rules-metadata.test.ts',
 ]
 const SURVIVORS = 'test/detection/survivors.test.ts'
 const own = (name) => `test/detection/mutation-rules-${name}.test.ts`

@@ -117,6 +117,17 @@ describe('mcp-tool-header-mismatch', () => {
     expect(d!.evidence.mismatches).toEqual(['method', 'name'])
   })
 
+  it("a header naming the body's own tool matches, even when the batch list leaves it out", () => {
+    expect(
+      run(mcpToolHeaderMismatch, [
+        ev.presented({
+          tool: { method: 'tools/call', name: 'c', header_method: 'tools/call', header_name: 'c' },
+          attributes: { jsonrpc_tools: ['a', 'b'] },
+        }),
+      ]),
+    ).toEqual([])
+  })
+
   it('compares only what both the header and the body name', () => {
     expect(
       run(mcpToolHeaderMismatch, [
@@ -158,6 +169,18 @@ describe('dpop-htu-mismatch', () => {
     expect(at(MCP, 'urn:example:mcp')).toHaveLength(1)
     expect(at(MCP, 'not a uri')).toHaveLength(1)
     expect(at('api://files-mcp', 'https://mcp.example.com/mcp')).toEqual([])
+  })
+
+  it('compares http resources too; a path spelled with a double slash is another path', () => {
+    expect(at('http://mcp.internal/mcp', 'http://other.internal/mcp')).toHaveLength(1)
+    expect(at('http://mcp.internal/mcp', 'http://mcp.internal/mcp/')).toEqual([])
+    expect(at(MCP, 'https://mcp.example.com//mcp')).toHaveLength(1)
+    expect(at('https://mcp.example.com/mcp//', MCP)).toEqual([])
+  })
+
+  it("reads the resource's canonical form, its raw one when there is none", () => {
+    expect(at('https://mcp.example.com/%6Dcp', MCP)).toEqual([])
+    expect(at(`${MCP}#x`, `${API}/orders`)).toHaveLength(1)
   })
 
   it('reports the proof it judged, high when accepted', () => {
