@@ -54,4 +54,27 @@ export const EQUIVALENTS = [
     replacement: 'false',
     reason: 'only a presentation row carries proof facts (event-row.ts): no other row can mismatch',
   },
+  {
+    file: 'src/detection/rules/scope-not-valid-for-resource.ts',
+    mutator: 'ConditionalExpression',
+    original: 'minted.scopes.length === 0',
+    replacement: 'false',
+    reason:
+      'a token granted no scope has no invalid scope either: the filter further down returns []',
+  },
+  {
+    file: 'src/detection/rules/overbroad-audience.ts',
+    mutator: 'ConditionalExpression',
+    original: "row.issuer !== ''",
+    replacement: 'true',
+    reason:
+      "`judge()`: with no issuer, compareResources(aud, '') is 'different' for every aud the schema allows (never empty)",
+  },
+  {
+    file: 'src/detection/rules/overbroad-audience.ts',
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason: '`judge()`: `row.issuer !== ...` made always true, as above',
+  },
 ]

@@ -203,12 +203,9 @@ export const GROUPS = {
     'missing-resource-indicator',
     'multi-audience-token',
   ),
-  'rules/stateful-rules': byTests(
-    'delegation-chain-violation',
-    'dpop-proof-replay',
-    'mcp-unvalidated-headers',
-    'token-passthrough',
-  ),
+  'rules/delegation-and-headers': byTests('delegation-chain-violation', 'mcp-unvalidated-headers'),
+  // Their own tests include chdb ones (restart, order of arrival).
+  'rules/replay-and-passthrough': byTests('dpop-proof-replay', 'token-passthrough'),
   // The shared helpers run the same tests as the scheduled rules (every rule's examples on chdb).
   'rules/lib-and-scheduled': group([
     'rules/lib',

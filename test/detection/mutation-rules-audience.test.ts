@@ -79,6 +79,20 @@ describe('overbroad-audience', () => {
     expect(reasons(['https://mcp.example.com/mc'], registry)).toEqual([])
   })
 
+  it('a path is no bare origin, even one that registered resources lie under', () => {
+    const registry = [{ resource: 'https://mcp.example.com/admin/mcp' }]
+    expect(reasons(['https://mcp.example.com/admin'], registry)).toEqual([])
+    // Also a path that ends like an origin (`.../x://y`): the whole value must be one.
+    const odd = [{ resource: 'https://mcp.example.com/x://y/mcp' }]
+    expect(reasons(['https://mcp.example.com/x://y'], odd)).toEqual([])
+  })
+
+  it('a URI without an authority (but a urn:) is not absolute enough', () => {
+    // `localhost:8080` parses as scheme `localhost` without an authority (a urn: is fine).
+    expect(reasons(['localhost:8080'])).toEqual([['localhost:8080', 'not_absolute_uri']])
+    expect(reasons(['urn:example:files'])).toEqual([])
+  })
+
   it('leaves covers_registered out of every other reason', () => {
     const [d] = run(overbroadAudience, [issuedFor(['*'])])
     expect(d!.evidence).not.toHaveProperty('covers_registered')
@@ -113,10 +127,25 @@ describe('granted-aud-mismatch', () => {
     expect(d!.evidence.token_key).toMatch(/\S/)
   })
 
-  it('a narrowed explicit request: medium, requested_not_granted', () => {
+  it('a narrowed explicit request: medium, requested_not_granted, keyed on the sorted request', () => {
     const [d] = run(grantedAudMismatch, [ev.issued({ requested_resources: [MCP, API] })])
     expect(d!.severity).toBe('medium')
+    expect(d!.keys.requested).toBe([MCP, API].sort().join(' '))
     expect(d!.evidence).toMatchObject({ reasons: ['requested_not_granted'], not_granted: [API] })
+  })
+
+  it("reads the AS's granted audience first, the token's own when none was recorded", () => {
+    const [d] = run(grantedAudMismatch, [
+      ev.issued({ token: token({ aud: [MCP] }), granted_aud: [API] }),
+    ])
+    expect(d!.evidence).toMatchObject({ granted: [API], unrequested: [API] })
+    const [e] = run(grantedAudMismatch, [
+      ev.issued({ token: token({ aud: [API] }), granted_aud: [] }),
+    ])
+    expect(e!.evidence).toMatchObject({
+      granted: [API],
+      reasons: ['unrequested_audience', 'requested_not_granted'],
+    })
   })
 
   it('a token with no audience at all: high, not audience-restricted (and nothing "not granted")', () => {
@@ -149,6 +178,14 @@ describe('granted-aud-mismatch', () => {
       grant_type: 'refresh_token',
       resource_switch: true,
     })
+  })
+
+  it('does not judge a presentation, even one carrying the grant it came from', () => {
+    expect(
+      run(grantedAudMismatch, [
+        ev.presented({ token: token({ aud: [MCP] }), attributes: { grant_resources: [API] } }),
+      ]),
+    ).toEqual([])
   })
 
   it('judges token exchanges too, and neither presentations nor requests without resources', () => {

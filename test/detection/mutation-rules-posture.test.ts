@@ -75,6 +75,14 @@ describe('long-lived-token', () => {
     ).toEqual([])
   })
 
+  it('does not judge a lifetime without iat', () => {
+    expect(
+      run(longLivedToken, [
+        ev.issued({ token: token({ iat: undefined, exp: BASE_EPOCH_S + 900 }) }),
+      ]),
+    ).toEqual([])
+  })
+
   it('has the documented defaults', () => {
     expect(longLivedToken.params.parse({})).toEqual({ maxLifetimeS: 3600, flagMissingExp: true })
   })
@@ -127,6 +135,35 @@ describe('scope-not-valid-for-resource', () => {
     expect(run(scopeNotValidForResource, [odd], { registry })).toHaveLength(1)
     expect(
       run(scopeNotValidForResource, [odd], { registry, params: { ignoreScopes: ['x:y'] } }),
+    ).toEqual([])
+  })
+
+  it('judges a token once, at its issuance, not again when presented', () => {
+    const stray = token({ scopes: ['files:read', 'x:y'] })
+    const found = run(
+      scopeNotValidForResource,
+      [
+        ev.issued({ token: stray, granted_scopes: ['files:read', 'x:y'] }),
+        ev.presented({ token: stray }),
+      ],
+      { registry },
+    )
+    expect(found.map((d) => d.evidence.seen_on)).toEqual(['issued'])
+  })
+
+  it('does not judge a token with no audience', () => {
+    expect(
+      run(
+        scopeNotValidForResource,
+        [
+          ev.issued({
+            token: token({ aud: [], scopes: ['x:y'] }),
+            granted_aud: [],
+            granted_scopes: ['x:y'],
+          }),
+        ],
+        { registry },
+      ),
     ).toEqual([])
   })
 
