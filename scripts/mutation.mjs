@@ -145,7 +145,12 @@ function equivalentOf(file, m, lines) {
   const candidates = EQUIVALENTS.filter((e) => e.file === file && e.mutator === m.mutatorName)
   if (candidates.length === 0) return undefined
   const original = originalOf(m, lines)
-  return candidates.find((e) => e.original === original && e.replacement === m.replacement)
+  return candidates.find(
+    (e) =>
+      e.original === original &&
+      e.replacement === m.replacement &&
+      (e.line === undefined || e.line === m.location.start.line),
+  )
 }
 
 const started = Date.now()

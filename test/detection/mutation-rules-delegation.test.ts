@@ -4,6 +4,8 @@
  * docs/design/mutation.md). In memory, with the token states the engine keeps.
  */
 import { describe, expect, it } from 'vitest'
+import { toEventRow } from '../../src/events/event-row.js'
+import { assertEvent } from '../../src/events/parse.js'
 import { runEventExample } from '../../src/detection/examples.js'
 import type { RuleExample } from '../../src/detection/rule.js'
 import { delegationChainViolation } from '../../src/detection/rules/delegation-chain-violation.js'
@@ -234,5 +236,127 @@ describe('delegation-chain-violation', () => {
     expect(violations([ev.issued(), ev.presented({ token: token({ aud: [MCP, API] }) })])).toEqual(
       [],
     )
+  })
+})
+
+describe('delegation-chain-violation: edges the mutation run found', () => {
+  it('judges exchanges only: an issuance claiming a deep chain is not one', () => {
+    expect(violations([ev.issued({ attributes: { act_depth: 9 } })])).toEqual([])
+  })
+
+  it('works in a context that keeps no token states', () => {
+    const row = toEventRow(
+      assertEvent(exchange([MCP], ['files:read'], { attributes: { act_depth: 9 } })),
+      { receivedAt: Date.parse(at(10)) },
+    )
+    const found = delegationChainViolation.evaluate(row, undefined, {
+      params: delegationChainViolation.params.parse({}),
+    })
+    expect(found.map((d) => d.keys.violation)).toEqual(['chain_too_deep'])
+    expect(found[0]!.evidence.chain).toEqual([
+      { token_key: row.subject_token_key, audience: [], depth: 0 },
+    ])
+  })
+
+  it("reads the AS's granted audience first, the token's own when none was recorded", () => {
+    expect(
+      violations([ev.issued(), exchange([MCP, API], ['files:read'], { granted_aud: [] })]),
+    ).toEqual(['wider_audience'])
+    expect(
+      violations([
+        ev.issued(),
+        exchange([MCP], ['files:read'], { token: token({ jti: 'at-x', aud: [MCP, API] }) }),
+      ]),
+    ).toEqual([])
+  })
+
+  it('judges no audience it does not know: only the scopes recorded, no state', () => {
+    const [d, ...rest] = run([
+      exchange([MCP, API], ['a', 'b'], { attributes: { subject_token_scopes: ['a'] } }),
+    ])
+    expect(rest).toEqual([])
+    expect(d!.evidence).toMatchObject({
+      violation: 'wider_scope',
+      subject_facts_from: 'event',
+      subject_scopes: ['a'],
+      added: ['b'],
+    })
+  })
+
+  it('only the audience recorded, no state: no subject scopes', () => {
+    const [d] = run([exchange([MCP], ['x'], { attributes: { subject_token_aud: [MCP] } })])
+    expect(d!.evidence).toMatchObject({
+      violation: 'wider_scope',
+      subject_scopes: [],
+      added: ['x'],
+    })
+  })
+
+  it('a scope widening at any resource the subject had, whatever else was added', () => {
+    // files:read dropped (no superset), but MCP is the subject's own resource.
+    expect(violations([ev.issued(), exchange([MCP, API], ['x'])])).toEqual([
+      'wider_audience',
+      'wider_scope',
+    ])
+  })
+
+  it('at another resource, only a superset of the subject scopes is a widening', () => {
+    const recorded = (subject: string[], issued: string[]) =>
+      violations([
+        exchange([API], issued, {
+          attributes: { subject_token_aud: [MCP], subject_token_scopes: subject },
+        }),
+      ])
+    expect(recorded([], ['billing:read'])).toEqual([])
+    expect(recorded(['a', 'b'], ['a', 'c'])).toEqual([])
+    expect(recorded(['a'], ['a', 'c'])).toEqual(['wider_scope'])
+  })
+
+  it('believes the state over a recorded depth of 0', () => {
+    const hops = [
+      ev.issued(),
+      ev.exchanged({ occurred_at: at(10), token: token({ jti: 'h1', aud: [MCP] }) }),
+      ev.exchanged({
+        occurred_at: at(20),
+        subject_token: { jti: 'h1' },
+        token: token({ jti: 'h2', aud: [MCP] }),
+        attributes: { act_depth: 0 },
+      }),
+    ]
+    const found = run(hops, { maxDepth: 1 })
+    expect(found.map((d) => [d.keys.violation, d.evidence.depth])).toEqual([['chain_too_deep', 2]])
+  })
+
+  it('the subject facts of an unseen subject are "none"', () => {
+    const [d] = run([
+      exchange([MCP], ['files:read'], { attributes: { subject_token_may_act: { sub: 'nobody' } } }),
+    ])
+    expect(d!.evidence).toMatchObject({
+      violation: 'actor_not_permitted',
+      subject_facts_from: 'none',
+    })
+  })
+
+  it('a token exchanged for itself has no chain behind it', () => {
+    const self = exchange([MCP], ['files:read'], {
+      subject_token: { jti: 'at-x' },
+      attributes: { act_depth: 9 },
+    })
+    const [d] = run([self])
+    expect(d!.evidence.chain).toEqual([])
+  })
+
+  it('shows at most 16 links of a long chain', () => {
+    const hops: Fields[] = [ev.issued()]
+    for (let i = 1; i <= 20; i++)
+      hops.push(
+        ev.exchanged({
+          occurred_at: at(i),
+          subject_token: { jti: i === 1 ? 'at-1' : `h${i - 1}` },
+          token: token({ jti: `h${i}`, aud: [MCP] }),
+        }),
+      )
+    const found = run(hops, { maxDepth: 32 }).concat(run(hops, { maxDepth: 19 }))
+    expect(found.map((d) => (d.evidence.chain as unknown[]).length)).toEqual([16])
   })
 })

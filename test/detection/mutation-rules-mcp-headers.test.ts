@@ -153,4 +153,43 @@ describe('mcp-unvalidated-headers', () => {
     ])
     expect(odd!.keys.client_info).toBe('/')
   })
+
+  it('a name header without a body name to mirror is no mismatch, and not missing', () => {
+    expect(
+      problems({ method: 'tools/list', header_method: 'tools/list', header_name: 'x' }),
+    ).toEqual([])
+    expect(
+      problems({ method: 'tools/call', header_method: 'tools/call', header_name: 'x' }),
+    ).toEqual([])
+    expect(problems({ method: 'tools/call', header_method: 'tools/call' })).toEqual([])
+  })
+
+  it("a header naming the body's own tool matches, even when the batch list leaves it out", () => {
+    expect(
+      problems(
+        { method: 'tools/call', name: 'c', header_method: 'tools/call', header_name: 'c' },
+        { ...BOTH, jsonrpc_tools: ['a', 'b'] },
+      ),
+    ).toEqual([])
+  })
+
+  it('a gateway acting on the method header alone is flagged', () => {
+    const gateway = { source: { kind: 'gateway', id: 'edge-gw' } }
+    expect(
+      run([request({ method: 'tools/list', header_method: 'tools/list' }, {}, gateway)]).map(
+        (d) => d.evidence.problems,
+      ),
+    ).toEqual([['unvalidated_headers_trusted']])
+  })
+
+  it('a _meta client that is no object names no client', () => {
+    const [d] = run([
+      request(
+        { method: 'tools/list' },
+        { mcp_meta_protocol_version: V, mcp_client: 'ExampleClient' },
+      ),
+    ])
+    expect(d!.keys.client_info).toBe('')
+    expect((d!.evidence.correlation as Fields).client_info).toBeNull()
+  })
 })
