@@ -78,4 +78,27 @@ describe('dpop-proof-replay', () => {
     expect(run([use('mcp-1', 1, { proof: noJti }), use('mcp-2', 2, { proof: noJti })])).toEqual([])
     expect(run([use('mcp-1', 1), ev.issued()])).toEqual([])
   })
+
+  it('orders the presentations by time, whatever the order of arrival', () => {
+    const a = use('mcp-1', 1)
+    const b = use('mcp-2', 5, refused)
+    const late = use('mcp-3', 3, refused)
+    const found = run([a, b, late])
+    const last = found.at(-1)!
+    expect(last.eventIds).toEqual([a.event_id, late.event_id, b.event_id])
+    expect(last.evidence).toMatchObject({ first_seen: at(1), last_seen: at(5), presentations: 3 })
+  })
+
+  it('counts a replay read twice once', () => {
+    const a = use('mcp-1', 1)
+    const b = use('mcp-2', 3, refused)
+    const found = run([a, b, b])
+    expect(found.map((d) => d.evidence.presentations)).toEqual([2, 2])
+  })
+
+  it('lists no empty address', () => {
+    const a = use('mcp-1', 1, { network: undefined })
+    const [d] = run([a, use('mcp-2', 3, refused)])
+    expect(d!.evidence.ips).toEqual(['203.0.113.7'])
+  })
 })
