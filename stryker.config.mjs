@@ -1,15 +1,15 @@
 // StrykerJS configuration of `npm run test:mutation` (scripts/mutation.mjs), one part at a time:
-// AUDTRAIL_MUTATION_PART names a part of scripts/mutation/modules.mjs, which says what is
-// mutated and which fast unit tests run (vitest.mutation.config.ts reads them from
+// AUDTRAIL_MUTATION_PART names a part (or a group of parts) of scripts/mutation/modules.mjs, which
+// says what is mutated and which fast unit tests run (vitest.mutation.config.ts reads them from
 // AUDTRAIL_MUTATION_TESTS). Reports and incremental state go to the git-ignored .cache/stryker/.
 // Design notes: docs/design/mutation.md.
-import { PARTS } from './scripts/mutation/modules.mjs'
+import { RUNS } from './scripts/mutation/modules.mjs'
 
 const name = process.env.AUDTRAIL_MUTATION_PART ?? ''
-const part = PARTS[name]
+const part = RUNS[name]
 if (!part)
   throw new Error(
-    `stryker.config.mjs: set AUDTRAIL_MUTATION_PART to one of ${Object.keys(PARTS).join(', ')}`,
+    `stryker.config.mjs: set AUDTRAIL_MUTATION_PART to one of ${Object.keys(RUNS).join(', ')}`,
   )
 process.env.AUDTRAIL_MUTATION_TESTS = part.tests.join(',')
 const dir = `.cache/stryker/${name}`

@@ -2,18 +2,22 @@
 // testing of the security-critical modules (issue 31). One Stryker run per part of
 // scripts/mutation/modules.mjs (a small module is one part; events and rules have several), each
 // incremental (.cache/stryker/<part>/incremental.json: only mutants whose code or covering tests
-// changed run again). NAME is a module (`rules`) or one part (`rules/expired-token-accepted`).
+// changed run again). NAME is a module (`rules`), one part (`rules/expired-token-accepted`) or a
+// group of parts measured in one run (`rules/event-rules`, `rules/lib-and-scheduled`: a module runs
+// its grouped parts that way, and each part's figures are read from the group's report).
 // Prints each module's mutation score and ends with one JSON line. The score is Stryker's
 // standard mutation score:
 //   (killed + timeout) / (killed + timeout + survived + no coverage)
-// Ignored mutants (prose and examples of rules, equivalent ones disabled with a reason) and
+// Ignored mutants (prose and examples of rules, equivalent ones disabled with a reason),
+// equivalent survivors listed in scripts/mutation/equivalents.mjs (each with its reason) and
 // compile or runtime errors count in neither part. --report-only re-reads the last reports;
 // --force tests every mutant again (Stryker's incremental mode may reuse the result of a mutant
 // that runs at module load, a static one, after the tests that would kill it were added).
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { MODULES, moduleOf, PARTS } from './mutation/modules.mjs'
+import { EQUIVALENTS } from './mutation/equivalents.mjs'
+import { GROUPS, MODULES, moduleOf, PARTS, RUNS } from './mutation/modules.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 process.chdir(root)
@@ -21,15 +25,35 @@ process.chdir(root)
 const args = process.argv.slice(2)
 const at = args.indexOf('--module')
 const names = at >= 0 ? (args[at + 1] ?? '').split(',').filter(Boolean) : Object.keys(MODULES)
-const unknown = names.filter((name) => !MODULES[name] && !PARTS[name])
+const unknown = names.filter((name) => !MODULES[name] && !RUNS[name])
 if (unknown.length > 0 || names.length === 0) {
   console.error(
-    `unknown module ${unknown.join(', ')}; modules: ${Object.keys(MODULES).join(', ')}; parts: ${Object.keys(PARTS).join(', ')}`,
+    `unknown module ${unknown.join(', ')}; modules: ${Object.keys(MODULES).join(', ')}; parts: ${Object.keys(RUNS).join(', ')}`,
   )
   process.exit(2)
 }
-const parts = [...new Set(names.flatMap((name) => MODULES[name] ?? [name]))]
+/** A module runs its parts, a group of parts as one run (GROUPS); a part or a group runs alone. */
+const grouped = new Map(
+  Object.entries(GROUPS).flatMap(([run, g]) => g.parts.map((part) => [part, run])),
+)
 const reportOnly = args.includes('--report-only')
+// --report-only reads each part from the newer of its own report and its group's.
+const runs = [
+  ...new Set(
+    names.flatMap((name) =>
+      MODULES[name]
+        ? MODULES[name].map((part) => (reportOnly ? part : (grouped.get(part) ?? part)))
+        : [name],
+    ),
+  ),
+]
+/** The newest report that measured `run` (--report-only: a part's own or its group's). */
+function reportFile(run) {
+  const files = [run, ...(reportOnly && grouped.has(run) ? [grouped.get(run)] : [])]
+    .map((r) => `.cache/stryker/${r}/mutation.json`)
+    .filter((f) => existsSync(f))
+  return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+}
 
 const STATUS = {
   Killed: 'killed',
@@ -44,6 +68,7 @@ const emptyCounts = () => ({
   survived: 0,
   noCoverage: 0,
   ignored: 0,
+  equivalent: 0,
   errors: 0,
 })
 const scoreOf = (c) => {
@@ -80,11 +105,19 @@ function mutatedBy(part, file) {
 function read(report, part) {
   const counts = emptyCounts()
   const undetected = []
-  for (const [file, { mutants }] of Object.entries(report.files)) {
+  for (const [file, { mutants, source }] of Object.entries(report.files)) {
     if (!mutatedBy(part, file)) continue
+    const lines = source.split('\n')
     for (const m of mutants) {
+      const undetectedStatus = m.status === 'Survived' || m.status === 'NoCoverage'
+      const equivalent = undetectedStatus ? equivalentOf(file, m, lines) : undefined
+      if (equivalent !== undefined) {
+        counts.equivalent++
+        equivalent.used = true
+        continue
+      }
       counts[STATUS[m.status] ?? 'errors']++
-      if (m.status === 'Survived' || m.status === 'NoCoverage')
+      if (undetectedStatus)
         undetected.push(
           `${file}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${m.status}` +
             (m.replacement === undefined
@@ -96,54 +129,97 @@ function read(report, part) {
   return { counts, undetected }
 }
 
+/** The source text a mutant replaces (Stryker's locations: lines 1-based, columns 1-based). */
+function originalOf(m, lines) {
+  const { start, end } = m.location
+  if (start.line === end.line) return lines[start.line - 1].slice(start.column - 1, end.column - 1)
+  return [
+    lines[start.line - 1].slice(start.column - 1),
+    ...lines.slice(start.line, end.line - 1),
+    lines[end.line - 1].slice(0, end.column - 1),
+  ].join('\n')
+}
+
+/** The EQUIVALENTS entry a survived mutant matches, if any. */
+function equivalentOf(file, m, lines) {
+  const candidates = EQUIVALENTS.filter((e) => e.file === file && e.mutator === m.mutatorName)
+  if (candidates.length === 0) return undefined
+  const original = originalOf(m, lines)
+  return candidates.find(
+    (e) =>
+      e.original === original &&
+      e.replacement === m.replacement &&
+      (e.line === undefined || e.line === m.location.start.line),
+  )
+}
+
 const started = Date.now()
 const results = {}
+/** Seconds of each run, added to the module of its parts. */
+const runSeconds = {}
 let failed = false
-for (const part of parts) {
+for (const run of runs) {
   const t0 = Date.now()
   if (!reportOnly) {
-    console.log(`\n== mutation: ${part} (${PARTS[part].mutate.join(' ')})`)
+    console.log(`\n== mutation: ${run} (${RUNS[run].mutate.join(' ')})`)
     const extra = args.includes('--force') ? ['--force'] : []
-    const run = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...extra], {
+    const spawned = spawnSync('npx', ['stryker', 'run', 'stryker.config.mjs', ...extra], {
       stdio: 'inherit',
-      env: { ...process.env, AUDTRAIL_MUTATION_PART: part },
+      env: { ...process.env, AUDTRAIL_MUTATION_PART: run },
     })
-    if (run.status !== 0) {
-      console.error(`mutation: stryker failed on ${part} (exit ${run.status})`)
+    if (spawned.status !== 0) {
+      console.error(`mutation: stryker failed on ${run} (exit ${spawned.status})`)
       failed = true
       continue
     }
   }
-  const file = `.cache/stryker/${part}/mutation.json`
-  if (!existsSync(file)) {
-    console.error(`mutation: no report for ${part} (${file})`)
+  const file = reportFile(run)
+  if (file === undefined) {
+    console.error(`mutation: no report for ${run} (.cache/stryker/${run}/mutation.json)`)
     failed = true
     continue
   }
-  const { counts, undetected } = read(JSON.parse(readFileSync(file, 'utf8')), part)
-  results[part] = { counts, seconds: reportOnly ? undefined : Math.round((Date.now() - t0) / 1000) }
-  if (undetected.length > 0) {
-    console.log(`\n${part}: ${undetected.length} undetected`)
-    for (const line of undetected) console.log(`  ${line}`)
+  const report = JSON.parse(readFileSync(file, 'utf8'))
+  if (!reportOnly) runSeconds[run] = Math.round((Date.now() - t0) / 1000)
+  for (const part of RUNS[run].parts) {
+    const { counts, undetected } = read(report, part)
+    results[part] = { counts, run, part }
+    if (undetected.length > 0) {
+      console.log(`\n${part}: ${undetected.length} undetected`)
+      for (const line of undetected) console.log(`  ${line}`)
+    }
   }
 }
 
-// Per module: its parts' counts added up (a module is complete when all its parts ran).
+const staleEquivalents = EQUIVALENTS.filter(
+  (e) => !e.used && Object.values(results).some((r) => mutatedBy(r.part, e.file)),
+)
+for (const e of staleEquivalents)
+  console.log(
+    `equivalents.mjs: no survived mutant matches ${e.file} ${e.mutator} ${JSON.stringify(e.original)}`,
+  )
+
+// Per module: its parts' counts added up (a module is complete when all its parts ran), and the
+// seconds of the runs that measured them.
 const modules = {}
-for (const [part, { counts, seconds }] of Object.entries(results)) {
+for (const [part, { counts }] of Object.entries(results)) {
   const name = moduleOf(part)
-  const m = (modules[name] ??= { ...emptyCounts(), seconds: 0, parts: 0 })
+  const m = (modules[name] ??= { ...emptyCounts(), seconds: undefined, parts: 0, runs: new Set() })
   for (const key of Object.keys(counts)) m[key] += counts[key]
-  m.seconds = seconds === undefined ? undefined : (m.seconds ?? 0) + seconds
   m.parts++
+  m.runs.add(results[part].run)
+}
+for (const m of Object.values(modules)) {
+  const times = [...m.runs].map((run) => runSeconds[run])
+  m.seconds = times.some((t) => t === undefined) ? undefined : times.reduce((a, b) => a + b, 0)
 }
 const pad = (v, n) => String(v).padStart(n)
 console.log(
-  '\nmodule/part                            score   killed timeout survived no-cov ignored errors seconds',
+  '\nmodule/part                            score   killed timeout survived no-cov ignored equiv errors seconds',
 )
 const row = (name, c, seconds) =>
   console.log(
-    `${name.padEnd(36)} ${scoreOf(c).toFixed(2).padStart(6)} % ${pad(c.killed, 7)} ${pad(c.timeout, 7)} ${pad(c.survived, 8)} ${pad(c.noCoverage, 6)} ${pad(c.ignored, 7)} ${pad(c.errors, 6)} ${pad(seconds ?? '-', 7)}`,
+    `${name.padEnd(36)} ${scoreOf(c).toFixed(2).padStart(6)} % ${pad(c.killed, 7)} ${pad(c.timeout, 7)} ${pad(c.survived, 8)} ${pad(c.noCoverage, 6)} ${pad(c.ignored, 7)} ${pad(c.equivalent, 5)} ${pad(c.errors, 6)} ${pad(seconds ?? '-', 7)}`,
   )
 for (const [name, m] of Object.entries(modules)) {
   row(
@@ -152,8 +228,16 @@ for (const [name, m] of Object.entries(modules)) {
     m.seconds,
   )
   if (MODULES[name].length > 1)
-    for (const part of MODULES[name])
-      if (results[part]) row(`  ${part}`, results[part].counts, results[part].seconds)
+    for (const part of MODULES[name]) {
+      const r = results[part]
+      // A part measured alone has its run's seconds; one of a group, the group's (shown once).
+      if (r) row(`  ${part}`, r.counts, r.run === part ? runSeconds[part] : undefined)
+    }
+  for (const run of m.runs)
+    if (RUNS[run].parts.length > 1)
+      console.log(
+        `  (${run}: ${RUNS[run].parts.length} parts in one run, ${runSeconds[run] ?? '-'} s)`,
+      )
 }
 console.log(
   JSON.stringify({
@@ -170,6 +254,7 @@ console.log(
           survived: m.survived,
           noCoverage: m.noCoverage,
           ignored: m.ignored,
+          equivalent: m.equivalent,
           errors: m.errors,
           seconds: m.seconds,
         },

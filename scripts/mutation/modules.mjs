@@ -5,30 +5,65 @@
 //
 // The two large modules (events, rules) are cut into parts, one Stryker run and one incremental
 // file each, so that one part can be run (and re-run) alone; a module's score adds up its parts.
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const RULE_TESTS = [
   'test/detection/rules.test.ts',
   'test/detection/survivors.test.ts',
   'test/detection/mutation-rules*.test.ts',
 ]
-/** Event rules run their examples in memory (mutation-rules-events): no rules.test.ts on chdb. */
+/**
+ * Event rules run their examples in memory (mutation-rules-events, no rules.test.ts on chdb), the
+ * catalog's severities, and their own tests (OWN_TESTS): a mutant a rule's module-level code makes
+ * (a static one) runs every test of its run, so each rule runs only the tests about it. Other
+ * tests of the suite may kill more: the score is a lower bound.
+ */
 const EVENT_RULE_TESTS = [
-  'test/detection/survivors.test.ts',
-  'test/detection/passthrough-order.test.ts',
-  'test/detection/mutation-rules*.test.ts',
+  'test/detection/mutation-rules-events.test.ts',
+  'test/detection/mutation-rules-catalog.test.ts',
+  'test/detection/mutation-rules-metadata.test.ts',
 ]
-/** The rules whose SQL runs on ClickHouse: their examples need chdb (rules.test.ts). */
-const SCHEDULED = new Set([
-  'new-resource-for-client',
-  'resource-uri-drift',
-  'token-multi-source',
-  'token-usage-spike',
-])
-const ruleFiles = readdirSync(new URL('../../src/detection/rules/', import.meta.url))
+const SURVIVORS = 'test/detection/survivors.test.ts'
+const own = (name) => `test/detection/mutation-rules-${name}.test.ts`
+const RULES_DIR = new URL('../../src/detection/rules/', import.meta.url)
+const ruleFiles = readdirSync(RULES_DIR)
   .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
   .map((f) => f.slice(0, -3))
   .sort()
+/**
+ * The rules whose SQL runs on ClickHouse (`kind: 'scheduled'`, read from the file): their examples
+ * need chdb (rules.test.ts).
+ */
+const SCHEDULED = new Set(
+  ruleFiles.filter((f) =>
+    /kind: 'scheduled'/.test(readFileSync(new URL(`${f}.ts`, RULES_DIR), 'utf8')),
+  ),
+)
+
+/** A rule's own test files, beyond the shared sets (streaming and restart tests, the spike's threshold on chdb). */
+const OWN_TESTS = {
+  'aud-mismatch-accepted': [SURVIVORS],
+  'aud-mismatch-rejected': [own('presentations')],
+  'bound-token-downgrade': [own('presentations')],
+  'cross-audience-replay': [SURVIVORS, own('cross-audience')],
+  'delegation-chain-violation': [own('delegation')],
+  'dpop-htu-mismatch': [own('presentations')],
+  // dpop-proof-replay.test.ts (restart and hand-over on chdb: the engine's behaviour) stays out.
+  'dpop-proof-replay': [own('dpop-replay')],
+  'expired-token-accepted': [SURVIVORS, own('expired')],
+  'granted-aud-mismatch': [own('audience')],
+  'long-lived-token': [own('posture')],
+  'mcp-tool-header-mismatch': [own('presentations')],
+  'mcp-unvalidated-headers': [own('mcp-headers')],
+  'missing-resource-indicator': [SURVIVORS, own('missing-resource')],
+  'multi-audience-token': [SURVIVORS, own('multi-audience')],
+  'overbroad-audience': [own('audience')],
+  'proof-key-mismatch': [own('presentations')],
+  'scope-not-valid-for-resource': [own('posture')],
+  'token-passthrough': [own('passthrough'), 'test/detection/passthrough-order.test.ts'],
+  'token-usage-spike': ['test/detection/spike-threshold.test.ts'],
+  'unvalidated-audience': [own('presentations')],
+}
 
 /** name -> { module, mutate, tests }; a part's name is `<module>/<part>`. */
 export const PARTS = {
@@ -72,8 +107,9 @@ export const PARTS = {
   'rules/lib': {
     mutate: [
       'src/detection/rules/index.ts',
-      'src/detection/rules/lib/rows.ts',
-      'src/detection/rules/lib/resources.ts',
+      'src/detection/rules/lib/*.ts',
+      '!src/detection/rules/lib/example-events.ts',
+      '!src/detection/rules/lib/references.ts',
     ],
     tests: RULE_TESTS,
   },
@@ -82,12 +118,27 @@ export const PARTS = {
       `rules/${f}`,
       {
         mutate: [`src/detection/rules/${f}.ts`],
-        tests: SCHEDULED.has(f) ? RULE_TESTS : EVENT_RULE_TESTS,
+        tests: [...(SCHEDULED.has(f) ? RULE_TESTS : EVENT_RULE_TESTS), ...(OWN_TESTS[f] ?? [])],
       },
     ]),
   ),
-  'events/raw-token': {
-    mutate: ['src/events/raw-token.ts', 'src/events/raw-token/**/*.ts'],
+  // The raw-token screen in two parts (about 870 mutants in all, over an hour on this machine):
+  // the scan (where a JWT is and what its header is) and what is cut (escapes, strings, payloads).
+  'events/raw-token-scan': {
+    mutate: [
+      'src/events/raw-token/find.ts',
+      'src/events/raw-token/header.ts',
+      'src/events/raw-token/chars.ts',
+    ],
+    tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
+  },
+  'events/raw-token-cut': {
+    mutate: [
+      'src/events/raw-token.ts',
+      'src/events/raw-token/text.ts',
+      'src/events/raw-token/payload.ts',
+      'src/events/raw-token/escapes.ts',
+    ],
     tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
   },
   'events/resource': {
@@ -115,6 +166,61 @@ export const PARTS = {
       'test/events/mutation-contract*.test.ts',
     ],
   },
+}
+
+/**
+ * Runs that measure several parts at once: one Stryker run (one start, one dry run) mutating the
+ * files of all its parts, with the union of their tests; its report is read per part. A full
+ * `rules` measurement runs these instead of one run per rule file (25 starts); `--module
+ * rules/<file>` still runs one file alone. The event rules share one test set; the scheduled
+ * rules need chdb (rules.test.ts).
+ */
+const group = (parts) => ({
+  mutate: [...new Set(parts.flatMap((p) => PARTS[p].mutate))],
+  tests: [...new Set(parts.flatMap((p) => PARTS[p].tests))],
+  parts,
+})
+const byTests = (...names) => group(names.map((f) => `rules/${f}`))
+export const GROUPS = {
+  // Event rules that share their tests, so that a static mutant runs few test files.
+  'rules/presentation-rules': byTests(
+    'aud-mismatch-rejected',
+    'bound-token-downgrade',
+    'dpop-htu-mismatch',
+    'mcp-tool-header-mismatch',
+    'proof-key-mismatch',
+    'unvalidated-audience',
+  ),
+  'rules/posture-rules': byTests(
+    'granted-aud-mismatch',
+    'long-lived-token',
+    'overbroad-audience',
+    'scope-not-valid-for-resource',
+  ),
+  'rules/audited-rules': byTests(
+    'aud-mismatch-accepted',
+    'cross-audience-replay',
+    'expired-token-accepted',
+    'missing-resource-indicator',
+    'multi-audience-token',
+  ),
+  'rules/delegation-and-headers': byTests('delegation-chain-violation', 'mcp-unvalidated-headers'),
+  'rules/replay-and-passthrough': byTests('dpop-proof-replay', 'token-passthrough'),
+  // The shared helpers run the same tests as the scheduled rules (every rule's examples on chdb).
+  'rules/lib-and-scheduled': group([
+    'rules/lib',
+    ...ruleFiles.filter((f) => SCHEDULED.has(f)).map((f) => `rules/${f}`),
+  ]),
+}
+const inGroups = new Set(Object.values(GROUPS).flatMap((g) => g.parts))
+const ungrouped = ruleFiles.filter((f) => !inGroups.has(`rules/${f}`))
+if (ungrouped.length > 0)
+  throw new Error(`scripts/mutation/modules.mjs: rule files in no group: ${ungrouped.join(', ')}`)
+
+/** What one Stryker run mutates and tests, by name: a part, or a group of parts. */
+export const RUNS = {
+  ...Object.fromEntries(Object.entries(PARTS).map(([name, p]) => [name, { ...p, parts: [name] }])),
+  ...GROUPS,
 }
 
 /** The module a part belongs to: its name up to the first slash. */
