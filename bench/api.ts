@@ -414,7 +414,10 @@ interface SizeFigures {
   events_disk_bytes: number
   disk_mib_per_million: number
   endpoints: Record<string, Record<string, number>>
-  compliance_report_html?: Record<string, number>
+  compliance_report_html?: Awaited<ReturnType<typeof measureHtml>> & {
+    target_bytes: number
+    target_ms: number
+  }
 }
 
 /**
