@@ -135,9 +135,10 @@ if (existsSync(report)) {
   passed = results.numPassedTests
   failed = results.numFailedTests
   skipped = (results.numPendingTests ?? 0) + (results.numTodoTests ?? 0)
-  // A file that fails to load has no tests to count: count it as a failure.
+  // A file that fails to load, or whose beforeAll throws, fails with no failed test of its own
+  // (its tests are reported skipped): count each such file as a failure.
   failed += results.testResults.filter(
-    (f) => f.status === 'failed' && f.assertionResults.length === 0,
+    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
   ).length
 } else {
   console.error('vitest wrote no results')
