@@ -6,23 +6,17 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EXPORT_PAGE, findingPages } from '../../src/api/routes/findings-export.js'
-import { createStreamingDetector } from '../../src/detection/engine.js'
-import { createFindingsStore } from '../../src/detection/findings-store.js'
-import { RULES } from '../../src/detection/rules/index.js'
-import { toDateTime64, toEventRow } from '../../src/events/event-row.js'
-import { parseEvent } from '../../src/events/parse.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import { FINDING_CSV_COLUMNS } from '../../src/exports/csv.js'
 import { ECS_VERSION } from '../../src/exports/ecs.js'
 import { OCSF_VERSION } from '../../src/exports/ocsf.js'
-import { createLogger } from '../../src/logger.js'
 import type { Storage } from '../../src/storage/client.js'
-import { insertEventRows } from '../../src/storage/events-store.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { apiKeys } from '../helpers/api-tokens.js'
 import { testApp } from '../helpers/api-app.js'
+import { seedSharedKeyReplays } from '../helpers/replays.js'
 import { parseCsv } from '../helpers/csv.js'
-import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import { expectErrorModel } from './documented-errors.js'
 
@@ -31,31 +25,7 @@ let app: FastifyInstance
 let keys: Awaited<ReturnType<typeof apiKeys>>
 
 async function seed() {
-  const detector = createStreamingDetector({
-    rules: RULES,
-    store: createFindingsStore(storage),
-    logger: createLogger('silent'),
-  })
-  for (const tenant of ['acme', 'globex']) {
-    const rows = ['https://mcp-b.example.com/mcp', 'https://mcp-c.example.com/mcp'].map(
-      (resource) => {
-        const parsed = parseEvent(
-          presentedEvent({
-            tenant,
-            resource,
-            client_id: '=cmd|calc',
-            token: { jti: 'shared-key', aud: ['https://mcp-a.example.com/mcp'] },
-            presented_aud: ['https://mcp-a.example.com/mcp'],
-            aud_validated: false,
-          }),
-        )
-        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
-        return toEventRow(parsed.event, { receivedAt: Date.now() })
-      },
-    )
-    await insertEventRows(storage, rows)
-    await detector.process(rows)
-  }
+  await seedSharedKeyReplays(storage, { clientId: '=cmd|calc' })
 }
 
 beforeAll(async () => {

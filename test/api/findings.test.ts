@@ -2,17 +2,15 @@ import type { FastifyInstance } from 'fastify'
 import { generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenExchanged, tokenIssued } from '../../src/collectors/as.js'
-import { createStreamingDetector } from '../../src/detection/engine.js'
-import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
 import { parseEvent } from '../../src/events/parse.js'
-import { createLogger } from '../../src/logger.js'
 import { toEventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { searchPage } from '../../src/api/routes/events.js'
 import { apiKeys } from '../helpers/api-tokens.js'
 import { testApp } from '../helpers/api-app.js'
+import { seedSharedKeyReplays } from '../helpers/replays.js'
 import { presentedEvent } from '../helpers/events.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -22,30 +20,7 @@ let keys: Awaited<ReturnType<typeof apiKeys>>
 
 /** Two tenants with the same token key: an accepted audience mismatch in each. */
 async function seed() {
-  const detector = createStreamingDetector({
-    rules: RULES,
-    store: createFindingsStore(storage),
-    logger: createLogger('silent'),
-  })
-  for (const tenant of ['acme', 'globex']) {
-    const rows = ['https://mcp-b.example.com/mcp', 'https://mcp-c.example.com/mcp'].map(
-      (resource) => {
-        const parsed = parseEvent(
-          presentedEvent({
-            tenant,
-            resource,
-            token: { jti: 'shared-key', aud: ['https://mcp-a.example.com/mcp'] },
-            presented_aud: ['https://mcp-a.example.com/mcp'],
-            aud_validated: false,
-          }),
-        )
-        if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
-        return toEventRow(parsed.event, { receivedAt: Date.now() })
-      },
-    )
-    await insertEventRows(storage, rows)
-    await detector.process(rows)
-  }
+  await seedSharedKeyReplays(storage)
 }
 
 beforeAll(async () => {

@@ -7,19 +7,14 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BULK_TRIAGE_LIMIT } from '../../src/api/routes/triage.js'
-import { createStreamingDetector } from '../../src/detection/engine.js'
-import { createFindingsStore } from '../../src/detection/findings-store.js'
 import { RULES } from '../../src/detection/rules/index.js'
-import { toDateTime64, toEventRow } from '../../src/events/event-row.js'
-import { parseEvent } from '../../src/events/parse.js'
-import { createLogger } from '../../src/logger.js'
+import { toDateTime64 } from '../../src/events/event-row.js'
 import type { Storage } from '../../src/storage/client.js'
-import { insertEventRows } from '../../src/storage/events-store.js'
 import { createMemoryRepositories } from '../../src/storage/memory-repositories.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { apiKeys } from '../helpers/api-tokens.js'
 import { testApp } from '../helpers/api-app.js'
-import { presentedEvent } from '../helpers/events.js'
+import { seedSharedKeyReplays } from '../helpers/replays.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import { expectErrorModel } from './documented-errors.js'
 
@@ -27,33 +22,9 @@ const storage = testStorage('api_triage')
 let app: FastifyInstance
 let keys: Awaited<ReturnType<typeof apiKeys>>
 
-const RESOURCES = ['https://mcp-b.example.com/mcp', 'https://mcp-c.example.com/mcp']
-
 /** Each tenant: accepted audience mismatches of one token at two resources (same keys in both). */
 async function seed() {
-  const detector = createStreamingDetector({
-    rules: RULES,
-    store: createFindingsStore(storage),
-    logger: createLogger('silent'),
-  })
-  for (const tenant of ['acme', 'globex']) {
-    const rows = RESOURCES.map((resource) => {
-      const parsed = parseEvent(
-        presentedEvent({
-          tenant,
-          resource,
-          client_id: 'agent-7',
-          token: { jti: 'shared-key', aud: ['https://mcp-a.example.com/mcp'] },
-          presented_aud: ['https://mcp-a.example.com/mcp'],
-          aud_validated: false,
-        }),
-      )
-      if (!parsed.ok) throw new Error(parsed.reasons.join('; '))
-      return toEventRow(parsed.event, { receivedAt: Date.now() })
-    })
-    await insertEventRows(storage, rows)
-    await detector.process(rows)
-  }
+  await seedSharedKeyReplays(storage, { clientId: 'agent-7' })
 }
 
 beforeAll(async () => {
