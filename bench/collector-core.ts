@@ -42,6 +42,12 @@ const args = parseArgs({
     only: { type: 'string' },
     stages: { type: 'boolean', default: true },
     base: { type: 'string' },
+    /**
+     * KiB of the host's own per-request work beside each request (objects allocated and touched,
+     * as a real host's handlers do): the collector then runs with cold caches, as in a server;
+     * a `host_work` arm times that work alone and every arm is also shown without it.
+     */
+    thrash: { type: 'string', default: '0' },
   },
 }).values
 
@@ -135,7 +141,18 @@ async function hostVerify(cached: boolean): Promise<void> {
   if (cached) hostCache.set(t, payload.exp! * 1000)
 }
 
+const thrashKiB = Number(args.thrash)
+let sink = 0
+/** The host's own work on a request: `thrashKiB` of short-lived objects written and read. */
+function hostWork(): void {
+  const n = (thrashKiB * 1024) / 64
+  const objects: { a: number; b: string; c: number[] }[] = []
+  for (let i = 0; i < n; i++) objects.push({ a: i, b: String(i & 1023), c: [i, i + 1] })
+  for (let i = 0; i < n; i += 7) sink += objects[i]!.a + objects[i]!.c[1]!
+}
+
 const arms: Record<string, () => Promise<void> | void> = {
+  ...(thrashKiB > 0 ? { host_work: () => {} } : {}),
   host_uncached: () => hostVerify(false),
   host_cached: () => hostVerify(true),
   observe: () => throughCore(cores.observe),
@@ -180,6 +197,7 @@ async function time(fn: () => Promise<void> | void, ms: number): Promise<number>
     for (let i = 0; i < 64; i++) {
       const r = fn()
       if (r instanceof Promise) await r
+      if (thrashKiB > 0) hostWork()
     }
     n += 64
     // Lets the emitter's timer send what is queued (its queue is bounded), as a server would.
@@ -224,6 +242,14 @@ for (const a of selected) {
   console.log(
     `  ${a.padEnd(18)} ${median(xs).toFixed(2).padStart(8)}  (${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)})`,
   )
+}
+if (results.host_work !== undefined) {
+  const w = median(results.host_work)
+  console.log(
+    `  (the host's own work, ${thrashKiB} KiB per request: ${w.toFixed(2)} us; without it:)`,
+  )
+  for (const a of selected.filter((x) => x !== 'host_work'))
+    console.log(`  ${a.padEnd(18)} ${(median(results[a]!) - w).toFixed(2).padStart(8)}`)
 }
 const hu = results.host_uncached && median(results.host_uncached)
 const hc = results.host_cached && median(results.host_cached)
@@ -293,6 +319,7 @@ if (args.stages && only === undefined) {
     const run = async () => {
       const r = fn()
       if (r instanceof Promise) await r
+      if (thrashKiB > 0) hostWork()
     }
     await time(run, 100)
     const xs: number[] = []
@@ -303,6 +330,7 @@ if (args.stages && only === undefined) {
 await emitter.close()
 await baseEmitter?.close()
 const s = emitter.stats()
+if (sink === -1) console.log(sink)
 const bs = baseEmitter?.stats()
 const emitted = s.emitted + (bs?.emitted ?? 0)
 const dropped = s.dropped + (bs?.dropped ?? 0)

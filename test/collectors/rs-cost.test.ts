@@ -274,4 +274,19 @@ describe('fingerprints', () => {
       { numRuns: 200, seed: 33 },
     )
   })
+
+  it("stay fingerprintToken's when tokens repeat and the memo empties (memo.ts)", () => {
+    const sink = new TwoPathEmitter()
+    const core = createCore(
+      { resource: RESOURCE, issuer: ISSUER, mode: 'observe', emitter: sink, fingerprintKey: 'k' },
+      { kind: 'resource_server' },
+    )
+    // More distinct tokens than the memo keeps, each asked for several times, in a shuffled order.
+    const tokens = Array.from({ length: 1500 }, (_, i) => `tok-${i}-${'x'.repeat(i % 700)}`)
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < tokens.length; i++) {
+        const token = tokens[(i * 7 + round * 13) % tokens.length]!
+        expect(core.config.fingerprint(token)).toBe(fingerprintToken(token, 'k'))
+      }
+  })
 })

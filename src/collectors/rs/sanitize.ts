@@ -1,6 +1,7 @@
 /** Bounded, control-free values for events: what a hostile token or header may put in an audit record. */
 import { cleanText } from '../../events/clean.js'
 import { LIMITS, Network } from '../../events/schema.js'
+import { textMemo } from './memo.js'
 
 const IP = Network.shape.ip.unwrap()
 
@@ -68,10 +69,27 @@ export function ipAddress(value: unknown): string | undefined {
   return valid ? ip : undefined
 }
 
+/**
+ * Texts a server sees again and again (paths, user agents), cleaned once: kept only when the
+ * screen left them unchanged (so no raw JWT or control character is kept as a key), up to 256
+ * characters each, 1 024 of them, 128 Ki characters in all (memo.ts).
+ */
+const TEXT_MEMO = { entries: 1024, chars: 128 * 1024, maxLength: 256 } as const
+const unchanged = (input: string, value: string | undefined) => value === input
+
+const cleanPath = textMemo((path: string) => clip(path, LIMITS.path), TEXT_MEMO, unchanged)
+
 /** The request path without its query string, bounded, never empty. */
 export function requestPath(url: string | undefined): string {
   const raw = url ?? '/'
   const q = raw.indexOf('?')
   const path = q === -1 ? raw : raw.slice(0, q)
-  return clip(path, LIMITS.path) ?? '/'
+  return cleanPath(path) ?? '/'
+}
+
+const cleanUserAgent = textMemo((ua: string) => clip(ua, LIMITS.userAgent), TEXT_MEMO, unchanged)
+
+/** `clip(value, LIMITS.userAgent)`, memoized for the user agents seen again. */
+export function userAgent(value: unknown): string | undefined {
+  return typeof value === 'string' ? cleanUserAgent(value) : undefined
 }

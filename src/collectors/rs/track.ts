@@ -14,7 +14,7 @@ import { presentedEvent, vouched, type PresentedEventInput, type PresentedRecord
 import { mcpFromBody, mcpFromHeaders, type McpFacts } from './mcp.js'
 import type { ResolvedConfig } from './resolve.js'
 import { RAW_JWT_REMOVED } from '../../events/raw-token.js'
-import { clip } from './sanitize.js'
+import { clip, userAgent } from './sanitize.js'
 import { challengeError } from './www-authenticate.js'
 
 /** What the collector learnt about one request before the host answered it. */
@@ -137,7 +137,7 @@ function record<Req>(
     status,
     mcp: mcpFacts(raw.headers, readBody(body)),
     ip: state.ip,
-    userAgent: clip(raw.headers['user-agent'], LIMITS.userAgent),
+    userAgent: userAgent(raw.headers['user-agent']),
     failure: d?.failure,
     rejectedBy,
     mcpSessionId: clip(raw.headers['mcp-session-id'], LIMITS.id),

@@ -1,0 +1,63 @@
+/**
+ * Bounded memos of pure functions of request texts (the token's fingerprint, the path, the user
+ * agent): a server sees the same few tokens and texts again and again, and inside a real host the
+ * per-request cost of recomputing them (SHA-256 through OpenSSL, the text screen) is several times
+ * what a tight loop shows, because the host's own work leaves the caches cold
+ * (docs/design/collector-cost.md). Emptied when full (no eviction order to keep up), so a flood of
+ * new texts costs no more than computing each; a memo keyed by raw tokens is also emptied every
+ * `maxAgeMs`, so a token stays on the heap at most that long after its last request.
+ */
+export interface MemoBounds {
+  /** entries kept at most */
+  entries: number
+  /** UTF-16 units of the keys kept at most, all entries together */
+  chars: number
+  /** longer inputs are computed every time, never kept */
+  maxLength: number
+  /** the memo is emptied when it is older than this (milliseconds) */
+  maxAgeMs?: number
+}
+
+export interface TextMemo<T> {
+  (input: string): T
+  /** entries held now (tests) */
+  readonly size: number
+}
+
+/**
+ * `fn` memoized within `bounds`; `keep(input, value)` false leaves a value out of the memo (e.g.
+ * a text the screen changed, so no raw JWT is kept as a key).
+ */
+export function textMemo<T>(
+  fn: (input: string) => T,
+  bounds: MemoBounds,
+  keep: (input: string, value: T) => boolean = () => true,
+): TextMemo<T> {
+  let memo = new Map<string, T>()
+  let chars = 0
+  let since = bounds.maxAgeMs === undefined ? 0 : Date.now()
+  const memoized = (input: string): T => {
+    if (bounds.maxAgeMs !== undefined && memo.size > 0) {
+      const now = Date.now()
+      if (now - since > bounds.maxAgeMs) {
+        memo = new Map()
+        chars = 0
+        since = now
+      }
+    }
+    const hit = memo.get(input)
+    if (hit !== undefined) return hit
+    const value = fn(input)
+    if (input.length <= bounds.maxLength && keep(input, value)) {
+      if (memo.size >= bounds.entries || chars + input.length > bounds.chars) {
+        memo = new Map()
+        chars = 0
+        if (bounds.maxAgeMs !== undefined) since = Date.now()
+      }
+      memo.set(input, value)
+      chars += input.length
+    }
+    return value
+  }
+  return Object.defineProperty(memoized, 'size', { get: () => memo.size }) as TextMemo<T>
+}
