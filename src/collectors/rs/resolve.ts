@@ -1,7 +1,6 @@
 /** Turns validated options into what one request needs: predicates, fingerprinting, verifier, base event. */
 import * as nodeCrypto from 'node:crypto'
 import { fingerprintToken } from '../../events/fingerprint.js'
-import { textMemo } from './memo.js'
 import type { SourceKind } from '../../events/schema.js'
 import type { Emitter } from '../types.js'
 import { DEFAULT_CACHE_BYTES, ExpiringLru } from './cache.js'
@@ -96,9 +95,9 @@ export function resolveConfig<Req>(
     appValidatesAudience: o.appValidatesAudience ?? false,
     clockToleranceSec,
     maxTokenLength: o.maxTokenLength ?? 16_384,
-    // Memoized for the tokens of the last minute (memo.ts): the same values, without a SHA-256
-    // or HMAC on every request of a token already seen.
-    fingerprint: textMemo(fingerprinter(key), FINGERPRINT_MEMO),
+    // Not memoized by the raw token: a memo keyed by tokens would keep bearer tokens on the heap
+    // past their requests (docs/design/collector-cost.md, "Memos").
+    fingerprint: fingerprinter(key),
     // CORS preflights never carry credentials; the metadata must stay reachable without a token.
     isProtected(req, target) {
       const { method } = target
@@ -147,17 +146,6 @@ function httpOrigin(resource: string): string | undefined {
     return undefined
   }
 }
-
-/**
- * Fingerprints kept for at most 1 024 tokens of up to 4 096 characters, 512 Ki characters in
- * all, and one minute: the raw tokens they are keyed by leave the heap within a minute.
- */
-export const FINGERPRINT_MEMO = {
-  entries: 1024,
-  chars: 512 * 1024,
-  maxLength: 4096,
-  maxAgeMs: 60_000,
-} as const
 
 /**
  * fingerprintToken, the same value (test/collectors/rs-cost.test.ts): without a key, Node's
