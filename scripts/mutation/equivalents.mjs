@@ -11,6 +11,71 @@
 
 /** @type {{ file: string, line?: number, mutator: string, original: string, replacement: string, reason: string }[]} */
 export const EQUIVALENTS = [
+  // --- rules/audited-rules (branch mut-a, run of 2026-12-08) ---
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === '' || row.resource_canonical === ''",
+    replacement: "(!isPresentation(row) || row.token_key === '') && row.resource_canonical === ''",
+    reason:
+      'only a presentation has a resource (every other row still returns), and one without a token key has no token state: no other resource to compare with',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'every row but a presentation has an empty resource_canonical (the last term returns), and a presentation without a token key has no token state',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: "!isPresentation(row) && row.token_key === ''",
+    reason:
+      'as above: the empty resource_canonical of other rows returns, a tokenless presentation has no state',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'a row without a token key is given no token state (engine.ts stateOf), so `others` is empty and nothing is found',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason:
+      '`row.token_key === ...` or `row.resource_canonical === ...` made always false: see the entries of this line',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "row.resource_canonical === ''",
+    replacement: 'false',
+    reason:
+      "a presentation's resource is non-empty (schema) and so is its canonical form (an invalid one keeps its raw text); other rows return on the first term",
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 90,
+    mutator: 'ConditionalExpression',
+    original: 'first !== undefined',
+    replacement: 'true',
+    reason:
+      'a presentation in token state always holds its first event id (token-state.ts keeps the first few)',
+  },
+  // --- end rules/audited-rules ---
   {
     file: 'src/detection/rules/dpop-htu-mismatch.ts',
     mutator: 'BlockStatement',
