@@ -11,6 +11,304 @@
 
 /** @type {{ file: string, line?: number, mutator: string, original: string, replacement: string, reason: string }[]} */
 export const EQUIVALENTS = [
+  // --- rules/audited-rules (branch mut-a, run of 2026-12-08) ---
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === '' || row.resource_canonical === ''",
+    replacement: "(!isPresentation(row) || row.token_key === '') && row.resource_canonical === ''",
+    reason:
+      'only a presentation has a resource (every other row still returns), and one without a token key has no token state: no other resource to compare with',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'every row but a presentation has an empty resource_canonical (the last term returns), and a presentation without a token key has no token state',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: "!isPresentation(row) && row.token_key === ''",
+    reason:
+      'as above: the empty resource_canonical of other rows returns, a tokenless presentation has no state',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'a row without a token key is given no token state (engine.ts stateOf), so `others` is empty and nothing is found',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason:
+      '`row.token_key === ...` or `row.resource_canonical === ...` made always false: see the entries of this line',
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 56,
+    mutator: 'ConditionalExpression',
+    original: "row.resource_canonical === ''",
+    replacement: 'false',
+    reason:
+      "a presentation's resource is non-empty (schema) and so is its canonical form (an invalid one keeps its raw text); other rows return on the first term",
+  },
+  {
+    file: 'src/detection/rules/cross-audience-replay.ts',
+    line: 90,
+    mutator: 'ConditionalExpression',
+    original: 'first !== undefined',
+    replacement: 'true',
+    reason:
+      'a presentation in token state always holds its first event id (token-state.ts keeps the first few)',
+  },
+  // --- end rules/audited-rules ---
+  // --- rules/replay-and-passthrough (branch mut-a, run of 2026-12-08) ---
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 78,
+    mutator: 'ConditionalExpression',
+    original: 'p.clientPrefixV4 === 32',
+    replacement: 'false',
+    reason: '`networkOf()`: at /32 the other branch, `(~0 << 0) >>> 0`, is the full mask too',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 83,
+    mutator: 'StringLiteral',
+    original: "'::'",
+    replacement: '""',
+    reason:
+      '`networkOf()`: an address without `::` split on it is `[ip]` (tail undefined), as in the other branch',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 86,
+    mutator: 'StringLiteral',
+    original: "'0'",
+    replacement: '""',
+    reason: "`networkOf()`: a filler made '' is read as 0 by `parseInt(g || '0', 16)`",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 87,
+    mutator: 'StringLiteral',
+    original: "'0'",
+    replacement: '""',
+    reason:
+      "`networkOf()`: no group of a valid IPv6 address split this way is empty (fillers are '0'), so the fallback is never read",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 106,
+    mutator: 'ConditionalExpression',
+    original: 'type !== undefined',
+    replacement: 'true',
+    reason:
+      "`inList()`: a row's address is IPv4, IPv6 (schema) or '', and `BlockList.check('')` is false",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 166,
+    mutator: 'ConditionalExpression',
+    original: "row.network_user_agent === ''",
+    replacement: 'false',
+    reason:
+      '`passedOnBy()`: an empty user agent contains no configured text (each at least one character)',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 166,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason: '`row.network_user_agent === ...` made always false, as above',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 171,
+    mutator: 'ConditionalExpression',
+    original: 'server.resource === row.resource_canonical',
+    replacement: 'false',
+    reason:
+      "`passedOnBy()`: the row's own resource reaches here only unaccepted (an accepted one returned at `before.accepted`), and `!server.accepted` skips it",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === '' || row.resource_canonical === ''",
+    replacement: "(!isPresentation(row) || row.token_key === '') && row.resource_canonical === ''",
+    reason:
+      'only a presentation has a resource (every other row still returns), and a row without a token key has no token state (the next line returns)',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'ConditionalExpression',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'every row but a presentation has an empty resource_canonical (the last term returns); a row without a token key has no token state',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.token_key === ''",
+    replacement: "!isPresentation(row) && row.token_key === ''",
+    reason: 'as above',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'ConditionalExpression',
+    original: "row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'a row without a token key is given no token state (engine.ts stateOf): the next line returns',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason:
+      '`row.token_key === ...` or `row.resource_canonical === ...` made always false: see the entries of this line',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 238,
+    mutator: 'ConditionalExpression',
+    original: "row.resource_canonical === ''",
+    replacement: 'false',
+    reason:
+      "a presentation's resource is non-empty (schema) and so is its canonical form; other rows return on the first term",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 239,
+    mutator: 'ConditionalExpression',
+    original: 'state.audience.length === 0',
+    replacement: 'false',
+    reason:
+      'with no audience every resource is outside it: the in-audience branch is never taken and `isAudienceServer` refuses every server',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 254,
+    mutator: 'BooleanLiteral',
+    original: 'true',
+    replacement: 'false',
+    reason: 'the server use built here: `basisOf()` does not read its `accepted`',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 255,
+    mutator: 'ArithmeticOperator',
+    original: '(before?.count ?? 0) + 1',
+    replacement: '(before?.count ?? 0) - 1',
+    reason: "`basisOf()` does not read the server use's count",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 255,
+    mutator: 'LogicalOperator',
+    original: 'before?.count ?? 0',
+    replacement: 'before?.count && 0',
+    reason: 'as above',
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 258,
+    mutator: 'ArrayDeclaration',
+    original: '[row.event_id]',
+    replacement: '[]',
+    reason:
+      "the server use's event ids are not read: the finding takes the downstream use's and the row's",
+  },
+  {
+    file: 'src/detection/rules/token-passthrough.ts',
+    line: 262,
+    mutator: 'ArrayDeclaration',
+    original: '[]',
+    replacement: '["Stryker was here"]',
+    reason: "`basisOf()` reads the downstream use's user agents, never the server's",
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.proof_jti === '' || row.token_key === ''",
+    replacement: "(!isPresentation(row) || row.proof_jti === '') && row.token_key === ''",
+    reason:
+      "only a presentation carries a proof id (event-row.ts), no proof is kept under '' (token-state.ts applyProof), and a row without a token key has no state: `use` is undefined and nothing is found",
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'ConditionalExpression',
+    original: "!isPresentation(row) || row.proof_jti === '' || row.token_key === ''",
+    replacement: 'false',
+    reason: 'as above: without a proof id or a token key `state?.proofs?.get(...)` is undefined',
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'ConditionalExpression',
+    original: "!isPresentation(row) || row.proof_jti === ''",
+    replacement: 'false',
+    reason: 'as above',
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'LogicalOperator',
+    original: "!isPresentation(row) || row.proof_jti === ''",
+    replacement: "!isPresentation(row) && row.proof_jti === ''",
+    reason: 'as above',
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'ConditionalExpression',
+    original: "row.proof_jti === ''",
+    replacement: 'false',
+    reason: "token state keeps no proof under '' (applyProof): `use` is undefined",
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason:
+      '`row.proof_jti === ...` or `row.token_key === ...` made always false: see the entries of this line',
+  },
+  {
+    file: 'src/detection/rules/dpop-proof-replay.ts',
+    line: 178,
+    mutator: 'ConditionalExpression',
+    original: "row.token_key === ''",
+    replacement: 'false',
+    reason:
+      'a row without a token key is given no token state (engine.ts stateOf): `use` is undefined',
+  },
+  // --- end rules/replay-and-passthrough ---
   {
     file: 'src/detection/rules/dpop-htu-mismatch.ts',
     mutator: 'BlockStatement',

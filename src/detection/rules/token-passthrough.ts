@@ -256,7 +256,9 @@ export const tokenPassthrough: EventRule<typeof params> = {
         firstSeen: now,
         lastSeen: now,
         eventIds: [row.event_id],
-        ips: [...new Set([...(before?.ips ?? []), row.network_ip])],
+        // The client's addresses at the server: none from a use that carried none (as token state
+        // keeps them), so that no network is inferred in this order either.
+        ips: [...new Set([...(before?.ips ?? []), row.network_ip])].filter((ip) => ip !== ''),
         userAgents: [],
       }
       const window = ctx.params.windowS * 1000
