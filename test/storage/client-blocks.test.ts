@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { at, exampleEvents, MCP, token } from '../../src/detection/rules/lib/example-events.js'
+import { at, exampleEvents, token } from '../../src/detection/rules/lib/example-events.js'
 import { assertEvent } from '../../src/events/parse.js'
 import { toEventRow, type EventRow } from '../../src/events/event-row.js'
 import { insertEventRows } from '../../src/storage/events-store.js'
