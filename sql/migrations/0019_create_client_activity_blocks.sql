@@ -17,7 +17,8 @@
 --
 -- Sorted by (tenant, level, start, client_id): the blocks of a window are a handful of key ranges,
 -- in each of which the page's clients sit together. Granules of 32 rows: a page reads its rows,
--- not the neighbours' states. A block expires with its first day (TTL on `start`): it never keeps
+-- not the neighbours' states. Partitioned by month only (not by level too: fewer parts to read,
+-- 15 % less CPU for a page at 10M events). A block expires with its first day (TTL on `start`): it never keeps
 -- an event's figures past the retention of `events`; a window reaching back past the retention
 -- can miss up to 31 retained days at its old end (the daily rollups missed none, and kept none).
 CREATE TABLE IF NOT EXISTS {{db}}.client_activity_blocks {{on_cluster}}
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.client_activity_blocks {{on_cluster}}
     last_seen SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
 )
 ENGINE = {{replicated}}AggregatingMergeTree
-PARTITION BY (level, toYYYYMM(start))
+PARTITION BY toYYYYMM(start)
 ORDER BY (tenant, level, start, client_id)
 TTL {{ttl.client_activity_blocks}}
 SETTINGS index_granularity = 32{{dedup_window}};
