@@ -15,7 +15,8 @@
  *
  * BENCH_SECONDS (per endpoint, default 10) and BENCH_CONNECTIONS (default 4) override; BENCH_ONLY
  * and BENCH_DATA_DIR (below) are for working on one endpoint. BENCH_FINDINGS sets the number of
- * findings (default one per 1 000 events, at least 100). BENCH_DATA_DIR keeps the data: one
+ * findings, one for every size or one per size (`10000,30000`; default one per 1 000 events, at
+ * least 100). BENCH_DATA_DIR keeps the data: one
  * directory for one size; for several, a comma-separated list (one per size, in order) or one
  * directory that gets a subdirectory per size (`events-N`).
  * Targets (issue 32): every list endpoint p95 <= 100 ms up to 10M events and <= 150 ms above; the
@@ -61,7 +62,20 @@ const AUDIENCE = 'https://audtrail.bench.invalid/api'
 const TARGET_LIST_MS = EVENTS <= 10_000_000 ? 100 : 150
 const TARGET_REPORT_MS = 2000
 const SELF = fileURLToPath(import.meta.url)
-const FINDINGS = process.env.BENCH_FINDINGS ? Number(process.env.BENCH_FINDINGS) : undefined
+/**
+ * BENCH_FINDINGS: one number for every size, or one per size of BENCH_EVENTS (comma-separated, in
+ * the same order: `BENCH_EVENTS=10000000,30000000 BENCH_FINDINGS=10000,30000`); unset, one finding
+ * per 1 000 events (at least 100). A child process gets its size's number alone.
+ */
+const FINDINGS_PER_SIZE = (process.env.BENCH_FINDINGS ?? '')
+  .split(',')
+  .filter((x) => x.trim() !== '')
+  .map((x) => Number(x.replaceAll('_', '')))
+if (FINDINGS_PER_SIZE.length > 1 && FINDINGS_PER_SIZE.length !== SIZES.length)
+  throw new Error('BENCH_FINDINGS: one number, or one per size of BENCH_EVENTS')
+const FINDINGS: number | undefined = FINDINGS_PER_SIZE[0]
+/** The findings of the i-th size (undefined: one per 1 000 events). */
+const findingsOf = (i: number) => FINDINGS_PER_SIZE[FINDINGS_PER_SIZE.length === 1 ? 0 : i]
 
 const now = Date.now()
 const start = now - SPAN_MS
@@ -210,8 +224,23 @@ async function reuse(storage: ClickHouseStorage): Promise<Loaded | undefined> {
       `${process.env.BENCH_DATA_DIR} holds ${c!.events} events, not ${EVENTS}: remove it or name another directory`,
     )
   if (Number(c!.events) !== EVENTS) return undefined
-  if (FINDINGS !== undefined && Number(c!.findings) !== FINDINGS) return undefined
   console.log(`bench:api: reusing ${EVENTS} events in ${process.env.BENCH_DATA_DIR}`)
+  if (FINDINGS !== undefined && Number(c!.findings) !== FINDINGS) {
+    // Another number of findings asked (BENCH_FINDINGS): the events kept, the findings, their
+    // occurrences and triage replaced (loading the events again on top would double them).
+    console.log(`bench:api: replacing its ${c!.findings} findings with ${FINDINGS}`)
+    for (const table of ['findings', 'finding_occurrences', 'finding_triage'])
+      await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.${table}` })
+    const t0 = performance.now()
+    const findings = await loadFindings(storage)
+    return {
+      events: EVENTS,
+      findings,
+      ms: 0,
+      reused: true,
+      findings_s: (performance.now() - t0) / 1000,
+    }
+  }
   return { events: EVENTS, findings: Number(c!.findings), ms: 0, reused: true }
 }
 
@@ -221,6 +250,8 @@ interface Loaded {
   ms: number
   /** the data came from an earlier run (BENCH_DATA_DIR): no load time */
   reused?: boolean
+  /** reused events with their findings replaced (another BENCH_FINDINGS): the time that took */
+  findings_s?: number
 }
 
 /** Bytes on disk of the database's active parts: all tables, and `events` alone. */
@@ -255,6 +286,25 @@ async function load(storage: ClickHouseStorage): Promise<Loaded> {
     })
     process.stdout.write(`  loaded ${Math.min(from + CHUNK, EVENTS)} events\n`)
   }
+  const findings = await loadFindings(storage)
+  // Merge parts as a long-running deployment would have them (FINAL reads stay honest: no OPTIMIZE
+  // FINAL per partition would hide duplicates, there are none), the rollups' too.
+  for (const table of [
+    'events',
+    'token_usage_hourly',
+    'client_usage_daily',
+    'client_activity_blocks',
+    'resource_usage_daily',
+    'token_locations',
+  ])
+    await storage.client.command({ query: sql(`OPTIMIZE TABLE {{db}}.${table}`) })
+  await settled(storage)
+  return { events: EVENTS, findings, ms: performance.now() - t0 }
+}
+
+/** The findings (BENCH_FINDINGS, or one per 1 000 events), their occurrences and triage. */
+async function loadFindings(storage: ClickHouseStorage): Promise<number> {
+  const sql = (s: string) => s.replaceAll('{{db}}', storage.database)
   const findings = FINDINGS ?? Math.max(100, Math.round(EVENTS / 1000))
   await storage.client.command({
     query: sql(FINDINGS_SQL),
@@ -272,20 +322,7 @@ async function load(storage: ClickHouseStorage): Promise<Loaded> {
   })
   await storage.client.command({ query: sql(OCCURRENCES_SQL) })
   await storage.client.command({ query: sql(TRIAGE_SQL) })
-  // Merge parts as a long-running deployment would have them (FINAL reads stay honest: no OPTIMIZE
-  // FINAL per partition would hide duplicates, there are none), the rollups' too.
-  for (const table of [
-    'events',
-    'token_usage_hourly',
-    'client_usage_daily',
-    'client_activity_daily',
-    'client_activity_daily_fine',
-    'resource_usage_daily',
-    'token_locations',
-  ])
-    await storage.client.command({ query: sql(`OPTIMIZE TABLE {{db}}.${table}`) })
-  await settled(storage)
-  return { events: EVENTS, findings, ms: performance.now() - t0 }
+  return findings
 }
 
 /** Waits (up to 5 min) for background merges to end: they would take the cores from the API. */
@@ -409,6 +446,8 @@ const SIZE_LINE = 'bench:api:size '
 interface SizeFigures {
   events: number
   findings: number
+  /** reused events whose findings were replaced (another BENCH_FINDINGS): seconds it took */
+  findings_load_s?: number
   load_s: number | null
   disk_bytes: number
   events_disk_bytes: number
@@ -429,7 +468,7 @@ async function main() {
   const runs: SizeFigures[] = []
   for (const [i, n] of SIZES.entries()) {
     console.log(`bench:api: ${n} events (${i + 1} of ${SIZES.length})`)
-    runs.push(await measureSize(n, dirs[i]))
+    runs.push(await measureSize(n, dirs[i], findingsOf(i)))
   }
   const mib = (b: number) => b / 1024 / 1024
   const label = (n: number) => (n % 1_000_000 === 0 ? `${n / 1_000_000}M` : String(n))
@@ -488,6 +527,7 @@ async function main() {
       target_p95_ms: { list_at_10m: 100, list_above_10m: 150, report: TARGET_REPORT_MS },
       p95_ms: p95,
       load_s: Object.fromEntries(runs.map((r) => [String(r.events), r.load_s])),
+      findings: Object.fromEntries(runs.map((r) => [String(r.events), r.findings])),
       disk_mib_per_million: Object.fromEntries(
         runs.map((r) => [String(r.events), +r.disk_mib_per_million.toFixed(2)]),
       ),
@@ -497,13 +537,18 @@ async function main() {
 }
 
 /** One size, in a child process: its output passed through, its figures returned. */
-function measureSize(events: number, dir: string | undefined): Promise<SizeFigures> {
+function measureSize(
+  events: number,
+  dir: string | undefined,
+  findings: number | undefined,
+): Promise<SizeFigures> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--size'], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         ...process.env,
         BENCH_EVENTS: String(events),
+        BENCH_FINDINGS: findings === undefined ? '' : String(findings),
         ...(dir === undefined ? {} : { BENCH_DATA_DIR: dir }),
       },
     })
@@ -536,7 +581,10 @@ async function measureOne() {
     await migrate(storage, { retention: { eventsDays: 400, rejectedDays: 30, findingsDays: 730 } })
     const loaded = (kept && (await reuse(storage))) || (await load(storage))
     console.log(
-      `bench:api: ${loaded.events} events, ${loaded.findings} findings in ${(loaded.ms / 1000).toFixed(1)} s`,
+      `bench:api: ${loaded.events} events, ${loaded.findings} findings ` +
+        (loaded.findings_s === undefined
+          ? `in ${(loaded.ms / 1000).toFixed(1)} s`
+          : `(events reused, findings replaced in ${loaded.findings_s.toFixed(1)} s)`),
     )
     const { privateKey, publicKey } = await generateKeyPair('ES256')
     const jwk = { ...(await exportJWK(publicKey)), kid: 'b', alg: 'ES256' }
@@ -614,6 +662,9 @@ async function measureOne() {
       events: loaded.events,
       findings: loaded.findings,
       load_s: loaded.reused ? null : +(loaded.ms / 1000).toFixed(1),
+      ...(loaded.findings_s === undefined
+        ? {}
+        : { findings_load_s: +loaded.findings_s.toFixed(1) }),
       disk_bytes: disk.total,
       events_disk_bytes: disk.events,
       disk_mib_per_million: disk.total / 1024 / 1024 / (loaded.events / 1_000_000),

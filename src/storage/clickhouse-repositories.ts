@@ -6,6 +6,7 @@
 import type { ClickHouseSettings } from '@clickhouse/client'
 import type { RejectedRow } from '../events/rejected-row.js'
 import type { ClickHouseConnection } from './client.js'
+import { dayBlockParams } from './day-blocks.js'
 import { delegationLink, walkDelegationChain, type DelegationLinkRow } from './delegation-chain.js'
 import { mapStorageError } from './errors.js'
 import { toDateTime64, type EventRow, type StoredEvent } from '../events/event-row.js'
@@ -466,7 +467,11 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       resources: (page: CatalogPage) =>
         rows<ResourceRow>('resource-inventory', catalogParams(page), 'resource-inventory'),
       clients: (page: CatalogPage) =>
-        rows<ClientUsageRow>('client-usage', catalogParams(page), 'client-usage'),
+        rows<ClientUsageRow>(
+          'client-usage',
+          { ...catalogParams(page), ...dayBlockParams(page.since) },
+          'client-usage',
+        ),
       async clientFindings(tenant, since, clients) {
         if (clients.length === 0) return []
         return rows<ClientFindingsRow>(

@@ -34,7 +34,8 @@ export async function eventCounts(
         WHERE tenant = {t:String} AND role = 'resource_server') AS resource_usage_daily,
       (SELECT sum(events) FROM ${db}.client_usage_daily WHERE tenant = {t:String}) AS client_usage_daily,
       (SELECT sum(events) FROM ${db}.token_usage_hourly WHERE tenant = {t:String}) AS token_usage_hourly,
-      (SELECT sum(events) FROM ${db}.client_activity_daily WHERE tenant = {t:String}) AS client_activity_daily`,
+      (SELECT sum(events) FROM ${db}.client_activity_blocks
+        WHERE tenant = {t:String} AND level = 1) AS client_activity_blocks`,
     query_params: { t: tenant },
     format: 'JSONEachRow',
   })
@@ -48,5 +49,5 @@ export const everyCount = (n: number) => ({
   resource_usage_daily: n,
   client_usage_daily: n,
   token_usage_hourly: n,
-  client_activity_daily: n,
+  client_activity_blocks: n,
 })
