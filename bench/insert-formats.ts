@@ -256,11 +256,11 @@ function writeVarint(out: Bytes, n: number) {
 function writeString(out: Bytes, s: string) {
   const len = s.length
   out.ensure(len * 3 + 5)
-  if (len < 128) {
-    // ASCII fast path: one length byte, the code units as bytes.
+  const buf = out.buf
+  if (len < 16) {
+    // Short strings: the code units as bytes when all are ASCII (no call into C++).
     const start = out.at
     let at = start + 1
-    const buf = out.buf
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i)
       if (c >= 0x80) {
@@ -275,9 +275,23 @@ function writeString(out: Bytes, s: string) {
       return
     }
   }
+  if (len < 128) {
+    // One length byte reserved; when the UTF-8 form is 128 bytes or more, the bytes move up.
+    const n = buf.write(s, out.at + 1)
+    if (n < 128) {
+      buf[out.at] = n
+      out.at += 1 + n
+      return
+    }
+    const extra = n < 1 << 14 ? 1 : 2
+    buf.copyWithin(out.at + 1 + extra, out.at + 1, out.at + 1 + n)
+    writeVarint(out, n)
+    out.at += n
+    return
+  }
   const n = Buffer.byteLength(s)
   writeVarint(out, n)
-  out.at += out.buf.write(s, out.at)
+  out.at += buf.write(s, out.at)
 }
 
 function writeInt64(out: Bytes, v: number) {
@@ -287,19 +301,25 @@ function writeInt64(out: Bytes, v: number) {
   out.at += 8
 }
 
-const HEX = new Map<number, number>()
+/** A hex digit's value by its character code (-1: not a hex digit). */
+const HEX = new Int8Array(128).fill(-1)
 for (let i = 0; i < 16; i++) {
-  HEX.set('0123456789abcdef'.charCodeAt(i), i)
-  HEX.set('0123456789ABCDEF'.charCodeAt(i), i)
+  HEX['0123456789abcdef'.charCodeAt(i)] = i
+  HEX['0123456789ABCDEF'.charCodeAt(i)] = i
 }
+/** Where each of a UUID's 16 bytes has its two hex digits in its 36-character text. */
+const UUID_DIGITS = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]
 /** A UUID's text as ClickHouse's binary form: the high and low 64 bits, each little-endian. */
 function writeUuid(out: Bytes, s: string) {
   out.ensure(16)
-  const hex = s.replace(/-/g, '')
-  if (hex.length !== 32) throw new Error(`not a UUID: ${s}`)
+  if (s.length !== 36) throw new Error(`not a UUID: ${s}`)
   for (let i = 0; i < 16; i++) {
-    const b = (HEX.get(hex.charCodeAt(2 * i))! << 4) | HEX.get(hex.charCodeAt(2 * i + 1))!
-    out.buf[out.at + (i < 8 ? 7 - i : 23 - i)] = b
+    const d = UUID_DIGITS[i]!
+    const hi = HEX[s.charCodeAt(d)]
+    const lo = HEX[s.charCodeAt(d + 1)]
+    if (hi === undefined || lo === undefined || hi < 0 || lo < 0)
+      throw new Error(`not a UUID: ${s}`)
+    out.buf[out.at + (i < 8 ? 7 - i : 23 - i)] = (hi << 4) | lo
   }
   out.at += 16
 }

@@ -34,6 +34,8 @@ const AWKWARD = [
   "it's \\ a backslash, \"quotes\" and 'apostrophes', \\N and \\t",
   'été ☃ 𝄞 — ünïcödé',
   `long ${'é'.repeat(150)} end`,
+  // Under 128 characters, over 128 bytes of UTF-8 (RowBinary's length takes two bytes).
+  'ü'.repeat(70),
   "['looks', 'like', 'an', 'array']",
   '{"looks":"like json"}\\N',
 ]
