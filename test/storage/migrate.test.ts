@@ -77,6 +77,8 @@ describe('migrate on the embedded engine', () => {
       'source_activity_hourly_mv',
       'token_locations',
       'token_locations_mv',
+      'token_timeline',
+      'token_timeline_mv',
       'token_usage_hourly',
       'token_usage_hourly_mv',
     ])
@@ -267,6 +269,7 @@ describe('migrate on the embedded engine', () => {
       'resource_usage_daily',
       'source_activity_hourly',
       'token_locations',
+      'token_timeline',
       'token_usage_hourly',
     ])
     const rs = await storage.client.query({
