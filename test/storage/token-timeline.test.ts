@@ -22,7 +22,11 @@ import { delegationLink, walkDelegationChain } from '../../src/storage/delegatio
 import type { DelegationLinkRow } from '../../src/storage/delegation-chain.js'
 import { loadMigrations, migrate } from '../../src/storage/migrate.js'
 import { loadQuery, renderTemplate, SQL_DIR } from '../../src/storage/sql.js'
-import { storedEventOf, type TimelineRow } from '../../src/storage/token-timeline.js'
+import {
+  storedEventOf,
+  summarisePresentations,
+  type TimelineRow,
+} from '../../src/storage/token-timeline.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import type { ClickHouseStorage } from '../../src/storage/client.js'
 
@@ -275,6 +279,25 @@ describe('migration 0018: token_timeline', () => {
     }
     expect(compared).toBeGreaterThan(100)
   }, 300_000)
+
+  it('summarises a page holding every presentation as token-summary.sql does', async () => {
+    for (const tenant of TENANTS) {
+      for (const key of keysOf(tenant)) {
+        const { presented } = await storage.events.tokenTimelineEvents(
+          tenant,
+          key,
+          undefined,
+          1000,
+          10,
+        )
+        for (const limit of [1001, 1])
+          expect([key, summarisePresentations(presented, limit)]).toEqual([
+            key,
+            await storage.events.tokenSummary(tenant, key, limit),
+          ])
+      }
+    }
+  }, 120_000)
 
   it('counts a redelivered presentation once, and shows one tenant only its own events', async () => {
     for (const tenant of TENANTS) {
