@@ -5,18 +5,15 @@
 -- selection to every granule whose primary-key range could hold another version (about 16x the
 -- granules, 700 ms instead of 45 ms over 10M events in bench:api). Only the columns the API
 -- shows are read (each column of each part read has a cost of its own). One thread: the query
--- reads a few granules, and analysts run many at once; on two cores with four at a time, one
+-- reads a granule or two, and analysts run many at once; on two cores with four at a time, one
 -- thread each served 57 timelines/s (p95 107 ms) against 49/s (p95 119 to 127 ms) by default.
--- The token's events are found through token_locations (migration 0017): the (client_id, hour,
--- token_key) prefixes of the events that name the key, so that the primary key of `events` selects
--- their granules (instead of the token_key Bloom filter of every granule).
-SELECT {{stored_event_columns}}
-FROM {{db}}.events
+-- The token's events are read from token_timeline (migration 0018): the events that name the key,
+-- filed under it and sorted by it in granules of 256 rows, each as one JSON column (`event`, the
+-- columns the API shows; src/storage/token-timeline.ts parses it), so a point read of a granule.
+SELECT event, occurred_at, received_at
+FROM {{db}}.token_timeline
 WHERE tenant = {tenant:String}
-  AND (client_id, toStartOfHour(occurred_at), token_key) IN (
-      SELECT client_id, hour, event_token_key FROM {{db}}.token_locations
-      WHERE tenant = {tenant:String} AND token_key = {key:String})
-  AND (token_key = {key:String} OR subject_token_key = {key:String})
+  AND timeline_key = {key:String}
 ORDER BY occurred_at, event_id
 LIMIT 1 BY event_id
 LIMIT 10000

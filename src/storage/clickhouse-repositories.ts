@@ -52,6 +52,7 @@ import {
 } from './repositories.js'
 import { loadQuery, loadSql, quoteIdentifier } from './sql.js'
 import { clickhouseTriageHistory } from './triage-history.js'
+import { storedEventOf, type TimelineRow } from './token-timeline.js'
 
 /** Each named filter as its query parameter: '' (match everything) when absent. */
 function filters<Q, K extends keyof Q>(q: Q, names: readonly K[]): Record<K, Q[K] | ''> {
@@ -192,20 +193,24 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
     events: {
       byId: (tenant, eventId) => getEventRow(ch, tenant, eventId),
       search: (q) => rows<StoredEvent>('events-search', eventsSearchParams(q), 'search events'),
-      ofToken: (tenant, key) =>
-        rows<StoredEvent>('token-events', { tenant, key }, 'token timeline'),
-      tokenPresentations: (tenant, key, after, fetch) =>
-        rows<StoredEvent>(
-          'token-presentations',
-          {
-            tenant,
-            key,
-            cursor_at: after?.at ?? toDateTime64(0),
-            cursor_id: after?.id ?? '',
-            fetch,
-          },
-          'token timeline',
+      ofToken: async (tenant, key) =>
+        (await rows<TimelineRow>('token-events', { tenant, key }, 'token timeline')).map(
+          storedEventOf,
         ),
+      tokenPresentations: async (tenant, key, after, fetch) =>
+        (
+          await rows<TimelineRow>(
+            'token-presentations',
+            {
+              tenant,
+              key,
+              cursor_at: after?.at ?? toDateTime64(0),
+              cursor_id: after?.id ?? '',
+              fetch,
+            },
+            'token timeline',
+          )
+        ).map(storedEventOf),
       async tokenSummary(tenant, key, limit) {
         const found = await rows<TokenSummaryRow>(
           'token-summary',
@@ -214,10 +219,12 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
         )
         return found.map((r) => numbers(r, ['count']))
       },
-      tokenLifecycle: (tenant, key, limit) =>
-        rows<StoredEvent>('token-lifecycle', { tenant, key, limit }, 'token timeline'),
+      tokenLifecycle: async (tenant, key, limit) =>
+        (await rows<TimelineRow>('token-lifecycle', { tenant, key, limit }, 'token timeline')).map(
+          storedEventOf,
+        ),
       async tokenTimelineEvents(tenant, key, after, fetch, limit) {
-        const found = await rows<StoredEvent>(
+        const read = await rows<TimelineRow>(
           'token-timeline-events',
           {
             tenant,
@@ -229,6 +236,7 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
           },
           'token timeline',
         )
+        const found = read.map(storedEventOf)
         const presentation = (r: StoredEvent) =>
           r.token_key === key && r.event_type === 'token.presented'
         return {

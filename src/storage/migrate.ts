@@ -80,6 +80,7 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     source_activity_hourly: `hour + toIntervalDay(${r.eventsDays})`,
     client_activity_daily_fine: `day + toIntervalDay(${r.eventsDays})`,
     token_locations: `hour + toIntervalDay(${r.eventsDays})`,
+    token_timeline: `toDateTime(occurred_at) + toIntervalDay(${r.eventsDays})`,
     client_activity_blocks: `start + toIntervalDay(${r.eventsDays})`,
   }
 }

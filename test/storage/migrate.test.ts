@@ -75,6 +75,8 @@ describe('migrate on the embedded engine', () => {
       'source_activity_hourly_mv',
       'token_locations',
       'token_locations_mv',
+      'token_timeline',
+      'token_timeline_mv',
       'token_usage_hourly',
       'token_usage_hourly_mv',
     ])
@@ -264,6 +266,7 @@ describe('migrate on the embedded engine', () => {
       'resource_usage_daily',
       'source_activity_hourly',
       'token_locations',
+      'token_timeline',
       'token_usage_hourly',
     ])
     const rs = await storage.client.query({

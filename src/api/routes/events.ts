@@ -20,6 +20,7 @@ import { defineRoute } from '../route.js'
 import { EventListSchema, TokenTimelineSchema } from '../schemas/event.js'
 import { latestTriageOf, withTriageFields } from '../finding-triage.js'
 import { presentFinding } from './findings.js'
+import { summarisePresentations } from '../../storage/token-timeline.js'
 
 export const SearchQuery = z.strictObject({
   since: TimeParam.optional().describe('occurred_at from (inclusive); RFC 3339 or YYYY-MM-DD'),
@@ -247,8 +248,10 @@ export const routes = [
       const after = decodeCursor(q.cursor, /^[0-9a-f-]{36}$/)
       // At once, on the embedded engine's connections (or as server requests).
       // The page of presentations and the lifecycle events come from one read of the token's
-      // events (token-timeline-events.sql); the summary reads a few columns of them apart.
-      const [{ presented, lifecycle }, summary, hasFindings] = await Promise.all([
+      // events (token-timeline-events.sql). The summary of every presentation comes from that
+      // page when it holds them all (the first page, none left for a next one): most tokens;
+      // for the others it is a read of its own (token-summary.sql), after the page.
+      const [{ presented, lifecycle }, hasFindings] = await Promise.all([
         storage.events.tokenTimelineEvents(
           tenant,
           key,
@@ -256,9 +259,12 @@ export const routes = [
           q.limit + 1,
           TIMELINE_LIFECYCLE + 1,
         ),
-        storage.events.tokenSummary(tenant, key, TIMELINE_SUMMARY + 1),
         storage.findings.tokenHasFindings(tenant, key),
       ])
+      const summary =
+        !after && presented.length <= q.limit
+          ? summarisePresentations(presented, TIMELINE_SUMMARY + 1)
+          : await storage.events.tokenSummary(tenant, key, TIMELINE_SUMMARY + 1)
       if (summary.length === 0 && lifecycle.length === 0)
         throw new ApiError(404, 'ERR_NOT_FOUND', 'no events for this token')
       const page = presented.slice(0, q.limit)

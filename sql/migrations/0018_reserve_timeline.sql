@@ -1,3 +1,0 @@
--- Placeholder for migration 0018, reserved for the timeline branch, so that 0019 loads on the
--- usage branch (versions must be contiguous): no statement. When merging, take the timeline
--- branch's 0018 and delete this file.
