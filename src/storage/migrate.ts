@@ -80,6 +80,8 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     source_activity_hourly: `hour + toIntervalDay(${r.eventsDays})`,
     client_activity_daily_fine: `day + toIntervalDay(${r.eventsDays})`,
     token_locations: `hour + toIntervalDay(${r.eventsDays})`,
+    report_sealed_tokens: `day + toIntervalDay(${r.eventsDays})`,
+    report_sealed_days: `day + toIntervalDay(${r.eventsDays})`,
   }
 }
 
