@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS {{db}}.report_sealed_days {{on_cluster}}
     accepted_tokens_with_exp UInt64,
     expired_tokens_accepted UInt64,
     lifetime_values Array(Int64),
-    lifetime_tokens Array(UInt64)
+    lifetime_tokens Array(UInt64),
+    repeated_tokens Array(UInt64)
 )
 ENGINE = {{replicated}}MergeTree
 PARTITION BY toYYYYMM(day)
@@ -124,21 +125,34 @@ FROM
 )
 WHERE day < yesterday();
 
--- The days from their sealed tokens; the clock skew is the expired-token-accepted rule's default
+-- The days from their sealed tokens (a day without a repeat joins nothing: an empty array); the clock skew is the expired-token-accepted rule's default
 -- (60 s, src/detection/rules/expired-token-accepted.ts): a report with another skew reads the
 -- days from the rollup, and the job seals them with its own.
 INSERT INTO {{db}}.report_sealed_days
-SELECT
-    tenant, day, seal_id, toInt64(60) AS clock_skew_s,
-    sum(events), sum(presentations), sum(accepted), sum(accepted_validated), sum(accepted_mismatches), sum(token_requests),
-    sum(token_requests_with_resource), sum(loggable_presentations), sum(complete_presentations), sum(mcp_presentations),
-    countIf(spanning = 0 AND bitTest(f, 0)),
-    countIf(spanning = 0 AND bitTest(f, 1)),
-    countIf(spanning = 0 AND bitTest(f, 4) AND bitTest(f, 5) AND lo != hi),
-    countIf(spanning = 0 AND bitTest(f, 2) AND bitTest(f, 3)),
-    countIf(spanning = 0 AND bitTest(f, 2) AND bitTest(f, 3) AND la - e > 60),
-    sumMapIf([lt], [toUInt64(1)], spanning = 0 AND bitTest(f, 6)).1,
-    sumMapIf([lt], [toUInt64(1)], spanning = 0 AND bitTest(f, 6)).2
-FROM {{db}}.report_sealed_tokens
-WHERE seal_id = 1
-GROUP BY tenant, day, seal_id;
+SELECT d.*, r.repeated AS repeated_tokens
+FROM
+(
+    SELECT
+        tenant, day, seal_id, toInt64(60) AS clock_skew_s,
+        sum(events), sum(presentations), sum(accepted), sum(accepted_validated), sum(accepted_mismatches), sum(token_requests),
+        sum(token_requests_with_resource), sum(loggable_presentations), sum(complete_presentations), sum(mcp_presentations),
+        countIf(spanning = 0 AND bitTest(f, 0)),
+        countIf(spanning = 0 AND bitTest(f, 1)),
+        countIf(spanning = 0 AND bitTest(f, 4) AND bitTest(f, 5) AND lo != hi),
+        countIf(spanning = 0 AND bitTest(f, 2) AND bitTest(f, 3)),
+        countIf(spanning = 0 AND bitTest(f, 2) AND bitTest(f, 3) AND la - e > 60),
+        sumMapIf([lt], [toUInt64(1)], spanning = 0 AND bitTest(f, 6)).1,
+        sumMapIf([lt], [toUInt64(1)], spanning = 0 AND bitTest(f, 6)).2
+    FROM {{db}}.report_sealed_tokens
+    WHERE seal_id = 1
+    GROUP BY tenant, day, seal_id
+) AS d
+LEFT JOIN
+(
+    -- the day's tokens holding an event stored twice (report-token-repeats.sql's test), read
+    -- after the tokens: a repeat stored since makes the day's fingerprint stale anyway
+    SELECT tenant, toDate(hour) AS day, groupUniqArray(token_hash) AS repeated
+    FROM {{db}}.token_usage_hourly FINAL
+    WHERE hour < toDateTime(yesterday(), 'UTC') AND events != finalizeAggregation(event_ids)
+    GROUP BY tenant, day
+) AS r ON d.tenant = r.tenant AND d.day = r.day;
