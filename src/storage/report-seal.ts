@@ -9,7 +9,7 @@
  * Sealing a day: report-seal-tokens.sql writes each token's figures over the day's rollup rows
  * and whether it has rows in another day; report-seal-day.sql sums them into the day's row
  * (its fingerprint: the day's events); report-seal-prune.sql drops the token rows of the day's
- * older seals. A day that holds, as not spanning days, a token the new seal found spanning (a
+ * seals but the latest two (the one before stays for a report that chose it a moment ago). A day that holds, as not spanning days, a token the new seal found spanning (a
  * late event of this day for a token of that one) is sealed again in the same run
  * (report-seal-affected.sql).
  */

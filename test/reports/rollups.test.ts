@@ -416,7 +416,7 @@ describe('sealed days (migration 0020)', () => {
   it('before the job runs: no day sealed, the metrics as the grouped query gives them', async () => {
     expect(await sealedState('sealed', ...all)).toEqual({ current: [], conflicts: [] })
     await expectSameAsGrouped()
-  })
+  }, 300_000)
 
   it('after the job: every day sealed and used, the metrics unchanged, tokens spanning days included', async () => {
     const now = Date.now()
@@ -451,7 +451,7 @@ describe('sealed days (migration 0020)', () => {
       (await queryEventMetrics(storage, { tenant: 'sealed', since: all[0], until: all[1] })).final,
     ).toBe(true)
     await expectSameAsGrouped()
-  })
+  }, 300_000)
 
   it('late, redelivered and repeated events for sealed days: those days read from the rollup, the other tenant untouched', async () => {
     // A token whose events all lie in the first day, presented again on the third (late).
@@ -497,12 +497,30 @@ describe('sealed days (migration 0020)', () => {
     expect([...sealed].sort()).toEqual(days)
     expect(await sealedState('sealed', ...all)).toEqual({ current: days, conflicts: [] })
     await expectSameAsGrouped()
-    // Superseded seals' token rows are gone: one seal per day.
+    // Older seals' token rows are gone: the latest seal of each day and the one before it (for
+    // a report that chose it a moment before) remain.
     const seals = await storage.client.query({
       query: `SELECT day, uniqExact(seal_id) AS n FROM ${storage.database}.report_sealed_tokens
               WHERE tenant = 'sealed' GROUP BY day ORDER BY day`,
       format: 'JSONEachRow',
     })
-    expect((await seals.json<{ n: string }>()).map((r) => Number(r.n))).toEqual([1, 1, 1, 1])
-  })
+    expect((await seals.json<{ n: string }>()).map((r) => Number(r.n))).toEqual([2, 2, 2, 2])
+    // A late event for the first day: a third seal of it, which drops the first one's rows.
+    await seed(storage, [
+      presented('sealed', iso(START + 5 * HOUR), {
+        source: { kind: 'mcp_server', id: 'mcp-1' },
+        resource: MCP,
+      }),
+    ])
+    expect(
+      (await sealReportDays(storage, { tenant: 'sealed', now: Date.now(), clockSkewS: 60 })).sealed,
+    ).toEqual(['2026-10-10'])
+    const first = await storage.client.query({
+      query: `SELECT uniqExact(seal_id) AS n FROM ${storage.database}.report_sealed_tokens
+              WHERE tenant = 'sealed' AND day = '2026-10-10'`,
+      format: 'JSONEachRow',
+    })
+    expect((await first.json<{ n: string }>()).map((r) => Number(r.n))).toEqual([2])
+    await expectSameAsGrouped()
+  }, 300_000)
 })
