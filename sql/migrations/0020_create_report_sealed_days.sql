@@ -20,6 +20,10 @@
 -- late event of another day) is caught by the report (report-sealed-conflicts.sql): that day is
 -- read from the rollup too, and the job seals it again.
 --
+-- ReplacingMergeTree: every row's sort key is unique (a seal's token, a seal's day), so a seal
+-- inserted twice (a retried insert) collapses to one on a merge, and reports read the day's row
+-- through argMax and the token rows of one seal; nothing else is ever replaced.
+--
 -- The latest seal of a day wins (largest seal_id, the sealing time in ms); superseded seals stay
 -- until the job removes them. The backfill below seals every day before yesterday (UTC) of every
 -- tenant as seal 1, tokens first and the days from them, so each day's fingerprint is the sum of
@@ -48,7 +52,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.report_sealed_tokens {{on_cluster}}
     complete_presentations UInt64,
     mcp_presentations UInt64
 )
-ENGINE = {{replicated}}MergeTree
+ENGINE = {{replicated}}ReplacingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (tenant, day, seal_id, spanning, token_hash)
 TTL {{ttl.report_sealed_tokens}}
@@ -79,7 +83,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.report_sealed_days {{on_cluster}}
     lifetime_tokens Array(UInt64),
     repeated_tokens Array(UInt64)
 )
-ENGINE = {{replicated}}MergeTree
+ENGINE = {{replicated}}ReplacingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (tenant, day, seal_id)
 TTL {{ttl.report_sealed_days}}
