@@ -10,6 +10,14 @@
 -- full_to until rounded down; a period without a whole hour has full_from >= full_to, reads no
 -- rollup row and all its facts).
 --
+-- Sealed days (migration 0020, docs/design/report-performance.md, "Sealed days"): the whole UTC
+-- days {sealed_days} (with their seals {sealed_ids}, same order) were found current by
+-- report-sealed-days.sql and free of conflicts by report-sealed-conflicts.sql; their rollup rows
+-- are not read: their counts come from report_sealed_days, the tokens of theirs that span days
+-- from report_sealed_tokens (one row per token and day, grouped with the rest), and the figures of
+-- their other tokens are added as counted when the day was sealed (their lifetimes as one row
+-- each, for the exact quantiles). Without sealed days (empty arrays) the query is as before.
+--
 -- Two parts (docs/design/report-performance.md, "Grouping less"):
 --
 -- - the counts: sums of every row, grouped by nothing (the rollup's rows are additive);
@@ -44,11 +52,11 @@ SELECT
     s.loggable_presentations AS loggable_presentations,
     s.complete_presentations AS complete_presentations,
     s.mcp_presentations AS mcp_presentations,
-    p.tokens_with_aud AS tokens_with_aud,
-    p.multi_audience_tokens AS multi_audience_tokens,
-    p.cross_audience_replays AS cross_audience_replays,
-    p.accepted_tokens_with_exp AS accepted_tokens_with_exp,
-    p.expired_tokens_accepted AS expired_tokens_accepted,
+    p.tokens_with_aud + q.tokens_with_aud AS tokens_with_aud,
+    p.multi_audience_tokens + q.multi_audience_tokens AS multi_audience_tokens,
+    p.cross_audience_replays + q.cross_audience_replays AS cross_audience_replays,
+    p.accepted_tokens_with_exp + q.accepted_tokens_with_exp AS accepted_tokens_with_exp,
+    p.expired_tokens_accepted + q.expired_tokens_accepted AS expired_tokens_accepted,
     p.tokens_with_lifetime AS tokens_with_lifetime,
     p.lifetime_quantiles AS lifetime_quantiles
 FROM
@@ -81,6 +89,15 @@ FROM
         WHERE tenant = {tenant:String}
           AND hour >= {full_from:DateTime64(3, 'UTC')}
           AND hour < {full_to:DateTime64(3, 'UTC')}
+          AND toDate(hour) NOT IN {sealed_days:Array(Date)}
+        UNION ALL
+        SELECT
+            events, presentations, accepted, accepted_validated, accepted_mismatches, token_requests,
+            token_requests_with_resource, loggable_presentations, complete_presentations, mcp_presentations
+        FROM {{db}}.report_sealed_days
+        WHERE tenant = {tenant:String}
+          AND day IN {sealed_days:Array(Date)}
+          AND seal_id = {sealed_ids:Array(UInt64)}[indexOf({sealed_days:Array(Date)}, day)]
         UNION ALL
         SELECT
             toUInt64(1) AS events,
@@ -135,6 +152,14 @@ CROSS JOIN
             WHERE tenant = {tenant:String}
               AND hour >= {full_from:DateTime64(3, 'UTC')}
               AND hour < {full_to:DateTime64(3, 'UTC')}
+              AND toDate(hour) NOT IN {sealed_days:Array(Date)}
+            UNION ALL
+            SELECT token_hash AS k, f, lo, hi, e, la, lt
+            FROM {{db}}.report_sealed_tokens
+            WHERE tenant = {tenant:String}
+              AND day IN {sealed_days:Array(Date)}
+              AND seal_id = {sealed_ids:Array(UInt64)}[indexOf({sealed_days:Array(Date)}, day)]
+              AND spanning = 1
             UNION ALL
             SELECT
                 token_hash AS k,
@@ -152,5 +177,33 @@ CROSS JOIN
               AND (occurred_at < {full_from:DateTime64(3, 'UTC')} OR occurred_at >= {full_to:DateTime64(3, 'UTC')})
         )
         GROUP BY k
+        UNION ALL
+        -- the lifetimes of the sealed days' tokens that do not span days, one row per token
+        SELECT
+            toUInt64(1) AS k,
+            toUInt8(64) AS f,
+            toUInt64(0) AS least_resource,
+            toUInt64(0) AS greatest_resource,
+            toInt64(0) AS exp,
+            toInt64(0) AS last_accepted,
+            lifetime
+        FROM {{db}}.report_sealed_days
+        ARRAY JOIN arrayFlatten(arrayMap((v, c) -> arrayResize([v], c, v), lifetime_values, lifetime_tokens)) AS lifetime
+        WHERE tenant = {tenant:String}
+          AND day IN {sealed_days:Array(Date)}
+          AND seal_id = {sealed_ids:Array(UInt64)}[indexOf({sealed_days:Array(Date)}, day)]
     )
 ) AS p
+CROSS JOIN
+(
+    SELECT
+        sum(tokens_with_aud) AS tokens_with_aud,
+        sum(multi_audience_tokens) AS multi_audience_tokens,
+        sum(cross_audience_replays) AS cross_audience_replays,
+        sum(accepted_tokens_with_exp) AS accepted_tokens_with_exp,
+        sum(expired_tokens_accepted) AS expired_tokens_accepted
+    FROM {{db}}.report_sealed_days
+    WHERE tenant = {tenant:String}
+      AND day IN {sealed_days:Array(Date)}
+      AND seal_id = {sealed_ids:Array(UInt64)}[indexOf({sealed_days:Array(Date)}, day)]
+) AS q

@@ -5,6 +5,9 @@
 -- counts away (report-token-counts.sql) and the report counts their events again from `events`,
 -- each once (report-event-metrics.sql), or, beyond {max_repeated} such tokens, the whole period.
 --
+-- The sealed days {sealed_days} (seals {sealed_ids}; report-token-metrics.sql) give the repeats
+-- they held when sealed: their rows unchanged since, the same as reading them again.
+--
 -- Per hour and token: token_usage_hourly with FINAL merges the rows of one hour and token (the
 -- versions of an event stored by different inserts sit in different parts until a merge), and
 -- each merged row compares its events with its distinct ids. The partial hours at the ends need
@@ -28,6 +31,14 @@ FROM
         WHERE tenant = {tenant:String}
           AND hour >= {full_from:DateTime64(3, 'UTC')}
           AND hour < {full_to:DateTime64(3, 'UTC')}
+          AND toDate(hour) NOT IN {sealed_days:Array(Date)}
           AND events != finalizeAggregation(event_ids)
+        UNION ALL
+        -- the sealed days' (migration 0020): found when sealed, the day unchanged since
+        SELECT arrayJoin(repeated_tokens) AS k
+        FROM {{db}}.report_sealed_days
+        WHERE tenant = {tenant:String}
+          AND day IN {sealed_days:Array(Date)}
+          AND seal_id = {sealed_ids:Array(UInt64)}[indexOf({sealed_days:Array(Date)}, day)]
     )
 )

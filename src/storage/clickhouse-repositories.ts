@@ -126,6 +126,10 @@ export function eventsSearchParams(q: EventSearch): Record<string, unknown> {
 }
 
 const HOUR = 3_600_000
+const DAY = 24 * HOUR
+/** Rounds of report-sealed-conflicts.sql before a report reads every day from the rollup. */
+const MAX_CONFLICT_ROUNDS = 4
+const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 const hourUp = (ms: number) => Math.ceil(ms / HOUR) * HOUR
 const hourDown = (ms: number) => Math.floor(ms / HOUR) * HOUR
 /**
@@ -186,6 +190,49 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
   }
 
   const report = (name: string) => `compliance report (${name})`
+
+  /**
+   * The sealed days the token metrics may use (migration 0020, docs/design/report-performance.md,
+   * "Sealed days"): the whole UTC days of the period whose latest seal matches the rollup
+   * (report-sealed-days.sql), less those holding a token the query would group as well
+   * (report-sealed-conflicts.sql: a late event of another day), asked again until none is left
+   * (each round reads more days from the rollup). No sealed day (the job has not run): empty
+   * arrays, every day read from the rollup.
+   */
+  async function sealedDays(
+    scope: ReportScope,
+    base: Record<string, unknown>,
+  ): Promise<{ sealed_days: string[]; sealed_ids: bigint[] }> {
+    const dayFrom = Math.ceil(scope.since / DAY) * DAY
+    const dayTo = Math.floor(scope.until / DAY) * DAY
+    const none = { sealed_days: [], sealed_ids: [] }
+    if (dayFrom >= dayTo) return none
+    let days = await rows<{ day: string; seal_id: string }>(
+      'report-sealed-days',
+      {
+        tenant: scope.tenant,
+        day_from: isoDay(dayFrom),
+        day_to: isoDay(dayTo),
+        clock_skew_s: base.clock_skew_s,
+      },
+      report('report-sealed-days'),
+    )
+    for (let round = 0; days.length > 0 && round < MAX_CONFLICT_ROUNDS; round++) {
+      const sealed = {
+        sealed_days: days.map((d) => d.day),
+        sealed_ids: days.map((d) => BigInt(d.seal_id)),
+      }
+      const conflicts = await rows<{ day: string }>(
+        'report-sealed-conflicts',
+        { ...base, ...sealed },
+        report('report-sealed-conflicts'),
+      )
+      if (conflicts.length === 0) return sealed
+      const dirty = new Set(conflicts.map((c) => c.day))
+      days = days.filter((d) => !dirty.has(d.day))
+    }
+    return none
+  }
 
   return {
     triageHistory: clickhouseTriageHistory(ch),
@@ -407,12 +454,13 @@ export function clickhouseRepositories(ch: ClickHouseConnection): Repositories {
       async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
         // The counts and per-token figures, and the tokens holding a repeat, side by side; the
         // repeats' counts are taken away (read only when there are some to take: rare).
-        const params = {
+        const base = {
           ...scopeParams(scope),
           ...wholeHours(scope.since, scope.until),
           clock_skew_s: clockSkewS,
           max_repeated: maxRepeated,
         }
+        const params = { ...base, ...(await sealedDays(scope, base)) }
         type Figures = Omit<TokenMetricsRow, 'tokens_with_repeats' | 'repeated_tokens'>
         type Repeats = Pick<TokenMetricsRow, 'tokens_with_repeats' | 'repeated_tokens'>
         const [[figures], [repeats]] = await Promise.all([

@@ -82,6 +82,8 @@ export function ttlExpressions(r: Retention): Record<string, string> {
     token_locations: `hour + toIntervalDay(${r.eventsDays})`,
     token_timeline: `toDateTime(occurred_at) + toIntervalDay(${r.eventsDays})`,
     client_activity_blocks: `start + toIntervalDay(${r.eventsDays})`,
+    report_sealed_tokens: `day + toIntervalDay(${r.eventsDays})`,
+    report_sealed_days: `day + toIntervalDay(${r.eventsDays})`,
   }
 }
 

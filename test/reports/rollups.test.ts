@@ -8,6 +8,7 @@
  * 0016 (test/reports/pre-0016/) and before the split (test/reports/pre-split/) are kept verbatim
  * and run here over the same data, through the same report code.
  */
+import { randomUUID } from 'node:crypto'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,7 +23,8 @@ import type {
   Repositories,
   TokenMetricsRow,
 } from '../../src/storage/repositories.js'
-import { quoteIdentifier, SQL_DIR } from '../../src/storage/sql.js'
+import { sealReportDays } from '../../src/storage/report-seal.js'
+import { loadQuery, quoteIdentifier, SQL_DIR } from '../../src/storage/sql.js'
 import { seededRandom } from '../helpers/random.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 import {
@@ -49,16 +51,16 @@ const SOURCES = [
 const iso = (ms: number) => new Date(ms).toISOString()
 
 /** A tenant's events: tokens issued and presented over 30 hours, about 30 events an hour. */
-function dataset(tenant: string, seedValue: number): Event[] {
+function dataset(tenant: string, seedValue: number, span = SPAN, jtis = tenant): Event[] {
   const rnd = seededRandom(seedValue)
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
   const events: Event[] = []
   for (let i = 0; i < 150; i++) {
-    const at = START + Math.floor(rnd() * SPAN)
+    const at = START + Math.floor(rnd() * span)
     const iat = Math.floor(at / 1000)
     const exp = iat + pick([300, 1800, 3600, 7200])
     const aud = rnd() < 0.2 ? [MCP, API] : [pick(SOURCES).resource]
-    const jti = `${tenant}-${i}`
+    const jti = `${jtis}-${i}`
     // Some opaque tokens: no iat or exp known (no lifetime, no expiry).
     const times = rnd() < 0.15 ? {} : { iat, exp }
     if (rnd() < 0.7)
@@ -74,7 +76,7 @@ function dataset(tenant: string, seedValue: number): Event[] {
       const source = pick(SOURCES)
       const accepted = rnd() < 0.8
       // Up to twice the lifetime: some after exp, many in another hour than the issuance.
-      const when = Math.min(START + SPAN - 1, at + Math.floor(rnd() * 2 * (exp - iat) * 1000))
+      const when = Math.min(START + span - 1, at + Math.floor(rnd() * 2 * (exp - iat) * 1000))
       events.push(
         presented(tenant, iso(when), {
           source: { kind: source.kind, id: source.id },
@@ -93,14 +95,14 @@ function dataset(tenant: string, seedValue: number): Event[] {
   }
   for (let i = 0; i < 15; i++)
     events.push(
-      authorizationRequested(tenant, iso(START + Math.floor(rnd() * SPAN)), {
+      authorizationRequested(tenant, iso(START + Math.floor(rnd() * span)), {
         requested_resources: rnd() < 0.3 ? [] : [MCP],
       }),
     )
   // Presentations without a token: in the empty key's group, counted but not loggable.
   for (let i = 0; i < 40; i++)
     events.push(
-      presented(tenant, iso(START + Math.floor(rnd() * SPAN)), {
+      presented(tenant, iso(START + Math.floor(rnd() * span)), {
         source: { kind: 'mcp_server', id: 'mcp-1' },
         resource: MCP,
         token: undefined,
@@ -214,6 +216,8 @@ function periods(): [number, number][] {
   return out
 }
 
+const SEALED_SPAN = 3 * DAY + 5 * HOUR
+const sealedEvents: Event[] = []
 const clean: Event[] = []
 const doubled: Event[] = []
 /** Events of tenant `dups` stored twice after 0016 (in batches the insert dedup does not know). */
@@ -259,6 +263,13 @@ beforeAll(async () => {
   await seed(storage, dupsLate!)
   twice = [...dupsAfter!.slice(0, 6), ...dupsLate!.slice(0, 4)]
   await seed(storage, twice) // stored twice, after 0016
+
+  // Sealed days (0020): two tenants over three days and five hours, with the same token ids; a
+  // few of `sealed`'s events stored twice (a repeat inside a day the job will seal).
+  sealedEvents.push(...dataset('sealed', 7, SEALED_SPAN, 'shared'))
+  await seed(storage, shuffled(sealedEvents, 3))
+  await seed(storage, sealedEvents.slice(0, 3))
+  await seed(storage, dataset('twin', 7, SEALED_SPAN, 'shared'))
 }, 120_000)
 afterAll(() => closeTestStorages())
 
@@ -328,4 +339,188 @@ describe('the report tables of migration 0016', () => {
     expect(silent.map((s) => s.id)).toEqual(['rs-old'])
     expect(SILENT_LOOKBACK_DAYS).toBeGreaterThan(1)
   })
+})
+
+/** The sealed days a report over [since, until) of the tenant would use, and their conflicts. */
+async function sealedState(tenant: string, since: number, until: number) {
+  const q = async (name: string, params: Record<string, unknown>) => {
+    const rs = await storage.client.query({
+      query: loadQuery(name, storage.database),
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    return (await rs.json<{ day: string; seal_id?: string }>()).map((r) => r)
+  }
+  const isoDay = (ms: number) => iso(ms).slice(0, 10)
+  const current = await q('report-sealed-days', {
+    tenant,
+    day_from: isoDay(Math.ceil(since / DAY) * DAY),
+    day_to: isoDay(Math.floor(until / DAY) * DAY),
+    clock_skew_s: 60,
+  })
+  const conflicts =
+    current.length === 0
+      ? []
+      : await q('report-sealed-conflicts', {
+          tenant,
+          since: toDateTime64(since),
+          until: toDateTime64(until),
+          full_from: toDateTime64(Math.ceil(since / HOUR) * HOUR),
+          full_to: toDateTime64(Math.floor(until / HOUR) * HOUR),
+          sealed_days: current.map((d) => d.day),
+          sealed_ids: current.map((d) => BigInt(d.seal_id!)),
+        })
+  return { current: current.map((d) => d.day), conflicts: conflicts.map((d) => d.day) }
+}
+
+/** Periods over the sealed tenants' days: whole days, off them by a millisecond, random. */
+function sealedPeriods(): [number, number][] {
+  const rnd = seededRandom(17)
+  const out: [number, number][] = [
+    [START - DAY, START + 5 * DAY], // everything
+    [START, START + 3 * DAY], // on day marks
+    [START + 1, START + 3 * DAY - 1], // a millisecond inside them
+    [START + DAY + 5 * HOUR + 123, START + 3 * DAY + 2 * HOUR], // partial days at both ends
+    [START + DAY, START + 2 * DAY], // one day
+  ]
+  for (let i = 0; i < 5; i++) {
+    const since = START - HOUR + Math.floor(rnd() * (SEALED_SPAN + HOUR))
+    out.push([since, since + 1 + Math.floor(rnd() * (START + SEALED_SPAN + HOUR - since))])
+  }
+  return out
+}
+
+/** Every sealed period of both tenants gives the metrics the grouped query (pre-split) gives. */
+async function expectSameAsGrouped() {
+  for (const tenant of ['sealed', 'twin'])
+    for (const [since, until] of sealedPeriods()) {
+      const scope = { tenant, since, until }
+      // `final` aside: the grouped query read the partial hours without FINAL, so a repeat
+      // there that no merge collapsed yet sent it to the recount; the metrics are the same.
+      const { final, ...now } = await queryEventMetrics(storage, scope)
+      const { final: recounted, ...grouped } = await queryEventMetrics(preSplit(), scope)
+      if (final) expect(recounted).toBe(true)
+      expect({ tenant, since: iso(since), until: iso(until), ...now }).toEqual({
+        tenant,
+        since: iso(since),
+        until: iso(until),
+        ...grouped,
+      })
+    }
+}
+
+describe('sealed days (migration 0020)', () => {
+  const all = [START - DAY, START + 5 * DAY] as const
+  const days = ['2026-10-10', '2026-10-11', '2026-10-12', '2026-10-13']
+
+  it('before the job runs: no day sealed, the metrics as the grouped query gives them', async () => {
+    expect(await sealedState('sealed', ...all)).toEqual({ current: [], conflicts: [] })
+    await expectSameAsGrouped()
+  }, 300_000)
+
+  it('after the job: every day sealed and used, the metrics unchanged, tokens spanning days included', async () => {
+    const now = Date.now()
+    expect(
+      (await sealReportDays(storage, { tenant: 'sealed', now, clockSkewS: 60 })).sealed,
+    ).toEqual(days)
+    expect((await sealReportDays(storage, { tenant: 'twin', now, clockSkewS: 60 })).sealed).toEqual(
+      days,
+    )
+    // Nothing left to seal: a second run seals nothing.
+    expect(
+      (await sealReportDays(storage, { tenant: 'sealed', now, clockSkewS: 60 })).sealed,
+    ).toEqual([])
+    expect(await sealedState('sealed', ...all)).toEqual({ current: days, conflicts: [] })
+    // Another clock skew than the seals': no day used.
+    const rs = await storage.client.query({
+      query: loadQuery('report-sealed-days', storage.database),
+      query_params: { tenant: 'sealed', day_from: days[0], day_to: '2026-10-14', clock_skew_s: 61 },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([])
+    // The data has tokens spanning days and tokens within one, and a repeat inside a sealed day.
+    const spans = await storage.client.query({
+      query: `SELECT spanning, count() AS n FROM ${storage.database}.report_sealed_tokens
+              WHERE tenant = 'sealed' GROUP BY spanning ORDER BY spanning`,
+      format: 'JSONEachRow',
+    })
+    const counts = await spans.json<{ spanning: number; n: string }>()
+    expect(counts.map((c) => c.spanning)).toEqual([0, 1])
+    expect(counts.every((c) => Number(c.n) > 5)).toBe(true)
+    expect(
+      (await queryEventMetrics(storage, { tenant: 'sealed', since: all[0], until: all[1] })).final,
+    ).toBe(true)
+    await expectSameAsGrouped()
+  }, 300_000)
+
+  it('late, redelivered and repeated events for sealed days: those days read from the rollup, the other tenant untouched', async () => {
+    // A token whose events all lie in the first day, presented again on the third (late).
+    const byJti = new Map<string, number[]>()
+    for (const e of sealedEvents) {
+      const jti = (e.token as { jti?: string } | undefined)?.jti
+      if (jti) byJti.set(jti, [...(byJti.get(jti) ?? []), Date.parse(e.occurred_at as string)])
+    }
+    const [jti] = [...byJti].find(([, ts]) =>
+      ts.every((t) => t >= START && t < START + DAY - 4 * HOUR),
+    )!
+    const presentedOnce = sealedEvents.find(
+      (e) => e.event_type === 'token.presented' && (e.token as { jti?: string }).jti === jti,
+    )!
+    const late = {
+      ...presentedOnce,
+      event_id: randomUUID(),
+      occurred_at: iso(START + 2 * DAY + 7 * HOUR + 5),
+    }
+    // Redelivered: an event of the second day stored again (a new batch: not deduplicated).
+    const second = sealedEvents.find((e) => {
+      const t = Date.parse(e.occurred_at as string)
+      return t >= START + DAY && t < START + 2 * DAY
+    })!
+    // A new event for the sealed last day.
+    const last = presented('sealed', iso(START + 3 * DAY + HOUR), {
+      source: { kind: 'mcp_server', id: 'mcp-1' },
+      resource: MCP,
+    })
+    await seed(storage, [late, second, last])
+
+    const state = await sealedState('sealed', ...all)
+    expect(state).toEqual({ current: ['2026-10-10'], conflicts: ['2026-10-10'] })
+    expect(await sealedState('twin', ...all)).toEqual({ current: days, conflicts: [] })
+    await expectSameAsGrouped()
+
+    // The job seals the changed days again, and the first day, whose token now spans days.
+    const { sealed } = await sealReportDays(storage, {
+      tenant: 'sealed',
+      now: Date.now(),
+      clockSkewS: 60,
+    })
+    expect([...sealed].sort()).toEqual(days)
+    expect(await sealedState('sealed', ...all)).toEqual({ current: days, conflicts: [] })
+    await expectSameAsGrouped()
+    // Older seals' token rows are gone: the latest seal of each day and the one before it (for
+    // a report that chose it a moment before) remain.
+    const seals = await storage.client.query({
+      query: `SELECT day, uniqExact(seal_id) AS n FROM ${storage.database}.report_sealed_tokens
+              WHERE tenant = 'sealed' GROUP BY day ORDER BY day`,
+      format: 'JSONEachRow',
+    })
+    expect((await seals.json<{ n: string }>()).map((r) => Number(r.n))).toEqual([2, 2, 2, 2])
+    // A late event for the first day: a third seal of it, which drops the first one's rows.
+    await seed(storage, [
+      presented('sealed', iso(START + 5 * HOUR), {
+        source: { kind: 'mcp_server', id: 'mcp-1' },
+        resource: MCP,
+      }),
+    ])
+    expect(
+      (await sealReportDays(storage, { tenant: 'sealed', now: Date.now(), clockSkewS: 60 })).sealed,
+    ).toEqual(['2026-10-10'])
+    const first = await storage.client.query({
+      query: `SELECT uniqExact(seal_id) AS n FROM ${storage.database}.report_sealed_tokens
+              WHERE tenant = 'sealed' AND day = '2026-10-10'`,
+      format: 'JSONEachRow',
+    })
+    expect((await first.json<{ n: string }>()).map((r) => Number(r.n))).toEqual([2])
+    await expectSameAsGrouped()
+  }, 300_000)
 })

@@ -69,6 +69,8 @@ describe('migrate on the embedded engine', () => {
       'rejected_events',
       'report_event_facts',
       'report_event_facts_mv',
+      'report_sealed_days',
+      'report_sealed_tokens',
       'resource_usage_daily',
       'resource_usage_daily_mv',
       'source_activity_hourly',
@@ -263,6 +265,8 @@ describe('migrate on the embedded engine', () => {
       'finding_triage_history',
       'findings',
       'report_event_facts',
+      'report_sealed_days',
+      'report_sealed_tokens',
       'resource_usage_daily',
       'source_activity_hourly',
       'token_locations',
@@ -300,6 +304,7 @@ describe('migration files', () => {
   // replication carries its rows to the other replicas; INSERT has no ON CLUSTER.
   const backfill = /^INSERT INTO \{\{db\}\}\.\w+\s+SELECT\s/
 
+  const SEALED_BY_JOB = ['report_sealed_tokens', 'report_sealed_days']
   it('fill a rollup with the very SELECT of the view that keeps it current', () => {
     let backfills = 0
     for (const m of loadMigrations()) {
@@ -308,6 +313,8 @@ describe('migration files', () => {
         const [, table, select] = /^INSERT INTO \{\{db\}\}\.(\w+)\s+(SELECT\s[\s\S]*)$/.exec(
           statement,
         )!
+        // The sealed days (0020) are no rollup: the report's sealing job fills them, no view.
+        if (SEALED_BY_JOB.includes(table!)) continue
         const view = statements.find((st) => st.includes(`TO {{db}}.${table}\nAS SELECT`))
         expect(view, `${m.file}: the view feeding ${table}`).toBeDefined()
         expect(view!.slice(view!.indexOf('AS SELECT') + 3), m.file).toBe(select)
