@@ -18,9 +18,11 @@ import { createExceptionMatcher } from '../detection/exceptions.js'
 import { createFindingsStore } from '../detection/findings-store.js'
 import { RULES } from '../detection/rules/index.js'
 import { runScheduledRules } from '../detection/scheduler.js'
+import { expiredTokenAccepted } from '../detection/rules/expired-token-accepted.js'
 import type { Logger } from '../logger.js'
 import type { ResourceRegistry } from '../resource-registry.js'
 import type { Storage } from '../storage/client.js'
+import { sealAllTenants } from '../storage/report-seal.js'
 
 /** How far back a restarted detector rebuilds token state (tokens rarely live longer). */
 const WARM_UP_WINDOW_S = 3600
@@ -140,5 +142,38 @@ export async function scheduleLoop(
       stop,
       new Promise((r) => setTimeout(r, config.detectIntervalS * 1000).unref()),
     ])
+  }
+}
+
+/** How often the report's sealing job looks for days to seal (it seals a day once it is past). */
+export const SEAL_INTERVAL_MS = 3_600_000
+
+/**
+ * The compliance report's sealing job (docs/design/report-performance.md, "Sealed days") every
+ * hour until `stop` resolves, beside the scheduled rules and not in their loop: a first run over a
+ * long history takes seconds per day sealed, and the rules must not wait for it. A report is
+ * correct whether or not the job ran, only slower; a failure is logged and retried next time.
+ */
+export async function sealLoop(
+  storage: Storage,
+  log: Logger,
+  stop: Promise<unknown>,
+  intervalMs = SEAL_INTERVAL_MS,
+): Promise<void> {
+  let stopped = false
+  void stop.then(() => (stopped = true))
+  const clockSkewS = expiredTokenAccepted.params.parse({}).clockSkewS
+  while (!stopped) {
+    try {
+      const { tenants } = await sealAllTenants(storage, { now: Date.now(), clockSkewS })
+      for (const t of tenants) {
+        if (t.error) log.warn({ tenant: t.tenant, err: t.error }, 'report days not sealed')
+        else if (t.sealed.length > 0)
+          log.info({ tenant: t.tenant, days: t.sealed.length }, 'report days sealed')
+      }
+    } catch (err) {
+      log.warn({ err: String(err) }, 'report sealing pass failed')
+    }
+    await Promise.race([stop, new Promise((r) => setTimeout(r, intervalMs).unref())])
   }
 }

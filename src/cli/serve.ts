@@ -17,6 +17,7 @@ import {
   alertOutbox,
   deliveryLoop,
   scheduleLoop,
+  sealLoop,
   storedStates,
   streamingDetector,
 } from './detection.js'
@@ -114,6 +115,7 @@ export async function runServe(config: Config, print: (line: string) => void): P
     const stop = shutdownSignal()
     const background = Promise.all([
       scheduleLoop(storage, config, resources, log, stop, outbox),
+      sealLoop(storage, log, stop),
       outbox ? deliveryLoop(outbox, log, stop) : undefined,
     ])
     log.info({ signal: await stop }, 'stopping')

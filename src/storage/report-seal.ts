@@ -96,3 +96,46 @@ export async function sealReportDays(
   }
   return { sealed }
 }
+
+export interface SealAllResult {
+  /** Per tenant, the days sealed, or the error that stopped that tenant's seal (the others go on). */
+  tenants: { tenant: string; sealed: string[]; error?: string }[]
+}
+
+/**
+ * sealReportDays for every tenant with rollup rows in the lookback (report-seal-tenants.sql), one
+ * after the other; a tenant whose seal fails is reported and the next one sealed, so one tenant's
+ * failure never leaves the others' reports unsealed.
+ */
+export async function sealAllTenants(
+  storage: Storage | ClickHouseConnection,
+  options: Omit<SealOptions, 'tenant'>,
+): Promise<SealAllResult> {
+  const ch = connectionOf(storage)
+  const dayFrom = Math.floor(options.now / DAY) * DAY - (options.lookbackDays ?? 400) * DAY
+  let tenants: { tenant: string }[]
+  try {
+    const rs = await ch.client.query({
+      query: loadQuery('report-seal-tenants', ch.database),
+      query_params: { day_from: isoDay(dayFrom) },
+      format: 'JSONEachRow',
+    })
+    tenants = await rs.json<{ tenant: string }>()
+  } catch (err) {
+    throw mapStorageError(err, 'list the tenants to seal')
+  }
+  const result: SealAllResult = { tenants: [] }
+  for (const { tenant } of tenants) {
+    try {
+      const { sealed } = await sealReportDays(ch, { ...options, tenant })
+      result.tenants.push({ tenant, sealed })
+    } catch (err) {
+      result.tenants.push({
+        tenant,
+        sealed: [],
+        error: err instanceof Error ? err.message : String(err),
+      })
+    }
+  }
+  return result
+}
