@@ -53,7 +53,9 @@ describe('escapes nested layer upon layer', () => {
       expect(holdsRawJwt(`t=${nested(k)}`), String(k)).toBe(true)
       expect(withoutRawJwtText(`t=${nested(k)}`), String(k)).not.toContain(HEADER)
     }
+    // Past the documented depth the check and the cut agree: neither decodes a ninth layer.
     expect(holdsRawJwt(`t=${nested(9)}`)).toBe(false)
+    expect(withoutRawJwtText(`t=${nested(9)}`)).toBe(`t=${nested(9)}`)
   })
 })
 
@@ -71,7 +73,7 @@ describe('what an escape decodes to', () => {
     // U+0165 and U+0165 escaped: their low byte is `e`, which they must not be taken for.
     for (const text of [
       `\u0165${SIGNED.slice(1)} %41`,
-      `\\u0165${SIGNED.slice(1)}`,
+      `\\u0165${SIGNED.slice(1)} %41`,
       `%41 ${HEADER.slice(0, -1)}\u0139.${CLAIMS}.x`,
     ])
       expect(holdsRawJwt(text), text).toBe(false)
@@ -138,5 +140,56 @@ describe('withoutRawJwts', () => {
     expect(holdsRawJwt(`${'x '.repeat(200)}${SIGNED}`)).toBe(true)
     const short = Buffer.from(`${UNSECURED} `)
     expect(withoutRawJwts(short).toString()).toBe(`${R} `)
+  })
+})
+
+describe('what is not an escape', () => {
+  /** The token with its dots as JSON escapes: found only once a layer is decoded. */
+  const ESCAPED = SIGNED.replaceAll('.', '\\u002e')
+
+  it('is kept as it is, so that the token after it is still found', () => {
+    // `%`, `%` with a character above U+007F, `\u`, `\u00` and a backslash before the token
+    // start no escape: its first characters (`e`, `y`...) stay the token's.
+    for (const lead of ['%', '%\u00e9', '\\u', '\\u00', 'x\\u00'])
+      expect(holdsRawJwt(`${lead}${ESCAPED}`), lead).toBe(true)
+  })
+
+  it('is no character of a header: a broken escape in its place leaves no JWT', () => {
+    // `%3` and a character above U+007F in place of the header's `1` (0x31).
+    expect(HEADER).toContain('1')
+    const broken = HEADER.replace('1', '%3\u00e9')
+    expect(holdsRawJwt(`${broken}\\u002e${CLAIMS}\\u002e${SIGNATURE}`)).toBe(false)
+  })
+
+  it('a backslash before a letter that is no JSON escape is kept, the token after it cut alone', () => {
+    expect(withoutRawJwtText(`a \\${SIGNED} b`)).toBe(`a \\${R} b`)
+  })
+
+  it('\\b, \\f, \\r and \\t end a token as the control characters they are', () => {
+    for (const esc of ['\\b', '\\f', '\\r', '\\t', '\\n'])
+      expect(withoutRawJwtText(`${SIGNED}${esc}xyz`), esc).toBe(`${R}${esc}xyz`)
+  })
+})
+
+describe('the marker and the places of what is cut', () => {
+  it('is the text the issue and the runbooks name', () => {
+    expect(RAW_JWT_REMOVED).toBe('[raw JWT removed]')
+    expect(withoutRawJwtText(`a ${SIGNED} b`)).toBe('a [raw JWT removed] b')
+  })
+
+  it('a token at the end of a text decoded from one two-character escape is cut to the end', () => {
+    // `\\` (one escaped backslash) is the only escape: the decoded text is one character
+    // shorter, and its end maps back to the end of the text.
+    expect(inPlace(`\\\\ ${SIGNED}`)).toBe(`\\\\ ${R}`)
+  })
+
+  it('a token right after the padding of another is cut with it, once, in a payload that is not JSON', () => {
+    const padded = `${HEADER}.e30.c2ln==`
+    expect(inPlace(`{"a ${padded}${SIGNED} b`)).toBe(`{"a ${R} b`)
+  })
+
+  it('a JSON array of strings holding none, with escapes, is kept as it came', () => {
+    const bytes = Buffer.from('{"a":["x%41 y","\\\\u0041"],"b":[["z"]]}')
+    expect(withoutRawJwts(bytes)).toBe(bytes)
   })
 })
