@@ -148,9 +148,9 @@ describe('what is not an escape', () => {
   const ESCAPED = SIGNED.replaceAll('.', '\\u002e')
 
   it('is kept as it is, so that the token after it is still found', () => {
-    // `%`, `%` with a character above U+007F, `\u`, `\u00` and a backslash before the token
+    // `%`, `%` with a character above U+007F, `\u`, `\u00`, `\uzz0` and a backslash before the token
     // start no escape: its first characters (`e`, `y`...) stay the token's.
-    for (const lead of ['%', '%\u00e9', '\\u', '\\u00', 'x\\u00'])
+    for (const lead of ['%', '%\u00e9', '\\u', '\\u00', 'x\\u00', '\\uzz0'])
       expect(holdsRawJwt(`${lead}${ESCAPED}`), lead).toBe(true)
   })
 
