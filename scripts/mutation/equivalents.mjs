@@ -604,5 +604,40 @@ const RAW_TOKEN_AND_LIB = [
     reason:
       'with no range, nothing is merged and cutOut gives the same text back (compared by value)',
   },
+  // rules/lib: the four equivalents docs/design/mutation.md listed, left surviving then (the
+  // files were being changed on another branch).
+  {
+    file: 'src/detection/rules/lib/resources.ts',
+    line: 19,
+    mutator: 'ConditionalExpression',
+    original: 'index === undefined',
+    replacement: 'true',
+    reason:
+      '`registryEntry()`: rebuilding the per-registry index on every call (a cache) gives the same answer (docs/design/mutation.md)',
+  },
+  {
+    file: 'src/detection/rules/lib/resources.ts',
+    line: 29,
+    mutator: 'ConditionalExpression',
+    original: 'resolved === undefined',
+    replacement: 'false',
+    reason: '`registryEntry()`: `index.get(undefined)` is undefined too',
+  },
+  {
+    file: 'src/detection/rules/lib/rows.ts',
+    line: 26,
+    mutator: 'ConditionalExpression',
+    original: 'raw === undefined',
+    replacement: 'false',
+    reason: '`attribute()`: JSON.parse(undefined) throws into the catch that returns undefined',
+  },
+  {
+    file: 'src/detection/rules/lib/rows.ts',
+    line: 29,
+    mutator: 'BlockStatement',
+    original: '{\n    return undefined\n  }',
+    replacement: '{}',
+    reason: '`attribute()`: an emptied catch block returns undefined too',
+  },
 ]
 EQUIVALENTS.push(...RAW_TOKEN_AND_LIB)

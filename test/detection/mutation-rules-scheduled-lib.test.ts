@@ -16,6 +16,8 @@ import {
 import { resultDetection } from '../../src/detection/rules/lib/scheduled.js'
 import { proofEvidence } from '../../src/detection/rules/lib/sender-constraint.js'
 import { presentationEvidence } from '../../src/detection/rules/lib/rows.js'
+import { audienceMatch } from '../../src/detection/rules/lib/resources.js'
+import { parseResourceRegistry } from '../../src/resource-registry.js'
 import { tokenMultiSource } from '../../src/detection/rules/token-multi-source.js'
 import { normalTail, tokenUsageSpike } from '../../src/detection/rules/token-usage-spike.js'
 import { presentedRow } from '../helpers/events.js'
@@ -71,6 +73,21 @@ describe('lib/presentations', () => {
       at: Date.parse(`${row.occurred_at.replace(' ', 'T')}Z`),
     })
     expect(row.token_key).not.toBe('')
+  })
+})
+
+describe('lib/resources: audienceMatch', () => {
+  it('recomputes the class with the registry given (a reload applies), else reads the row', () => {
+    const alias = 'https://files.example.com/mcp'
+    const row = presentedRow({ presented_aud: [alias] })
+    expect(row.aud_match).toBe('different')
+    expect(audienceMatch(row, undefined)).toBe('different')
+    const registry = parseResourceRegistry(
+      [{ resource: 'https://mcp.example.com/mcp', aliases: [alias] }],
+      'test',
+    )
+    expect(audienceMatch(row, registry)).not.toBe('different')
+    expect(audienceMatch(row, registry)).not.toBe('')
   })
 })
 
