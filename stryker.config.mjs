@@ -32,7 +32,8 @@ export default {
   tempDirName: `.cache/stryker/tmp/${name}`,
   // Two cores shared with other work: one test process at a time.
   concurrency: 1,
-  timeoutMS: 30_000,
+  // A part may set a lower per-mutant timeout (modules.mjs `timeoutMS`): see its reason there.
+  timeoutMS: part.timeoutMS ?? 30_000,
   // The sandbox copies only what the tests need.
   ignorePatterns: ['dist', 'data', 'coverage', '.cache', 'bench', 'dashboards', 'docs/**/*.png'],
   cleanTempDir: true,
