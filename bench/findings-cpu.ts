@@ -9,6 +9,11 @@
  *   BENCH_DATA_DIR=/path npx tsx bench/findings-cpu.ts
  */
 import { loadavg } from 'node:os'
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { buildApp } from '../src/api/app.js'
+import { createAuthenticator } from '../src/api/auth.js'
+import { createLogger } from '../src/logger.js'
+import { Metrics } from '../src/metrics.js'
 import { findingsListParams, stableFilters } from '../src/storage/clickhouse-repositories.js'
 import { createStorage } from '../src/storage/client.js'
 import { FINDINGS_TOTAL_BOUND, type FindingsQuery } from '../src/storage/repositories.js'
@@ -18,13 +23,45 @@ const dir = process.env.BENCH_DATA_DIR
 if (!dir) throw new Error('BENCH_DATA_DIR: a database bench:api loaded')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20)
 const storage = createStorage({ database: 'bench', dataDir: dir })
+// The whole request too (GET /v1/findings through buildApp and inject: auth, storage, the answer's
+// JSON), so that the share of the storage reads in a request's CPU shows.
+const ISSUER = 'https://idp.bench.invalid'
+const AUDIENCE = 'https://audtrail.bench.invalid/api'
+const { privateKey, publicKey } = await generateKeyPair('ES256')
+const app = await buildApp({
+  logger: createLogger('warn'),
+  authenticate: createAuthenticator({
+    keys: createLocalJWKSet({
+      keys: [{ ...(await exportJWK(publicKey)), kid: 'b', alg: 'ES256' }],
+    }),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  }),
+  metrics: new Metrics(),
+  readiness: async () => ({}),
+  storage,
+})
+const jwt = await new SignJWT({ audtrail_roles: ['viewer'], audtrail_tenant: 'bench' })
+  .setProtectedHeader({ alg: 'ES256', kid: 'b' })
+  .setSubject('bench')
+  .setIssuer(ISSUER)
+  .setAudience(AUDIENCE)
+  .setExpirationTime('2h')
+  .sign(privateKey)
 
-const queries: Record<string, FindingsQuery> = {
-  page: { tenant: 'bench', limit: 50 },
-  'severity filter': { tenant: 'bench', limit: 50, severity: 'high' },
-  'sort -severity': { tenant: 'bench', limit: 50, sort: { field: 'severity', descending: true } },
-  'text filter': { tenant: 'bench', limit: 50, text: 'agent-1' },
-  'status filter': { tenant: 'bench', limit: 50, status: 'acknowledged' },
+/** Each list query and its URL (bench:api's findings arms, with a fixed choice). */
+const queries: Record<string, [FindingsQuery, string]> = {
+  page: [{ tenant: 'bench', limit: 50 }, 'limit=50'],
+  'severity filter': [{ tenant: 'bench', limit: 50, severity: 'high' }, 'limit=50&severity=high'],
+  'sort -severity': [
+    { tenant: 'bench', limit: 50, sort: { field: 'severity', descending: true } },
+    'limit=50&sort=-severity',
+  ],
+  'text filter': [{ tenant: 'bench', limit: 50, text: 'agent-1' }, 'limit=50&q=agent-1'],
+  'status filter': [
+    { tenant: 'bench', limit: 50, status: 'acknowledged' },
+    'limit=50&status=acknowledged',
+  ],
 }
 
 const cpu = async (f: () => Promise<unknown>) => {
@@ -56,10 +93,19 @@ const countBefore = async (q: FindingsQuery) => {
   return { value: await counted(false, '18446744073709551615'), exact: false }
 }
 
-const arms: Record<string, (q: FindingsQuery) => Promise<unknown>> = {
+const request = async (path: string) => {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/v1/findings?${path}`,
+    headers: { authorization: `Bearer ${jwt}` },
+  })
+  if (res.statusCode !== 200) throw new Error(`GET /v1/findings?${path}: ${res.statusCode}`)
+}
+const arms: Record<string, (q: FindingsQuery, path: string) => Promise<unknown>> = {
   page: (q) => storage.findings.list(q),
   'count before': countBefore,
   count: (q) => storage.findings.count(q),
+  request: (_, path) => request(path),
 }
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -70,15 +116,15 @@ const out: Record<
   Record<string, { cpu_ms_p50: number; cpu_ms_p95: number; wall_ms_p50: number }>
 > = {}
 const load0 = loadavg()[0]!
-for (const [qn, q] of Object.entries(queries)) {
+for (const [qn, [q, path]] of Object.entries(queries)) {
   // The same answer from both counts, then warm.
   const [a, b] = [await countBefore(q), await storage.findings.count(q)]
   if (a.value !== b.value || a.exact !== b.exact) throw new Error(`counts differ: ${qn}`)
-  for (const f of Object.values(arms)) await f(q)
+  for (const f of Object.values(arms)) await f(q, path)
   const got: Record<string, { cpu: number[]; wall: number[] }> = {}
   for (let i = 0; i < ROUNDS; i++)
     for (const [an, f] of Object.entries(arms)) {
-      const m = await cpu(() => f(q))
+      const m = await cpu(() => f(q, path))
       ;(got[an] ??= { cpu: [], wall: [] }).cpu.push(m.cpu)
       got[an].wall.push(m.wall)
     }
@@ -91,4 +137,5 @@ for (const [qn, q] of Object.entries(queries)) {
   console.log(qn, JSON.stringify(out[qn]), `load ${loadavg()[0]!.toFixed(1)}`)
 }
 console.log(JSON.stringify({ load_start: load0, load_end: loadavg()[0], rounds: ROUNDS, out }))
+await app.close()
 await storage.close()
