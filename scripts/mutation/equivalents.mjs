@@ -977,3 +977,330 @@ const RAW_TOKEN_AND_LIB = [
   },
 ]
 EQUIVALENTS.push(...RAW_TOKEN_AND_LIB)
+
+// --- events/raw-token-scan (branch mut-c, run of 2026-12-08) ---
+// Mostly shortcuts: `mayHoldJwt` and the early return only spare strings the scan; caches;
+// characters past a segment end read as zero. Each argued by hand from the code.
+const RAW_TOKEN_SCAN = [
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 23,
+    mutator: 'ArithmeticOperator',
+    original: 'MIN_HEADER + 2',
+    replacement: 'MIN_HEADER - 2',
+    reason:
+      '`MIN_LENGTH` is a shortcut: a shorter text has no run of 16 characters and two dots, which the scan requires anyway',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 34,
+    mutator: 'ConditionalExpression',
+    original: 'i < s.length',
+    replacement: 'true',
+    reason: '`runEnd()`: past the end `charCodeAt` is NaN, not base64url: the run ends there too',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 34,
+    mutator: 'EqualityOperator',
+    original: 'i < s.length',
+    replacement: 'i <= s.length',
+    reason: '`runEnd()`: `charCodeAt(s.length)` is NaN, not base64url',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 59,
+    mutator: 'StringLiteral',
+    original: "'.'",
+    replacement: '""',
+    reason:
+      '`mayHoldJwt()`: starting at index 0 only adds a look at position 0, where no run of 16 ends (then `.` is searched as before)',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 59,
+    mutator: 'EqualityOperator',
+    original: 'dot >= 0',
+    replacement: 'dot > 0',
+    reason: '`mayHoldJwt()`: a dot at index 0 ends no run of 16 characters',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 60,
+    mutator: 'ConditionalExpression',
+    original: 'headerLongRunEndsAt(s, dot)',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 61,
+    mutator: 'StringLiteral',
+    original: "'%'",
+    replacement: '""',
+    reason: '`mayHoldJwt()`: index 0 as a `%`: a `%2E` there ends no run of 16 characters',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 61,
+    mutator: 'EqualityOperator',
+    original: 'p >= 0',
+    replacement: 'p > 0',
+    reason: '`mayHoldJwt()`: a `%` at index 0 ends no run of 16 characters',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 62,
+    mutator: 'ConditionalExpression',
+    original: 'dotAt(s, p) === 3 && headerLongRunEndsAt(s, p)',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 62,
+    mutator: 'LogicalOperator',
+    original: 'dotAt(s, p) === 3 && headerLongRunEndsAt(s, p)',
+    replacement: 'dotAt(s, p) === 3 || headerLongRunEndsAt(s, p)',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 62,
+    mutator: 'ConditionalExpression',
+    original: 'dotAt(s, p) === 3',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 63,
+    mutator: 'BooleanLiteral',
+    original: 'false',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 71,
+    mutator: 'ConditionalExpression',
+    original: 'i < MIN_HEADER',
+    replacement: 'false',
+    reason:
+      '`headerLongRunEndsAt()`: with fewer than 16 characters the loop reads a negative index, NaN, not base64url: false as before',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 71,
+    mutator: 'BooleanLiteral',
+    original: 'false',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'ConditionalExpression',
+    original: 'k >= i - MIN_HEADER',
+    replacement: 'false',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'EqualityOperator',
+    original: 'k >= i - MIN_HEADER',
+    replacement: 'k > i - MIN_HEADER',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'EqualityOperator',
+    original: 'k >= i - MIN_HEADER',
+    replacement: 'k < i - MIN_HEADER',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'ArithmeticOperator',
+    original: 'i - MIN_HEADER',
+    replacement: 'i + MIN_HEADER',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'ConditionalExpression',
+    original: '!isBase64url(s.charCodeAt(k))',
+    replacement: 'false',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 72,
+    mutator: 'BooleanLiteral',
+    original: 'false',
+    replacement: 'true',
+    reason:
+      '`mayHoldJwt` is a shortcut: every token findRawJwts reports has a run of 16 base64url characters, padding and a dot, which it looks for; answering true more often only scans more',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 81,
+    mutator: 'ConditionalExpression',
+    original: 's.length < MIN_LENGTH || !mayHoldJwt(s)',
+    replacement: 'false',
+    reason:
+      'the early return of `findRawJwts()` is a shortcut (see `mayHoldJwt`): the scan itself requires the header run, its padding and two dots',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 81,
+    mutator: 'LogicalOperator',
+    original: 's.length < MIN_LENGTH || !mayHoldJwt(s)',
+    replacement: 's.length < MIN_LENGTH && !mayHoldJwt(s)',
+    reason: 'the early return of `findRawJwts()` is a shortcut (see `mayHoldJwt`)',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 81,
+    mutator: 'ConditionalExpression',
+    original: 's.length < MIN_LENGTH',
+    replacement: 'false',
+    reason: '`MIN_LENGTH` is a shortcut: `mayHoldJwt` and the scan refuse a shorter text anyway',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 87,
+    mutator: 'UnaryOperator',
+    original: '-1',
+    replacement: '+1',
+    reason:
+      '`tokenEnd` is always set (the segment computed) before it is read: `dots < 2` skips it until then',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 92,
+    mutator: 'ConditionalExpression',
+    original: 'at >= segmentEnd',
+    replacement: 'true',
+    reason:
+      'recomputing the segment for a candidate in the same segment gives the same `segmentEnd`, `tokenEnd` and `dots` (a cache)',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 92,
+    mutator: 'EqualityOperator',
+    original: 'at >= segmentEnd',
+    replacement: 'at > segmentEnd',
+    reason: 'a candidate never starts at `segmentEnd`, which is not base64url',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 106,
+    mutator: 'ConditionalExpression',
+    original: 'group < 0',
+    replacement: 'false',
+    reason:
+      'a group before index 0 starts at a candidate at 0 or 1, whose `at - 1` or `at - 2` (index -1) is NaN, not base64url: skipped by the next checks',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 107,
+    mutator: 'ConditionalExpression',
+    original: 'brace > 1 && !isBase64url(s.charCodeAt(at - 2))',
+    replacement: 'false',
+    reason:
+      'a group whose first character is not base64url (read as zero) decodes its first byte below 4, never whitespace: `opensHeader` refuses it',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 107,
+    mutator: 'ArithmeticOperator',
+    original: 'at - 2',
+    replacement: 'at + 2',
+    reason:
+      'as without the check: a group starting with a character that is not base64url decodes its first byte below 4, never whitespace',
+  },
+  {
+    file: 'src/events/raw-token/find.ts',
+    line: 114,
+    mutator: 'UnaryOperator',
+    original: '-1',
+    replacement: '+1',
+    reason:
+      'after a token the search resumes at `tokenEnd` (at least 18), past `segmentEnd` either way',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 26,
+    mutator: 'EqualityOperator',
+    original: 'i < BASE64URL.length',
+    replacement: 'i <= BASE64URL.length',
+    reason: '`SIXTETS[NaN] = 64` sets no element of a typed array',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 34,
+    mutator: 'ConditionalExpression',
+    original: 'chars > 2',
+    replacement: 'true',
+    reason:
+      'the character at `c + 2` is then the segment end, not base64url (or past the string): read as zero, the bits it gives are zero',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 34,
+    mutator: 'EqualityOperator',
+    original: 'chars > 2',
+    replacement: 'chars >= 2',
+    reason: '`chars` is at least 2 in the loop',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 35,
+    mutator: 'ConditionalExpression',
+    original: 'chars > 3',
+    replacement: 'true',
+    reason:
+      'with 3 characters `c + 3` is the segment end (zero); with 2 it fills only the third byte, which is not read (k < chars - 1)',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 35,
+    mutator: 'EqualityOperator',
+    original: 'chars > 3',
+    replacement: 'chars >= 3',
+    reason: 'with 3 characters `c + 3` is the segment end, not base64url: read as zero',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 73,
+    mutator: 'EqualityOperator',
+    original: 'c + 1 < end',
+    replacement: 'c + 1 <= end',
+    reason: 'a last group of one character holds no whole byte (`k < chars - 1` reads none)',
+  },
+  {
+    file: 'src/events/raw-token/header.ts',
+    line: 73,
+    mutator: 'ArithmeticOperator',
+    original: 'c + 1',
+    replacement: 'c - 1',
+    reason: 'the extra groups hold one character or none: no whole byte is read from them',
+  },
+]
+EQUIVALENTS.push(...RAW_TOKEN_SCAN)

@@ -139,7 +139,8 @@ export const PARTS = {
       'src/events/raw-token/chars.ts',
     ],
     tests: ['test/events/raw-token.test.ts', 'test/events/mutation-raw-token*.test.ts'],
-    // As the cut part's below (a mutant that stalls a scan loop); read its timeouts the same way.
+    // As the cut part's below (a mutant that stalls a scan loop); read its timeouts the same way
+    // (2026-12-08: all 8 loop, bench/README.md).
     timeoutMS: 10_000,
   },
   'events/raw-token-cut': {
