@@ -24,6 +24,7 @@ import type {
   TokenMetricsRow,
 } from '../../src/storage/repositories.js'
 import { sealReportDays } from '../../src/storage/report-seal.js'
+import { preSplitReports } from './pre-split/oracle.js'
 import { loadQuery, quoteIdentifier, SQL_DIR } from '../../src/storage/sql.js'
 import { seededRandom } from '../helpers/random.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
@@ -166,36 +167,9 @@ function pre0016(): Pick<Repositories, 'reports'> {
   }
 }
 
-/**
- * The token metrics as one query grouped every token with all its figures (before the split into
- * report-token-metrics.sql and report-token-repeats.sql), verbatim from test/reports/pre-split/.
- */
+/** The pre-split oracle (test/reports/pre-split/oracle.ts) on this file's storage. */
 function preSplit(): Pick<Repositories, 'reports'> {
-  const query = readFileSync(
-    new URL('./pre-split/report-token-metrics.sql', import.meta.url),
-    'utf8',
-  ).replaceAll('{{db}}', quoteIdentifier(storage.database))
-  return {
-    reports: {
-      ...storage.reports,
-      async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
-        const rs = await storage.client.query({
-          query,
-          query_params: {
-            tenant: scope.tenant,
-            since: toDateTime64(scope.since),
-            until: toDateTime64(scope.until),
-            full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
-            full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
-            clock_skew_s: clockSkewS,
-            max_repeated: maxRepeated,
-          },
-          format: 'JSONEachRow',
-        })
-        return (await rs.json<TokenMetricsRow>())[0]!
-      },
-    },
-  }
+  return preSplitReports(storage)
 }
 
 /** Periods: random bounds to the millisecond, and a few chosen ones. */

@@ -4,16 +4,14 @@
  * a token spanning midnight marked so in both days, a repeat kept), the days since yesterday left
  * to the job, and the report's metrics the same before and after.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { toDateTime64 } from '../../src/events/event-row.js'
 import { queryEventMetrics } from '../../src/reports/evidence.js'
-import type { ClickHouseStorage } from '../../src/storage/client.js'
 import { loadMigrations, migrate } from '../../src/storage/migrate.js'
-import type { Repositories, TokenMetricsRow } from '../../src/storage/repositories.js'
-import { loadQuery, quoteIdentifier, SQL_DIR } from '../../src/storage/sql.js'
+import { loadQuery, SQL_DIR } from '../../src/storage/sql.js'
+import { preSplitReports } from '../reports/pre-split/oracle.js'
 import { API, issued, MCP, presented, seed, type Event } from '../reports/fixtures.js'
 import { closeTestStorages, RETENTION, testStorage } from '../helpers/storage.js'
 
@@ -41,38 +39,6 @@ function token(tenant: string, jti: string, at: number, uses: number[], aud = [M
   ]
 }
 
-/**
- * The token metrics as the one query that grouped every token gave them (kept verbatim in
- * test/reports/pre-split/, as test/reports/rollups.test.ts runs it), readable before 0020.
- */
-function grouped(storage: ClickHouseStorage): Pick<Repositories, 'reports'> {
-  const query = readFileSync(
-    new URL('../reports/pre-split/report-token-metrics.sql', import.meta.url),
-    'utf8',
-  ).replaceAll('{{db}}', quoteIdentifier(storage.database))
-  return {
-    reports: {
-      ...storage.reports,
-      async tokenMetrics(scope, { clockSkewS, maxRepeated }) {
-        const rs = await storage.client.query({
-          query,
-          query_params: {
-            tenant: scope.tenant,
-            since: toDateTime64(scope.since),
-            until: toDateTime64(scope.until),
-            full_from: toDateTime64(Math.ceil(scope.since / HOUR) * HOUR),
-            full_to: toDateTime64(Math.floor(scope.until / HOUR) * HOUR),
-            clock_skew_s: clockSkewS,
-            max_repeated: maxRepeated,
-          },
-          format: 'JSONEachRow',
-        })
-        return (await rs.json<TokenMetricsRow>())[0]!
-      },
-    },
-  }
-}
-
 describe('migration 0020: sealed days', () => {
   it('an existing database takes it: each past day sealed once, nothing lost or counted twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'audtrail-migrations-'))
@@ -98,8 +64,11 @@ describe('migration 0020: sealed days', () => {
     const redelivered = events.find((e) => e.event_type === 'token.presented')!
     await seed(storage, [redelivered])
     const whole = { since: DAY1 - DAY, until: Date.now() + HOUR }
-    const before = await queryEventMetrics(grouped(storage), { tenant: 'sd', ...whole })
-    const beforeOther = await queryEventMetrics(grouped(storage), { tenant: 'sd-other', ...whole })
+    const before = await queryEventMetrics(preSplitReports(storage), { tenant: 'sd', ...whole })
+    const beforeOther = await queryEventMetrics(preSplitReports(storage), {
+      tenant: 'sd-other',
+      ...whole,
+    })
 
     for (const x of later) writeFileSync(join(dir, x.file), x.template)
     const applied = (await migrate(storage, { retention: RETENTION, dir })).applied
