@@ -1,11 +1,11 @@
 /**
- * Bounded memos of pure functions of request texts (the token's fingerprint, the path, the user
- * agent): a server sees the same few tokens and texts again and again, and inside a real host the
- * per-request cost of recomputing them (SHA-256 through OpenSSL, the text screen) is several times
- * what a tight loop shows, because the host's own work leaves the caches cold
+ * Bounded memos of pure functions of request texts (the path, the user agent; never keyed by a
+ * bearer token, see resolve.ts): a server sees the same few texts again and again, and inside a
+ * real host the per-request cost of recomputing them (the text screen) is several times what a
+ * tight loop shows, because the host's own work leaves the caches cold
  * (docs/design/collector-cost.md). Emptied when full (no eviction order to keep up), so a flood of
- * new texts costs no more than computing each; a memo keyed by raw tokens is also emptied every
- * `maxAgeMs`, so a token stays on the heap at most that long after its last request.
+ * new texts costs no more than computing each; `maxAgeMs` also empties it on a clock, for a memo
+ * whose keys must not outlive their requests by long.
  */
 export interface MemoBounds {
   /** entries kept at most */

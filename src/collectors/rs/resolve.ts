@@ -96,7 +96,7 @@ export function resolveConfig<Req>(
     clockToleranceSec,
     maxTokenLength: o.maxTokenLength ?? 16_384,
     // Not memoized by the raw token: a memo keyed by tokens would keep bearer tokens on the heap
-    // past their requests (docs/design/collector-cost.md, "Memos").
+    // past their requests (docs/design/collector-cost.md).
     fingerprint: fingerprinter(key),
     // CORS preflights never carry credentials; the metadata must stay reachable without a token.
     isProtected(req, target) {
