@@ -21,6 +21,25 @@ import { loadQuery } from './sql.js'
 const DAY = 86_400_000
 const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
+/** The rows of a named query (sql/queries), storage errors mapped as `what`. */
+async function namedRows<T>(
+  ch: ClickHouseConnection,
+  name: string,
+  params: Record<string, unknown>,
+  what: string,
+): Promise<T[]> {
+  try {
+    const rs = await ch.client.query({
+      query: loadQuery(name, ch.database),
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    return await rs.json<T>()
+  } catch (err) {
+    throw mapStorageError(err, what)
+  }
+}
+
 export interface SealOptions {
   tenant: string
   /** The job's clock (ms). */
@@ -48,18 +67,8 @@ export async function sealReportDays(
   const dayFrom = dayTo - (options.lookbackDays ?? 400) * DAY
   const what = 'seal report days'
 
-  const rows = async <T>(name: string, params: Record<string, unknown>) => {
-    try {
-      const rs = await ch.client.query({
-        query: loadQuery(name, ch.database),
-        query_params: params,
-        format: 'JSONEachRow',
-      })
-      return await rs.json<T>()
-    } catch (err) {
-      throw mapStorageError(err, what)
-    }
-  }
+  const rows = <T>(name: string, params: Record<string, unknown>) =>
+    namedRows<T>(ch, name, params, what)
   const command = async (name: string, params: Record<string, unknown>) => {
     try {
       await ch.client.command({ query: loadQuery(name, ch.database), query_params: params })
@@ -113,17 +122,12 @@ export async function sealAllTenants(
 ): Promise<SealAllResult> {
   const ch = connectionOf(storage)
   const dayFrom = Math.floor(options.now / DAY) * DAY - (options.lookbackDays ?? 400) * DAY
-  let tenants: { tenant: string }[]
-  try {
-    const rs = await ch.client.query({
-      query: loadQuery('report-seal-tenants', ch.database),
-      query_params: { day_from: isoDay(dayFrom) },
-      format: 'JSONEachRow',
-    })
-    tenants = await rs.json<{ tenant: string }>()
-  } catch (err) {
-    throw mapStorageError(err, 'list the tenants to seal')
-  }
+  const tenants = await namedRows<{ tenant: string }>(
+    ch,
+    'report-seal-tenants',
+    { day_from: isoDay(dayFrom) },
+    'list the tenants to seal',
+  )
   const result: SealAllResult = { tenants: [] }
   for (const { tenant } of tenants) {
     try {

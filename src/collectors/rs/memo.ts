@@ -1,11 +1,10 @@
 /**
- * Bounded memos of pure functions of request texts (the path, the user agent; never keyed by a
- * bearer token, see resolve.ts): a server sees the same few texts again and again, and inside a
- * real host the per-request cost of recomputing them (the text screen) is several times what a
- * tight loop shows, because the host's own work leaves the caches cold
- * (docs/design/collector-cost.md). Emptied when full (no eviction order to keep up), so a flood of
- * new texts costs no more than computing each; `maxAgeMs` also empties it on a clock, for a memo
- * whose keys must not outlive their requests by long.
+ * Bounded memos of pure functions of request texts (the path, the user agent, the client
+ * address's verdict; never keyed by a bearer token, see resolve.ts): a server sees the same few
+ * texts again and again, and inside a real host the per-request cost of recomputing them (the
+ * text screen, the contract's address check) is several times what a tight loop shows, because
+ * the host's own work leaves the caches cold (docs/design/collector-cost.md). Emptied when full
+ * (no eviction order to keep up), so a flood of new texts costs no more than computing each.
  */
 export interface MemoBounds {
   /** entries kept at most */
@@ -14,8 +13,6 @@ export interface MemoBounds {
   chars: number
   /** longer inputs are computed every time, never kept */
   maxLength: number
-  /** the memo is emptied when it is older than this (milliseconds) */
-  maxAgeMs?: number
 }
 
 export interface TextMemo<T> {
@@ -35,16 +32,7 @@ export function textMemo<T>(
 ): TextMemo<T> {
   let memo = new Map<string, T>()
   let chars = 0
-  let since = bounds.maxAgeMs === undefined ? 0 : Date.now()
   const memoized = (input: string): T => {
-    if (bounds.maxAgeMs !== undefined && memo.size > 0) {
-      const now = Date.now()
-      if (now - since > bounds.maxAgeMs) {
-        memo = new Map()
-        chars = 0
-        since = now
-      }
-    }
     const hit = memo.get(input)
     if (hit !== undefined) return hit
     const value = fn(input)
@@ -52,7 +40,6 @@ export function textMemo<T>(
       if (memo.size >= bounds.entries || chars + input.length > bounds.chars) {
         memo = new Map()
         chars = 0
-        if (bounds.maxAgeMs !== undefined) since = Date.now()
       }
       memo.set(input, value)
       chars += input.length

@@ -48,25 +48,21 @@ export function numericDate(value: unknown): number | undefined {
 }
 
 /**
- * The contract's verdict on recently seen addresses: a server sees the same few clients again
- * and again, and the schema's check costs more than the rest of the request's network fields.
- * Bounded (emptied when full), so a flood of addresses costs no more than checking each.
+ * The contract's verdict on recently seen addresses (memo.ts): a server sees the same few clients
+ * again and again, and the schema's check costs more than the rest of the request's network fields.
  */
-const IP_SEEN = new Map<string, boolean>()
-const IP_SEEN_MAX = 1024
+const ipVerdict = textMemo((ip: string) => IP.safeParse(ip).success, {
+  entries: 1024,
+  chars: 64 * 1024,
+  maxLength: 64,
+})
 
 /** A client address the contract accepts (IPv6 zone identifiers dropped), else undefined. */
 export function ipAddress(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined
   const zone = value.indexOf('%')
   const ip = zone === -1 ? value : value.slice(0, zone)
-  let valid = IP_SEEN.get(ip)
-  if (valid === undefined) {
-    valid = IP.safeParse(ip).success
-    if (IP_SEEN.size >= IP_SEEN_MAX) IP_SEEN.clear()
-    IP_SEEN.set(ip, valid)
-  }
-  return valid ? ip : undefined
+  return ipVerdict(ip) ? ip : undefined
 }
 
 /**
